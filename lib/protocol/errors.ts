@@ -1,0 +1,63 @@
+/** Codes for a peer or tracker that broke the wire protocol. */
+export type ProtocolErrorCode =
+  | "FRAME_TOO_LARGE"
+  | "TRUNCATED"
+  | "BAD_JSON"
+  | "BAD_MESSAGE"
+  | "UNKNOWN_TYPE"
+  | "VERSION_MISMATCH"
+  | "TIMEOUT";
+
+/**
+ * The other side sent bytes that are not a valid frame or message.
+ *
+ * @example
+ * ```ts
+ * import { ProtocolError } from "./errors.ts";
+ * const err = new ProtocolError("BAD_JSON", "Cannot read message: body is not JSON");
+ * console.assert(err.code === "BAD_JSON");
+ * ```
+ */
+export class ProtocolError extends Error {
+  /** Which rule was broken. */
+  readonly code: ProtocolErrorCode;
+  /** Builds the error; `message` follows "Cannot X: why". */
+  constructor(code: ProtocolErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ProtocolError";
+    this.code = code;
+  }
+}
+
+/** Codes a tracker or peer puts in an `error` reply. */
+export type RemoteErrorCode =
+  | ProtocolErrorCode
+  | "AUTH_FAILED"
+  | "USER_EXISTS"
+  | "BAD_TOKEN"
+  | "NOT_FOUND"
+  | "FORBIDDEN"
+  | "STALE"
+  | "INVALID"
+  | "INTERNAL";
+
+/**
+ * An `error` reply from the other side, re-raised locally.
+ *
+ * @example
+ * ```ts
+ * import { RemoteError } from "./errors.ts";
+ * const err = new RemoteError("NOT_FOUND", "Cannot find file: a.txt");
+ * console.assert(err.code === "NOT_FOUND");
+ * ```
+ */
+export class RemoteError extends Error {
+  /** The code the other side gave. */
+  readonly code: string;
+  /** Builds the error from the reply's `code` and `message`. */
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = "RemoteError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,245 @@
+/**
+ * Every control message of the tracker and peer protocols, as schemas and types. A message is a
+ * JSON object with a `type`; {@link parseTrackerRequest} and {@link parsePeerRequest} check every
+ * field of what arrives, and the `*Reply` schemas check what comes back.
+ *
+ * @module
+ */
+import { ProtocolError } from "./errors.ts";
+import {
+  array,
+  bool,
+  type Infer,
+  int,
+  object,
+  oneOf,
+  optional,
+  type Schema,
+  str,
+} from "./schema.ts";
+
+/** The protocol version both sides must speak; exchanged in `hello`. */
+export const PROTOCOL_VERSION = 1;
+
+/** Most chunks one file may have; the indexer grows the chunk size to stay under it. */
+export const MAX_CHUNKS_PER_FILE = 8192;
+
+/** Most files one `announce` message may carry (a peer sends several messages for more). */
+export const MAX_FILES_PER_ANNOUNCE = 1000;
+
+/** Usernames: 1–32 of `[A-Za-z0-9_.-]`. */
+export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+
+/** Shortest password accepted at registration. */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/**
+ * Whether `name` is a safe relative file name: `/`-separated segments, none empty, `.` or `..`,
+ * no backslash, NUL or other control character, at most 1024 characters.
+ *
+ * @example
+ * ```ts
+ * import { isSafeFileName } from "./messages.ts";
+ * console.assert(isSafeFileName("docs/a.txt"));
+ * console.assert(!isSafeFileName("../etc/passwd"));
+ * ```
+ */
+export function isSafeFileName(name: string): boolean {
+  if (name.length === 0 || name.length > 1024) return false;
+  // deno-lint-ignore no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(name)) return false;
+  return name.split("/").every((part) => part !== "" && part !== "." && part !== "..");
+}
+
+const fileName: Schema<string> = (value, path) => {
+  const name = str({ min: 1, max: 1024 })(value, path);
+  if (!isSafeFileName(name)) {
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `Cannot accept message: ${path} must be a relative path without '.', '..' or empty parts`,
+    );
+  }
+  return name;
+};
+const sha256 = str({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/, describe: "64 hex digits" });
+const username = str({ min: 1, max: 32, pattern: USERNAME_PATTERN, describe: "1-32 of A-Z a-z 0-9 _ . -" });
+const token = str({ min: 1, max: 128, pattern: /^[A-Za-z0-9_-]+$/, describe: "a session token" });
+const host = str({ min: 1, max: 255 });
+const port = int({ min: 1, max: 65535 });
+const size = int();
+
+/** One shared file as a peer announces it: name, size, chunking and hashes. */
+export const fileManifest = object({
+  name: fileName,
+  size,
+  chunkSize: int({ min: 1, max: 1 << 30 }),
+  sha256,
+  chunkHashes: array(sha256, { max: MAX_CHUNKS_PER_FILE }),
+});
+/** One shared file as a peer announces it. */
+export type FileManifest = Infer<typeof fileManifest>;
+
+/** Why a transfer from a source failed. */
+export const failureReason = oneOf("refused", "timeout", "corrupt", "closed", "not_found", "stale");
+/** Why a transfer from a source failed. */
+export type FailureReason = Infer<typeof failureReason>;
+
+const trackerRequests = {
+  hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
+  register: object({ type: oneOf("register"), username, password: str({ min: 1, max: 1024 }) }),
+  login: object({ type: oneOf("login"), username, password: str({ min: 1, max: 1024 }) }),
+  logout: object({ type: oneOf("logout"), token }),
+  announce: object({
+    type: oneOf("announce"),
+    token,
+    host,
+    port,
+    replace: bool(),
+    files: array(fileManifest, { max: MAX_FILES_PER_ANNOUNCE }),
+  }),
+  heartbeat: object({ type: oneOf("heartbeat"), token }),
+  list: object({
+    type: oneOf("list"),
+    token,
+    search: optional(str({ max: 256 })),
+    all: optional(bool()),
+  }),
+  details: object({ type: oneOf("details"), token, name: fileName, sha256: optional(sha256) }),
+  locate: object({ type: oneOf("locate"), token, user: username }),
+  report: object({
+    type: oneOf("report"),
+    token,
+    name: fileName,
+    sha256,
+    source: username,
+    ok: bool(),
+    bytes: size,
+    reason: optional(failureReason),
+  }),
+};
+
+/** A request a client sends to the tracker, by its `type`. */
+export type TrackerRequest = { [K in keyof typeof trackerRequests]: Infer<typeof trackerRequests[K]> }[
+  keyof typeof trackerRequests
+];
+
+const peerRequests = {
+  hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
+  ping: object({ type: oneOf("ping"), nonce: int() }),
+  read: object({ type: oneOf("read"), name: fileName, sha256, offset: size, length: size }),
+};
+
+/** A request one peer sends another, by its `type`. */
+export type PeerRequest = { [K in keyof typeof peerRequests]: Infer<typeof peerRequests[K]> }[
+  keyof typeof peerRequests
+];
+
+function dispatch<M extends Record<string, Schema<unknown>>>(
+  schemas: M,
+  message: Record<string, unknown>,
+): Infer<M[keyof M]> {
+  const type = message.type;
+  if (typeof type !== "string" || !Object.hasOwn(schemas, type)) {
+    throw new ProtocolError(
+      "UNKNOWN_TYPE",
+      `Cannot handle message: unknown type ${JSON.stringify(type)?.slice(0, 40)}`,
+    );
+  }
+  return schemas[type as keyof M]!(message, type) as Infer<M[keyof M]>;
+}
+
+/**
+ * Checks a decoded message against the tracker's request schemas.
+ *
+ * @example
+ * ```ts
+ * import { parseTrackerRequest } from "./messages.ts";
+ * const req = parseTrackerRequest({ type: "heartbeat", token: "abc" });
+ * console.assert(req.type === "heartbeat");
+ * ```
+ */
+export function parseTrackerRequest(message: Record<string, unknown>): TrackerRequest {
+  return dispatch(trackerRequests, message) as TrackerRequest;
+}
+
+/** Checks a decoded message against the peer-to-peer request schemas. */
+export function parsePeerRequest(message: Record<string, unknown>): PeerRequest {
+  return dispatch(peerRequests, message) as PeerRequest;
+}
+
+/** Reply to `hello` from either side. */
+export const helloReply = object({
+  type: oneOf("hello"),
+  version: int(),
+  server: oneOf("tracker", "peer"),
+  user: optional(username),
+  heartbeatMs: optional(int({ min: 1 })),
+});
+
+/** Plain success reply. */
+export const okReply = object({ type: oneOf("ok") });
+
+/** Reply to `login`. */
+export const sessionReply = object({
+  type: oneOf("session"),
+  token,
+  user: username,
+  expiresAt: int(),
+  heartbeatMs: int({ min: 1 }),
+});
+
+/** One entry of the `list` reply. */
+export const fileSummary = object({ name: fileName, size, sha256, sources: int() });
+/** One entry of the `list` reply. */
+export type FileSummary = Infer<typeof fileSummary>;
+
+/** Reply to `list`. */
+export const filesReply = object({ type: oneOf("files"), files: array(fileSummary, { max: 100_000 }) });
+
+/** One holder of a file in the `details` reply. */
+export const holderInfo = object({
+  user: username,
+  host,
+  port,
+  online: bool(),
+  lastSeen: int(),
+  downloads: int(),
+  failures: int(),
+});
+/** One holder of a file in the `details` reply. */
+export type HolderInfo = Infer<typeof holderInfo>;
+
+/** Reply to `details`. */
+export const detailsReply = object({
+  type: oneOf("details"),
+  name: fileName,
+  size,
+  sha256,
+  chunkSize: int({ min: 1 }),
+  chunkHashes: array(sha256, { max: MAX_CHUNKS_PER_FILE }),
+  peers: array(holderInfo, { max: 100_000 }),
+});
+/** Reply to `details`. */
+export type FileDetails = Infer<typeof detailsReply>;
+
+/** Reply to `locate`. */
+export const peerReply = object({
+  type: oneOf("peer"),
+  user: username,
+  host,
+  port,
+  online: bool(),
+});
+
+/** Reply to a peer's `ping`. */
+export const pongReply = object({ type: oneOf("pong"), nonce: int() });
+
+/** Header before raw file bytes in reply to `read`. */
+export const dataReply = object({ type: oneOf("data"), offset: size, length: size });
+
+/** An error reply from either side. */
+export const errorReply = object({
+  type: oneOf("error"),
+  code: str({ max: 64 }),
+  message: str({ max: 4096 }),
+});

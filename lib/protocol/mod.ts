@@ -1,0 +1,11 @@
+/**
+ * The p2pfs wire protocol: length-prefixed frames, JSON control messages and their schemas, and a
+ * channel that carries both. See `docs/protocol.md` for the byte layout and message list.
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./frame.ts";
+export * from "./schema.ts";
+export * from "./messages.ts";
+export * from "./channel.ts";
