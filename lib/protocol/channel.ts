@@ -14,6 +14,9 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
 /** A decoded control message: a JSON object with a string `type`. */
 export type Message = Record<string, unknown> & { type: string };
 
+/** A control message to send: any JSON-ready object with a `type`. */
+export type OutgoingMessage = { readonly type: string; readonly [field: string]: unknown };
+
 /**
  * Encodes a control message as one frame of UTF-8 JSON.
  *
@@ -24,7 +27,7 @@ export type Message = Record<string, unknown> & { type: string };
  * console.assert(decodeMessage(frame.subarray(4)).type === "ping");
  * ```
  */
-export function encodeMessage(message: { type: string }): Uint8Array {
+export function encodeMessage(message: OutgoingMessage): Uint8Array {
   return encodeFrame(encoder.encode(JSON.stringify(message)));
 }
 
@@ -71,7 +74,9 @@ export class Channel {
   /** Wraps `conn`; the channel owns it from now on. */
   constructor(conn: Duplex, options: ChannelOptions = {}) {
     this.#conn = conn;
-    this.reader = new FrameReader(conn, { maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES });
+    this.reader = new FrameReader(conn, {
+      maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
+    });
   }
 
   /** Whether {@link close} was called. */
@@ -80,7 +85,7 @@ export class Channel {
   }
 
   /** Sends one control message. */
-  async send(message: { type: string }): Promise<void> {
+  async send(message: OutgoingMessage): Promise<void> {
     await writeAll(this.#conn, encodeMessage(message));
   }
 
@@ -112,7 +117,7 @@ export class Channel {
   }
 
   /** Sends `message` and waits for its reply, checked against `schema`. */
-  async request<T>(message: { type: string }, schema: Schema<T>): Promise<T> {
+  async request<T>(message: OutgoingMessage, schema: Schema<T>): Promise<T> {
     await this.send(message);
     return await this.expect(schema);
   }

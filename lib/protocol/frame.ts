@@ -155,7 +155,9 @@ export class FrameReader {
     if (!(await this.#fill(FRAME_HEADER_BYTES + length))) {
       throw new ProtocolError(
         "TRUNCATED",
-        `Cannot read frame: stream ended after ${this.buffered - FRAME_HEADER_BYTES} of ${length} bytes`,
+        `Cannot read frame: stream ended after ${
+          this.buffered - FRAME_HEADER_BYTES
+        } of ${length} bytes`,
       );
     }
     const from = this.#start + FRAME_HEADER_BYTES;

@@ -62,7 +62,12 @@ const fileName: Schema<string> = (value, path) => {
   return name;
 };
 const sha256 = str({ min: 64, max: 64, pattern: /^[0-9a-f]{64}$/, describe: "64 hex digits" });
-const username = str({ min: 1, max: 32, pattern: USERNAME_PATTERN, describe: "1-32 of A-Z a-z 0-9 _ . -" });
+const username = str({
+  min: 1,
+  max: 32,
+  pattern: USERNAME_PATTERN,
+  describe: "1-32 of A-Z a-z 0-9 _ . -",
+});
 const token = str({ min: 1, max: 128, pattern: /^[A-Za-z0-9_-]+$/, describe: "a session token" });
 const host = str({ min: 1, max: 255 });
 const port = int({ min: 1, max: 65535 });
@@ -119,7 +124,9 @@ const trackerRequests = {
 };
 
 /** A request a client sends to the tracker, by its `type`. */
-export type TrackerRequest = { [K in keyof typeof trackerRequests]: Infer<typeof trackerRequests[K]> }[
+export type TrackerRequest = {
+  [K in keyof typeof trackerRequests]: Infer<typeof trackerRequests[K]>;
+}[
   keyof typeof trackerRequests
 ];
 
@@ -194,7 +201,10 @@ export const fileSummary = object({ name: fileName, size, sha256, sources: int()
 export type FileSummary = Infer<typeof fileSummary>;
 
 /** Reply to `list`. */
-export const filesReply = object({ type: oneOf("files"), files: array(fileSummary, { max: 100_000 }) });
+export const filesReply = object({
+  type: oneOf("files"),
+  files: array(fileSummary, { max: 100_000 }),
+});
 
 /** One holder of a file in the `details` reply. */
 export const holderInfo = object({

@@ -18,10 +18,9 @@ export type Infer<S> = S extends Schema<infer T> ? T : never;
 // deno-lint-ignore no-explicit-any
 type AnySchema = Schema<any>;
 type Shape = Record<string, AnySchema>;
-// deno-lint-ignore no-explicit-any
-type OptionalKeys<S extends Shape> = { [K in keyof S]: S[K] extends OptionalSchema<any> ? K : never }[
-  keyof S
-];
+type OptionalKeys<S extends Shape> = {
+  [K in keyof S]: S[K] extends { readonly optional: true } ? K : never;
+}[keyof S];
 
 /** The object type described by a shape; optional fields become optional properties. */
 export type ObjectOf<S extends Shape> =
@@ -61,7 +60,9 @@ export function str(rules: StringRules = {}): Schema<string> {
     if (value.length < min || value.length > max) {
       fail(path, `a string of ${min} to ${max} characters`);
     }
-    if (rules.pattern && !rules.pattern.test(value)) fail(path, rules.describe ?? `${rules.pattern}`);
+    if (rules.pattern && !rules.pattern.test(value)) {
+      fail(path, rules.describe ?? `${rules.pattern}`);
+    }
     return value;
   };
 }
@@ -111,8 +112,9 @@ export function array<T>(item: Schema<T>, rules: { max?: number } = {}): Schema<
 
 /** Marks a field as optional: absent (or `undefined`) passes, anything else is checked. */
 export function optional<T>(schema: Schema<T>): OptionalSchema<T> {
-  const checked = ((value: unknown, path: string) =>
-    value === undefined ? undefined : schema(value, path)) as OptionalSchema<T>;
+  const checked =
+    ((value: unknown, path: string) =>
+      value === undefined ? undefined : schema(value, path)) as OptionalSchema<T>;
   return Object.assign(checked, { optional: true as const });
 }
 

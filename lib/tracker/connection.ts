@@ -1,0 +1,115 @@
+/**
+ * One tracker client connection: the `hello` handshake, then request after request, each answered
+ * in order. Bad input from the client ends that request (or, when the framing is lost, that
+ * connection) with an `error` reply; it never reaches past this connection.
+ *
+ * @module
+ */
+import {
+  Channel,
+  type Duplex,
+  type OutgoingMessage,
+  parseTrackerRequest,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "../protocol/mod.ts";
+import { TrackerError, type TrackerService } from "./service.ts";
+
+/** Limits for one connection. */
+export interface ConnectionOptions {
+  /** Time allowed for the first message (`hello`). Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** A connection silent this long is closed. Default 5 min. */
+  idleTimeoutMs?: number;
+  /** Where to write one-line notes about misbehaving clients. */
+  onLog?: (line: string) => void;
+  /** Closes the connection when aborted. */
+  signal?: AbortSignal;
+}
+
+/** Protocol errors after which the byte stream can no longer be trusted to be in step. */
+const FATAL_CODES = new Set(["FRAME_TOO_LARGE", "TRUNCATED"]);
+
+/**
+ * Serves one client until it closes, times out or breaks the framing.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const conn of listener) serveTrackerConnection(conn, service);
+ * ```
+ */
+export async function serveTrackerConnection(
+  conn: Duplex,
+  service: TrackerService,
+  options: ConnectionOptions = {},
+): Promise<void> {
+  const channel = new Channel(conn);
+  const log = options.onLog ?? (() => {});
+  const idleMs = options.idleTimeoutMs ?? 300_000;
+  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? 10_000);
+  const abort = () => channel.close();
+  options.signal?.addEventListener("abort", abort, { once: true });
+  let greeted = false;
+  try {
+    while (!channel.closed) {
+      let reply: OutgoingMessage;
+      try {
+        const message = await channel.receive();
+        if (message === null) break;
+        clearTimeout(timer);
+        timer = setTimeout(() => channel.close(), idleMs);
+        const request = parseTrackerRequest(message);
+        if (!greeted && request.type !== "hello") {
+          throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
+        }
+        if (request.type === "hello") {
+          if (request.version !== PROTOCOL_VERSION) {
+            await channel.send({
+              type: "error",
+              code: "VERSION_MISMATCH",
+              message:
+                `Cannot talk: tracker speaks protocol ${PROTOCOL_VERSION}, client ${request.version}`,
+            });
+            break;
+          }
+          greeted = true;
+          reply = {
+            type: "hello",
+            version: PROTOCOL_VERSION,
+            server: "tracker",
+            heartbeatMs: service.heartbeatMs,
+          };
+        } else {
+          reply = await service.handle(request);
+        }
+      } catch (error) {
+        if (channel.closed) break;
+        if (error instanceof ProtocolError || error instanceof TrackerError) {
+          await channel.send({ type: "error", code: error.code, message: error.message });
+          if (error instanceof ProtocolError) log(`client error: ${error.message}`);
+          if (error instanceof ProtocolError && (FATAL_CODES.has(error.code) || !greeted)) break;
+          continue;
+        }
+        if (
+          error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset
+        ) {
+          break;
+        }
+        log(`internal error: ${error instanceof Error ? error.stack : String(error)}`);
+        await channel.send({
+          type: "error",
+          code: "INTERNAL",
+          message: "Cannot handle request: internal error",
+        });
+        continue;
+      }
+      await channel.send(reply);
+    }
+  } catch (error) {
+    if (!channel.closed) log(`connection ended: ${error instanceof Error ? error.message : error}`);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", abort);
+    channel.close();
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * The tracker: accounts and sessions, the index of who shares which file, liveness and transfer
+ * counts, all kept in Deno KV, served over TCP.
+ *
+ * @module
+ */
+export * from "./password.ts";
+export * from "./token.ts";
+export * from "./store.ts";
+export * from "./service.ts";
+export * from "./connection.ts";
+export * from "./server.ts";

@@ -1,0 +1,298 @@
+/**
+ * What the tracker does with each request, independent of sockets: accounts, sessions, the file
+ * index, liveness and transfer counts. {@link TrackerService.handle} takes a checked request and
+ * returns the reply, or throws a {@link TrackerError}.
+ *
+ * @module
+ */
+import {
+  type FileDetails,
+  type FileSummary,
+  type HolderInfo,
+  MIN_PASSWORD_LENGTH,
+  type TrackerRequest,
+} from "../protocol/mod.ts";
+import { hashPassword, type PasswordHash, verifyPassword } from "./password.ts";
+import type { HolderRow, PeerRecord, TrackerStore } from "./store.ts";
+import { hashToken, newToken } from "./token.ts";
+
+/** Codes of the tracker's refusals. */
+export type TrackerErrorCode =
+  | "AUTH_FAILED"
+  | "USER_EXISTS"
+  | "BAD_TOKEN"
+  | "NOT_FOUND"
+  | "FORBIDDEN"
+  | "INVALID";
+
+/**
+ * A request the tracker refuses; becomes an `error` reply with the same code.
+ *
+ * @example
+ * ```ts
+ * import { TrackerError } from "./service.ts";
+ * console.assert(new TrackerError("NOT_FOUND", "Cannot find file: x").code === "NOT_FOUND");
+ * ```
+ */
+export class TrackerError extends Error {
+  /** Why it was refused. */
+  readonly code: TrackerErrorCode;
+  /** Builds the error. */
+  constructor(code: TrackerErrorCode, message: string) {
+    super(message);
+    this.name = "TrackerError";
+    this.code = code;
+  }
+}
+
+/** Settings of a {@link TrackerService}. */
+export interface TrackerServiceOptions {
+  /** How often peers must heartbeat; a peer silent for 3 intervals is offline. Default 10 s. */
+  heartbeatMs?: number;
+  /** How long a session token lives. Default 24 h. */
+  sessionTtlMs?: number;
+  /** The clock, in ms since the epoch (tests may pass their own). */
+  now?: () => number;
+}
+
+/** A reply the service returns: a JSON-ready object with a `type`. */
+export type Reply = { type: string } & Record<string, unknown>;
+
+/** How many heartbeat intervals a peer may miss before it counts as offline. */
+export const MISSED_HEARTBEATS_OFFLINE = 3;
+
+/**
+ * The tracker's request handling over a {@link TrackerStore}.
+ *
+ * @example
+ * ```ts
+ * import { KvTrackerStore, TrackerService } from "./mod.ts";
+ * await using store = await KvTrackerStore.open(":memory:");
+ * const service = new TrackerService(store);
+ * await service.handle({ type: "register", username: "ann", password: "password1" });
+ * const reply = await service.handle({ type: "login", username: "ann", password: "password1" });
+ * console.assert(reply.type === "session");
+ * ```
+ */
+export class TrackerService {
+  /** Heartbeat interval peers are told to keep. */
+  readonly heartbeatMs: number;
+  readonly #store: TrackerStore;
+  readonly #sessionTtlMs: number;
+  readonly #now: () => number;
+  #dummyHash: Promise<PasswordHash> | undefined;
+
+  /** Serves requests against `store`. */
+  constructor(store: TrackerStore, options: TrackerServiceOptions = {}) {
+    this.#store = store;
+    this.heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.#sessionTtlMs = options.sessionTtlMs ?? 24 * 3600_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Handles one checked request (anything but `hello`) and returns its reply. */
+  async handle(request: TrackerRequest): Promise<Reply> {
+    switch (request.type) {
+      case "hello":
+        return { type: "hello", version: request.version, server: "tracker" };
+      case "register":
+        return await this.#register(request.username, request.password);
+      case "login":
+        return await this.#login(request.username, request.password);
+      case "logout":
+        return await this.#logout(request.token);
+      case "announce": {
+        const { user, tokenHash } = await this.#authenticate(request.token);
+        await this.#store.putPeer(user, {
+          host: request.host,
+          port: request.port,
+          lastSeen: this.#now(),
+          online: true,
+          session: tokenHash,
+        });
+        await this.#store.putShares(user, request.files, request.replace);
+        return { type: "ok" };
+      }
+      case "heartbeat": {
+        const { user, tokenHash } = await this.#authenticate(request.token);
+        const peer = await this.#store.getPeer(user);
+        if (peer && peer.session === tokenHash) {
+          await this.#store.putPeer(user, { ...peer, lastSeen: this.#now(), online: true });
+        }
+        return { type: "ok" };
+      }
+      case "list": {
+        await this.#authenticate(request.token);
+        return {
+          type: "files",
+          files: await this.#list(request.search ?? "", request.all ?? false),
+        };
+      }
+      case "details": {
+        await this.#authenticate(request.token);
+        return { type: "details", ...await this.#details(request.name, request.sha256) };
+      }
+      case "locate": {
+        await this.#authenticate(request.token);
+        const peer = await this.#store.getPeer(request.user);
+        if (!peer) {
+          throw new TrackerError(
+            "NOT_FOUND",
+            `Cannot locate peer: ${request.user} has never announced`,
+          );
+        }
+        return {
+          type: "peer",
+          user: request.user,
+          host: peer.host,
+          port: peer.port,
+          online: this.#isOnline(peer),
+        };
+      }
+      case "report": {
+        const { user } = await this.#authenticate(request.token);
+        if (request.source === user) {
+          throw new TrackerError(
+            "FORBIDDEN",
+            "Cannot accept report: a peer cannot report on itself",
+          );
+        }
+        const holders = await this.#store.listHolders(request.name);
+        if (!holders.some((h) => h.sha256 === request.sha256 && h.user === request.source)) {
+          throw new TrackerError(
+            "NOT_FOUND",
+            `Cannot accept report: ${request.source} does not share ${request.name}`,
+          );
+        }
+        await this.#store.addStat(request.source, request.ok ? "downloads" : "failures", 1);
+        return { type: "ok" };
+      }
+    }
+  }
+
+  async #register(username: string, password: string): Promise<Reply> {
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      throw new TrackerError(
+        "INVALID",
+        `Cannot register: password must have at least ${MIN_PASSWORD_LENGTH} characters`,
+      );
+    }
+    const record = { password: await hashPassword(password), createdAt: this.#now() };
+    if (!(await this.#store.createUser(username, record))) {
+      throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken`);
+    }
+    return { type: "ok" };
+  }
+
+  async #login(username: string, password: string): Promise<Reply> {
+    const user = await this.#store.getUser(username);
+    // Hash even for unknown users so the reply time does not tell whether the user exists.
+    this.#dummyHash ??= hashPassword("p2pfs dummy password");
+    const ok = await verifyPassword(password, user?.password ?? await this.#dummyHash);
+    if (!user || !ok) {
+      throw new TrackerError("AUTH_FAILED", "Cannot log in: wrong username or password");
+    }
+    const token = newToken();
+    const expiresAt = this.#now() + this.#sessionTtlMs;
+    await this.#store.putSession(hashToken(token), { user: username, expiresAt });
+    return { type: "session", token, user: username, expiresAt, heartbeatMs: this.heartbeatMs };
+  }
+
+  async #logout(token: string): Promise<Reply> {
+    const { user, tokenHash } = await this.#authenticate(token);
+    await this.#store.deleteSession(tokenHash);
+    const peer = await this.#store.getPeer(user);
+    if (peer && peer.session === tokenHash) {
+      await this.#store.putPeer(user, { ...peer, online: false });
+    }
+    return { type: "ok" };
+  }
+
+  async #authenticate(token: string): Promise<{ user: string; tokenHash: string }> {
+    const tokenHash = hashToken(token);
+    const session = await this.#store.getSession(tokenHash, this.#now());
+    if (!session) {
+      throw new TrackerError("BAD_TOKEN", "Cannot accept request: session is unknown or expired");
+    }
+    return { user: session.user, tokenHash };
+  }
+
+  #isOnline(peer: PeerRecord): boolean {
+    return peer.online &&
+      this.#now() - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * this.heartbeatMs;
+  }
+
+  async #list(search: string, all: boolean): Promise<FileSummary[]> {
+    const [holders, peers] = await Promise.all([
+      this.#store.listHolders(),
+      this.#store.listPeers(),
+    ]);
+    const needle = search.toLowerCase();
+    const byVersion = new Map<string, FileSummary>();
+    for (const holder of holders) {
+      if (needle && !holder.name.toLowerCase().includes(needle)) continue;
+      const key = `${holder.name}\u0000${holder.sha256}`;
+      const summary = byVersion.get(key) ??
+        { name: holder.name, size: holder.size, sha256: holder.sha256, sources: 0 };
+      const peer = peers.get(holder.user);
+      if (peer && this.#isOnline(peer)) summary.sources++;
+      byVersion.set(key, summary);
+    }
+    return [...byVersion.values()]
+      .filter((file) => all || file.sources > 0)
+      .sort((a, b) => a.name.localeCompare(b.name) || b.sources - a.sources);
+  }
+
+  async #details(name: string, sha256: string | undefined): Promise<Omit<FileDetails, "type">> {
+    const [holders, peers] = await Promise.all([
+      this.#store.listHolders(name),
+      this.#store.listPeers(),
+    ]);
+    const exact = holders.filter((h) => h.name === name);
+    const version = sha256 ?? pickVersion(exact, (user) => {
+      const peer = peers.get(user);
+      return peer !== undefined && this.#isOnline(peer);
+    });
+    const chosen = exact.filter((h) => h.sha256 === version);
+    const first = chosen[0];
+    if (!first) throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} is not shared`);
+    const chunkHashes = await this.#store.getChunkHashes(first.sha256, first.chunkSize);
+    if (!chunkHashes) {
+      throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} has no manifest`);
+    }
+    const infos: HolderInfo[] = [];
+    for (const holder of chosen) {
+      const peer = peers.get(holder.user);
+      if (!peer || holder.chunkSize !== first.chunkSize) continue;
+      const stats = await this.#store.getStats(holder.user);
+      infos.push({
+        user: holder.user,
+        host: peer.host,
+        port: peer.port,
+        online: this.#isOnline(peer),
+        lastSeen: peer.lastSeen,
+        ...stats,
+      });
+    }
+    return {
+      name,
+      size: first.size,
+      sha256: first.sha256,
+      chunkSize: first.chunkSize,
+      chunkHashes,
+      peers: infos,
+    };
+  }
+}
+
+/** The version of a file with the most online holders (then most holders, then lowest hash). */
+function pickVersion(holders: HolderRow[], online: (user: string) => boolean): string | undefined {
+  const score = new Map<string, [number, number]>();
+  for (const h of holders) {
+    const [on, all] = score.get(h.sha256) ?? [0, 0];
+    score.set(h.sha256, [on + (online(h.user) ? 1 : 0), all + 1]);
+  }
+  return [...score.entries()].sort(([ha, [oa, aa]], [hb, [ob, ab]]) =>
+    ob - oa || ab - aa || ha.localeCompare(hb)
+  )[0]?.[0];
+}
