@@ -1,0 +1,30 @@
+/** Codes of a peer's own failures. */
+export type PeerErrorCode =
+  | "NOT_FOUND"
+  | "NO_SOURCE"
+  | "EXISTS"
+  | "VERIFY_FAILED"
+  | "PATH_ESCAPE"
+  | "STALE"
+  | "DISK"
+  | "TRACKER_UNREACHABLE";
+
+/**
+ * A peer operation that could not be done; the CLI turns it into one line and a hint.
+ *
+ * @example
+ * ```ts
+ * import { PeerError } from "./errors.ts";
+ * console.assert(new PeerError("EXISTS", "Cannot save a.txt: file exists").code === "EXISTS");
+ * ```
+ */
+export class PeerError extends Error {
+  /** What went wrong. */
+  readonly code: PeerErrorCode;
+  /** Builds the error; `message` follows "Cannot X: why". */
+  constructor(code: PeerErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "PeerError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Talking to another peer: connect and `hello`, `ping`, and `read` a byte range.
+ *
+ * @module
+ */
+import {
+  Channel,
+  dataReply,
+  helloReply,
+  pongReply,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "../protocol/mod.ts";
+import { formatAddress } from "./tracker_client.ts";
+
+/**
+ * One connection to another peer.
+ *
+ * @example
+ * ```ts ignore
+ * using peer = await PeerClient.connect("127.0.0.1", 7071);
+ * console.log(peer.user, await peer.ping());
+ * ```
+ */
+export class PeerClient implements Disposable {
+  readonly #channel: Channel;
+  /** The user name the other peer gave in `hello`. */
+  readonly user: string;
+
+  private constructor(channel: Channel, user: string) {
+    this.#channel = channel;
+    this.user = user;
+  }
+
+  /** Connects and exchanges `hello`, giving up after `timeoutMs` (default 5 s). */
+  static async connect(
+    host: string,
+    port: number,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<PeerClient> {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 5_000);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const conn = await Deno.connect({ hostname: host, port, signal });
+    conn.setNoDelay(true);
+    const channel = new Channel(conn);
+    const onAbort = () => channel.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      const hello = await channel.request(
+        { type: "hello", version: PROTOCOL_VERSION, agent: "p2pfs-peer" },
+        helloReply,
+      );
+      if (hello.server !== "peer" || hello.user === undefined) {
+        throw new ProtocolError("BAD_MESSAGE", `Cannot use ${formatAddress(host, port)}: not a peer`);
+      }
+      return new PeerClient(channel, hello.user);
+    } catch (error) {
+      channel.close();
+      if (signal.aborted) throw new ProtocolError("TIMEOUT", "Cannot reach peer: no answer in time");
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Sends a ping and resolves to the round trip in milliseconds. */
+  async ping(): Promise<number> {
+    const nonce = Math.floor(Math.random() * 2 ** 31);
+    const started = performance.now();
+    const pong = await this.#channel.request({ type: "ping", nonce }, pongReply);
+    if (pong.nonce !== nonce) throw new ProtocolError("BAD_MESSAGE", "Cannot ping: wrong nonce");
+    return performance.now() - started;
+  }
+
+  /**
+   * Asks for `length` bytes of a file from `offset` and waits for the `data` header; the caller
+   * then reads exactly that many raw bytes with {@link readExact}.
+   */
+  async requestRange(name: string, sha256: string, offset: number, length: number): Promise<void> {
+    const header = await this.#channel.request(
+      { type: "read", name, sha256, offset, length },
+      dataReply,
+    );
+    if (header.offset !== offset || header.length !== length) {
+      throw new ProtocolError("BAD_MESSAGE", "Cannot read data: header does not match the request");
+    }
+  }
+
+  /** Reads exactly `target.length` raw bytes of the requested range. */
+  async readExact(target: Uint8Array): Promise<void> {
+    await this.#channel.reader.readExact(target);
+  }
+
+  /** Closes the connection when `signal` aborts. */
+  closeOnAbort(signal: AbortSignal): void {
+    this.#channel.closeOnAbort(signal);
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#channel.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** What {@link pingPeer} found. */
+export interface PingResult {
+  /** Whether the peer answered. */
+  online: boolean;
+  /** Round trip of the ping in ms, or null when offline. */
+  rttMs: number | null;
+  /** Why it is offline, when it is. */
+  error?: string;
+}
+
+/**
+ * Connects to a peer, pings it once, and closes; never throws.
+ *
+ * @example
+ * ```ts ignore
+ * const { online, rttMs } = await pingPeer("127.0.0.1", 7071);
+ * ```
+ */
+export async function pingPeer(
+  host: string,
+  port: number,
+  options: { timeoutMs?: number } = {},
+): Promise<PingResult> {
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 3_000);
+  try {
+    using peer = await PeerClient.connect(host, port, { signal });
+    peer.closeOnAbort(signal);
+    return { online: true, rttMs: await peer.ping() };
+  } catch (error) {
+    return {
+      online: false,
+      rttMs: null,
+      error: signal.aborted ? "no answer in time" : error instanceof Error ? error.message : String(error),
+    };
+  }
+}

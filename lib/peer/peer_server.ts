@@ -1,0 +1,219 @@
+/**
+ * Serving other peers: `hello`, `ping`, and `read` of byte ranges of announced files. Only files
+ * in the share index are served, by their relative name; before each read the path is resolved
+ * again and must still lie inside the shared folder and match the indexed size and mtime, so a
+ * swapped symlink or a file changed since indexing is refused rather than served.
+ *
+ * @module
+ */
+import {
+  Channel,
+  type Duplex,
+  type OutgoingMessage,
+  parsePeerRequest,
+  PROTOCOL_VERSION,
+  ProtocolError,
+} from "../protocol/mod.ts";
+import type { IndexedFile } from "./share_index.ts";
+import { isInside } from "./share_index.ts";
+
+/** What a peer server needs to know about its share. */
+export interface ShareView {
+  /** This peer's user name, told in `hello`. */
+  readonly user: string;
+  /** Real path of the shared folder. */
+  readonly root: string;
+  /** The indexed file of that name, if announced. */
+  lookup(name: string): IndexedFile | undefined;
+  /** Called when a file no longer matches its index entry. */
+  onStale?(name: string): void;
+}
+
+/** Options for {@link servePeerConnection}. */
+export interface PeerConnectionOptions {
+  /** Time allowed for `hello`. Default 10 s. */
+  handshakeTimeoutMs?: number;
+  /** A silent connection is closed after this long. Default 2 min. */
+  idleTimeoutMs?: number;
+  /** Closes the connection when aborted. */
+  signal?: AbortSignal;
+  /** Counts bytes sent, for status. */
+  onSent?: (bytes: number) => void;
+}
+
+const SEND_BYTES = 1024 * 1024;
+
+class Refusal extends Error {
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/**
+ * Serves one connection from another peer until it closes.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const conn of listener) servePeerConnection(conn, share);
+ * ```
+ */
+export async function servePeerConnection(
+  conn: Duplex,
+  share: ShareView,
+  options: PeerConnectionOptions = {},
+): Promise<void> {
+  const channel = new Channel(conn);
+  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? 10_000);
+  const abort = () => channel.close();
+  options.signal?.addEventListener("abort", abort, { once: true });
+  let greeted = false;
+  try {
+    while (!channel.closed) {
+      let reply: OutgoingMessage;
+      try {
+        const message = await channel.receive();
+        if (message === null) break;
+        clearTimeout(timer);
+        timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? 120_000);
+        const request = parsePeerRequest(message);
+        if (!greeted && request.type !== "hello") {
+          throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
+        }
+        if (request.type === "hello") {
+          if (request.version !== PROTOCOL_VERSION) {
+            throw new ProtocolError(
+              "VERSION_MISMATCH",
+              `Cannot talk: peer speaks protocol ${PROTOCOL_VERSION}, client ${request.version}`,
+            );
+          }
+          greeted = true;
+          reply = { type: "hello", version: PROTOCOL_VERSION, server: "peer", user: share.user };
+        } else if (request.type === "ping") {
+          reply = { type: "pong", nonce: request.nonce };
+        } else {
+          const file = await openForRead(share, request);
+          clearTimeout(timer); // a long send is not idleness
+          try {
+            await channel.send({ type: "data", offset: request.offset, length: request.length });
+            await sendRange(channel, file, request.offset, request.length, options.onSent);
+          } finally {
+            file.close();
+            timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? 120_000);
+          }
+          continue;
+        }
+      } catch (error) {
+        if (channel.closed) break;
+        if (error instanceof Refusal || error instanceof ProtocolError) {
+          await channel.send({ type: "error", code: error.code, message: error.message });
+          if (error instanceof ProtocolError && (!greeted || error.code !== "BAD_MESSAGE")) break;
+          continue;
+        }
+        break; // the stream is in an unknown state (e.g. a file shrank mid-send): hang up
+      }
+      await channel.send(reply);
+    }
+  } catch {
+    // the other side went away
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener("abort", abort);
+    channel.close();
+  }
+}
+
+async function openForRead(
+  share: ShareView,
+  request: { name: string; sha256: string; offset: number; length: number },
+): Promise<Deno.FsFile> {
+  const entry = share.lookup(request.name);
+  if (!entry) throw new Refusal("NOT_FOUND", `Cannot read ${request.name}: not shared here`);
+  if (entry.sha256 !== request.sha256) {
+    throw new Refusal("STALE", `Cannot read ${request.name}: this peer shares another version`);
+  }
+  if (request.offset + request.length > entry.size) {
+    throw new Refusal("INVALID", `Cannot read ${request.name}: range ends past ${entry.size} bytes`);
+  }
+  let real: string;
+  try {
+    real = await Deno.realPath(entry.path);
+  } catch {
+    share.onStale?.(request.name);
+    throw new Refusal("STALE", `Cannot read ${request.name}: the file is gone`);
+  }
+  if (!isInside(share.root, real)) {
+    throw new Refusal("FORBIDDEN", `Cannot read ${request.name}: it resolves outside the share`);
+  }
+  const file = await Deno.open(real, { read: true });
+  const stat = await file.stat();
+  if (stat.size !== entry.size || (stat.mtime?.getTime() ?? 0) !== entry.mtimeMs) {
+    file.close();
+    share.onStale?.(request.name);
+    throw new Refusal("STALE", `Cannot read ${request.name}: it changed since it was indexed`);
+  }
+  return file;
+}
+
+async function sendRange(
+  channel: Channel,
+  file: Deno.FsFile,
+  offset: number,
+  length: number,
+  onSent?: (bytes: number) => void,
+): Promise<void> {
+  await file.seek(offset, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(Math.min(SEND_BYTES, Math.max(length, 1)));
+  let left = length;
+  while (left > 0) {
+    const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
+    if (n === null) throw new Error("file shrank while sending");
+    await channel.sendRaw(buffer.subarray(0, n));
+    onSent?.(n);
+    left -= n;
+  }
+}
+
+/** A running peer listener. */
+export interface PeerServer extends AsyncDisposable {
+  /** Where it listens. */
+  readonly addr: Deno.NetAddr;
+  /** Stops listening and closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Listens for other peers and serves each connection concurrently.
+ *
+ * @example
+ * ```ts ignore
+ * await using server = startPeerServer(share, { hostname: "127.0.0.1", port: 0 });
+ * ```
+ */
+export function startPeerServer(
+  share: ShareView,
+  options: { hostname?: string; port?: number } & Omit<PeerConnectionOptions, "signal"> = {},
+): PeerServer {
+  const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 });
+  const stop = new AbortController();
+  const connections = new Set<Promise<void>>();
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        const done = servePeerConnection(conn, share, { ...options, signal: stop.signal })
+          .finally(() => connections.delete(done));
+        connections.add(done);
+      }
+    } catch (error) {
+      if (!(error instanceof Deno.errors.BadResource)) throw error;
+    }
+  })();
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    closed ??= (async () => {
+      stop.abort();
+      listener.close();
+      await accepting;
+      await Promise.allSettled([...connections]);
+    })();
+  return { addr: listener.addr as Deno.NetAddr, close, [Symbol.asyncDispose]: close };
+}

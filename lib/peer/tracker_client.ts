@@ -1,0 +1,229 @@
+/**
+ * A client of the tracker: one connection, one request at a time (callers are queued), every reply
+ * checked against its schema.
+ *
+ * @module
+ */
+import {
+  Channel,
+  detailsReply,
+  type FileDetails,
+  type FileManifest,
+  type FileSummary,
+  filesReply,
+  helloReply,
+  okReply,
+  type OutgoingMessage,
+  peerReply,
+  PROTOCOL_VERSION,
+  type Schema,
+  sessionReply,
+} from "../protocol/mod.ts";
+import { PeerError } from "./errors.ts";
+
+/** A tracker address. */
+export interface TrackerAddress {
+  /** Host name or IP. */
+  hostname: string;
+  /** TCP port. */
+  port: number;
+}
+
+/**
+ * Parses `HOST:PORT` (IPv6 as `[::1]:7070`).
+ *
+ * @example
+ * ```ts
+ * import { parseAddress } from "./tracker_client.ts";
+ * console.assert(parseAddress("[::1]:7070").hostname === "::1");
+ * console.assert(parseAddress("127.0.0.1:80").port === 80);
+ * ```
+ */
+export function parseAddress(text: string): TrackerAddress {
+  const match = /^\[([^\]]+)\]:(\d+)$/.exec(text) ?? /^([^:]+):(\d+)$/.exec(text);
+  const port = Number(match?.[2]);
+  if (!match || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TypeError(`Cannot parse address "${text}": expected HOST:PORT`);
+  }
+  return { hostname: match[1]!, port };
+}
+
+/** Formats an address as `HOST:PORT`, bracketing IPv6. */
+export function formatAddress(hostname: string, port: number): string {
+  return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+}
+
+/** A logged-in session. */
+export interface Session {
+  /** The bearer token. */
+  token: string;
+  /** Who is logged in. */
+  user: string;
+  /** When the token expires, ms since the epoch. */
+  expiresAt: number;
+  /** How often the tracker wants heartbeats. */
+  heartbeatMs: number;
+}
+
+/** Options for {@link TrackerClient.connect}. */
+export interface ConnectOptions {
+  /** Gives up connecting after this long. Default 10 s. */
+  timeoutMs?: number;
+  /** Who is calling, sent in `hello`. */
+  agent?: string;
+}
+
+/**
+ * One connection to the tracker.
+ *
+ * @example
+ * ```ts ignore
+ * await using client = await TrackerClient.connect({ hostname: "127.0.0.1", port: 7070 });
+ * const session = await client.login("ann", "password1");
+ * console.log(await client.list(session.token));
+ * ```
+ */
+export class TrackerClient implements AsyncDisposable {
+  readonly #channel: Channel;
+  #queue: Promise<unknown> = Promise.resolve();
+  /** Heartbeat interval the tracker asked for in `hello`. */
+  readonly heartbeatMs: number;
+
+  private constructor(channel: Channel, heartbeatMs: number) {
+    this.#channel = channel;
+    this.heartbeatMs = heartbeatMs;
+  }
+
+  /** Connects and exchanges `hello`; a refused or silent tracker gives `TRACKER_UNREACHABLE`. */
+  static async connect(address: TrackerAddress, options: ConnectOptions = {}): Promise<TrackerClient> {
+    const where = formatAddress(address.hostname, address.port);
+    const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+    let conn: Deno.TcpConn;
+    try {
+      conn = await Deno.connect({ ...address, signal });
+    } catch (cause) {
+      throw new PeerError(
+        "TRACKER_UNREACHABLE",
+        `Cannot reach tracker at ${where}: ${cause instanceof Error ? cause.message : cause}`,
+        { cause },
+      );
+    }
+    conn.setNoDelay(true);
+    const channel = new Channel(conn);
+    const timer = setTimeout(() => channel.close(), options.timeoutMs ?? 10_000);
+    try {
+      const hello = await channel.request(
+        { type: "hello", version: PROTOCOL_VERSION, agent: options.agent ?? "p2pfs-peer" },
+        helloReply,
+      );
+      if (hello.server !== "tracker") {
+        throw new PeerError("TRACKER_UNREACHABLE", `Cannot use ${where}: it is not a tracker`);
+      }
+      return new TrackerClient(channel, hello.heartbeatMs ?? 10_000);
+    } catch (cause) {
+      channel.close();
+      if (cause instanceof PeerError) throw cause;
+      throw new PeerError(
+        "TRACKER_UNREACHABLE",
+        `Cannot talk to tracker at ${where}: ${cause instanceof Error ? cause.message : cause}`,
+        { cause },
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Creates an account. */
+  async register(username: string, password: string): Promise<void> {
+    await this.#call({ type: "register", username, password }, okReply);
+  }
+
+  /** Logs in and returns the session. */
+  async login(username: string, password: string): Promise<Session> {
+    const { token, user, expiresAt, heartbeatMs } = await this.#call(
+      { type: "login", username, password },
+      sessionReply,
+    );
+    return { token, user, expiresAt, heartbeatMs };
+  }
+
+  /** Revokes the session. */
+  async logout(token: string): Promise<void> {
+    await this.#call({ type: "logout", token }, okReply);
+  }
+
+  /** Tells the tracker where this peer listens and what it shares. */
+  async announce(
+    token: string,
+    listen: { host: string; port: number },
+    files: FileManifest[],
+  ): Promise<void> {
+    // Keep each frame well under the 1 MiB limit: batches of ≈ 512 KiB of JSON.
+    const batches: FileManifest[][] = [[]];
+    let bytes = 0;
+    for (const file of files) {
+      const size = 200 + file.name.length + file.chunkHashes.length * 67;
+      const last = batches[batches.length - 1]!;
+      if (last.length > 0 && (bytes + size > 512 * 1024 || last.length >= 1000)) {
+        batches.push([]);
+        bytes = 0;
+      }
+      batches[batches.length - 1]!.push(file);
+      bytes += size;
+    }
+    for (const [i, batch] of batches.entries()) {
+      await this.#call(
+        { type: "announce", token, host: listen.host, port: listen.port, replace: i === 0, files: batch },
+        okReply,
+      );
+    }
+  }
+
+  /** Tells the tracker this peer is alive. */
+  async heartbeat(token: string): Promise<void> {
+    await this.#call({ type: "heartbeat", token }, okReply);
+  }
+
+  /** Files with online sources (or all, with `all`), optionally filtered by `search`. */
+  async list(token: string, options: { search?: string; all?: boolean } = {}): Promise<FileSummary[]> {
+    return (await this.#call({ type: "list", token, ...options }, filesReply)).files;
+  }
+
+  /** Everything about one file. */
+  async details(token: string, name: string, sha256?: string): Promise<FileDetails> {
+    return await this.#call(
+      sha256 === undefined ? { type: "details", token, name } : { type: "details", token, name, sha256 },
+      detailsReply,
+    );
+  }
+
+  /** Where a peer listens and whether it is online. */
+  async locate(token: string, user: string): Promise<{ host: string; port: number; online: boolean }> {
+    const { host, port, online } = await this.#call({ type: "locate", token, user }, peerReply);
+    return { host, port, online };
+  }
+
+  /** Reports how a transfer from `source` went. */
+  async report(
+    token: string,
+    report: { name: string; sha256: string; source: string; ok: boolean; bytes: number; reason?: string },
+  ): Promise<void> {
+    await this.#call({ type: "report", token, ...report }, okReply);
+  }
+
+  /** Closes the connection. */
+  close(): void {
+    this.#channel.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#queue.catch(() => {});
+    this.close();
+  }
+
+  #call<T>(message: OutgoingMessage, schema: Schema<T>): Promise<T> {
+    const run = this.#queue.catch(() => {}).then(() => this.#channel.request(message, schema));
+    this.#queue = run;
+    return run;
+  }
+}
