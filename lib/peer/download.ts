@@ -17,7 +17,7 @@ import {
 import { chunkRange } from "./chunking.ts";
 import { PeerError } from "./errors.ts";
 import { PeerClient, pingPeer } from "./peer_client.ts";
-import { type Candidate, rankSources, type RankedCandidate } from "./ranking.ts";
+import { type Candidate, type RankedCandidate, rankSources } from "./ranking.ts";
 
 /** How a transfer from one source went, for the tracker. */
 export interface SourceReport {
@@ -85,20 +85,36 @@ export async function downloadFile(
   const started = performance.now();
   const path = join(options.outDir, ...details.name.split("/"));
   if (!options.force && (await exists(path))) {
-    throw new PeerError("EXISTS", `Cannot save ${details.name}: ${path} exists (use --force to replace it)`);
+    throw new PeerError(
+      "EXISTS",
+      `Cannot save ${details.name}: ${path} exists (use --force to replace it)`,
+    );
   }
   const candidates = details.peers.filter((p) => p.online && p.user !== options.self);
   if (candidates.length === 0 && details.size > 0) {
-    throw new PeerError("NO_SOURCE", `Cannot download ${details.name}: no other peer that has it is online`);
+    throw new PeerError(
+      "NO_SOURCE",
+      `Cannot download ${details.name}: no other peer that has it is online`,
+    );
   }
   const pinged: Candidate[] = await Promise.all(candidates.map(async (p) => {
     const ping = await pingPeer(p.host, p.port, { timeoutMs: options.pingTimeoutMs ?? 3_000 });
-    return { user: p.user, host: p.host, port: p.port, rttMs: ping.rttMs, downloads: p.downloads, failures: p.failures };
+    return {
+      user: p.user,
+      host: p.host,
+      port: p.port,
+      rttMs: ping.rttMs,
+      downloads: p.downloads,
+      failures: p.failures,
+    };
   }));
   const ranked = rankSources(pinged);
   options.onRanked?.(ranked, pinged.filter((c) => c.rttMs === null));
   if (ranked.length === 0 && details.size > 0) {
-    throw new PeerError("NO_SOURCE", `Cannot download ${details.name}: no peer that has it answered a ping`);
+    throw new PeerError(
+      "NO_SOURCE",
+      `Cannot download ${details.name}: no peer that has it answered a ping`,
+    );
   }
 
   await Deno.mkdir(dirname(path), { recursive: true });
@@ -118,13 +134,22 @@ export async function downloadFile(
         try {
           nextChunk = await fetchFrom(source, details, nextChunk, file, whole, options);
           delivered.set(source.user, bytesOf(details, before, nextChunk));
-          await options.onReport?.({ source: source.user, ok: true, bytes: delivered.get(source.user)! });
+          await options.onReport?.({
+            source: source.user,
+            ok: true,
+            bytes: delivered.get(source.user)!,
+          });
         } catch (error) {
           if (options.signal?.aborted) throw error;
           if (nextChunk > before) delivered.set(source.user, bytesOf(details, before, nextChunk));
           const reason = failureReasonOf(error);
           failures.push(`${source.user}: ${reason}`);
-          await options.onReport?.({ source: source.user, ok: false, bytes: bytesOf(details, before, nextChunk), reason });
+          await options.onReport?.({
+            source: source.user,
+            ok: false,
+            bytes: bytesOf(details, before, nextChunk),
+            reason,
+          });
         }
       }
       if (nextChunk < chunkTotal) {
@@ -146,7 +171,9 @@ export async function downloadFile(
   } catch (error) {
     await Deno.remove(partPath).catch(() => {});
     if (isDiskFull(error)) {
-      throw new PeerError("DISK", `Cannot save ${details.name}: the disk is full`, { cause: error });
+      throw new PeerError("DISK", `Cannot save ${details.name}: the disk is full`, {
+        cause: error,
+      });
     }
     throw error;
   }
@@ -174,7 +201,10 @@ async function fetchFrom(
   const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
   using peer = await PeerClient.connect(source.host, source.port, { signal });
   if (peer.user !== source.user) {
-    throw new ProtocolError("BAD_MESSAGE", `Cannot use ${source.user}: a different peer (${peer.user}) answered`);
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `Cannot use ${source.user}: a different peer (${peer.user}) answered`,
+    );
   }
   peer.closeOnAbort(signal);
   let stalled = false;
@@ -208,7 +238,12 @@ async function fetchFrom(
     }
     return index;
   } catch (error) {
-    if (stalled) throw new ProtocolError("TIMEOUT", `Cannot read from ${source.user}: stalled for ${stallMs} ms`);
+    if (stalled) {
+      throw new ProtocolError(
+        "TIMEOUT",
+        `Cannot read from ${source.user}: stalled for ${stallMs} ms`,
+      );
+    }
     throw error;
   } finally {
     clearTimeout(watchdog);
@@ -222,7 +257,11 @@ class ChunkCorrupt extends Error {
   }
 }
 
-async function readWithProgress(peer: PeerClient, target: Uint8Array, progress: () => void): Promise<void> {
+async function readWithProgress(
+  peer: PeerClient,
+  target: Uint8Array,
+  progress: () => void,
+): Promise<void> {
   // One readExact per 1 MiB keeps the watchdog fed without a call per socket read.
   const step = 1024 * 1024;
   for (let at = 0; at < target.length; at += step) {

@@ -51,12 +51,17 @@ export class PeerClient implements Disposable {
         helloReply,
       );
       if (hello.server !== "peer" || hello.user === undefined) {
-        throw new ProtocolError("BAD_MESSAGE", `Cannot use ${formatAddress(host, port)}: not a peer`);
+        throw new ProtocolError(
+          "BAD_MESSAGE",
+          `Cannot use ${formatAddress(host, port)}: not a peer`,
+        );
       }
       return new PeerClient(channel, hello.user);
     } catch (error) {
       channel.close();
-      if (signal.aborted) throw new ProtocolError("TIMEOUT", "Cannot reach peer: no answer in time");
+      if (signal.aborted) {
+        throw new ProtocolError("TIMEOUT", "Cannot reach peer: no answer in time");
+      }
       throw error;
     } finally {
       signal.removeEventListener("abort", onAbort);
@@ -138,7 +143,11 @@ export async function pingPeer(
     return {
       online: false,
       rttMs: null,
-      error: signal.aborted ? "no answer in time" : error instanceof Error ? error.message : String(error),
+      error: signal.aborted
+        ? "no answer in time"
+        : error instanceof Error
+        ? error.message
+        : String(error),
     };
   }
 }

@@ -132,7 +132,10 @@ async function openForRead(
     throw new Refusal("STALE", `Cannot read ${request.name}: this peer shares another version`);
   }
   if (request.offset + request.length > entry.size) {
-    throw new Refusal("INVALID", `Cannot read ${request.name}: range ends past ${entry.size} bytes`);
+    throw new Refusal(
+      "INVALID",
+      `Cannot read ${request.name}: range ends past ${entry.size} bytes`,
+    );
   }
   let real: string;
   try {
@@ -193,7 +196,10 @@ export function startPeerServer(
   share: ShareView,
   options: { hostname?: string; port?: number } & Omit<PeerConnectionOptions, "signal"> = {},
 ): PeerServer {
-  const listener = Deno.listen({ hostname: options.hostname ?? "127.0.0.1", port: options.port ?? 0 });
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 0,
+  });
   const stop = new AbortController();
   const connections = new Set<Promise<void>>();
   const accepting = (async () => {

@@ -9,8 +9,8 @@ import {
   detailsReply,
   type FileDetails,
   type FileManifest,
-  type FileSummary,
   filesReply,
+  type FileSummary,
   helloReply,
   okReply,
   type OutgoingMessage,
@@ -85,17 +85,23 @@ export interface ConnectOptions {
  */
 export class TrackerClient implements AsyncDisposable {
   readonly #channel: Channel;
+  /** This end's address of the tracker connection. */
+  readonly localAddr: Deno.NetAddr | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   /** Heartbeat interval the tracker asked for in `hello`. */
   readonly heartbeatMs: number;
 
-  private constructor(channel: Channel, heartbeatMs: number) {
+  private constructor(channel: Channel, heartbeatMs: number, localAddr?: Deno.NetAddr) {
     this.#channel = channel;
+    this.localAddr = localAddr;
     this.heartbeatMs = heartbeatMs;
   }
 
   /** Connects and exchanges `hello`; a refused or silent tracker gives `TRACKER_UNREACHABLE`. */
-  static async connect(address: TrackerAddress, options: ConnectOptions = {}): Promise<TrackerClient> {
+  static async connect(
+    address: TrackerAddress,
+    options: ConnectOptions = {},
+  ): Promise<TrackerClient> {
     const where = formatAddress(address.hostname, address.port);
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
     let conn: Deno.TcpConn;
@@ -119,7 +125,7 @@ export class TrackerClient implements AsyncDisposable {
       if (hello.server !== "tracker") {
         throw new PeerError("TRACKER_UNREACHABLE", `Cannot use ${where}: it is not a tracker`);
       }
-      return new TrackerClient(channel, hello.heartbeatMs ?? 10_000);
+      return new TrackerClient(channel, hello.heartbeatMs ?? 10_000, conn.localAddr);
     } catch (cause) {
       channel.close();
       if (cause instanceof PeerError) throw cause;
@@ -173,7 +179,14 @@ export class TrackerClient implements AsyncDisposable {
     }
     for (const [i, batch] of batches.entries()) {
       await this.#call(
-        { type: "announce", token, host: listen.host, port: listen.port, replace: i === 0, files: batch },
+        {
+          type: "announce",
+          token,
+          host: listen.host,
+          port: listen.port,
+          replace: i === 0,
+          files: batch,
+        },
         okReply,
       );
     }
@@ -185,20 +198,28 @@ export class TrackerClient implements AsyncDisposable {
   }
 
   /** Files with online sources (or all, with `all`), optionally filtered by `search`. */
-  async list(token: string, options: { search?: string; all?: boolean } = {}): Promise<FileSummary[]> {
+  async list(
+    token: string,
+    options: { search?: string; all?: boolean } = {},
+  ): Promise<FileSummary[]> {
     return (await this.#call({ type: "list", token, ...options }, filesReply)).files;
   }
 
   /** Everything about one file. */
   async details(token: string, name: string, sha256?: string): Promise<FileDetails> {
     return await this.#call(
-      sha256 === undefined ? { type: "details", token, name } : { type: "details", token, name, sha256 },
+      sha256 === undefined
+        ? { type: "details", token, name }
+        : { type: "details", token, name, sha256 },
       detailsReply,
     );
   }
 
   /** Where a peer listens and whether it is online. */
-  async locate(token: string, user: string): Promise<{ host: string; port: number; online: boolean }> {
+  async locate(
+    token: string,
+    user: string,
+  ): Promise<{ host: string; port: number; online: boolean }> {
     const { host, port, online } = await this.#call({ type: "locate", token, user }, peerReply);
     return { host, port, online };
   }
@@ -206,7 +227,14 @@ export class TrackerClient implements AsyncDisposable {
   /** Reports how a transfer from `source` went. */
   async report(
     token: string,
-    report: { name: string; sha256: string; source: string; ok: boolean; bytes: number; reason?: string },
+    report: {
+      name: string;
+      sha256: string;
+      source: string;
+      ok: boolean;
+      bytes: number;
+      reason?: string;
+    },
   ): Promise<void> {
     await this.#call({ type: "report", token, ...report }, okReply);
   }

@@ -1,0 +1,270 @@
+/**
+ * `deno task peer <command>`: parses the command line, logs in, runs the command, prints one
+ * clear line on stderr and exits non-zero on failure.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  formatAddress,
+  parseAddress,
+  PeerError,
+  PeerNode,
+  type TrackerAddress,
+  TrackerClient,
+} from "../peer/mod.ts";
+import { ProtocolError, RemoteError, USERNAME_PATTERN } from "../protocol/mod.ts";
+import { CliError } from "./cli_error.ts";
+import {
+  type CommandContext,
+  detailsCommand,
+  getCommand,
+  listCommand,
+  pingCommand,
+} from "./peer_commands.ts";
+import { readPassword } from "./password_prompt.ts";
+import { runShell } from "./shell.ts";
+
+const COMMON = `Common options:
+  --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
+  --user NAME          account name (env P2PFS_USER); the password comes from env
+                       P2PFS_PASSWORD or is asked for on a terminal
+  --json               print one JSON document on stdout (list, details, ping, get)
+  -h, --help           show help`;
+
+const USAGES: Record<string, string> = {
+  register:
+    `Usage: deno task peer register --user NAME\n\nCreates the account NAME.\n\nExample:\n  P2PFS_PASSWORD=secret123 deno task peer register --user ann`,
+  serve:
+    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0`,
+  list:
+    `Usage: deno task peer list [--search TEXT] [--all]\n\nLists files with an online source (--all: every known file).\n\nExample:\n  deno task peer list --search report --json`,
+  details:
+    `Usage: deno task peer details FILE\n\nShows size, hashes and every peer that has FILE.\n\nExample:\n  deno task peer details docs/report.pdf`,
+  ping:
+    `Usage: deno task peer ping USER\n\nChecks whether USER's peer answers, and how fast.\n\nExample:\n  deno task peer ping bob`,
+  get:
+    `Usage: deno task peer get FILE [--out DIR] [--force] [--explain]\n\nDownloads FILE from the best online peer, verifying every chunk.\n\nExample:\n  deno task peer get docs/report.pdf --out ./downloads`,
+  shell:
+    `Usage: deno task peer shell --share DIR [--host HOST] [--port PORT]\n\nAn interactive session: serves DIR while you list, ping and get files.\n\nExample:\n  deno task peer shell --user ann --share ./shared`,
+};
+
+const TOP_USAGE = `Usage: deno task peer <command> [options]
+
+Commands:
+  register             create an account
+  serve --share DIR    share a folder with other peers until stopped
+  shell --share DIR    interactive session (serving while it runs)
+  list [--search TEXT] list available files
+  details FILE         size, hashes and holders of a file
+  ping USER            check a peer directly over TCP
+  get FILE             download a file, verified
+
+${COMMON}
+
+Run 'deno task peer <command> --help' for a command's options.`;
+
+/** Runs the peer command line; resolves to the exit code. */
+export async function runPeerCli(args: string[]): Promise<number> {
+  const command = args[0];
+  try {
+    if (command === undefined || command === "-h" || command === "--help" || command === "help") {
+      console.log(TOP_USAGE);
+      return command === undefined ? 2 : 0;
+    }
+    if (!(command in USAGES)) {
+      throw new CliError(`Cannot run '${command}': unknown command\n\n${TOP_USAGE}`, 2);
+    }
+    return await runCommand(command, args.slice(1));
+  } catch (error) {
+    console.error(`error: ${describeError(error)}`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+}
+
+async function runCommand(command: string, rest: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        tracker: { type: "string" },
+        user: { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+        search: { type: "string" },
+        all: { type: "boolean", default: false },
+        share: { type: "string" },
+        host: { type: "string" },
+        port: { type: "string" },
+        "announce-host": { type: "string" },
+        out: { type: "string" },
+        force: { type: "boolean", default: false },
+        explain: { type: "boolean", default: false },
+      },
+    });
+  } catch (error) {
+    throw new CliError(
+      `${error instanceof Error ? error.message : error}\n\n${USAGES[command]}`,
+      2,
+    );
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(`${USAGES[command]}\n\n${COMMON}`);
+    return 0;
+  }
+  const tracker = parseTracker(values.tracker ?? Deno.env.get("P2PFS_TRACKER") ?? "127.0.0.1:7070");
+  const user = values.user ?? Deno.env.get("P2PFS_USER");
+  if (!user) throw new CliError(`Cannot run ${command}: give --user NAME or set P2PFS_USER`, 2);
+  if (!USERNAME_PATTERN.test(user)) {
+    throw new CliError(`Cannot use user name "${user}": use 1-32 of A-Z a-z 0-9 _ . -`, 2);
+  }
+  const needs = (count: number, what: string) => {
+    if (positionals.length !== count) {
+      throw new CliError(`Cannot run ${command}: expected ${what}\n\n${USAGES[command]}`, 2);
+    }
+  };
+
+  if (command === "serve" || command === "shell") {
+    needs(0, "no arguments besides options");
+    if (!values.share) {
+      throw new CliError(`Cannot run ${command}: give --share DIR\n\n${USAGES[command]}`, 2);
+    }
+    const port = parsePort(values.port ?? "0");
+    const password = await readPassword(`Password for ${user}: `);
+    const node = await PeerNode.start({
+      tracker,
+      user,
+      password,
+      shareDir: values.share,
+      hostname: values.host ?? "127.0.0.1",
+      port,
+      ...(values["announce-host"] ? { announceHost: values["announce-host"] } : {}),
+      onLog: (line) => console.error(`peer: ${line}`),
+    });
+    try {
+      if (command === "serve") {
+        console.log(
+          `peer ${user} serving ${node.files.size} files on ${
+            formatAddress(node.addr.hostname, node.addr.port)
+          }`,
+        );
+        await waitForSignal();
+      } else {
+        await runShell(node, { tracker, user, password, outDir: values.out ?? node.root });
+      }
+    } finally {
+      await node.close();
+    }
+    return 0;
+  }
+
+  const password = await readPassword(`Password for ${user}: `);
+  await using client = await TrackerClient.connect(tracker, { agent: `p2pfs-${command}` });
+  if (command === "register") {
+    needs(0, "no arguments besides options");
+    await client.register(user, password);
+    if (values.json) console.log(JSON.stringify({ user, registered: true }));
+    else console.log(`registered ${user}`);
+    return 0;
+  }
+  const session = await client.login(user, password);
+  const ctx: CommandContext = {
+    client,
+    token: session.token,
+    user,
+    json: values.json,
+    print: (text) => console.log(text),
+  };
+  try {
+    switch (command) {
+      case "list":
+        needs(0, "no arguments (use --search TEXT)");
+        await listCommand(ctx, {
+          ...(values.search !== undefined ? { search: values.search } : {}),
+          all: values.all,
+        });
+        break;
+      case "details":
+        needs(1, "one FILE");
+        await detailsCommand(ctx, positionals[0]!);
+        break;
+      case "ping":
+        needs(1, "one USER");
+        await pingCommand(ctx, positionals[0]!);
+        break;
+      case "get":
+        needs(1, "one FILE");
+        await getCommand(ctx, positionals[0]!, {
+          outDir: values.out ?? "./downloads",
+          force: values.force,
+          explain: values.explain,
+          log: (line) => console.error(line),
+        });
+        break;
+    }
+  } finally {
+    await client.logout(session.token).catch(() => {});
+  }
+  return 0;
+}
+
+function parseTracker(text: string): TrackerAddress {
+  try {
+    return parseAddress(text);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 2);
+  }
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError(`Cannot use port "${text}": expected 0-65535`, 2);
+  }
+  return port;
+}
+
+function waitForSignal(): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const stop = () => {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    resolve();
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  return promise;
+}
+
+/** One line for an error, with what to do next where we know it. */
+export function describeError(error: unknown): string {
+  if (error instanceof CliError) return error.message;
+  if (error instanceof PeerError) {
+    switch (error.code) {
+      case "TRACKER_UNREACHABLE":
+        return `${error.message} (is the tracker running? start one with 'deno task tracker', or pass --tracker HOST:PORT)`;
+      case "NO_SOURCE":
+        return `${error.message} (try again when a peer that has it is online)`;
+      default:
+        return error.message;
+    }
+  }
+  if (error instanceof RemoteError) {
+    switch (error.code) {
+      case "AUTH_FAILED":
+        return `${error.message} (check --user and P2PFS_PASSWORD, or create the account with 'register')`;
+      case "USER_EXISTS":
+        return `${error.message} (pick another name, or log in with it)`;
+      case "NOT_FOUND":
+        return `${error.message} (see what is available with 'list')`;
+      default:
+        return error.message;
+    }
+  }
+  if (error instanceof ProtocolError) return `${error.message} (is that address a p2pfs tracker?)`;
+  if (error instanceof Deno.errors.NotFound) return error.message;
+  return error instanceof Error ? error.message : String(error);
+}

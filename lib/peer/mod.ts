@@ -1,0 +1,15 @@
+/**
+ * The peer: indexing a shared folder, serving it to other peers, talking to the tracker, ranking
+ * sources and downloading with verification.
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./chunking.ts";
+export * from "./share_index.ts";
+export * from "./peer_server.ts";
+export * from "./peer_client.ts";
+export * from "./tracker_client.ts";
+export * from "./ranking.ts";
+export * from "./download.ts";
+export * from "./peer_node.ts";

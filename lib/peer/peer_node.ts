@@ -1,0 +1,286 @@
+/**
+ * A serving peer: indexes its shared folder, listens for other peers, logs in to the tracker,
+ * announces, heartbeats, and re-announces when the folder changes. When the tracker goes away it
+ * keeps serving other peers and reconnects with back-off, logging in and announcing again.
+ *
+ * @module
+ */
+import { RemoteError } from "../protocol/mod.ts";
+import { PeerError } from "./errors.ts";
+import { type PeerServer, startPeerServer } from "./peer_server.ts";
+import { type IndexedFile, indexShare } from "./share_index.ts";
+import { type Session, type TrackerAddress, TrackerClient } from "./tracker_client.ts";
+
+/** Settings of a {@link PeerNode}. */
+export interface PeerNodeOptions {
+  /** The tracker. */
+  tracker: TrackerAddress;
+  /** Account name. */
+  user: string;
+  /** Account password (kept in memory to log in again after an outage). */
+  password: string;
+  /** Folder to share. */
+  shareDir: string;
+  /** Address to listen on for peers. Default 127.0.0.1. */
+  hostname?: string;
+  /** Port to listen on; 0 picks one. Default 0. */
+  port?: number;
+  /** Address other peers should use; default the listening address, or the address this
+   * machine reaches the tracker from when listening on all interfaces. */
+  announceHost?: string;
+  /** Preferred chunk size. */
+  chunkSize?: number;
+  /** How often to rescan even without change events. Default 60 s. */
+  rescanMs?: number;
+  /** One-line notes about what happens (tracker lost, rescans). */
+  onLog?: (line: string) => void;
+}
+
+/**
+ * A running, serving peer.
+ *
+ * @example
+ * ```ts ignore
+ * await using node = await PeerNode.start({ tracker, user: "ann", password, shareDir: "./shared" });
+ * console.log(node.addr, node.files.size);
+ * ```
+ */
+export class PeerNode implements AsyncDisposable {
+  readonly #options: PeerNodeOptions;
+  readonly #root: string;
+  readonly #stop = new AbortController();
+  #index: Map<string, IndexedFile> = new Map();
+  #server: PeerServer | undefined;
+  #client: TrackerClient | undefined;
+  #session: Session | undefined;
+  #announceHost = "";
+  #tasks: Promise<void>[] = [];
+  #rescanQueued: ReturnType<typeof setTimeout> | undefined;
+  #rescanning: Promise<void> = Promise.resolve();
+  #bytesSent = 0;
+
+  private constructor(options: PeerNodeOptions, root: string) {
+    this.#options = options;
+    this.#root = root;
+  }
+
+  /** Indexes, listens, logs in and announces; resolves when the peer is serving. */
+  static async start(options: PeerNodeOptions): Promise<PeerNode> {
+    let root: string;
+    try {
+      root = await Deno.realPath(options.shareDir);
+      if (!(await Deno.stat(root)).isDirectory) throw new Error("not a folder");
+    } catch (cause) {
+      throw new PeerError("NOT_FOUND", `Cannot share ${options.shareDir}: it is not a folder`, {
+        cause,
+      });
+    }
+    const node = new PeerNode(options, root);
+    node.#index = await indexShare(root, options.chunkSize ? { chunkSize: options.chunkSize } : {});
+    node.#server = startPeerServer(
+      {
+        user: options.user,
+        root,
+        lookup: (name) => node.#index.get(name),
+        onStale: () => node.requestRescan(),
+      },
+      {
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port ?? 0,
+        onSent: (n) => node.#bytesSent += n,
+      },
+    );
+    try {
+      await node.#connect();
+    } catch (error) {
+      await node.#server.close();
+      throw error;
+    }
+    node.#tasks.push(node.#heartbeatLoop(), node.#watchLoop());
+    return node;
+  }
+
+  /** Where other peers reach this one. */
+  get addr(): { hostname: string; port: number } {
+    return { hostname: this.#announceHost, port: this.#server!.addr.port };
+  }
+
+  /** The real path of the shared folder. */
+  get root(): string {
+    return this.#root;
+  }
+
+  /** The files shared now. */
+  get files(): ReadonlyMap<string, IndexedFile> {
+    return this.#index;
+  }
+
+  /** The current session, if logged in. */
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** Bytes served to other peers so far. */
+  get bytesSent(): number {
+    return this.#bytesSent;
+  }
+
+  /** Whether the tracker connection is up. */
+  get connected(): boolean {
+    return this.#client !== undefined && this.#session !== undefined;
+  }
+
+  /** Re-indexes soon (changes are gathered for half a second). */
+  requestRescan(): void {
+    if (this.#stop.signal.aborted) return;
+    clearTimeout(this.#rescanQueued);
+    this.#rescanQueued = setTimeout(() => {
+      this.#rescanning = this.#rescanning.then(() => this.rescan()).catch((error) =>
+        this.#log(`rescan failed: ${error instanceof Error ? error.message : error}`)
+      );
+    }, 500);
+  }
+
+  /** Re-indexes now and re-announces if anything changed. */
+  async rescan(): Promise<void> {
+    const next = await indexShare(this.#root, {
+      previous: this.#index,
+      signal: this.#stop.signal,
+      ...(this.#options.chunkSize ? { chunkSize: this.#options.chunkSize } : {}),
+    });
+    const changed = next.size !== this.#index.size ||
+      [...next].some(([name, file]) => this.#index.get(name) !== file);
+    this.#index = next;
+    if (changed) {
+      this.#log(`share changed: ${next.size} files`);
+      await this.#announce().catch((error) =>
+        this.#log(`announce failed: ${error instanceof Error ? error.message : error}`)
+      );
+    }
+  }
+
+  /** Logs out, stops serving and closes everything. */
+  async close(): Promise<void> {
+    if (this.#stop.signal.aborted) return;
+    this.#stop.abort();
+    clearTimeout(this.#rescanQueued);
+    const client = this.#client;
+    if (client && this.#session) {
+      await client.logout(this.#session.token).catch(() => {});
+    }
+    client?.close();
+    await Promise.allSettled(this.#tasks);
+    await this.#rescanning;
+    await this.#server?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #connect(): Promise<void> {
+    const client = await TrackerClient.connect(this.#options.tracker, { agent: "p2pfs-serve" });
+    try {
+      this.#session = await client.login(this.#options.user, this.#options.password);
+      this.#client = client;
+      this.#announceHost = this.#options.announceHost ?? this.#pickAnnounceHost();
+      await this.#announce();
+    } catch (error) {
+      client.close();
+      this.#client = undefined;
+      this.#session = undefined;
+      throw error;
+    }
+  }
+
+  #pickAnnounceHost(): string {
+    const host = this.#options.hostname ?? "127.0.0.1";
+    if (host !== "0.0.0.0" && host !== "::") return host;
+    return this.#client?.localAddr?.hostname ?? "127.0.0.1";
+  }
+
+  async #announce(): Promise<void> {
+    if (!this.#client || !this.#session) return;
+    const files = [...this.#index.values()].map((
+      { name, size, chunkSize, sha256, chunkHashes },
+    ) => ({
+      name,
+      size,
+      chunkSize,
+      sha256,
+      chunkHashes,
+    }));
+    await this.#client.announce(this.#session.token, {
+      host: this.#announceHost,
+      port: this.addr.port,
+    }, files);
+  }
+
+  async #heartbeatLoop(): Promise<void> {
+    const signal = this.#stop.signal;
+    let backoffMs = 500;
+    while (!signal.aborted) {
+      const waitMs = this.connected ? this.#session!.heartbeatMs : backoffMs;
+      await sleep(waitMs, signal);
+      if (signal.aborted) break;
+      try {
+        if (!this.connected) {
+          await this.#connect();
+          this.#log("reconnected to the tracker");
+          backoffMs = 500;
+          continue;
+        }
+        await this.#client!.heartbeat(this.#session!.token);
+      } catch (error) {
+        if (signal.aborted) break;
+        if (error instanceof RemoteError && error.code === "BAD_TOKEN") {
+          this.#log("session expired: logging in again");
+        } else {
+          this.#log(`tracker unreachable: ${error instanceof Error ? error.message : error}`);
+          backoffMs = Math.min(backoffMs * 2, 30_000);
+        }
+        this.#client?.close();
+        this.#client = undefined;
+        this.#session = undefined;
+      }
+    }
+  }
+
+  async #watchLoop(): Promise<void> {
+    const signal = this.#stop.signal;
+    const periodic = setInterval(() => this.requestRescan(), this.#options.rescanMs ?? 60_000);
+    let watcher: Deno.FsWatcher | undefined;
+    try {
+      watcher = Deno.watchFs(this.#root, { recursive: true });
+      signal.addEventListener("abort", () => watcher?.close(), { once: true });
+      for await (const event of watcher) {
+        if (event.paths.every((p) => p.endsWith(".part") || p.endsWith(".part.json"))) continue;
+        this.requestRescan();
+      }
+    } catch (error) {
+      if (!signal.aborted) {
+        this.#log(`watching the share failed, rescanning periodically: ${error}`);
+      }
+      await sleep(Infinity, signal);
+    } finally {
+      clearInterval(periodic);
+    }
+  }
+
+  #log(line: string): void {
+    this.#options.onLog?.(line);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
+    signal.addEventListener("abort", done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+  });
+}
