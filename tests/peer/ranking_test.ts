@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { type Candidate, rankSources, sourceScore } from "../../lib/peer/mod.ts";
+
+const peer = (user: string, rttMs: number | null, downloads = 0, failures = 0): Candidate => ({
+  user,
+  host: "127.0.0.1",
+  port: 1,
+  rttMs,
+  downloads,
+  failures,
+});
+
+Deno.test("sourceScore() is RTT × 0.75^downloads × 1.25^failures", () => {
+  assert.equal(sourceScore({ rttMs: 8, downloads: 0, failures: 0 }), 8);
+  assert.equal(sourceScore({ rttMs: 8, downloads: 2, failures: 0 }), 8 * 0.75 ** 2);
+  assert.equal(sourceScore({ rttMs: 8, downloads: 1, failures: 3 }), 8 * 0.75 * 1.25 ** 3);
+});
+
+Deno.test("sourceScore() floors a zero RTT so records still decide", () => {
+  const good = sourceScore({ rttMs: 0, downloads: 5, failures: 0 });
+  const bad = sourceScore({ rttMs: 0, downloads: 0, failures: 5 });
+  assert.ok(good > 0);
+  assert.ok(good < bad);
+});
+
+Deno.test("rankSources() puts the fastest peer first when records are equal", () => {
+  const ranked = rankSources([peer("slow", 20), peer("fast", 1), peer("mid", 5)]);
+  assert.deepEqual(ranked.map((c) => c.user), ["fast", "mid", "slow"]);
+});
+
+Deno.test("rankSources() lets a reliable record outweigh a slightly slower ping", () => {
+  const ranked = rankSources([peer("new", 1.0), peer("proven", 1.2, 4)]);
+  assert.deepEqual(ranked.map((c) => c.user), ["proven", "new"]);
+});
+
+Deno.test("rankSources() ranks a peer with failures below an equally fast clean one", () => {
+  const ranked = rankSources([peer("flaky", 1, 0, 2), peer("clean", 1)]);
+  assert.deepEqual(ranked.map((c) => c.user), ["clean", "flaky"]);
+});
+
+Deno.test("rankSources() drops peers that did not answer the ping", () => {
+  const ranked = rankSources([peer("gone", null, 100), peer("here", 50)]);
+  assert.deepEqual(ranked.map((c) => c.user), ["here"]);
+});
+
+Deno.test("rankSources() breaks ties by user name so the order is stable", () => {
+  const ranked = rankSources([peer("b", 2), peer("a", 2)]);
+  assert.deepEqual(ranked.map((c) => c.user), ["a", "b"]);
+});
