@@ -3,8 +3,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CliError } from "./cli_error.ts";
- * console.assert(new CliError("Cannot run: no command", 2).exitCode === 2);
+ * assert.ok(new CliError("Cannot run: no command", 2).exitCode === 2);
  * ```
  */
 export class CliError extends Error {

@@ -9,9 +9,10 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./format.ts";
- * console.assert(formatBytes(1536) === "1.50 KiB");
- * console.assert(formatBytes(12) === "12 B");
+ * assert.ok(formatBytes(1536) === "1.50 KiB");
+ * assert.ok(formatBytes(12) === "12 B");
  * ```
  */
 export function formatBytes(bytes: number): string {
@@ -31,9 +32,10 @@ export function formatBytes(bytes: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatSeconds } from "./format.ts";
- * console.assert(formatSeconds(0.85) === "850 ms");
- * console.assert(formatSeconds(185) === "3 min 5 s");
+ * assert.ok(formatSeconds(0.85) === "850 ms");
+ * assert.ok(formatSeconds(185) === "3 min 5 s");
  * ```
  */
 export function formatSeconds(seconds: number): string {
@@ -47,9 +49,10 @@ export function formatSeconds(seconds: number): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatTable } from "./format.ts";
  * const text = formatTable(["NAME", "SIZE"], [["a.txt", "1 B"]], { right: [1] });
- * console.assert(text.split("\n")[1] === "a.txt   1 B");
+ * assert.ok(text.split("\n")[1] === "a.txt   1 B");
  * ```
  */
 export function formatTable(

@@ -42,8 +42,9 @@ File names with spaces go in double quotes.`;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { splitWords } from "./shell.ts";
- * console.assert(splitWords('get "my file.txt"')[1] === "my file.txt");
+ * assert.ok(splitWords('get "my file.txt"')[1] === "my file.txt");
  * ```
  */
 export function splitWords(line: string): string[] {

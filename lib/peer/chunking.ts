@@ -14,9 +14,10 @@ export const DEFAULT_CHUNK_SIZE = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chunkSizeFor } from "./chunking.ts";
- * console.assert(chunkSizeFor(10) === 1024 * 1024);
- * console.assert(chunkSizeFor(16 * 1024 ** 3) === 2 * 1024 * 1024);
+ * assert.ok(chunkSizeFor(10) === 1024 * 1024);
+ * assert.ok(chunkSizeFor(16 * 1024 ** 3) === 2 * 1024 * 1024);
  * ```
  */
 export function chunkSizeFor(size: number, preferred: number = DEFAULT_CHUNK_SIZE): number {
@@ -35,9 +36,10 @@ export function chunkCount(size: number, chunkSize: number): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { chunkRange } from "./chunking.ts";
  * const last = chunkRange(2, { size: 2500, chunkSize: 1000 });
- * console.assert(last.offset === 2000 && last.length === 500);
+ * assert.ok(last.offset === 2000 && last.length === 500);
  * ```
  */
 export function chunkRange(

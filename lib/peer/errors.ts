@@ -14,8 +14,9 @@ export type PeerErrorCode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PeerError } from "./errors.ts";
- * console.assert(new PeerError("EXISTS", "Cannot save a.txt: file exists").code === "EXISTS");
+ * assert.ok(new PeerError("EXISTS", "Cannot save a.txt: file exists").code === "EXISTS");
  * ```
  */
 export class PeerError extends Error {

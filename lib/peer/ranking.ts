@@ -34,10 +34,11 @@ export interface RankedCandidate extends Candidate {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { sourceScore } from "./ranking.ts";
  * const base = { rttMs: 2, downloads: 0, failures: 0 };
- * console.assert(sourceScore({ ...base, downloads: 1 }) < sourceScore(base));
- * console.assert(sourceScore({ ...base, failures: 1 }) > sourceScore(base));
+ * assert.ok(sourceScore({ ...base, downloads: 1 }) < sourceScore(base));
+ * assert.ok(sourceScore({ ...base, failures: 1 }) > sourceScore(base));
  * ```
  */
 export function sourceScore(c: { rttMs: number; downloads: number; failures: number }): number {
@@ -50,13 +51,14 @@ export function sourceScore(c: { rttMs: number; downloads: number; failures: num
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { rankSources } from "./ranking.ts";
  * const ranked = rankSources([
  *   { user: "slow", host: "h", port: 1, rttMs: 9, downloads: 0, failures: 0 },
  *   { user: "fast", host: "h", port: 2, rttMs: 1, downloads: 0, failures: 0 },
  *   { user: "gone", host: "h", port: 3, rttMs: null, downloads: 9, failures: 0 },
  * ]);
- * console.assert(ranked.map((c) => c.user).join() === "fast,slow");
+ * assert.ok(ranked.map((c) => c.user).join() === "fast,slow");
  * ```
  */
 export function rankSources(candidates: readonly Candidate[]): RankedCandidate[] {

@@ -153,9 +153,10 @@ async function listFiles(root: string): Promise<string[]> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isInside } from "./share_index.ts";
- * console.assert(isInside("/srv/share", "/srv/share/a/b.txt"));
- * console.assert(!isInside("/srv/share", "/srv/shared/x"));
+ * assert.ok(isInside("/srv/share", "/srv/share/a/b.txt"));
+ * assert.ok(!isInside("/srv/share", "/srv/shared/x"));
  * ```
  */
 export function isInside(root: string, path: string): boolean {

@@ -34,9 +34,10 @@ export interface TrackerAddress {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseAddress } from "./tracker_client.ts";
- * console.assert(parseAddress("[::1]:7070").hostname === "::1");
- * console.assert(parseAddress("127.0.0.1:80").port === 80);
+ * assert.ok(parseAddress("[::1]:7070").hostname === "::1");
+ * assert.ok(parseAddress("127.0.0.1:80").port === 80);
  * ```
  */
 export function parseAddress(text: string): TrackerAddress {

@@ -22,9 +22,10 @@ export type OutgoingMessage = { readonly type: string; readonly [field: string]:
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeMessage, encodeMessage } from "./channel.ts";
  * const frame = encodeMessage({ type: "ping", nonce: 1 });
- * console.assert(decodeMessage(frame.subarray(4)).type === "ping");
+ * assert.ok(decodeMessage(frame.subarray(4)).type === "ping");
  * ```
  */
 export function encodeMessage(message: OutgoingMessage): Uint8Array {

@@ -13,9 +13,10 @@ export type ProtocolErrorCode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { ProtocolError } from "./errors.ts";
  * const err = new ProtocolError("BAD_JSON", "Cannot read message: body is not JSON");
- * console.assert(err.code === "BAD_JSON");
+ * assert.ok(err.code === "BAD_JSON");
  * ```
  */
 export class ProtocolError extends Error {
@@ -46,9 +47,10 @@ export type RemoteErrorCode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RemoteError } from "./errors.ts";
  * const err = new RemoteError("NOT_FOUND", "Cannot find file: a.txt");
- * console.assert(err.code === "NOT_FOUND");
+ * assert.ok(err.code === "NOT_FOUND");
  * ```
  */
 export class RemoteError extends Error {

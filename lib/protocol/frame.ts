@@ -40,9 +40,10 @@ export interface Duplex extends ByteReader, ByteWriter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame } from "./frame.ts";
  * const frame = encodeFrame(new Uint8Array([1, 2, 3]));
- * console.assert(frame.length === 7 && frame[3] === 3);
+ * assert.ok(frame.length === 7 && frame[3] === 3);
  * ```
  */
 export function encodeFrame(body: Uint8Array, maxBytes: number = MAX_FRAME_BYTES): Uint8Array {
@@ -60,8 +61,9 @@ export function encodeFrame(body: Uint8Array, maxBytes: number = MAX_FRAME_BYTES
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeFrameLength } from "./frame.ts";
- * console.assert(decodeFrameLength(new Uint8Array([0, 0, 1, 0])) === 256);
+ * assert.ok(decodeFrameLength(new Uint8Array([0, 0, 1, 0])) === 256);
  * ```
  */
 export function decodeFrameLength(header: Uint8Array, maxBytes: number = MAX_FRAME_BYTES): number {
@@ -102,6 +104,7 @@ export interface FrameReaderOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeFrame, FrameReader } from "./frame.ts";
  * const bytes = encodeFrame(new TextEncoder().encode("hi"));
  * let given = false;
@@ -115,8 +118,8 @@ export interface FrameReaderOptions {
  * };
  * const reader = new FrameReader(source);
  * const body = await reader.readFrame();
- * console.assert(new TextDecoder().decode(body!) === "hi");
- * console.assert(await reader.readFrame() === null);
+ * assert.ok(new TextDecoder().decode(body!) === "hi");
+ * assert.ok(await reader.readFrame() === null);
  * ```
  */
 export class FrameReader {

@@ -39,9 +39,10 @@ export const MIN_PASSWORD_LENGTH = 8;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSafeFileName } from "./messages.ts";
- * console.assert(isSafeFileName("docs/a.txt"));
- * console.assert(!isSafeFileName("../etc/passwd"));
+ * assert.ok(isSafeFileName("docs/a.txt"));
+ * assert.ok(!isSafeFileName("../etc/passwd"));
  * ```
  */
 export function isSafeFileName(name: string): boolean {
@@ -160,9 +161,10 @@ function dispatch<M extends Record<string, Schema<unknown>>>(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseTrackerRequest } from "./messages.ts";
  * const req = parseTrackerRequest({ type: "heartbeat", token: "abc" });
- * console.assert(req.type === "heartbeat");
+ * assert.ok(req.type === "heartbeat");
  * ```
  */
 export function parseTrackerRequest(message: Record<string, unknown>): TrackerRequest {

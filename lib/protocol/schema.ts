@@ -48,8 +48,9 @@ export interface StringRules {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { str } from "./schema.ts";
- * console.assert(str({ max: 3 })("abc", "name") === "abc");
+ * assert.ok(str({ max: 3 })("abc", "name") === "abc");
  * ```
  */
 export function str(rules: StringRules = {}): Schema<string> {
@@ -72,8 +73,9 @@ export function str(rules: StringRules = {}): Schema<string> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { int } from "./schema.ts";
- * console.assert(int({ min: 1 })(5, "port") === 5);
+ * assert.ok(int({ min: 1 })(5, "port") === 5);
  * ```
  */
 export function int(rules: { min?: number; max?: number } = {}): Schema<number> {
@@ -123,9 +125,10 @@ export function optional<T>(schema: Schema<T>): OptionalSchema<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { int, object, optional, str } from "./schema.ts";
  * const point = object({ x: int(), label: optional(str()) });
- * console.assert(point({ x: 1, extra: true }, "msg").x === 1);
+ * assert.ok(point({ x: 1, extra: true }, "msg").x === 1);
  * ```
  */
 export function object<S extends Shape>(shape: S): Schema<ObjectOf<S>> {

@@ -44,9 +44,10 @@ function derive(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { hashPassword, verifyPassword } from "./password.ts";
  * const stored = await hashPassword("correct horse");
- * console.assert(await verifyPassword("correct horse", stored));
+ * assert.ok(await verifyPassword("correct horse", stored));
  * ```
  */
 export async function hashPassword(password: string): Promise<PasswordHash> {

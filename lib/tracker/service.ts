@@ -30,8 +30,9 @@ export type TrackerErrorCode =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TrackerError } from "./service.ts";
- * console.assert(new TrackerError("NOT_FOUND", "Cannot find file: x").code === "NOT_FOUND");
+ * assert.ok(new TrackerError("NOT_FOUND", "Cannot find file: x").code === "NOT_FOUND");
  * ```
  */
 export class TrackerError extends Error {
@@ -66,12 +67,13 @@ export const MISSED_HEARTBEATS_OFFLINE = 3;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KvTrackerStore, TrackerService } from "./mod.ts";
  * await using store = await KvTrackerStore.open(":memory:");
  * const service = new TrackerService(store);
  * await service.handle({ type: "register", username: "ann", password: "password1" });
  * const reply = await service.handle({ type: "login", username: "ann", password: "password1" });
- * console.assert(reply.type === "session");
+ * assert.ok(reply.type === "session");
  * ```
  */
 export class TrackerService {

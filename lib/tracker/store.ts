@@ -136,9 +136,10 @@ const MAX_MUTATIONS = 400;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { KvTrackerStore } from "./store.ts";
  * await using store = await KvTrackerStore.open(":memory:");
- * console.assert(await store.getUser("nobody") === null);
+ * assert.ok(await store.getUser("nobody") === null);
  * ```
  */
 export class KvTrackerStore implements TrackerStore {

@@ -10,8 +10,9 @@ import { createHash, randomBytes } from "node:crypto";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { newToken } from "./token.ts";
- * console.assert(newToken().length === 43);
+ * assert.ok(newToken().length === 43);
  * ```
  */
 export function newToken(): string {
