@@ -71,6 +71,8 @@ export class Channel {
   readonly reader: FrameReader;
   readonly #conn: Duplex;
   #closed = false;
+  /** Removes the abort listeners added by {@link closeOnAbort}, so no signal outlives us. */
+  readonly #unlisten: (() => void)[] = [];
 
   /** Wraps `conn`; the channel owns it from now on. */
   constructor(conn: Duplex, options: ChannelOptions = {}) {
@@ -125,14 +127,19 @@ export class Channel {
 
   /** Closes the connection when `signal` aborts (pending reads then fail). */
   closeOnAbort(signal: AbortSignal): void {
-    if (signal.aborted) this.close();
-    else signal.addEventListener("abort", () => this.close(), { once: true });
+    if (signal.aborted) return this.close();
+    if (this.#closed) return;
+    // The listener is removed on close: a listened-to AbortSignal.timeout() keeps Deno running.
+    const onAbort = () => this.close();
+    signal.addEventListener("abort", onAbort, { once: true });
+    this.#unlisten.push(() => signal.removeEventListener("abort", onAbort));
   }
 
   /** Closes the connection; safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    for (const unlisten of this.#unlisten.splice(0)) unlisten();
     try {
       this.#conn.close();
     } catch {

@@ -108,7 +108,7 @@ export function array<T>(item: Schema<T>, rules: { max?: number } = {}): Schema<
   return (value, path) => {
     if (!Array.isArray(value)) fail(path, "an array");
     if (value.length > max) fail(path, `an array of at most ${max} items`);
-    return value.map((v, i) => item(v, `${path}[${i}]`));
+    return Array.from(value, (v, i) => item(v, `${path}[${i}]`));
   };
 }
 

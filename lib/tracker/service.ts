@@ -196,7 +196,7 @@ export class TrackerService {
     }
     const token = newToken();
     const expiresAt = this.#now() + this.#sessionTtlMs;
-    await this.#store.putSession(hashToken(token), { user: username, expiresAt });
+    await this.#store.putSession(hashToken(token), { user: username, expiresAt }, this.#now());
     return { type: "session", token, user: username, expiresAt, heartbeatMs: this.heartbeatMs };
   }
 

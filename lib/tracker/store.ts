@@ -104,8 +104,8 @@ export interface TrackerStore extends AsyncDisposable {
   createUser(name: string, record: UserRecord): Promise<boolean>;
   /** The user's record, or null. */
   getUser(name: string): Promise<UserRecord | null>;
-  /** Stores a session under its token hash; it expires by itself. */
-  putSession(tokenHash: string, record: SessionRecord): Promise<void>;
+  /** Stores a session under its token hash; it expires by itself (`now` is the caller's clock). */
+  putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void>;
   /** The session, or null if unknown or expired. */
   getSession(tokenHash: string, now: number): Promise<SessionRecord | null>;
   /** Removes a session. */
@@ -165,8 +165,8 @@ export class KvTrackerStore implements TrackerStore {
     return (await this.#kv.get<UserRecord>(["user", name])).value;
   }
 
-  async putSession(tokenHash: string, record: SessionRecord): Promise<void> {
-    const ttl = Math.max(1, record.expiresAt - Date.now());
+  async putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void> {
+    const ttl = Math.max(1, record.expiresAt - now);
     await this.#kv.set(["session", tokenHash], record, { expireIn: ttl });
   }
 
@@ -196,6 +196,8 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async putShares(user: string, files: FileManifest[], replace: boolean): Promise<void> {
+    // A name listed twice counts once (the last entry), so every holder row stays removable.
+    files = [...new Map(files.map((f) => [f.name, f])).values()];
     const old = new Map<string, ShareRecord>();
     for await (const entry of this.#kv.list<ShareRecord>({ prefix: ["share", user] })) {
       old.set(entry.key[2] as string, entry.value);

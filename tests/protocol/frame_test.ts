@@ -103,7 +103,10 @@ Deno.test("decodeFrameLength() rejects a header shorter than 4 bytes as TRUNCATE
 });
 
 Deno.test("decodeFrameLength() rejects a length above the limit as FRAME_TOO_LARGE", () => {
-  assert.throws(() => decodeFrameLength(header(MAX_FRAME_BYTES + 1)), protocolError("FRAME_TOO_LARGE"));
+  assert.throws(
+    () => decodeFrameLength(header(MAX_FRAME_BYTES + 1)),
+    protocolError("FRAME_TOO_LARGE"),
+  );
   assert.throws(() => decodeFrameLength(header(0xffff_ffff)), protocolError("FRAME_TOO_LARGE"));
   assert.throws(() => decodeFrameLength(header(11), 10), protocolError("FRAME_TOO_LARGE"));
   assert.equal(decodeFrameLength(header(MAX_FRAME_BYTES)), MAX_FRAME_BYTES);
@@ -232,7 +235,10 @@ Deno.test("FrameReader.readSome() reads straight from the source when nothing is
 });
 
 Deno.test("FrameReader.readExact() throws TRUNCATED when the stream ends first", async () => {
-  const source = new PieceReader(concat(encodeFrame(new Uint8Array(1)), new Uint8Array(10)), () => 3);
+  const source = new PieceReader(
+    concat(encodeFrame(new Uint8Array(1)), new Uint8Array(10)),
+    () => 3,
+  );
   const reader = new FrameReader(source);
   assert.deepEqual(await reader.readFrame(), new Uint8Array(1));
   await assert.rejects(reader.readExact(new Uint8Array(11)), protocolError("TRUNCATED"));

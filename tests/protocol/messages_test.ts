@@ -63,7 +63,15 @@ function validTrackerRequests(): Record<string, unknown>[] {
       bytes: 0,
       reason: "corrupt",
     },
-    { type: "report", token: TOKEN, name: "a.txt", sha256: HASH_A, source: "bob", ok: true, bytes: 9 },
+    {
+      type: "report",
+      token: TOKEN,
+      name: "a.txt",
+      sha256: HASH_A,
+      source: "bob",
+      ok: true,
+      bytes: 9,
+    },
   ];
 }
 
@@ -141,7 +149,9 @@ Deno.test("parseTrackerRequest() accepts limits exactly at their bounds", () => 
 // parseTrackerRequest: refused requests
 
 Deno.test("parseTrackerRequest() rejects an unknown type as UNKNOWN_TYPE", () => {
-  for (const type of ["nope", "", "HELLO", "ping", "read", "__proto__", "constructor", "toString"]) {
+  for (
+    const type of ["nope", "", "HELLO", "ping", "read", "__proto__", "constructor", "toString"]
+  ) {
     assert.throws(() => parseTrackerRequest({ type, token: TOKEN }), protocolError("UNKNOWN_TYPE"));
   }
   assert.throws(() => parseTrackerRequest({}), protocolError("UNKNOWN_TYPE"));
@@ -288,7 +298,9 @@ Deno.test("parseTrackerRequest() names the offending field in its message", () =
 // isSafeFileName
 
 Deno.test("isSafeFileName() accepts relative names made of normal segments", () => {
-  for (const name of ["a", "a.txt", "docs/a.txt", "a/b/c", ".hidden", "..a", "a..", "x".repeat(1024)]) {
+  for (
+    const name of ["a", "a.txt", "docs/a.txt", "a/b/c", ".hidden", "..a", "a..", "x".repeat(1024)]
+  ) {
     assert.equal(isSafeFileName(name), true, name);
   }
 });
@@ -424,7 +436,10 @@ Deno.test("parseTrackerRequest() only ever returns or throws ProtocolError on mu
         return Array.from({ length: next(4) }, () => randomValue(depth + 1));
       default:
         return Object.fromEntries(
-          Array.from({ length: next(4) }, () => [pick(["name", "type", "x"]), randomValue(depth + 1)]),
+          Array.from(
+            { length: next(4) },
+            () => [pick(["name", "type", "x"]), randomValue(depth + 1)],
+          ),
         );
     }
   };
@@ -444,8 +459,9 @@ Deno.test("parseTrackerRequest() only ever returns or throws ProtocolError on mu
       const key = keys.length ? pick(keys) : "type";
       const choice = next(5);
       if (choice === 0) delete copy[key];
-      else if (choice === 1) copy[pick(["extra", "__proto__", "constructor", key])] = randomValue(depth);
-      else if (choice === 2) copy[key] = randomValue(depth);
+      else if (choice === 1) {
+        copy[pick(["extra", "__proto__", "constructor", key])] = randomValue(depth);
+      } else if (choice === 2) copy[key] = randomValue(depth);
       else copy[key] = mutate(copy[key], depth + 1);
       return copy;
     }

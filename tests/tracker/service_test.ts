@@ -1,0 +1,445 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  detailsReply,
+  type FileManifest,
+  filesReply,
+  okReply,
+  peerReply,
+  sessionReply,
+  type TrackerRequest,
+} from "../../lib/protocol/mod.ts";
+import {
+  KvTrackerStore,
+  MISSED_HEARTBEATS_OFFLINE,
+  TrackerError,
+  TrackerService,
+} from "../../lib/tracker/mod.ts";
+
+const HEARTBEAT_MS = 1_000;
+const SESSION_TTL_MS = 60_000;
+const OFFLINE_AFTER_MS = MISSED_HEARTBEATS_OFFLINE * HEARTBEAT_MS;
+
+function sha(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function file(name: string, version = "v1", chunks = 3): FileManifest {
+  return {
+    name,
+    size: chunks * 16 - 1,
+    chunkSize: 16,
+    sha256: sha(`${name}@${version}`),
+    chunkHashes: Array.from({ length: chunks }, (_, i) => sha(`${name}@${version}#${i}`)),
+  };
+}
+
+function trackerError(code: string, message?: string): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof TrackerError, `expected TrackerError, got ${error}`);
+    assert.equal(error.code, code);
+    if (message !== undefined) assert.equal(error.message, message);
+    return true;
+  };
+}
+
+/**
+ * A service on an in-memory store with a clock the test moves by hand.
+ */
+async function setup() {
+  const store = await KvTrackerStore.open(":memory:");
+  const clock = { now: Date.now() };
+  const service = new TrackerService(store, {
+    heartbeatMs: HEARTBEAT_MS,
+    sessionTtlMs: SESSION_TTL_MS,
+    now: () => clock.now,
+  });
+  return {
+    store,
+    service,
+    clock,
+    /** Registers `username` and logs in; resolves to the session token. */
+    async signUp(username: string, password = "password1"): Promise<string> {
+      okReply(await service.handle({ type: "register", username, password }), "register");
+      return await this.logIn(username, password);
+    },
+    /** Logs in once more; resolves to a new session token. */
+    async logIn(username: string, password = "password1"): Promise<string> {
+      const reply = await service.handle({ type: "login", username, password });
+      return sessionReply(reply, "login").token;
+    },
+    async announce(token: string, files: FileManifest[], replace = false, port = 7071) {
+      const request = { type: "announce", token, host: "127.0.0.1", port, replace, files } as const;
+      okReply(await service.handle(request), "announce");
+    },
+    async list(token: string, search?: string, all?: boolean) {
+      const request = {
+        type: "list" as const,
+        token,
+        ...(search === undefined ? {} : { search }),
+        ...(all === undefined ? {} : { all }),
+      };
+      return filesReply(await service.handle(request), "list").files;
+    },
+    async details(token: string, name: string) {
+      return detailsReply(await service.handle({ type: "details", token, name }), "details");
+    },
+    [Symbol.asyncDispose]: () => store[Symbol.asyncDispose](),
+  };
+}
+
+// Accounts and sessions
+
+Deno.test("TrackerService registers a name once and refuses it again with USER_EXISTS", async () => {
+  await using t = await setup();
+  okReply(await t.service.handle({ type: "register", username: "ann", password: "password1" }), "");
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "ann", password: "other-password" }),
+    trackerError("USER_EXISTS"),
+  );
+  // The first password still works.
+  await t.logIn("ann", "password1");
+});
+
+Deno.test("TrackerService refuses a password shorter than 8 characters with INVALID", async () => {
+  await using t = await setup();
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "ann", password: "1234567" }),
+    trackerError("INVALID"),
+  );
+  assert.equal(await t.store.getUser("ann"), null);
+  okReply(await t.service.handle({ type: "register", username: "ann", password: "12345678" }), "");
+});
+
+Deno.test("TrackerService login returns a session that expires after sessionTtlMs", async () => {
+  await using t = await setup();
+  okReply(await t.service.handle({ type: "register", username: "ann", password: "password1" }), "");
+  const reply = await t.service.handle({ type: "login", username: "ann", password: "password1" });
+  const session = sessionReply(reply, "login");
+  assert.equal(session.user, "ann");
+  assert.equal(session.expiresAt, t.clock.now + SESSION_TTL_MS);
+  assert.equal(session.heartbeatMs, HEARTBEAT_MS);
+  // The store keeps only the token's hash.
+  assert.equal(await t.store.getSession(session.token, t.clock.now), null);
+});
+
+Deno.test("TrackerService gives the same AUTH_FAILED for a wrong password and an unknown user", async () => {
+  await using t = await setup();
+  await t.signUp("ann");
+  const wrong = await t.service.handle({ type: "login", username: "ann", password: "password2" })
+    .then(() => assert.fail("login with a wrong password succeeded"), (error) => error);
+  const unknown = await t.service.handle({ type: "login", username: "zed", password: "password1" })
+    .then(() => assert.fail("login of an unknown user succeeded"), (error) => error);
+  assert.ok(trackerError("AUTH_FAILED")(wrong));
+  assert.ok(trackerError("AUTH_FAILED")(unknown));
+  assert.equal(wrong.message, unknown.message);
+});
+
+Deno.test("TrackerService refuses every authenticated request with a forged token as BAD_TOKEN", async () => {
+  await using t = await setup();
+  const real = await t.signUp("ann");
+  await t.announce(real, [file("a.txt")]);
+  const token = "forged-token_0123456789abcdefghijklmnopqrstu";
+  const requests: TrackerRequest[] = [
+    { type: "logout", token },
+    { type: "heartbeat", token },
+    { type: "list", token },
+    { type: "details", token, name: "a.txt" },
+    { type: "locate", token, user: "ann" },
+    { type: "announce", token, host: "h", port: 1, replace: true, files: [] },
+    {
+      type: "report",
+      token,
+      name: "a.txt",
+      sha256: file("a.txt").sha256,
+      source: "ann",
+      ok: true,
+      bytes: 1,
+    },
+  ];
+  for (const request of requests) {
+    await assert.rejects(t.service.handle(request), trackerError("BAD_TOKEN"), request.type);
+  }
+  // Nothing the forged requests asked for happened.
+  assert.equal((await t.list(real)).length, 1);
+  assert.deepEqual(await t.store.getStats("ann"), { downloads: 0, failures: 0 });
+});
+
+Deno.test("TrackerService refuses a token once the clock passes its sessionTtlMs", async () => {
+  await using t = await setup();
+  const token = await t.signUp("ann");
+  t.clock.now += SESSION_TTL_MS - 1;
+  okReply(await t.service.handle({ type: "heartbeat", token }), "heartbeat");
+  t.clock.now += 2;
+  await assert.rejects(t.service.handle({ type: "heartbeat", token }), trackerError("BAD_TOKEN"));
+  await assert.rejects(t.list(token), trackerError("BAD_TOKEN"));
+  // A fresh login works again.
+  await t.list(await t.logIn("ann"));
+});
+
+Deno.test("TrackerService logout revokes the token", async () => {
+  await using t = await setup();
+  const token = await t.signUp("ann");
+  const other = await t.logIn("ann");
+  okReply(await t.service.handle({ type: "logout", token }), "logout");
+  await assert.rejects(t.list(token), trackerError("BAD_TOKEN"));
+  await assert.rejects(t.service.handle({ type: "logout", token }), trackerError("BAD_TOKEN"));
+  // Only that session ends.
+  assert.deepEqual(await t.list(other), []);
+});
+
+// Index: announce, list, details
+
+Deno.test("TrackerService lists announced files and shows their details", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const [a, report] = [file("a.txt", "v1", 3), file("docs/Report.PDF", "v1", 2)];
+  await t.announce(ann, [report, a], false, 9001);
+
+  assert.deepEqual(await t.list(bob), [
+    { name: "a.txt", size: a.size, sha256: a.sha256, sources: 1 },
+    { name: "docs/Report.PDF", size: report.size, sha256: report.sha256, sources: 1 },
+  ]);
+  const details = await t.details(bob, "a.txt");
+  assert.deepEqual(details, {
+    type: "details",
+    name: "a.txt",
+    size: a.size,
+    sha256: a.sha256,
+    chunkSize: a.chunkSize,
+    chunkHashes: a.chunkHashes,
+    peers: [{
+      user: "ann",
+      host: "127.0.0.1",
+      port: 9001,
+      online: true,
+      lastSeen: t.clock.now,
+      downloads: 0,
+      failures: 0,
+    }],
+  });
+  await assert.rejects(t.details(bob, "missing.txt"), trackerError("NOT_FOUND"));
+});
+
+Deno.test("TrackerService list search matches names case-insensitively", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  await t.announce(ann, [file("a.txt"), file("docs/Report.PDF"), file("report-notes.md")]);
+  const names = async (search: string) => (await t.list(ann, search)).map((f) => f.name);
+  assert.deepEqual(await names("report"), ["docs/Report.PDF", "report-notes.md"]);
+  assert.deepEqual(await names("REPORT"), ["docs/Report.PDF", "report-notes.md"]);
+  assert.deepEqual(await names(".pdf"), ["docs/Report.PDF"]);
+  assert.deepEqual(await names("nothing"), []);
+  assert.equal((await names("")).length, 3);
+});
+
+Deno.test("TrackerService list hides files with no online source unless all is true", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const [a, b] = [file("a.txt"), file("b.txt")];
+  await t.announce(ann, [a]);
+  t.clock.now += OFFLINE_AFTER_MS; // ann is now at the edge of going offline
+  await t.announce(bob, [b]);
+  t.clock.now += 1; // ann went offline, bob did not
+
+  assert.deepEqual((await t.list(bob)).map((f) => f.name), ["b.txt"]);
+  assert.deepEqual(await t.list(bob, undefined, false), await t.list(bob));
+  assert.deepEqual(await t.list(bob, undefined, true), [
+    { name: "a.txt", size: a.size, sha256: a.sha256, sources: 0 },
+    { name: "b.txt", size: b.size, sha256: b.sha256, sources: 1 },
+  ]);
+});
+
+Deno.test("TrackerService announce with replace forgets files no longer listed", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  await t.announce(ann, [file("a.txt"), file("b.txt")]);
+  await t.announce(ann, [file("c.txt")], false);
+  assert.deepEqual((await t.list(ann)).map((f) => f.name), ["a.txt", "b.txt", "c.txt"]);
+  await t.announce(ann, [file("b.txt")], true);
+  assert.deepEqual((await t.list(ann)).map((f) => f.name), ["b.txt"]);
+});
+
+Deno.test("TrackerService counts one source per online holder of a version", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const carl = await t.signUp("carl");
+  await t.announce(ann, [file("a.txt", "v1")]);
+  await t.announce(bob, [file("a.txt", "v1")]);
+  await t.announce(carl, [file("a.txt", "v2")]);
+  const listed = await t.list(ann);
+  assert.deepEqual(
+    listed.map((f) => [f.sha256, f.sources]).sort(),
+    [[file("a.txt", "v1").sha256, 2], [file("a.txt", "v2").sha256, 1]].sort(),
+  );
+  // details picks the version with the most online holders, or the one asked for.
+  const details = await t.details(ann, "a.txt");
+  assert.equal(details.sha256, file("a.txt", "v1").sha256);
+  assert.deepEqual(details.peers.map((p) => p.user).sort(), ["ann", "bob"]);
+  const v2 = detailsReply(
+    await t.service.handle({
+      type: "details",
+      token: ann,
+      name: "a.txt",
+      sha256: file("a.txt", "v2").sha256,
+    }),
+    "details",
+  );
+  assert.deepEqual(v2.peers.map((p) => p.user), ["carl"]);
+});
+
+// Liveness
+
+Deno.test("TrackerService marks a peer offline after 3 missed heartbeat intervals", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  await t.announce(ann, [file("a.txt")]);
+  const online = async () => (await t.details(bob, "a.txt")).peers[0]?.online;
+
+  t.clock.now += OFFLINE_AFTER_MS;
+  assert.equal(await online(), true);
+  t.clock.now += 1;
+  assert.equal(await online(), false);
+  const located = peerReply(
+    await t.service.handle({ type: "locate", token: bob, user: "ann" }),
+    "",
+  );
+  assert.equal(located.online, false);
+
+  // A heartbeat brings it back.
+  okReply(await t.service.handle({ type: "heartbeat", token: ann }), "heartbeat");
+  assert.equal(await online(), true);
+  t.clock.now += OFFLINE_AFTER_MS;
+  assert.equal(await online(), true);
+  t.clock.now += 1;
+  assert.equal(await online(), false);
+});
+
+Deno.test("TrackerService marks a peer offline when the announcing session logs out", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  await t.announce(ann, [file("a.txt")]);
+  okReply(await t.service.handle({ type: "logout", token: ann }), "logout");
+  assert.equal((await t.details(bob, "a.txt")).peers[0]?.online, false);
+  assert.deepEqual(await t.list(bob), []);
+  const located = peerReply(
+    await t.service.handle({ type: "locate", token: bob, user: "ann" }),
+    "",
+  );
+  assert.deepEqual(located, {
+    type: "peer",
+    user: "ann",
+    host: "127.0.0.1",
+    port: 7071,
+    online: false,
+  });
+});
+
+Deno.test("TrackerService keeps a peer online when another session of the same user logs out", async () => {
+  await using t = await setup();
+  const announcing = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  await t.announce(announcing, [file("a.txt")]);
+
+  // A one-shot command logs in as ann, looks around and logs out.
+  const oneShot = await t.logIn("ann");
+  await t.list(oneShot);
+  okReply(await t.service.handle({ type: "logout", token: oneShot }), "logout");
+
+  assert.equal((await t.details(bob, "a.txt")).peers[0]?.online, true);
+  assert.equal((await t.list(bob))[0]?.sources, 1);
+  okReply(await t.service.handle({ type: "heartbeat", token: announcing }), "heartbeat");
+});
+
+Deno.test("TrackerService only counts heartbeats from the session that announced", async () => {
+  await using t = await setup();
+  const announcing = await t.signUp("ann");
+  const other = await t.logIn("ann");
+  await t.announce(announcing, [file("a.txt")]);
+  t.clock.now += OFFLINE_AFTER_MS + 1;
+  okReply(await t.service.handle({ type: "heartbeat", token: other }), "heartbeat");
+  assert.equal((await t.details(other, "a.txt")).peers[0]?.online, false);
+  okReply(await t.service.handle({ type: "heartbeat", token: announcing }), "heartbeat");
+  assert.equal((await t.details(other, "a.txt")).peers[0]?.online, true);
+});
+
+Deno.test("TrackerService locate refuses a user that never announced with NOT_FOUND", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  await t.signUp("bob");
+  await assert.rejects(
+    t.service.handle({ type: "locate", token: ann, user: "bob" }),
+    trackerError("NOT_FOUND"),
+  );
+});
+
+// Reports
+
+Deno.test("TrackerService report adds to the source's downloads or failures", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const a = file("a.txt");
+  await t.announce(ann, [a]);
+  const report = {
+    type: "report",
+    token: bob,
+    name: a.name,
+    sha256: a.sha256,
+    source: "ann",
+  } as const;
+  okReply(await t.service.handle({ ...report, ok: true, bytes: a.size }), "report");
+  okReply(await t.service.handle({ ...report, ok: true, bytes: a.size }), "report");
+  okReply(await t.service.handle({ ...report, ok: false, bytes: 0, reason: "corrupt" }), "report");
+  assert.deepEqual(await t.store.getStats("ann"), { downloads: 2, failures: 1 });
+  const peer = (await t.details(bob, a.name)).peers[0];
+  assert.deepEqual([peer?.downloads, peer?.failures], [2, 1]);
+  assert.deepEqual(await t.store.getStats("bob"), { downloads: 0, failures: 0 });
+});
+
+Deno.test("TrackerService refuses a report about oneself with FORBIDDEN", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const a = file("a.txt");
+  await t.announce(ann, [a]);
+  await assert.rejects(
+    t.service.handle({
+      type: "report",
+      token: ann,
+      name: a.name,
+      sha256: a.sha256,
+      source: "ann",
+      ok: true,
+      bytes: 1,
+    }),
+    trackerError("FORBIDDEN"),
+  );
+  assert.deepEqual(await t.store.getStats("ann"), { downloads: 0, failures: 0 });
+});
+
+Deno.test("TrackerService refuses a report about a user that does not hold the file with NOT_FOUND", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  await t.signUp("carl");
+  const a = file("a.txt");
+  await t.announce(ann, [a]);
+  const base = { type: "report", token: bob, ok: false, bytes: 0 } as const;
+  const refused = [
+    { ...base, name: a.name, sha256: a.sha256, source: "carl" }, // carl shares nothing
+    { ...base, name: a.name, sha256: a.sha256, source: "nobody" }, // no such user
+    { ...base, name: a.name, sha256: sha("other"), source: "ann" }, // another version
+    { ...base, name: "b.txt", sha256: a.sha256, source: "ann" }, // another name
+  ];
+  for (const request of refused) {
+    await assert.rejects(t.service.handle(request), trackerError("NOT_FOUND"));
+  }
+  for (const user of ["ann", "carl", "nobody"]) {
+    assert.deepEqual(await t.store.getStats(user), { downloads: 0, failures: 0 });
+  }
+});

@@ -1,0 +1,257 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { FileManifest } from "../../lib/protocol/mod.ts";
+import {
+  type HolderRow,
+  KvTrackerStore,
+  type TrackerStore,
+  type UserRecord,
+} from "../../lib/tracker/mod.ts";
+
+function sha(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function user(createdAt: number): UserRecord {
+  return {
+    password: { salt: "00".repeat(16), hash: "11".repeat(32), N: 2, r: 1, p: 1 },
+    createdAt,
+  };
+}
+
+function file(name: string, version = "v1", chunks = 2, chunkSize = 1024): FileManifest {
+  return {
+    name,
+    size: chunks * chunkSize,
+    chunkSize,
+    sha256: sha(`${name}@${version}`),
+    chunkHashes: Array.from({ length: chunks }, (_, i) => sha(`${name}@${version}#${i}`)),
+  };
+}
+
+function rows(holders: HolderRow[]): string[] {
+  return holders.map((h) => `${h.name}|${h.user}|${h.sha256.slice(0, 8)}|${h.size}|${h.chunkSize}`)
+    .sort();
+}
+
+function row(f: FileManifest, user: string): string {
+  return `${f.name}|${user}|${f.sha256.slice(0, 8)}|${f.size}|${f.chunkSize}`;
+}
+
+/** A store under test plus how to get rid of it. */
+interface Fixture extends AsyncDisposable {
+  store: TrackerStore;
+  /** Closes the store and opens the same data again (file stores only). */
+  reopen?: () => Promise<TrackerStore>;
+}
+
+interface Implementation {
+  name: string;
+  open(): Promise<Fixture>;
+}
+
+const implementations: Implementation[] = [
+  {
+    name: "KvTrackerStore on :memory:",
+    async open() {
+      const store = await KvTrackerStore.open(":memory:");
+      return { store, [Symbol.asyncDispose]: () => store[Symbol.asyncDispose]() };
+    },
+  },
+  {
+    name: "KvTrackerStore on a file",
+    async open() {
+      const dir = await Deno.makeTempDir({ prefix: "p2pfs-store-test-" });
+      const path = join(dir, "tracker.kv");
+      const fixture: Fixture = {
+        store: await KvTrackerStore.open(path),
+        reopen: async () => {
+          await fixture.store[Symbol.asyncDispose]();
+          fixture.store = await KvTrackerStore.open(path);
+          return fixture.store;
+        },
+        [Symbol.asyncDispose]: async () => {
+          await fixture.store[Symbol.asyncDispose]();
+          await Deno.remove(dir, { recursive: true });
+        },
+      };
+      return fixture;
+    },
+  },
+];
+
+/** The suite every {@link TrackerStore} must pass. */
+const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
+  ["createUser() creates a name once and keeps the first record", async (store) => {
+    assert.equal(await store.getUser("ann"), null);
+    assert.equal(await store.createUser("ann", user(1)), true);
+    assert.equal(await store.createUser("ann", user(2)), false);
+    assert.deepEqual(await store.getUser("ann"), user(1));
+    assert.equal(await store.createUser("bob", user(3)), true);
+  }],
+  ["createUser() lets exactly one of 10 concurrent calls for one name win", async (store) => {
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => store.createUser("race", user(i))),
+    );
+    assert.equal(results.filter((ok) => ok).length, 1);
+    const winner = results.indexOf(true);
+    assert.deepEqual(await store.getUser("race"), user(winner));
+  }],
+  ["getSession() returns the session until expiresAt, judged by the given now", async (store) => {
+    const expiresAt = Date.now() + 60_000;
+    await store.putSession("h1", { user: "ann", expiresAt }, expiresAt - 60_000);
+    assert.deepEqual(await store.getSession("h1", expiresAt - 60_000), { user: "ann", expiresAt });
+    assert.deepEqual(await store.getSession("h1", expiresAt - 1), { user: "ann", expiresAt });
+    assert.equal(await store.getSession("h1", expiresAt), null);
+    assert.equal(await store.getSession("h1", expiresAt + 1), null);
+    assert.equal(await store.getSession("unknown", expiresAt - 1), null);
+  }],
+  ["deleteSession() removes only that session", async (store) => {
+    const expiresAt = Date.now() + 60_000;
+    await store.putSession("h1", { user: "ann", expiresAt }, expiresAt - 60_000);
+    await store.putSession("h2", { user: "ann", expiresAt }, expiresAt - 60_000);
+    await store.deleteSession("h1");
+    assert.equal(await store.getSession("h1", expiresAt - 1), null);
+    assert.deepEqual(await store.getSession("h2", expiresAt - 1), { user: "ann", expiresAt });
+  }],
+  ["putPeer() stores an address record that getPeer() and listPeers() return", async (store) => {
+    assert.equal(await store.getPeer("ann"), null);
+    assert.equal((await store.listPeers()).size, 0);
+    const ann = { host: "10.0.0.1", port: 7071, lastSeen: 5, online: true, session: "s1" };
+    const bob = { host: "10.0.0.2", port: 7072, lastSeen: 6, online: false, session: "s2" };
+    await store.putPeer("ann", ann);
+    await store.putPeer("bob", bob);
+    await store.putPeer("ann", { ...ann, lastSeen: 9 });
+    assert.deepEqual(await store.getPeer("ann"), { ...ann, lastSeen: 9 });
+    assert.deepEqual(
+      await store.listPeers(),
+      new Map([["ann", { ...ann, lastSeen: 9 }], ["bob", bob]]),
+    );
+  }],
+  ["putShares() without replace adds to what a user shared before", async (store) => {
+    const [a, b, c] = [file("a.txt"), file("b.txt"), file("dir/c.bin")];
+    await store.putShares("ann", [a, b], false);
+    await store.putShares("ann", [c], false);
+    assert.deepEqual(rows(await store.listHolders()), [
+      row(a, "ann"),
+      row(b, "ann"),
+      row(c, "ann"),
+    ]);
+  }],
+  ["putShares() with replace forgets files no longer listed", async (store) => {
+    const [a, b, c] = [file("a.txt"), file("b.txt"), file("c.txt")];
+    await store.putShares("ann", [a, b], false);
+    await store.putShares("bob", [a], false);
+    await store.putShares("ann", [b, c], true);
+    assert.deepEqual(rows(await store.listHolders()), [
+      row(a, "bob"),
+      row(b, "ann"),
+      row(c, "ann"),
+    ]);
+    await store.putShares("ann", [], true);
+    assert.deepEqual(rows(await store.listHolders()), [row(a, "bob")]);
+  }],
+  ["putShares() moves a user to the new version of a file it shares", async (store) => {
+    const v1 = file("a.txt", "v1", 2);
+    const v2 = file("a.txt", "v2", 3);
+    await store.putShares("ann", [v1], false);
+    await store.putShares("bob", [v1], false);
+    await store.putShares("ann", [v2], false);
+    assert.deepEqual(
+      rows(await store.listHolders("a.txt")),
+      [row(v1, "bob"), row(v2, "ann")].sort(),
+    );
+    // Announcing the same version again changes nothing.
+    await store.putShares("ann", [v2], true);
+    assert.deepEqual(
+      rows(await store.listHolders("a.txt")),
+      [row(v1, "bob"), row(v2, "ann")].sort(),
+    );
+  }],
+  ["listHolders() with a name lists only holders of exactly that name", async (store) => {
+    const a1 = file("a.txt", "v1");
+    const a2 = file("a.txt", "v2");
+    const nested = file("a.txt/inner");
+    const longer = file("a.txt.bak");
+    await store.putShares("ann", [a1, nested, longer], false);
+    await store.putShares("bob", [a2], false);
+    assert.deepEqual(
+      rows(await store.listHolders("a.txt")),
+      [row(a1, "ann"), row(a2, "bob")].sort(),
+    );
+    assert.deepEqual(rows(await store.listHolders("a.txt/inner")), [row(nested, "ann")]);
+    assert.deepEqual(await store.listHolders("missing"), []);
+    assert.equal((await store.listHolders()).length, 4);
+  }],
+  ["getChunkHashes() returns a stored manifest's hashes in order", async (store) => {
+    const small = file("small.txt", "v1", 3);
+    await store.putShares("ann", [small], false);
+    assert.deepEqual(await store.getChunkHashes(small.sha256, small.chunkSize), small.chunkHashes);
+    assert.equal(await store.getChunkHashes(small.sha256, small.chunkSize * 2), null);
+    assert.equal(await store.getChunkHashes(sha("unknown"), 1024), null);
+  }],
+  [
+    "getChunkHashes() round-trips a manifest of 3000 chunks that spans several parts",
+    async (store) => {
+      const big = file("big.iso", "v1", 3000, 4096);
+      const empty = file("empty", "v1", 0, 4096);
+      await store.putShares("ann", [big, empty], false);
+      const hashes = await store.getChunkHashes(big.sha256, big.chunkSize);
+      assert.equal(hashes?.length, 3000);
+      assert.deepEqual(hashes, big.chunkHashes);
+      assert.deepEqual(await store.getChunkHashes(empty.sha256, empty.chunkSize), []);
+      // A second holder of the same content reuses the stored manifest.
+      await store.putShares("bob", [big], false);
+      assert.deepEqual(await store.getChunkHashes(big.sha256, big.chunkSize), big.chunkHashes);
+    },
+  ],
+  ["addStat() sums into the counts getStats() returns", async (store) => {
+    assert.deepEqual(await store.getStats("ann"), { downloads: 0, failures: 0 });
+    await store.addStat("ann", "downloads", 1);
+    await store.addStat("ann", "downloads", 1);
+    await Promise.all([store.addStat("ann", "downloads", 3), store.addStat("ann", "failures", 2)]);
+    await store.addStat("bob", "failures", 1);
+    assert.deepEqual(await store.getStats("ann"), { downloads: 5, failures: 2 });
+    assert.deepEqual(await store.getStats("bob"), { downloads: 0, failures: 1 });
+  }],
+];
+
+for (const implementation of implementations) {
+  for (const [name, body] of cases) {
+    Deno.test(`${implementation.name}: ${name}`, async () => {
+      await using fixture = await implementation.open();
+      await body(fixture.store);
+    });
+  }
+}
+
+Deno.test("KvTrackerStore on a file keeps its data after closing and reopening", async () => {
+  const implementation = implementations.find((i) => i.name.endsWith("file"))!;
+  await using fixture = await implementation.open();
+  const expiresAt = Date.now() + 3_600_000;
+  const shared = file("kept.bin", "v1", 1500);
+  const peer = { host: "h", port: 9, lastSeen: 1, online: true, session: "s" };
+  await fixture.store.createUser("ann", user(7));
+  await fixture.store.putSession("tok", { user: "ann", expiresAt }, Date.now());
+  await fixture.store.putPeer("ann", peer);
+  await fixture.store.putShares("ann", [shared], false);
+  await fixture.store.addStat("ann", "downloads", 4);
+
+  const store = await fixture.reopen!();
+  assert.deepEqual(await store.getUser("ann"), user(7));
+  assert.equal(await store.createUser("ann", user(8)), false);
+  assert.deepEqual(await store.getSession("tok", expiresAt - 1), { user: "ann", expiresAt });
+  assert.deepEqual(await store.getPeer("ann"), peer);
+  assert.deepEqual(rows(await store.listHolders()), [row(shared, "ann")]);
+  assert.deepEqual(await store.getChunkHashes(shared.sha256, shared.chunkSize), shared.chunkHashes);
+  assert.deepEqual(await store.getStats("ann"), { downloads: 4, failures: 0 });
+});
+
+Deno.test("putShares() counts a name listed twice once, so replacing with nothing removes it", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  await store.putShares("ann", [file("a.txt", "v1", 10), file("a.txt", "v2", 10)], true);
+  assert.equal((await store.listHolders()).length, 1);
+  await store.putShares("ann", [], true);
+  assert.deepEqual(await store.listHolders(), []);
+});
