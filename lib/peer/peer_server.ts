@@ -13,6 +13,7 @@ import {
   parsePeerRequest,
   PROTOCOL_VERSION,
   ProtocolError,
+  serveListener,
 } from "../protocol/mod.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
@@ -200,26 +201,8 @@ export function startPeerServer(
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
   });
-  const stop = new AbortController();
-  const connections = new Set<Promise<void>>();
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        const done = servePeerConnection(conn, share, { ...options, signal: stop.signal })
-          .finally(() => connections.delete(done));
-        connections.add(done);
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
-  })();
-  let closed: Promise<void> | undefined;
-  const close = () =>
-    closed ??= (async () => {
-      stop.abort();
-      listener.close();
-      await accepting;
-      await Promise.allSettled([...connections]);
-    })();
-  return { addr: listener.addr as Deno.NetAddr, close, [Symbol.asyncDispose]: close };
+  return serveListener(
+    listener,
+    (conn, signal) => servePeerConnection(conn, share, { ...options, signal }),
+  );
 }

@@ -9,3 +9,4 @@ export * from "./frame.ts";
 export * from "./schema.ts";
 export * from "./messages.ts";
 export * from "./channel.ts";
+export * from "./listener.ts";

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { serveListener } from "../protocol/mod.ts";
 import { type ConnectionOptions, serveTrackerConnection } from "./connection.ts";
 import { TrackerService, type TrackerServiceOptions } from "./service.ts";
 import { KvTrackerStore } from "./store.ts";
@@ -35,34 +36,27 @@ export interface RunningTracker extends AsyncDisposable {
  * ```
  */
 export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
-  const kvPath = options.kvPath ?? "./data/tracker.kv";
-  const store = await KvTrackerStore.open(kvPath);
-  const service = new TrackerService(store, options);
   const listener = Deno.listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 7070,
   });
-  const stop = new AbortController();
-  const connections = new Set<Promise<void>>();
-  const accepting = (async () => {
-    try {
-      for await (const conn of listener) {
-        const done = serveTrackerConnection(conn, service, { ...options, signal: stop.signal })
-          .finally(() => connections.delete(done));
-        connections.add(done);
-      }
-    } catch (error) {
-      if (!(error instanceof Deno.errors.BadResource)) throw error;
-    }
-  })();
+  let store: KvTrackerStore;
+  try {
+    store = await KvTrackerStore.open(options.kvPath ?? "./data/tracker.kv");
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  const service = new TrackerService(store, options);
+  const served = serveListener(
+    listener,
+    (conn, signal) => serveTrackerConnection(conn, service, { ...options, signal }),
+  );
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
-      stop.abort();
-      listener.close();
-      await accepting;
-      await Promise.allSettled([...connections]);
+      await served.close();
       await store[Symbol.asyncDispose]();
     })();
-  return { addr: listener.addr as Deno.NetAddr, close, [Symbol.asyncDispose]: close };
+  return { addr: served.addr, close, [Symbol.asyncDispose]: close };
 }
