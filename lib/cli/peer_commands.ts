@@ -162,8 +162,17 @@ export async function getCommand(
     },
   });
   if (ctx.json) {
-    const { name, path, size, sha256, sources, seconds } = result;
-    ctx.print(JSON.stringify({ name, path, size, sha256, sources, seconds: round(seconds) }));
+    const { name, path, size, sha256, sources, seconds, fetchedBytes, reusedBytes } = result;
+    ctx.print(JSON.stringify({
+      name,
+      path,
+      size,
+      sha256,
+      sources,
+      seconds: round(seconds),
+      fetchedBytes,
+      reusedBytes,
+    }));
   } else {
     const rate = result.seconds > 0 ? `${formatBytes(result.size / result.seconds)}/s` : "instant";
     ctx.print(

@@ -15,9 +15,13 @@ import {
   RemoteError,
 } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
+import { removePart, resumableChunks, saveState, statePath } from "./part_state.ts";
 import { PeerError } from "./errors.ts";
 import { PeerClient, pingPeer } from "./peer_client.ts";
 import { type Candidate, type RankedCandidate, rankSources } from "./ranking.ts";
+
+/** How often (in chunks) the resume state is saved while downloading. */
+const SAVE_EVERY_CHUNKS = 8;
 
 /** How a transfer from one source went, for the tracker. */
 export interface SourceReport {
@@ -39,7 +43,7 @@ export interface DownloadOptions {
   force?: boolean;
   /** This peer's user, never used as a source. */
   self?: string;
-  /** Stops the download when aborted (the `.part` file is removed). */
+  /** Stops the download when aborted (verified chunks are kept for a later resume). */
   signal?: AbortSignal;
   /** Gives up on a source that sends nothing for this long while data is due. Default 15 s. */
   stallTimeoutMs?: number;
@@ -67,6 +71,10 @@ export interface DownloadResult {
   sources: string[];
   /** Wall time in seconds. */
   seconds: number;
+  /** Bytes fetched from sources in this run. */
+  fetchedBytes: number;
+  /** Bytes kept from an earlier, interrupted run. */
+  reusedBytes: number;
 }
 
 /**
@@ -121,18 +129,37 @@ export async function downloadFile(
   const partPath = `${path}.part`;
   const whole = createHash("sha256");
   const delivered = new Map<string, number>();
-  let nextChunk = 0;
+  const reused = await resumableChunks(partPath, details, whole, options.onProgress);
+  let nextChunk = reused;
   const chunkTotal = details.chunkHashes.length;
+  const save = (verifiedChunks: number) =>
+    saveState(partPath, {
+      sha256: details.sha256,
+      size: details.size,
+      chunkSize: details.chunkSize,
+      verifiedChunks,
+    });
   try {
     {
-      await using file = await Deno.open(partPath, { write: true, create: true, truncate: true });
+      await using file = await Deno.open(partPath, {
+        write: true,
+        create: true,
+        truncate: reused === 0,
+      });
+      await save(reused);
       const failures: string[] = [];
       for (const source of ranked) {
         if (nextChunk >= chunkTotal) break;
         options.signal?.throwIfAborted();
         const before = nextChunk;
         try {
-          nextChunk = await fetchFrom(source, details, nextChunk, file, whole, options);
+          nextChunk = await fetchFrom(source, details, nextChunk, file, whole, {
+            ...options,
+            onWritten: (count) => {
+              nextChunk = count;
+              return count % SAVE_EVERY_CHUNKS === 0 ? save(count) : Promise.resolve();
+            },
+          });
           delivered.set(source.user, bytesOf(details, before, nextChunk));
           await options.onReport?.({
             source: source.user,
@@ -140,7 +167,7 @@ export async function downloadFile(
             bytes: delivered.get(source.user)!,
           });
         } catch (error) {
-          if (options.signal?.aborted) throw error;
+          if (options.signal?.aborted || error instanceof DiskError) throw error;
           if (nextChunk > before) delivered.set(source.user, bytesOf(details, before, nextChunk));
           const reason = failureReasonOf(error);
           failures.push(`${source.user}: ${reason}`);
@@ -152,6 +179,7 @@ export async function downloadFile(
           });
         }
       }
+      await save(nextChunk);
       if (nextChunk < chunkTotal) {
         throw new PeerError(
           "NO_SOURCE",
@@ -160,6 +188,7 @@ export async function downloadFile(
       }
       const sha256 = whole.digest("hex");
       if (sha256 !== details.sha256) {
+        await removePart(partPath);
         throw new PeerError(
           "VERIFY_FAILED",
           `Cannot verify ${details.name}: whole-file SHA-256 ${sha256} does not match ${details.sha256}`,
@@ -168,12 +197,21 @@ export async function downloadFile(
       await file.syncData();
     }
     await Deno.rename(partPath, path);
+    await Deno.remove(statePath(partPath)).catch(() => {});
   } catch (error) {
-    await Deno.remove(partPath).catch(() => {});
-    if (isDiskFull(error)) {
-      throw new PeerError("DISK", `Cannot save ${details.name}: the disk is full`, {
-        cause: error,
-      });
+    // Verified chunks stay in NAME.part (with NAME.part.json) for the next run to resume from.
+    await save(nextChunk).catch(() => {});
+    if (error instanceof DiskError || isDiskFull(error)) {
+      const why = isDiskFull(error instanceof DiskError ? error.cause : error)
+        ? "the disk is full"
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      throw new PeerError(
+        "DISK",
+        `Cannot save ${details.name}: ${why}; verified chunks are kept in ${partPath} for the next run`,
+        { cause: error },
+      );
     }
     throw error;
   }
@@ -184,6 +222,8 @@ export async function downloadFile(
     sha256: details.sha256,
     sources: [...delivered.keys()],
     seconds: (performance.now() - started) / 1000,
+    fetchedBytes: bytesOf(details, reused, chunkTotal),
+    reusedBytes: bytesOf(details, 0, reused),
   };
 }
 
@@ -194,7 +234,7 @@ async function fetchFrom(
   first: number,
   file: Deno.FsFile,
   whole: ReturnType<typeof createHash>,
-  options: DownloadOptions,
+  options: DownloadOptions & { onWritten: (chunks: number) => Promise<void> },
 ): Promise<number> {
   const stallMs = options.stallTimeoutMs ?? 15_000;
   const stop = new AbortController();
@@ -218,9 +258,9 @@ async function fetchFrom(
     await peer.requestRange(details.name, details.sha256, offset, details.size - offset);
     const buffers = [new Uint8Array(details.chunkSize), new Uint8Array(details.chunkSize)];
     let pendingWrite: Promise<void> = Promise.resolve();
-    let index = first;
+    let hashed = first; // chunks folded into `whole`; each has its write in flight or done
     try {
-      for (; index < details.chunkHashes.length; index++) {
+      for (let index = first; index < details.chunkHashes.length; index++) {
         const range = chunkRange(index, details);
         const buffer = buffers[index % 2]!.subarray(0, range.length);
         await readWithProgress(peer, buffer, progress);
@@ -229,14 +269,17 @@ async function fetchFrom(
           throw new ChunkCorrupt(index);
         }
         await pendingWrite;
+        await options.onWritten(hashed);
         whole.update(buffer);
+        hashed = index + 1;
         pendingWrite = writeAt(file, buffer, range.offset);
         options.onProgress?.(range.offset + range.length, details.size);
       }
     } finally {
       await pendingWrite;
+      await options.onWritten(hashed);
     }
-    return index;
+    return hashed;
   } catch (error) {
     if (stalled) {
       throw new ProtocolError(
@@ -271,9 +314,20 @@ async function readWithProgress(
 }
 
 async function writeAt(file: Deno.FsFile, bytes: Uint8Array, offset: number): Promise<void> {
-  await file.seek(offset, Deno.SeekMode.Start);
-  let done = 0;
-  while (done < bytes.length) done += await file.write(bytes.subarray(done));
+  try {
+    await file.seek(offset, Deno.SeekMode.Start);
+    let done = 0;
+    while (done < bytes.length) done += await file.write(bytes.subarray(done));
+  } catch (cause) {
+    throw new DiskError(cause);
+  }
+}
+
+/** Writing the `.part` file failed: no other source can help, so the download stops. */
+class DiskError extends Error {
+  constructor(cause: unknown) {
+    super(`Cannot write: ${cause instanceof Error ? cause.message : cause}`, { cause });
+  }
 }
 
 function bytesOf(details: FileDetails, from: number, to: number): number {

@@ -13,3 +13,4 @@ export * from "./tracker_client.ts";
 export * from "./ranking.ts";
 export * from "./download.ts";
 export * from "./peer_node.ts";
+export * from "./part_state.ts";
