@@ -8,8 +8,10 @@ import { parseArgs } from "node:util";
 import {
   formatAddress,
   parseAddress,
+  parseRate,
   PeerError,
   PeerNode,
+  RateLimiter,
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
@@ -36,7 +38,7 @@ const USAGES: Record<string, string> = {
   register:
     `Usage: deno task peer register --user NAME\n\nCreates the account NAME.\n\nExample:\n  P2PFS_PASSWORD=secret123 deno task peer register --user ann`,
   serve:
-    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0`,
+    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST] [--max-upload RATE]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n--max-upload limits the upload rate over all connections, e.g. 20MB/s.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0 --max-upload 20MB/s`,
   list:
     `Usage: deno task peer list [--search TEXT] [--all]\n\nLists files with an online source (--all: every known file).\n\nExample:\n  deno task peer list --search report --json`,
   details:
@@ -44,9 +46,9 @@ const USAGES: Record<string, string> = {
   ping:
     `Usage: deno task peer ping USER\n\nChecks whether USER's peer answers, and how fast.\n\nExample:\n  deno task peer ping bob`,
   get:
-    `Usage: deno task peer get FILE [--out DIR] [--force] [--explain]\n\nDownloads FILE from the best online peer, verifying every chunk.\n\nExample:\n  deno task peer get docs/report.pdf --out ./downloads`,
+    `Usage: deno task peer get FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--max-rate RATE] [--explain] [--quiet]\n\nDownloads files from up to N online peers at once (default 4), verifying every chunk.\nAn interrupted download resumes from its NAME.part when run again.\n\nOptions:\n  --out DIR         where to save (default ./downloads)\n  --prefix DIR/     also fetch every available file under DIR/\n  --force           replace files that exist\n  --sources N       most peers per file (default 4)\n  --max-rate RATE   limit the download rate, e.g. 20MB/s or 512KiB/s\n  --explain         show how sources were ranked, chosen and dropped\n  -q, --quiet       no progress line\n\nExamples:\n  deno task peer get docs/report.pdf --out ./downloads\n  deno task peer get --prefix photos/ --sources 6 --max-rate 50MB/s`,
   shell:
-    `Usage: deno task peer shell --share DIR [--host HOST] [--port PORT]\n\nAn interactive session: serves DIR while you list, ping and get files.\n\nExample:\n  deno task peer shell --user ann --share ./shared`,
+    `Usage: deno task peer shell --share DIR [--host HOST] [--port PORT] [--max-upload RATE]\n\nAn interactive session: serves DIR while you list, ping and get files.\n\nExample:\n  deno task peer shell --user ann --share ./shared`,
 };
 
 const TOP_USAGE = `Usage: deno task peer <command> [options]
@@ -102,6 +104,11 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         out: { type: "string" },
         force: { type: "boolean", default: false },
         explain: { type: "boolean", default: false },
+        quiet: { type: "boolean", short: "q", default: false },
+        prefix: { type: "string" },
+        sources: { type: "string" },
+        "max-rate": { type: "string" },
+        "max-upload": { type: "string" },
       },
     });
   } catch (error) {
@@ -142,16 +149,22 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
       hostname: values.host ?? "127.0.0.1",
       port,
       ...(values["announce-host"] ? { announceHost: values["announce-host"] } : {}),
+      ...(values["max-upload"]
+        ? { uploadLimiter: new RateLimiter(parseRateOption(values["max-upload"])) }
+        : {}),
       onLog: (line) => console.error(`peer: ${line}`),
     });
     try {
       if (command === "serve") {
+        // Listen for signals before saying we are ready: a SIGTERM sent as soon as the line is
+        // seen would otherwise kill the process without logging out.
+        const stopped = waitForSignal();
         console.log(
           `peer ${user} serving ${node.files.size} files on ${
             formatAddress(node.addr.hostname, node.addr.port)
           }`,
         );
-        await waitForSignal();
+        await stopped;
       } else {
         await runShell(node, { tracker, user, password, outDir: values.out ?? node.root });
       }
@@ -195,15 +208,46 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         needs(1, "one USER");
         await pingCommand(ctx, positionals[0]!);
         break;
-      case "get":
-        needs(1, "one FILE");
-        await getCommand(ctx, positionals[0]!, {
-          outDir: values.out ?? "./downloads",
-          force: values.force,
-          explain: values.explain,
-          log: (line) => console.error(line),
-        });
+      case "get": {
+        if (positionals.length === 0 && values.prefix === undefined) {
+          throw new CliError(
+            `Cannot run get: name at least one FILE or --prefix DIR/\n\n${USAGES.get}`,
+            2,
+          );
+        }
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        Deno.addSignalListener("SIGINT", onSignal);
+        Deno.addSignalListener("SIGTERM", onSignal);
+        try {
+          const outcome = await getCommand(ctx, positionals, {
+            outDir: values.out ?? "./downloads",
+            force: values.force,
+            explain: values.explain,
+            quiet: values.quiet,
+            sources: parseCount(values.sources ?? "4", "--sources"),
+            ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
+            ...(values["max-rate"]
+              ? { limiter: new RateLimiter(parseRateOption(values["max-rate"])) }
+              : {}),
+            log: (line) => console.error(line),
+            signal: stop.signal,
+          });
+          if (outcome.failed.length > 0) return 1;
+        } catch (error) {
+          if (stop.signal.aborted) {
+            throw new CliError(
+              "Cannot finish get: interrupted; verified chunks are kept, run the same command to resume",
+              130,
+            );
+          }
+          throw error;
+        } finally {
+          Deno.removeSignalListener("SIGINT", onSignal);
+          Deno.removeSignalListener("SIGTERM", onSignal);
+        }
         break;
+      }
     }
   } finally {
     await client.logout(session.token).catch(() => {});
@@ -214,6 +258,22 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
 function parseTracker(text: string): TrackerAddress {
   try {
     return parseAddress(text);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 2);
+  }
+}
+
+function parseCount(text: string, flag: string): number {
+  const count = Number(text);
+  if (!Number.isInteger(count) || count < 1 || count > 64) {
+    throw new CliError(`Cannot use ${flag} "${text}": expected a whole number from 1 to 64`, 2);
+  }
+  return count;
+}
+
+function parseRateOption(text: string): number {
+  try {
+    return parseRate(text);
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error), 2);
   }

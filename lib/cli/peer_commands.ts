@@ -5,14 +5,17 @@
  * @module
  */
 import {
+  ConnectionPool,
   downloadFile,
   type DownloadResult,
   formatAddress,
   pingPeer,
+  type RateLimiter,
   type TrackerClient,
 } from "../peer/mod.ts";
 import type { FileDetails, FileSummary } from "../protocol/mod.ts";
 import { formatBytes, formatSeconds, formatTable } from "./format.ts";
+import { ProgressLine } from "./progress.ts";
 
 /** A logged-in context for commands. */
 export interface CommandContext {
@@ -120,68 +123,199 @@ export async function pingCommand(
   return result;
 }
 
-/** `get FILE [--out DIR] [--force]`. */
+/** Options of `get`. */
+export interface GetOptions {
+  /** Folder to save under. */
+  outDir: string;
+  /** Replace existing files. */
+  force?: boolean;
+  /** Show the ranking and every source decision. */
+  explain?: boolean;
+  /** Fetch every file under this folder (as well as the names given). */
+  prefix?: string;
+  /** Most sources per file. */
+  sources?: number;
+  /** Shared download rate limit. */
+  limiter?: RateLimiter;
+  /** No progress line. */
+  quiet?: boolean;
+  /** Where notes go (stderr in the CLI). */
+  log?: (line: string) => void;
+  /** Stops the downloads (verified chunks are kept). */
+  signal?: AbortSignal;
+}
+
+/** What `get` did for all the files it was asked for. */
+export interface GetOutcome {
+  /** Files downloaded. */
+  files: DownloadResult[];
+  /** Files that failed, with why. */
+  failed: Array<{ name: string; error: string }>;
+}
+
+/** How many files `get` fetches at once (small files are latency-bound; this hides it). */
+const PARALLEL_FILES = 8;
+
+/**
+ * `get FILE... [--prefix DIR/]`: downloads each file (several at once, reusing connections and
+ * pings), prints a line (or JSON) per file and a summary; never throws for one file's failure.
+ */
 export async function getCommand(
   ctx: CommandContext,
-  name: string,
-  options: { outDir: string; force?: boolean; explain?: boolean; log?: (line: string) => void },
-): Promise<DownloadResult> {
-  const details = await ctx.client.details(ctx.token, name);
+  names: string[],
+  options: GetOptions,
+): Promise<GetOutcome> {
   const log = options.log ?? (() => {});
-  const result = await downloadFile(details, {
-    outDir: options.outDir,
-    self: ctx.user,
-    force: options.force ?? false,
-    onRanked: (ranked, unreachable) => {
-      if (!options.explain) return;
-      for (const c of ranked) {
-        log(
-          `source ${c.user}: rtt ${
-            round(c.rttMs ?? 0)
-          } ms, ${c.downloads} downloads, ${c.failures} failures → score ${round(c.score)}`,
-        );
-      }
-      for (const c of unreachable) log(`source ${c.user}: no answer to ping, dropped`);
-    },
-    onReport: async (report) => {
-      try {
-        await ctx.client.report(ctx.token, {
-          name: details.name,
-          sha256: details.sha256,
-          source: report.source,
-          ok: report.ok,
-          bytes: report.bytes,
-          ...(report.reason ? { reason: report.reason } : {}),
-        });
-      } catch (error) {
-        log(
-          `could not report on ${report.source}: ${error instanceof Error ? error.message : error}`,
-        );
-      }
-      if (!report.ok) log(`source ${report.source} failed (${report.reason}); trying the next`);
-    },
+  const wanted = [...names];
+  if (options.prefix !== undefined) {
+    const dir = options.prefix.replace(/\/+$/, "");
+    const files = await ctx.client.list(ctx.token, {});
+    const under = files.filter((f) => f.name.startsWith(`${dir}/`)).map((f) => f.name);
+    if (under.length === 0) log(`no available files under ${dir}/`);
+    for (const name of under) if (!wanted.includes(name)) wanted.push(name);
+  }
+  const progress = new ProgressLine({ quiet: options.quiet ?? false });
+  using pool = new ConnectionPool();
+  const outcome: GetOutcome = { files: [], failed: [] };
+  const done = new Map<string, number>();
+  const totals = new Map<string, number>();
+  let active = 0;
+  const label = () =>
+    wanted.length === 1
+      ? wanted[0]!
+      : `${outcome.files.length + outcome.failed.length}/${wanted.length} files`;
+  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const note = (line: string) => progress.enabled ? progress.note(line) : log(line);
+
+  const fetchOne = async (name: string) => {
+    try {
+      const details = await ctx.client.details(ctx.token, name);
+      totals.set(name, details.size);
+      const result = await downloadFile(details, {
+        outDir: options.outDir,
+        self: ctx.user,
+        force: options.force ?? false,
+        maxSources: options.sources ?? 4,
+        pool,
+        ...(options.limiter ? { limiter: options.limiter } : {}),
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (p) => {
+          done.set(name, p.doneBytes);
+          active = p.activeSources;
+          progress.update({
+            label: label(),
+            phase: p.phase,
+            doneBytes: sum(done),
+            totalBytes: sum(totals),
+            sources: active,
+          });
+        },
+        onRanked: (ranked, unreachable) => {
+          if (!options.explain) return;
+          note(`${name}: ranking (score = rtt ms × 0.75^downloads × 1.25^failures, lowest first)`);
+          ranked.forEach((c, i) =>
+            note(
+              `  ${i < (options.sources ?? 4) ? "use  " : "spare"} ${c.user}: rtt ${
+                round(c.rttMs ?? 0)
+              } ms, ${round(c.downloads)} downloads, ${c.failures} failures → score ${
+                round(c.score)
+              }`,
+            )
+          );
+          for (const c of unreachable) note(`  drop  ${c.user}: no answer to ping`);
+        },
+        onEvent: (line) => {
+          if (options.explain || line.startsWith("dropped")) note(`${name}: ${line}`);
+        },
+        onReport: async (report) => {
+          try {
+            await ctx.client.report(ctx.token, {
+              name: details.name,
+              sha256: details.sha256,
+              source: report.source,
+              ok: report.ok,
+              bytes: report.bytes,
+              ...(report.reason ? { reason: report.reason } : {}),
+            });
+          } catch (error) {
+            note(
+              `could not report on ${report.source}: ${
+                error instanceof Error ? error.message : error
+              }`,
+            );
+          }
+        },
+      });
+      done.set(name, result.size);
+      outcome.files.push(result);
+      progress.clear();
+      if (!ctx.json) ctx.print(describeDownload(result));
+    } catch (error) {
+      options.signal?.throwIfAborted();
+      const message = error instanceof Error ? error.message : String(error);
+      outcome.failed.push({ name, error: message });
+      progress.clear();
+      if (single) singleError = error;
+      else if (!ctx.json) log(`error: ${name}: ${message}`);
+    }
+  };
+
+  const single = names.length === 1 && options.prefix === undefined;
+  let singleError: unknown;
+  const queue = [...wanted];
+  const workers = Array.from({ length: Math.min(PARALLEL_FILES, queue.length) }, async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) await fetchOne(name);
   });
+  try {
+    await Promise.all(workers);
+  } finally {
+    progress.clear();
+  }
+  // One file asked for by name: its failure is the command's error (one line, non-zero exit).
+  if (singleError !== undefined) throw singleError;
+
   if (ctx.json) {
-    const { name, path, size, sha256, sources, seconds, fetchedBytes, reusedBytes } = result;
-    ctx.print(JSON.stringify({
-      name,
-      path,
-      size,
-      sha256,
-      sources,
-      seconds: round(seconds),
-      fetchedBytes,
-      reusedBytes,
-    }));
-  } else {
-    const rate = result.seconds > 0 ? `${formatBytes(result.size / result.seconds)}/s` : "instant";
+    const toJson = (r: DownloadResult) => ({
+      name: r.name,
+      path: r.path,
+      size: r.size,
+      sha256: r.sha256,
+      sources: r.sources,
+      seconds: round(r.seconds),
+      fetchedBytes: r.fetchedBytes,
+      reusedBytes: r.reusedBytes,
+      perSource: Object.fromEntries(r.perSource.map((s) => [s.user, s.bytes])),
+    });
+    ctx.print(JSON.stringify(
+      single && outcome.files[0]
+        ? toJson(outcome.files[0])
+        : { files: outcome.files.map(toJson), failed: outcome.failed },
+    ));
+  } else if (wanted.length > 1) {
+    const bytes = outcome.files.reduce((a, r) => a + r.size, 0);
     ctx.print(
-      `downloaded ${result.name} (${formatBytes(result.size)}) to ${result.path} from ${
-        result.sources.join(", ") || "nobody (empty file)"
-      } in ${formatSeconds(result.seconds)}, ${rate}; SHA-256 verified`,
+      `${outcome.files.length} of ${wanted.length} files downloaded (${formatBytes(bytes)})${
+        outcome.failed.length ? `; failed: ${outcome.failed.map((f) => f.name).join(", ")}` : ""
+      }`,
     );
   }
-  return result;
+  return outcome;
+}
+
+/** One human line about a finished download: size, time, rate, each source's share. */
+export function describeDownload(result: DownloadResult): string {
+  const rate = result.seconds > 0
+    ? `${formatBytes(result.fetchedBytes / result.seconds)}/s`
+    : "instant";
+  const shares = result.perSource.filter((s) => s.bytes > 0).map((s) =>
+    `${s.user} ${Math.round((s.bytes / Math.max(1, result.fetchedBytes)) * 100)}%`
+  );
+  const reused = result.reusedBytes > 0
+    ? `, ${formatBytes(result.reusedBytes)} kept from an earlier run`
+    : "";
+  return `downloaded ${result.name} (${formatBytes(result.size)}) to ${result.path} in ${
+    formatSeconds(result.seconds)
+  }, ${rate}${shares.length ? ` from ${shares.join(", ")}` : ""}${reused}; SHA-256 verified`;
 }
 
 function round(n: number): number {

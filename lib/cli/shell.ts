@@ -32,7 +32,7 @@ const HELP = `Commands:
   list [TEXT]          files available (matching TEXT)
   details FILE         size, hashes and holders of FILE
   ping USER            check USER's peer directly
-  get FILE [--force]   download FILE into the shared folder (it is then shared on)
+  get FILE... [--force] download into the shared folder (then shared on)
   status               who you are, the tracker, what you share
   logout, quit         log out and leave
 File names with spaces go in double quotes.`;
@@ -57,6 +57,10 @@ export function splitWords(line: string): string[] {
 export async function runShell(node: PeerNode, options: ShellOptions): Promise<void> {
   const interactive = Deno.stdin.isTerminal();
   const where = formatAddress(options.tracker.hostname, options.tracker.port);
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
   const print = (text: string) => console.log(text);
   print(
     `p2pfs shell: ${options.user} on tracker ${where}, serving ${node.files.size} files on ${
@@ -64,10 +68,6 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
     }. Type 'help'.`,
   );
   let client: TrackerClient | undefined;
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
   try {
     for await (
       const line of readLines(stop.signal, interactive ? `${options.user}@${where}> ` : "")
@@ -113,8 +113,8 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
           case "get": {
             const force = args.includes("--force");
             const names = args.filter((a) => a !== "--force");
-            if (names.length !== 1) throw new Error("usage: get FILE [--force]");
-            await getCommand(ctx, names[0]!, { outDir: options.outDir, force, log: print });
+            if (names.length === 0) throw new Error("usage: get FILE... [--force]");
+            await getCommand(ctx, names, { outDir: options.outDir, force, log: print });
             node.requestRescan();
             break;
           }

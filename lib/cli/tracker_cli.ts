@@ -73,11 +73,13 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
+  // Listen for signals before saying we are ready: a SIGTERM sent as soon as the line is seen
+  // would otherwise kill the process before the store is closed.
   const { promise, resolve } = Promise.withResolvers<void>();
   const stop = () => resolve();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);

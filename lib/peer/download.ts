@@ -1,8 +1,13 @@
 /**
- * The seed's simple download: ping every online holder at once, rank them, pull the file from the
- * best one chunk by chunk, and fall back to the next from the first chunk not yet verified. Every
- * chunk is checked against the tracker's SHA-256 before it is written, and the whole file after;
- * bytes go to `NAME.part` and are renamed to `NAME` only when complete and verified.
+ * Swarm download of one file: ping the online holders at once, rank them, and fetch from up to
+ * `maxSources` of them in parallel. Each source keeps several `read` requests in flight on its
+ * connection and asks the {@link ChunkScheduler} for more as its answers arrive, so a faster source
+ * gets more chunks; at the end idle sources race the last chunks (endgame). Every chunk is checked
+ * against its SHA-256 before it is written to `NAME.part`; a source that closes, stalls or sends a
+ * bad chunk is dropped, its chunks go back to the others, and a spare holder takes its place.
+ * Verified chunks are recorded in `NAME.part.json`, so an interrupted download resumes. The whole
+ * file's SHA-256 is checked (on a worker, following the verified prefix) before `NAME.part`
+ * becomes `NAME`.
  *
  * @module
  */
@@ -15,13 +20,22 @@ import {
   RemoteError,
 } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
-import { removePart, resumableChunks, saveState, statePath } from "./part_state.ts";
+import { ChunkScheduler } from "./chunk_scheduler.ts";
+import { ConnectionPool } from "./connection_pool.ts";
 import { PeerError } from "./errors.ts";
-import { PeerClient, pingPeer } from "./peer_client.ts";
-import { type Candidate, type RankedCandidate, rankSources } from "./ranking.ts";
-
-/** How often (in chunks) the resume state is saved while downloading. */
-const SAVE_EVERY_CHUNKS = 8;
+import { type PeerClient, pingPeer } from "./peer_client.ts";
+import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
+import {
+  type Candidate,
+  freshStats,
+  liveScore,
+  observeChunk,
+  type RankedCandidate,
+  rankSources,
+  type SourceStats,
+} from "./ranking.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
+import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
 export interface SourceReport {
@@ -35,6 +49,18 @@ export interface SourceReport {
   reason?: FailureReason;
 }
 
+/** A progress snapshot. */
+export interface DownloadProgress {
+  /** `verify` while re-checking an earlier `.part`, then `fetch`. */
+  phase: "verify" | "fetch";
+  /** Bytes verified so far. */
+  doneBytes: number;
+  /** File size. */
+  totalBytes: number;
+  /** Sources currently connected. */
+  activeSources: number;
+}
+
 /** Options for {@link downloadFile}. */
 export interface DownloadOptions {
   /** Folder the file is saved under (its relative name is kept). */
@@ -45,16 +71,38 @@ export interface DownloadOptions {
   self?: string;
   /** Stops the download when aborted (verified chunks are kept for a later resume). */
   signal?: AbortSignal;
-  /** Gives up on a source that sends nothing for this long while data is due. Default 15 s. */
+  /** Most sources used at once. Default 4. */
+  maxSources?: number;
+  /** `read` requests kept in flight per source. Default 4. */
+  pipelineDepth?: number;
+  /** Drops a source that sends nothing for this long while requests are pending. Default 8 s. */
   stallTimeoutMs?: number;
   /** Ping timeout per candidate. Default 3 s. */
   pingTimeoutMs?: number;
-  /** Called with verified bytes so far. */
-  onProgress?: (doneBytes: number, totalBytes: number) => void;
+  /** Limits the download rate (shared with other downloads of this process). */
+  limiter?: RateLimiter;
+  /** Connections and pings reused between files. */
+  pool?: ConnectionPool;
+  /** Called as chunks are verified. */
+  onProgress?: (progress: DownloadProgress) => void;
   /** Called with each source's outcome (to report to the tracker). */
   onReport?: (report: SourceReport) => Promise<void>;
   /** Called with the ranking before the transfer starts. */
   onRanked?: (ranked: RankedCandidate[], unreachable: Candidate[]) => void;
+  /** Called with one-line notes: sources dropped, replaced, endgame. */
+  onEvent?: (line: string) => void;
+}
+
+/** What one source delivered. */
+export interface SourceResult {
+  /** Its user. */
+  user: string;
+  /** Verified bytes it delivered (copies that lost an endgame race not counted). */
+  bytes: number;
+  /** Its final live score. */
+  score: number;
+  /** Why it was dropped, if it was. */
+  failure?: FailureReason;
 }
 
 /** What {@link downloadFile} did. */
@@ -67,8 +115,10 @@ export interface DownloadResult {
   size: number;
   /** Verified SHA-256. */
   sha256: string;
-  /** Users that delivered bytes, in order. */
+  /** Users that delivered bytes, most first. */
   sources: string[];
+  /** Per source: bytes, score, failure. */
+  perSource: SourceResult[];
   /** Wall time in seconds. */
   seconds: number;
   /** Bytes fetched from sources in this run. */
@@ -98,110 +148,54 @@ export async function downloadFile(
       `Cannot save ${details.name}: ${path} exists (use --force to replace it)`,
     );
   }
-  const candidates = details.peers.filter((p) => p.online && p.user !== options.self);
-  if (candidates.length === 0 && details.size > 0) {
-    throw new PeerError(
-      "NO_SOURCE",
-      `Cannot download ${details.name}: no other peer that has it is online`,
-    );
-  }
-  const pinged: Candidate[] = await Promise.all(candidates.map(async (p) => {
-    const ping = await pingPeer(p.host, p.port, { timeoutMs: options.pingTimeoutMs ?? 3_000 });
-    return {
-      user: p.user,
-      host: p.host,
-      port: p.port,
-      rttMs: ping.rttMs,
-      downloads: p.downloads,
-      failures: p.failures,
-    };
-  }));
-  const ranked = rankSources(pinged);
-  options.onRanked?.(ranked, pinged.filter((c) => c.rttMs === null));
-  if (ranked.length === 0 && details.size > 0) {
-    throw new PeerError(
-      "NO_SOURCE",
-      `Cannot download ${details.name}: no peer that has it answered a ping`,
-    );
-  }
-
-  await Deno.mkdir(dirname(path), { recursive: true });
-  const partPath = `${path}.part`;
-  const whole = createHash("sha256");
-  const delivered = new Map<string, number>();
-  const reused = await resumableChunks(partPath, details, whole, options.onProgress);
-  let nextChunk = reused;
-  const chunkTotal = details.chunkHashes.length;
-  const save = (verifiedChunks: number) =>
-    saveState(partPath, {
-      sha256: details.sha256,
-      size: details.size,
-      chunkSize: details.chunkSize,
-      verifiedChunks,
-    });
+  const ownPool = options.pool === undefined;
+  const pool = options.pool ?? new ConnectionPool();
   try {
-    {
-      await using file = await Deno.open(partPath, {
-        write: true,
-        create: true,
-        truncate: reused === 0,
-      });
-      await save(reused);
-      const failures: string[] = [];
-      for (const source of ranked) {
-        if (nextChunk >= chunkTotal) break;
-        options.signal?.throwIfAborted();
-        const before = nextChunk;
-        try {
-          nextChunk = await fetchFrom(source, details, nextChunk, file, whole, {
-            ...options,
-            onWritten: (count) => {
-              nextChunk = count;
-              return count % SAVE_EVERY_CHUNKS === 0 ? save(count) : Promise.resolve();
-            },
-          });
-          delivered.set(source.user, bytesOf(details, before, nextChunk));
-          await options.onReport?.({
-            source: source.user,
-            ok: true,
-            bytes: delivered.get(source.user)!,
-          });
-        } catch (error) {
-          if (options.signal?.aborted || error instanceof DiskError) throw error;
-          if (nextChunk > before) delivered.set(source.user, bytesOf(details, before, nextChunk));
-          const reason = failureReasonOf(error);
-          failures.push(`${source.user}: ${reason}`);
-          await options.onReport?.({
-            source: source.user,
-            ok: false,
-            bytes: bytesOf(details, before, nextChunk),
-            reason,
-          });
-        }
-      }
-      await save(nextChunk);
-      if (nextChunk < chunkTotal) {
-        throw new PeerError(
-          "NO_SOURCE",
-          `Cannot download ${details.name}: every source failed (${failures.join("; ")})`,
-        );
-      }
-      const sha256 = whole.digest("hex");
-      if (sha256 !== details.sha256) {
-        await removePart(partPath);
-        throw new PeerError(
-          "VERIFY_FAILED",
-          `Cannot verify ${details.name}: whole-file SHA-256 ${sha256} does not match ${details.sha256}`,
-        );
-      }
-      await file.syncData();
-    }
-    await Deno.rename(partPath, path);
-    await Deno.remove(statePath(partPath)).catch(() => {});
+    await Deno.mkdir(dirname(path), { recursive: true });
+    const partPath = `${path}.part`;
+    const reused = await resumableChunks(
+      partPath,
+      details,
+      (done, total) =>
+        options.onProgress?.({
+          phase: "verify",
+          doneBytes: done,
+          totalBytes: total,
+          activeSources: 0,
+        }),
+    );
+    const scheduler = new ChunkScheduler(details.chunkHashes.length, reused);
+    const reusedBytes = bytesOfChunks(details, reused);
+
+    const ranked = scheduler.finished ? [] : await rankHolders(details, pool, options);
+    await using transfer = await Transfer.open(
+      partPath,
+      details,
+      scheduler,
+      reused.length === 0,
+      pool,
+      options,
+    );
+    const perSource = await transfer.run(ranked);
+    await transfer.finish(path);
+    const fetchedBytes = perSource.reduce((sum, s) => sum + s.bytes, 0);
+    return {
+      name: details.name,
+      path,
+      size: details.size,
+      sha256: details.sha256,
+      sources: perSource.filter((s) => s.bytes > 0).sort((a, b) => b.bytes - a.bytes).map((s) =>
+        s.user
+      ),
+      perSource,
+      seconds: (performance.now() - started) / 1000,
+      fetchedBytes,
+      reusedBytes,
+    };
   } catch (error) {
-    // Verified chunks stay in NAME.part (with NAME.part.json) for the next run to resume from.
-    await save(nextChunk).catch(() => {});
-    if (error instanceof DiskError || isDiskFull(error)) {
+    if (
+      isDiskFull(error instanceof DiskError ? error.cause : error) || error instanceof DiskError
+    ) {
       const why = isDiskFull(error instanceof DiskError ? error.cause : error)
         ? "the disk is full"
         : error instanceof Error
@@ -209,117 +203,356 @@ export async function downloadFile(
         : String(error);
       throw new PeerError(
         "DISK",
-        `Cannot save ${details.name}: ${why}; verified chunks are kept in ${partPath} for the next run`,
+        `Cannot save ${details.name}: ${why}; verified chunks are kept in ${path}.part for the next run`,
         { cause: error },
       );
     }
     throw error;
+  } finally {
+    if (ownPool) pool[Symbol.dispose]();
   }
-  return {
-    name: details.name,
-    path,
-    size: details.size,
-    sha256: details.sha256,
-    sources: [...delivered.keys()],
-    seconds: (performance.now() - started) / 1000,
-    fetchedBytes: bytesOf(details, reused, chunkTotal),
-    reusedBytes: bytesOf(details, 0, reused),
-  };
 }
 
-/** Fetches chunks from `first` on from one source; returns the index after the last verified. */
-async function fetchFrom(
-  source: RankedCandidate,
+/** Pings every online holder (reusing earlier pings) and ranks them. */
+async function rankHolders(
   details: FileDetails,
-  first: number,
-  file: Deno.FsFile,
-  whole: ReturnType<typeof createHash>,
-  options: DownloadOptions & { onWritten: (chunks: number) => Promise<void> },
-): Promise<number> {
-  const stallMs = options.stallTimeoutMs ?? 15_000;
-  const stop = new AbortController();
-  const signal = options.signal ? AbortSignal.any([stop.signal, options.signal]) : stop.signal;
-  using peer = await PeerClient.connect(source.host, source.port, { signal });
-  if (peer.user !== source.user) {
-    throw new ProtocolError(
-      "BAD_MESSAGE",
-      `Cannot use ${source.user}: a different peer (${peer.user}) answered`,
+  pool: ConnectionPool,
+  options: DownloadOptions,
+): Promise<RankedCandidate[]> {
+  const holders = details.peers.filter((p) => p.online && p.user !== options.self);
+  if (holders.length === 0) {
+    throw new PeerError(
+      "NO_SOURCE",
+      `Cannot download ${details.name}: no other peer that has it is online`,
     );
   }
-  peer.closeOnAbort(signal);
-  let stalled = false;
-  let watchdog = setTimeout(() => (stalled = true, stop.abort()), stallMs);
-  const progress = () => {
-    clearTimeout(watchdog);
-    watchdog = setTimeout(() => (stalled = true, stop.abort()), stallMs);
-  };
-  try {
-    const offset = first * details.chunkSize;
-    await peer.requestRange(details.name, details.sha256, offset, details.size - offset);
-    const buffers = [new Uint8Array(details.chunkSize), new Uint8Array(details.chunkSize)];
-    let pendingWrite: Promise<void> = Promise.resolve();
-    let hashed = first; // chunks folded into `whole`; each has its write in flight or done
-    try {
-      for (let index = first; index < details.chunkHashes.length; index++) {
-        const range = chunkRange(index, details);
-        const buffer = buffers[index % 2]!.subarray(0, range.length);
-        await readWithProgress(peer, buffer, progress);
-        const digest = createHash("sha256").update(buffer).digest("hex");
-        if (digest !== details.chunkHashes[index]) {
-          throw new ChunkCorrupt(index);
-        }
-        await pendingWrite;
-        await options.onWritten(hashed);
-        whole.update(buffer);
-        hashed = index + 1;
-        pendingWrite = writeAt(file, buffer, range.offset);
-        options.onProgress?.(range.offset + range.length, details.size);
-      }
-    } finally {
-      await pendingWrite;
-      await options.onWritten(hashed);
+  const pinged: Candidate[] = await Promise.all(holders.map(async (p) => {
+    let rttMs = pool.pings.get(p.user);
+    if (rttMs === undefined) {
+      rttMs = (await pingPeer(p.host, p.port, { timeoutMs: options.pingTimeoutMs ?? 3_000 })).rttMs;
+      pool.pings.set(p.user, rttMs);
     }
-    return hashed;
-  } catch (error) {
-    if (stalled) {
-      throw new ProtocolError(
-        "TIMEOUT",
-        `Cannot read from ${source.user}: stalled for ${stallMs} ms`,
+    return {
+      user: p.user,
+      host: p.host,
+      port: p.port,
+      rttMs,
+      downloads: p.downloads,
+      failures: p.failures,
+    };
+  }));
+  const ranked = rankSources(pinged);
+  options.onRanked?.(ranked, pinged.filter((c) => c.rttMs === null));
+  if (ranked.length === 0) {
+    throw new PeerError(
+      "NO_SOURCE",
+      `Cannot download ${details.name}: no peer that has it answered a ping`,
+    );
+  }
+  return ranked;
+}
+
+/** The state of one file's transfer: the part file, the scheduler, the sources at work. */
+class Transfer implements AsyncDisposable {
+  readonly #partPath: string;
+  readonly #details: FileDetails;
+  readonly #scheduler: ChunkScheduler;
+  readonly #pool: ConnectionPool;
+  readonly #options: DownloadOptions;
+  readonly #saver: StateSaver;
+  readonly #hasher: WholeHasher;
+  readonly #stop = new AbortController();
+  readonly #stats = new Map<string, SourceStats>();
+  readonly #failures = new Map<string, FailureReason>();
+  readonly #failureNotes: string[] = [];
+  #active = 0;
+  #doneBytes: number;
+  #fatal: unknown;
+
+  private constructor(
+    partPath: string,
+    details: FileDetails,
+    scheduler: ChunkScheduler,
+    pool: ConnectionPool,
+    options: DownloadOptions,
+  ) {
+    this.#partPath = partPath;
+    this.#details = details;
+    this.#scheduler = scheduler;
+    this.#pool = pool;
+    this.#options = options;
+    this.#doneBytes = bytesOfChunks(details, scheduler.verified());
+    this.#saver = new StateSaver(partPath, () => ({
+      sha256: details.sha256,
+      size: details.size,
+      chunkSize: details.chunkSize,
+      verified: encodeVerified(scheduler),
+    }));
+    this.#hasher = new WholeHasher(partPath, details.size);
+    this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
+  }
+
+  /** Creates or reopens `NAME.part` at full length and records its state. */
+  static async open(
+    partPath: string,
+    details: FileDetails,
+    scheduler: ChunkScheduler,
+    fresh: boolean,
+    pool: ConnectionPool,
+    options: DownloadOptions,
+  ): Promise<Transfer> {
+    try {
+      using file = await Deno.open(partPath, { write: true, create: true, truncate: fresh });
+      await file.truncate(details.size);
+    } catch (cause) {
+      throw new DiskError(cause);
+    }
+    const transfer = new Transfer(partPath, details, scheduler, pool, options);
+    await transfer.#saver.flush();
+    return transfer;
+  }
+
+  /** Runs sources until every chunk is verified or no source is left; resolves to their results. */
+  async run(ranked: RankedCandidate[]): Promise<SourceResult[]> {
+    const signal = this.#options.signal;
+    const onAbort = () => this.#stop.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      const spares = [...ranked];
+      const running = new Set<Promise<void>>();
+      const startNext = () => {
+        const source = spares.shift();
+        if (!source) return;
+        const done: Promise<void> = this.#runSource(source).finally(() => {
+          running.delete(done);
+          if (
+            !this.#scheduler.finished && !this.#stop.signal.aborted && this.#fatal === undefined
+          ) {
+            if (spares.length > 0) {
+              this.#options.onEvent?.(`starting spare source ${spares[0]!.user}`);
+            }
+            startNext();
+          }
+        });
+        running.add(done);
+      };
+      const maxSources = Math.max(1, this.#options.maxSources ?? 4);
+      for (let i = 0; i < maxSources && !this.#scheduler.finished; i++) startNext();
+      while (running.size > 0) await Promise.race(running);
+      signal?.throwIfAborted();
+      if (this.#fatal !== undefined) throw this.#fatal;
+      if (!this.#scheduler.finished) {
+        throw new PeerError(
+          "NO_SOURCE",
+          `Cannot download ${this.#details.name}: every source failed (${
+            this.#failureNotes.join("; ") || "none answered"
+          }); verified chunks are kept for the next run`,
+        );
+      }
+      const results: SourceResult[] = ranked.map((source) => {
+        const stats = this.#stats.get(source.user) ?? freshStats();
+        const failure = this.#failures.get(source.user);
+        return {
+          user: source.user,
+          bytes: stats.bytes,
+          score: liveScore(source.score, stats),
+          ...(failure ? { failure } : {}),
+        };
+      });
+      for (const result of results) {
+        if (result.bytes > 0 && !result.failure) {
+          await this.#options.onReport?.({ source: result.user, ok: true, bytes: result.bytes });
+        }
+      }
+      return results;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      this.#stop.abort();
+    }
+  }
+
+  /** Checks the whole-file hash, syncs and renames `NAME.part` to `path`. */
+  async finish(path: string): Promise<void> {
+    await this.#saver.flush();
+    const digest = await this.#hasher.finish();
+    if (digest !== this.#details.sha256) {
+      await removePart(this.#partPath);
+      throw new PeerError(
+        "VERIFY_FAILED",
+        `Cannot verify ${this.#details.name}: whole-file SHA-256 ${digest} does not match ${this.#details.sha256}`,
       );
     }
-    throw error;
-  } finally {
-    clearTimeout(watchdog);
-    stop.abort();
+    try {
+      using file = await Deno.open(this.#partPath, { write: true });
+      await file.syncData();
+      await Deno.rename(this.#partPath, path);
+    } catch (cause) {
+      throw new DiskError(cause);
+    }
+    await Deno.remove(statePath(this.#partPath)).catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#stop.abort();
+    this.#hasher[Symbol.dispose]();
+    await this.#saver.flush();
+  }
+
+  async #runSource(source: RankedCandidate): Promise<void> {
+    const details = this.#details;
+    const depth = Math.max(1, this.#options.pipelineDepth ?? 4);
+    const stallMs = this.#options.stallTimeoutMs ?? 8_000;
+    const stop = new AbortController();
+    const signal = AbortSignal.any([this.#stop.signal, stop.signal]);
+    const pending: number[] = [];
+    let client: PeerClient | undefined;
+    let lastByte = performance.now();
+    let stalled = false;
+    const watchdog = setInterval(() => {
+      if (pending.length > 0 && performance.now() - lastByte > stallMs) {
+        stalled = true;
+        stop.abort();
+      }
+    }, Math.min(1000, stallMs / 4));
+    let file: Deno.FsFile | undefined;
+    // Each buffer's write in flight; a handler is attached at once so a failed write is never an
+    // unhandled rejection, and the error still surfaces where the write is awaited.
+    const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    this.#active++;
+    try {
+      client = await this.#pool.acquire(source, { signal, timeoutMs: 5_000 });
+      if (client.user !== source.user) {
+        throw new ProtocolError(
+          "BAD_MESSAGE",
+          `Cannot use ${source.user}: a different peer (${client.user}) answered`,
+        );
+      }
+      const peer = client;
+      peer.closeOnAbort(signal);
+      file = await Deno.open(this.#partPath, { write: true });
+      const buffers = [new Uint8Array(details.chunkSize), new Uint8Array(details.chunkSize)];
+      let turn = 0;
+      const fill = async () => {
+        while (pending.length < depth && !signal.aborted) {
+          const index = this.#scheduler.take(source.user);
+          if (index === null) break;
+          const range = chunkRange(index, details);
+          pending.push(index);
+          await peer.sendRead(details.name, details.sha256, range.offset, range.length);
+        }
+      };
+      lastByte = performance.now();
+      await fill();
+      while (pending.length > 0 && !signal.aborted) {
+        const index = pending[0]!;
+        const range = chunkRange(index, details);
+        const requested = performance.now();
+        await peer.expectData(range.offset, range.length);
+        await this.#options.limiter?.take(range.length, signal);
+        const slot = turn++ % 2;
+        const buffer = buffers[slot]!.subarray(0, range.length);
+        await writes[slot]; // this buffer's previous chunk may still be being written
+        lastByte = performance.now();
+        for (let at = 0; at < buffer.length; at += 256 * 1024) {
+          await peer.readExact(buffer.subarray(at, Math.min(at + 256 * 1024, buffer.length)));
+          lastByte = performance.now();
+        }
+        pending.shift();
+        if (this.#scheduler.isDone(index)) {
+          this.#scheduler.release(index, source.user); // lost an endgame race
+        } else {
+          if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
+            throw new ChunkCorrupt(index);
+          }
+          const elapsed = performance.now() - requested;
+          // Writes on one handle run one after another: each is a seek then a write.
+          const previous = writes[1 - slot]!;
+          const target = file;
+          const write = previous.catch(() => {}).then(() =>
+            this.#write(target, buffer, range.offset)
+          ).then(() => {
+            this.#scheduler.complete(index, source.user);
+            this.#stats.set(
+              source.user,
+              observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, elapsed),
+            );
+            this.#chunkDone(range.length);
+          });
+          write.catch(() => {});
+          writes[slot] = write;
+        }
+        await fill();
+        if (pending.length === 0) {
+          await Promise.all(writes);
+          await fill(); // chunks released by others may have come back
+        }
+      }
+      await Promise.all(writes);
+      this.#pool.release(peer, source, pending.length === 0 && !signal.aborted);
+      client = undefined;
+    } catch (error) {
+      if (error instanceof DiskError) {
+        this.#fatal ??= error;
+        this.#stop.abort();
+        return;
+      }
+      if (this.#stop.signal.aborted) return; // finished, or the whole download was stopped
+      const reason: FailureReason = stalled ? "timeout" : failureReasonOf(error);
+      const stats = this.#stats.get(source.user) ?? freshStats();
+      if (reason === "corrupt") stats.corrupt++;
+      if (reason === "timeout") stats.stalls++;
+      this.#stats.set(source.user, stats);
+      this.#failures.set(source.user, reason);
+      this.#failureNotes.push(`${source.user}: ${reason}`);
+      this.#options.onEvent?.(
+        `dropped source ${source.user} (${reason}${
+          error instanceof Error && reason !== "timeout" ? `: ${error.message}` : ""
+        })`,
+      );
+      await this.#options.onReport?.({
+        source: source.user,
+        ok: false,
+        bytes: stats.bytes,
+        reason,
+      });
+    } finally {
+      clearInterval(watchdog);
+      client?.close();
+      await Promise.allSettled(writes);
+      this.#scheduler.dropSource(source.user);
+      file?.close();
+      this.#active--;
+      stop.abort();
+    }
+  }
+
+  async #write(file: Deno.FsFile, bytes: Uint8Array, offset: number): Promise<void> {
+    try {
+      await file.seek(offset, Deno.SeekMode.Start);
+      let done = 0;
+      while (done < bytes.length) done += await file.write(bytes.subarray(done));
+    } catch (cause) {
+      throw new DiskError(cause);
+    }
+  }
+
+  #chunkDone(bytes: number): void {
+    this.#doneBytes += bytes;
+    this.#saver.mark();
+    this.#hasher.advance(chunkRange(this.#scheduler.prefix, this.#details).offset);
+    this.#options.onProgress?.({
+      phase: "fetch",
+      doneBytes: this.#doneBytes,
+      totalBytes: this.#details.size,
+      activeSources: this.#active,
+    });
+    if (this.#scheduler.finished) this.#stop.abort(); // cancels endgame copies still in flight
   }
 }
 
 class ChunkCorrupt extends Error {
   constructor(readonly index: number) {
     super(`Cannot accept chunk ${index}: SHA-256 does not match`);
-  }
-}
-
-async function readWithProgress(
-  peer: PeerClient,
-  target: Uint8Array,
-  progress: () => void,
-): Promise<void> {
-  // One readExact per 1 MiB keeps the watchdog fed without a call per socket read.
-  const step = 1024 * 1024;
-  for (let at = 0; at < target.length; at += step) {
-    await peer.readExact(target.subarray(at, Math.min(at + step, target.length)));
-    progress();
-  }
-}
-
-async function writeAt(file: Deno.FsFile, bytes: Uint8Array, offset: number): Promise<void> {
-  try {
-    await file.seek(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < bytes.length) done += await file.write(bytes.subarray(done));
-  } catch (cause) {
-    throw new DiskError(cause);
   }
 }
 
@@ -330,8 +563,16 @@ class DiskError extends Error {
   }
 }
 
-function bytesOf(details: FileDetails, from: number, to: number): number {
-  return Math.max(0, Math.min(details.size, to * details.chunkSize) - from * details.chunkSize);
+function encodeVerified(scheduler: ChunkScheduler): string {
+  const bits = new Uint8Array(Math.ceil(scheduler.total / 8));
+  for (let i = 0; i < scheduler.total; i++) {
+    if (scheduler.isDone(i)) bits[i >> 3]! |= 1 << (i & 7);
+  }
+  return bits.toBase64();
+}
+
+function bytesOfChunks(details: FileDetails, indexes: number[]): number {
+  return indexes.reduce((sum, i) => sum + chunkRange(i, details).length, 0);
 }
 
 function failureReasonOf(error: unknown): FailureReason {
@@ -346,6 +587,11 @@ function failureReasonOf(error: unknown): FailureReason {
   return "closed";
 }
 
+function isDiskFull(error: unknown): boolean {
+  return (error as { code?: string })?.code === "ENOSPC" ||
+    (error instanceof Error && /no space left/i.test(error.message));
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -354,9 +600,4 @@ async function exists(path: string): Promise<boolean> {
     if (error instanceof Deno.errors.NotFound) return false;
     throw error;
   }
-}
-
-function isDiskFull(error: unknown): boolean {
-  return (error as { code?: string })?.code === "ENOSPC" ||
-    (error instanceof Error && /no space left/i.test(error.message));
 }

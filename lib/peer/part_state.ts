@@ -1,11 +1,11 @@
 /**
  * Resumable downloads: next to `NAME.part` lies `NAME.part.json`, recording which file version is
- * being fetched and how many leading chunks are written and verified. A later run re-verifies those
+ * being fetched and which chunks are written and verified (a bitmap). A later run re-verifies those
  * chunks from disk before trusting them, and fetches only the rest.
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { FileDetails } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
 
@@ -17,8 +17,8 @@ export interface PartState {
   size: number;
   /** Its chunk size. */
   chunkSize: number;
-  /** Chunks `0 .. verifiedChunks - 1` are written and verified. */
-  verifiedChunks: number;
+  /** Base64 bitmap of verified chunks: bit `i % 8` of byte `i / 8` is chunk `i`. */
+  verified: string;
 }
 
 /** The state file's path for a `.part` path. */
@@ -26,11 +26,72 @@ export function statePath(partPath: string): string {
   return `${partPath}.json`;
 }
 
-/** Writes the state file (via a temporary file and a rename, so it is never half written). */
-export async function saveState(partPath: string, state: PartState): Promise<void> {
-  const tmp = `${statePath(partPath)}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(state));
-  await Deno.rename(tmp, statePath(partPath));
+/**
+ * Encodes chunk indexes as a base64 bitmap.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeBitmap, encodeBitmap } from "./part_state.ts";
+ * assert.deepEqual(decodeBitmap(encodeBitmap([0, 3, 9], 10), 10), [0, 3, 9]);
+ * ```
+ */
+export function encodeBitmap(indexes: Iterable<number>, total: number): string {
+  const bits = new Uint8Array(Math.ceil(total / 8));
+  for (const i of indexes) bits[i >> 3]! |= 1 << (i & 7);
+  return bits.toBase64();
+}
+
+/** Decodes a base64 bitmap into the indexes below `total` whose bit is set. */
+export function decodeBitmap(text: string, total: number): number[] {
+  const bits = Uint8Array.fromBase64(text);
+  const out: number[] = [];
+  for (let i = 0; i < total && i >> 3 < bits.length; i++) {
+    if (bits[i >> 3]! & (1 << (i & 7))) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * Saves the state file whenever asked, never two writes at once, always the newest state last
+ * (via a temporary file and a rename, so the file is never half written).
+ */
+export class StateSaver {
+  readonly #partPath: string;
+  readonly #state: () => PartState;
+  #running: Promise<void> | undefined;
+  #dirty = false;
+
+  /** Saves what `state()` returns at the time of each write. */
+  constructor(partPath: string, state: () => PartState) {
+    this.#partPath = partPath;
+    this.#state = state;
+  }
+
+  /** Asks for a save soon; does not wait for it. */
+  mark(): void {
+    this.#dirty = true;
+    this.#running ??= this.#loop().finally(() => this.#running = undefined);
+  }
+
+  /** Saves now and waits until the newest state is on disk. */
+  async flush(): Promise<void> {
+    this.mark();
+    while (this.#running) await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    while (this.#dirty) {
+      this.#dirty = false;
+      const tmp = `${statePath(this.#partPath)}.tmp`;
+      try {
+        await Deno.writeTextFile(tmp, JSON.stringify(this.#state()));
+        await Deno.rename(tmp, statePath(this.#partPath));
+      } catch {
+        // The disk may be full: the chunks are still in .part and get re-verified next time.
+      }
+    }
+  }
 }
 
 /** Removes the `.part` file and its state. */
@@ -40,56 +101,64 @@ export async function removePart(partPath: string): Promise<void> {
 }
 
 /**
- * How many leading chunks of an earlier `.part` can be kept: the state must describe the same
- * file, and each chunk is read back and hashed again (feeding `whole`, the running whole-file
- * hash). Resolves to 0 when there is nothing usable.
+ * The chunks of an earlier `.part` that can be kept: the state must describe the same file, and
+ * each chunk it lists is read back and hashed again. Resolves to their indexes (none when there
+ * is nothing usable).
  *
  * @example
  * ```ts ignore
- * const first = await resumableChunks(partPath, details, whole, (done) => console.log(done));
+ * const kept = await resumableChunks(partPath, details, (done, total) => console.log(done, total));
  * ```
  */
 export async function resumableChunks(
   partPath: string,
   details: FileDetails,
-  whole: Hash,
   onProgress?: (verifiedBytes: number, totalBytes: number) => void,
-): Promise<number> {
+): Promise<number[]> {
   let state: PartState;
   try {
     state = JSON.parse(await Deno.readTextFile(statePath(partPath)));
   } catch {
-    return 0;
+    return [];
   }
   if (
     state.sha256 !== details.sha256 || state.size !== details.size ||
-    state.chunkSize !== details.chunkSize || !Number.isSafeInteger(state.verifiedChunks)
+    state.chunkSize !== details.chunkSize || typeof state.verified !== "string"
   ) {
-    return 0;
+    return [];
   }
-  const claimed = Math.min(state.verifiedChunks, details.chunkHashes.length);
+  let claimed: number[];
+  try {
+    claimed = decodeBitmap(state.verified, details.chunkHashes.length);
+  } catch {
+    return [];
+  }
   let file: Deno.FsFile;
   try {
     file = await Deno.open(partPath, { read: true });
   } catch {
-    return 0;
+    return [];
   }
   using _ = file;
   const buffer = new Uint8Array(details.chunkSize);
-  for (let index = 0; index < claimed; index++) {
+  const kept: number[] = [];
+  let checked = 0;
+  for (const index of claimed) {
     const range = chunkRange(index, details);
     const target = buffer.subarray(0, range.length);
+    await file.seek(range.offset, Deno.SeekMode.Start);
     let filled = 0;
     while (filled < target.length) {
       const n = await file.read(target.subarray(filled));
-      if (n === null) return index;
+      if (n === null) break;
       filled += n;
     }
-    if (createHash("sha256").update(target).digest("hex") !== details.chunkHashes[index]) {
-      return index;
+    checked += range.length;
+    onProgress?.(checked, details.size);
+    if (filled !== target.length) continue;
+    if (createHash("sha256").update(target).digest("hex") === details.chunkHashes[index]) {
+      kept.push(index);
     }
-    whole.update(target);
-    onProgress?.(range.offset + range.length, details.size);
   }
-  return claimed;
+  return kept;
 }

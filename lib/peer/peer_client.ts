@@ -82,10 +82,18 @@ export class PeerClient implements Disposable {
    * then reads exactly that many raw bytes with {@link readExact}.
    */
   async requestRange(name: string, sha256: string, offset: number, length: number): Promise<void> {
-    const header = await this.#channel.request(
-      { type: "read", name, sha256, offset, length },
-      dataReply,
-    );
+    await this.sendRead(name, sha256, offset, length);
+    await this.expectData(offset, length);
+  }
+
+  /** Sends a `read` request without waiting, so several can be in flight (answers come in order). */
+  async sendRead(name: string, sha256: string, offset: number, length: number): Promise<void> {
+    await this.#channel.send({ type: "read", name, sha256, offset, length });
+  }
+
+  /** Waits for the `data` header answering the oldest pending `read` of `offset` and `length`. */
+  async expectData(offset: number, length: number): Promise<void> {
+    const header = await this.#channel.expect(dataReply);
     if (header.offset !== offset || header.length !== length) {
       throw new ProtocolError("BAD_MESSAGE", "Cannot read data: header does not match the request");
     }
@@ -94,6 +102,11 @@ export class PeerClient implements Disposable {
   /** Reads exactly `target.length` raw bytes of the requested range. */
   async readExact(target: Uint8Array): Promise<void> {
     await this.#channel.reader.readExact(target);
+  }
+
+  /** Whether the connection was closed. */
+  get closed(): boolean {
+    return this.#channel.closed;
   }
 
   /** Closes the connection when `signal` aborts. */

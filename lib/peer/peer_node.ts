@@ -8,6 +8,7 @@
 import { RemoteError } from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
 import { type IndexedFile, indexShare } from "./share_index.ts";
 import { type Session, type TrackerAddress, TrackerClient } from "./tracker_client.ts";
 
@@ -32,6 +33,8 @@ export interface PeerNodeOptions {
   chunkSize?: number;
   /** How often to rescan even without change events. Default 60 s. */
   rescanMs?: number;
+  /** Limits the upload rate over all connections. */
+  uploadLimiter?: RateLimiter;
   /** One-line notes about what happens (tracker lost, rescans). */
   onLog?: (line: string) => void;
 }
@@ -88,6 +91,7 @@ export class PeerNode implements AsyncDisposable {
         hostname: options.hostname ?? "127.0.0.1",
         port: options.port ?? 0,
         onSent: (n) => node.#bytesSent += n,
+        ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
       },
     );
     try {

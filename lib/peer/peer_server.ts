@@ -15,6 +15,7 @@ import {
   ProtocolError,
   serveListener,
 } from "../protocol/mod.ts";
+import type { RateLimiter } from "./rate_limiter.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
 
@@ -40,6 +41,8 @@ export interface PeerConnectionOptions {
   signal?: AbortSignal;
   /** Counts bytes sent, for status. */
   onSent?: (bytes: number) => void;
+  /** Limits the upload rate (shared by every connection of the process). */
+  limiter?: RateLimiter;
 }
 
 const SEND_BYTES = 1024 * 1024;
@@ -68,6 +71,8 @@ export async function servePeerConnection(
   const abort = () => channel.close();
   options.signal?.addEventListener("abort", abort, { once: true });
   let greeted = false;
+  using open = new OpenFile();
+  const sendBuffer = new Uint8Array(SEND_BYTES);
   try {
     while (!channel.closed) {
       let reply: OutgoingMessage;
@@ -92,13 +97,12 @@ export async function servePeerConnection(
         } else if (request.type === "ping") {
           reply = { type: "pong", nonce: request.nonce };
         } else {
-          const file = await openForRead(share, request);
+          const file = await open.get(share, request);
           clearTimeout(timer); // a long send is not idleness
           try {
             await channel.send({ type: "data", offset: request.offset, length: request.length });
-            await sendRange(channel, file, request.offset, request.length, options.onSent);
+            await sendRange(channel, file, request, sendBuffer, options);
           } finally {
-            file.close();
             timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? 120_000);
           }
           continue;
@@ -123,10 +127,41 @@ export async function servePeerConnection(
   }
 }
 
-async function openForRead(
+/**
+ * The file a connection last read, kept open between requests: a downloader asks for one chunk
+ * after another of the same file. The path is resolved and checked when the file is opened; each
+ * further request only re-checks size and mtime on the open handle.
+ */
+class OpenFile implements Disposable {
+  #entry: IndexedFile | undefined;
+  #file: Deno.FsFile | undefined;
+
+  async get(
+    share: ShareView,
+    request: { name: string; sha256: string; offset: number; length: number },
+  ): Promise<Deno.FsFile> {
+    const entry = checkRequest(share, request);
+    if (this.#file && this.#entry === entry) {
+      await checkUnchanged(share, entry, this.#file);
+      return this.#file;
+    }
+    this[Symbol.dispose]();
+    this.#file = await openForRead(share, entry);
+    this.#entry = entry;
+    return this.#file;
+  }
+
+  [Symbol.dispose](): void {
+    this.#file?.close();
+    this.#file = undefined;
+    this.#entry = undefined;
+  }
+}
+
+function checkRequest(
   share: ShareView,
   request: { name: string; sha256: string; offset: number; length: number },
-): Promise<Deno.FsFile> {
+): IndexedFile {
   const entry = share.lookup(request.name);
   if (!entry) throw new Refusal("NOT_FOUND", `Cannot read ${request.name}: not shared here`);
   if (entry.sha256 !== request.sha256) {
@@ -138,22 +173,41 @@ async function openForRead(
       `Cannot read ${request.name}: range ends past ${entry.size} bytes`,
     );
   }
+  return entry;
+}
+
+async function checkUnchanged(
+  share: ShareView,
+  entry: IndexedFile,
+  file: Deno.FsFile,
+): Promise<void> {
+  const stat = await file.stat();
+  if (stat.size !== entry.size || (stat.mtime?.getTime() ?? 0) !== entry.mtimeMs) {
+    share.onStale?.(entry.name);
+    throw new Refusal("STALE", `Cannot read ${entry.name}: it changed since it was indexed`);
+  }
+}
+
+async function openForRead(
+  share: ShareView,
+  entry: IndexedFile,
+): Promise<Deno.FsFile> {
   let real: string;
   try {
     real = await Deno.realPath(entry.path);
   } catch {
-    share.onStale?.(request.name);
-    throw new Refusal("STALE", `Cannot read ${request.name}: the file is gone`);
+    share.onStale?.(entry.name);
+    throw new Refusal("STALE", `Cannot read ${entry.name}: the file is gone`);
   }
   if (!isInside(share.root, real)) {
-    throw new Refusal("FORBIDDEN", `Cannot read ${request.name}: it resolves outside the share`);
+    throw new Refusal("FORBIDDEN", `Cannot read ${entry.name}: it resolves outside the share`);
   }
   const file = await Deno.open(real, { read: true });
-  const stat = await file.stat();
-  if (stat.size !== entry.size || (stat.mtime?.getTime() ?? 0) !== entry.mtimeMs) {
+  try {
+    await checkUnchanged(share, entry, file);
+  } catch (error) {
     file.close();
-    share.onStale?.(request.name);
-    throw new Refusal("STALE", `Cannot read ${request.name}: it changed since it was indexed`);
+    throw error;
   }
   return file;
 }
@@ -161,18 +215,18 @@ async function openForRead(
 async function sendRange(
   channel: Channel,
   file: Deno.FsFile,
-  offset: number,
-  length: number,
-  onSent?: (bytes: number) => void,
+  range: { offset: number; length: number },
+  buffer: Uint8Array,
+  options: PeerConnectionOptions,
 ): Promise<void> {
-  await file.seek(offset, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(Math.min(SEND_BYTES, Math.max(length, 1)));
-  let left = length;
+  await file.seek(range.offset, Deno.SeekMode.Start);
+  let left = range.length;
   while (left > 0) {
     const n = await file.read(buffer.subarray(0, Math.min(buffer.length, left)));
     if (n === null) throw new Error("file shrank while sending");
+    await options.limiter?.take(n, options.signal);
     await channel.sendRaw(buffer.subarray(0, n));
-    onSent?.(n);
+    options.onSent?.(n);
     left -= n;
   }
 }

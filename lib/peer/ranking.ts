@@ -67,3 +67,66 @@ export function rankSources(candidates: readonly Candidate[]): RankedCandidate[]
     .map((c) => ({ ...c, score: sourceScore(c) }))
     .sort((a, b) => a.score - b.score || a.user.localeCompare(b.user));
 }
+
+/** What a source has actually delivered during a download. */
+export interface SourceStats {
+  /** Verified bytes delivered. */
+  bytes: number;
+  /** Moving average of throughput in bytes per second, or null before the first chunk. */
+  rate: number | null;
+  /** Times it stalled. */
+  stalls: number;
+  /** Chunks that failed verification. */
+  corrupt: number;
+}
+
+/** Stats of a source that has delivered nothing yet. */
+export function freshStats(): SourceStats {
+  return { bytes: 0, rate: null, stalls: 0, corrupt: 0 };
+}
+
+/**
+ * Folds one delivered chunk into a source's stats: an exponential moving average of throughput
+ * with weight `alpha` for the newest sample.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { freshStats, observeChunk } from "./ranking.ts";
+ * const once = observeChunk(freshStats(), 1_000_000, 10);
+ * assert.equal(once.rate, 100_000_000);
+ * assert.equal(observeChunk(once, 1_000_000, 20, 0.5).rate, 75_000_000);
+ * ```
+ */
+export function observeChunk(
+  stats: SourceStats,
+  bytes: number,
+  ms: number,
+  alpha = 0.3,
+): SourceStats {
+  const sample = bytes / (Math.max(ms, 0.01) / 1000);
+  return {
+    ...stats,
+    bytes: stats.bytes + bytes,
+    rate: stats.rate === null ? sample : alpha * sample + (1 - alpha) * stats.rate,
+  };
+}
+
+/**
+ * A source's score during a download, lower is better: before it delivers, its ping-and-record
+ * score; after, the milliseconds it takes per MiB at its average rate. Each stall multiplies it
+ * by 1.25 and each corrupt chunk by 2.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { liveScore } from "./ranking.ts";
+ * const fast = liveScore(5, { bytes: 1, rate: 200e6, stalls: 0, corrupt: 0 });
+ * const slow = liveScore(1, { bytes: 1, rate: 20e6, stalls: 0, corrupt: 0 });
+ * assert.ok(fast < slow);
+ * ```
+ */
+export function liveScore(initial: number, stats: SourceStats): number {
+  const base = stats.rate === null ? initial : (1024 * 1024) / stats.rate * 1000;
+  return base * 1.25 ** stats.stalls * 2 ** stats.corrupt;
+}

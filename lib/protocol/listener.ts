@@ -31,6 +31,7 @@ export function serveListener(
   const accepting = (async () => {
     try {
       for await (const conn of listener) {
+        conn.setNoDelay(true); // small control frames must not wait for the previous data to be acknowledged
         const done = handle(conn, stop.signal).catch(() => {}).finally(() =>
           connections.delete(done)
         );

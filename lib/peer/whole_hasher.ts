@@ -1,0 +1,86 @@
+/**
+ * The whole-file SHA-256 of a download, computed while it runs: a worker follows the verified
+ * prefix of the `.part` file (chunks arrive out of order from several sources, but the prefix only
+ * grows), so the hash is ready soon after the last chunk. Small files are hashed at the end on the
+ * calling thread, where starting a worker would cost more than it saves.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/** Files at least this large are hashed by a worker. */
+export const WORKER_HASH_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Hashes `path` front to back as {@link advance} says more of it is complete.
+ *
+ * @example
+ * ```ts ignore
+ * using hasher = new WholeHasher("a.bin.part", size);
+ * hasher.advance(1024 * 1024);
+ * const digest = await hasher.finish();
+ * ```
+ */
+export class WholeHasher implements Disposable {
+  readonly #path: string;
+  readonly #size: number;
+  #worker: Worker | undefined;
+  #sent = 0;
+  #result: Promise<string> | undefined;
+
+  /** Prepares to hash `path`, which will be `size` bytes. */
+  constructor(path: string, size: number) {
+    this.#path = path;
+    this.#size = size;
+    if (size >= WORKER_HASH_MIN_BYTES) {
+      this.#worker = new Worker(new URL("./_whole_hash_worker.ts", import.meta.url).href, {
+        type: "module",
+      });
+      this.#worker.postMessage({ path });
+    }
+  }
+
+  /** Says the first `bytes` of the file are written and verified. */
+  advance(bytes: number): void {
+    if (this.#worker && bytes > this.#sent) {
+      this.#sent = bytes;
+      this.#worker.postMessage({ upTo: bytes });
+    }
+  }
+
+  /** Hashes the rest and resolves to the hex digest. */
+  finish(): Promise<string> {
+    this.#result ??= this.#worker ? this.#finishInWorker(this.#worker) : hashWholeFile(this.#path);
+    return this.#result;
+  }
+
+  /** Stops the worker. */
+  [Symbol.dispose](): void {
+    this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+
+  #finishInWorker(worker: Worker): Promise<string> {
+    return new Promise((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<{ digest?: string; error?: string }>) => {
+        if (event.data.digest) resolve(event.data.digest);
+        else reject(new Error(`Cannot hash the download: ${event.data.error}`));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(`Cannot hash the download: ${event.message}`));
+      };
+      worker.postMessage({ finish: this.#size });
+    });
+  }
+}
+
+async function hashWholeFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  using file = await Deno.open(path, { read: true });
+  const buffer = new Uint8Array(1024 * 1024);
+  for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+    hash.update(buffer.subarray(0, n));
+  }
+  return hash.digest("hex");
+}

@@ -1,0 +1,647 @@
+/**
+ * Helpers for integration tests that run the real `tracker.ts` and `peer.ts` as child processes on
+ * 127.0.0.1 with port 0, in temporary folders, with real files and a real Deno KV file.
+ *
+ * Every wait is bounded (a hang fails the test instead of blocking the suite), every child's
+ * stdout and stderr are drained until the child exits (so a pipe never fills), and every handle is
+ * `AsyncDisposable`: `await using` kills what is still running and removes what was created.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join, resolve } from "node:path";
+
+/** The project root: where `tracker.ts`, `peer.ts` and `deno.json` live. */
+export const ROOT: string = resolve(import.meta.dirname!, "..", "..");
+
+/** The password every test account uses (long enough for `register`). */
+export const PASSWORD = "integration-password";
+
+/** Longest any single helper waits for a child process. */
+export const TIMEOUT_MS = 30_000;
+
+const decoder = new TextDecoder();
+
+/** A folder under the system temp folder, removed with everything in it on dispose. */
+export interface TempDir extends AsyncDisposable {
+  /** Its absolute path. */
+  readonly path: string;
+}
+
+/**
+ * Makes a temporary folder.
+ *
+ * @example
+ * ```ts ignore
+ * await using dir = await makeTempDir();
+ * await Deno.writeTextFile(`${dir.path}/a.txt`, "hi");
+ * ```
+ */
+export async function makeTempDir(prefix = "p2pfs-it-"): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/** SHA-256 of `bytes` as lowercase hex. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** `size` random bytes. */
+export function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  // getRandomValues fills at most 64 KiB per call.
+  for (let at = 0; at < size; at += 65_536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(at + 65_536, size)));
+  }
+  return bytes;
+}
+
+/**
+ * Writes `bytes` (or text) to `dir/name`, creating the folders of a nested name; returns the bytes.
+ */
+export async function writeFile(
+  dir: string,
+  name: string,
+  content: Uint8Array | string,
+): Promise<Uint8Array> {
+  const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
+  const path = join(dir, ...name.split("/"));
+  await Deno.mkdir(resolve(path, ".."), { recursive: true });
+  await Deno.writeFile(path, bytes);
+  return bytes;
+}
+
+/** Whether two byte arrays hold the same bytes (fast, and without a 3 MiB diff on failure). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Whether something exists at `path` (a dangling link counts). */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * Resolves to what `promise` resolves to, or rejects once `ms` have passed.
+ *
+ * @example
+ * ```ts ignore
+ * const status = await withTimeout(child.status, 5_000, "the tracker to exit");
+ * ```
+ */
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  const signal = AbortSignal.timeout(ms);
+  const { promise: expired, reject } = Promise.withResolvers<never>();
+  const onAbort = () => reject(new Error(`Cannot wait for ${what}: no result within ${ms} ms`));
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
+ * Calls `check` every `intervalMs` until it returns a value other than `undefined`, and returns it;
+ * throws (with the last thing `check` saw) when `timeoutMs` pass first.
+ */
+export async function pollUntil<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
+  const signal = AbortSignal.timeout(options.timeoutMs ?? 20_000);
+  let last: unknown = "nothing yet";
+  while (!signal.aborted) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+      last = "condition not met";
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((done) => setTimeout(done, options.intervalMs ?? 200));
+  }
+  throw new Error(`Cannot observe ${what} within ${options.timeoutMs ?? 20_000} ms`, {
+    cause: last,
+  });
+}
+
+/** `code 1`, or `signal SIGTERM` for a process a signal ended, or `unknown status`. */
+function describeStatus(status: Deno.CommandStatus | undefined): string {
+  if (!status) return "unknown status";
+  return status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+}
+
+/** Splits a text stream into lines (without the line ends). */
+function splitLines(): TransformStream<string, string> {
+  let pending = "";
+  return new TransformStream({
+    transform(chunk, controller) {
+      pending += chunk;
+      const parts = pending.split("\n");
+      pending = parts.pop()!;
+      for (const part of parts) controller.enqueue(part.replace(/\r$/, ""));
+    },
+    flush(controller) {
+      if (pending) controller.enqueue(pending);
+    },
+  });
+}
+
+/**
+ * A long-running child process whose stdout is collected line by line and whose stderr is
+ * collected as text, both drained until the child exits.
+ */
+export class Spawned implements AsyncDisposable {
+  /** What it is, for messages (`tracker`, `peer ann`). */
+  readonly label: string;
+  /** Every stdout line so far. */
+  readonly lines: string[] = [];
+  readonly #child: Deno.ChildProcess;
+  readonly #drained: Promise<void>;
+  #stderr = "";
+  #stdoutEnded = false;
+  #status: Deno.CommandStatus | undefined;
+  #changed = Promise.withResolvers<void>();
+
+  /** Starts `deno run -A <args>` in the project root. */
+  constructor(label: string, args: string[], env: Record<string, string> = {}) {
+    this.label = label;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", ...args],
+      cwd: ROOT,
+      env: { NO_COLOR: "1", ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    const stdout = (async () => {
+      const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(
+        splitLines(),
+      );
+      for await (const line of lines) {
+        this.lines.push(line);
+        this.#notify();
+      }
+      this.#stdoutEnded = true;
+      this.#notify();
+    })();
+    const stderr = (async () => {
+      for await (const text of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.#stderr += text;
+      }
+    })();
+    child.status.then((status) => {
+      this.#status = status;
+      this.#notify();
+    });
+    this.#drained = Promise.all([stdout, stderr, child.status]).then(() => {});
+  }
+
+  /** The process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Everything it wrote on stderr so far. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** Its exit status, once it exited. */
+  get status(): Deno.CommandStatus | undefined {
+    return this.#status;
+  }
+
+  /**
+   * Waits for a stdout line matching `pattern` and returns the match; fails with the child's
+   * stderr when it exits or stays silent for `timeoutMs`.
+   */
+  async waitForLine(pattern: RegExp, timeoutMs = TIMEOUT_MS): Promise<RegExpMatchArray> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const expired = Promise.withResolvers<void>();
+    const onAbort = () => expired.resolve();
+    // A listened-to timeout signal keeps a timer alive, so the listener goes when we are done.
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      let seen = 0;
+      while (true) {
+        for (; seen < this.lines.length; seen++) {
+          const match = this.lines[seen]!.match(pattern);
+          if (match) return match;
+        }
+        if (this.#stdoutEnded || this.#status || signal.aborted) {
+          const why = signal.aborted
+            ? `nothing matched within ${timeoutMs} ms`
+            : `it exited (${describeStatus(this.#status)})`;
+          throw new Error(
+            `Cannot see ${pattern} on ${this.label}'s stdout: ${why}\n` +
+              `stdout:\n${this.lines.join("\n")}\nstderr:\n${this.#stderr}`,
+          );
+        }
+        await Promise.race([this.#changed.promise, expired.promise]);
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /**
+   * Sends `signal` (SIGTERM by default) and waits for the exit; kills it with SIGKILL if it does
+   * not exit within `timeoutMs`. Resolves to the exit status.
+   */
+  async stop(signal: Deno.Signal = "SIGTERM", timeoutMs = 10_000): Promise<Deno.CommandStatus> {
+    if (!this.#status) {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // it exited meanwhile
+      }
+      try {
+        await withTimeout(this.#child.status, timeoutMs, `${this.label} to exit on ${signal}`);
+      } catch (error) {
+        this.#child.kill("SIGKILL");
+        await this.#drain();
+        throw error;
+      }
+    }
+    await this.#drain();
+    return this.#status!;
+  }
+
+  /** Kills it with SIGKILL (no chance to log out) and waits for the exit. */
+  async kill9(): Promise<Deno.CommandStatus> {
+    return await this.stop("SIGKILL");
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#status) {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // it exited meanwhile
+      }
+    }
+    await this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    await withTimeout(this.#drained, TIMEOUT_MS, `${this.label}'s output to end`);
+  }
+
+  #notify(): void {
+    const changed = this.#changed;
+    this.#changed = Promise.withResolvers<void>();
+    changed.resolve();
+  }
+}
+
+/** Options of {@link startTracker}. */
+export interface TrackerOptions {
+  /** Heartbeat interval in ms (`--heartbeat-ms`). */
+  heartbeatMs?: number;
+  /** Session lifetime in seconds (`--session-ttl`). */
+  sessionTtlS?: number;
+  /** KV file; by default one in a temporary folder removed when the tracker is disposed. */
+  kvPath?: string;
+}
+
+/** A running tracker process. */
+export interface Tracker extends AsyncDisposable {
+  /** Its port. */
+  readonly port: number;
+  /** `127.0.0.1:PORT`, for `--tracker`. */
+  readonly address: string;
+  /** The KV file it uses. */
+  readonly kvPath: string;
+  /** The process. */
+  readonly process: Spawned;
+  /** Stops it with SIGTERM and waits for the exit. */
+  stop(): Promise<Deno.CommandStatus>;
+  /** Kills it with SIGKILL and waits for the exit. */
+  kill9(): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts `tracker.ts --port 0` and waits for `tracker listening on 127.0.0.1:PORT`.
+ *
+ * @example
+ * ```ts ignore
+ * await using tracker = await startTracker({ heartbeatMs: 200 });
+ * await registerUsers(tracker.address, ["ann"]);
+ * ```
+ */
+export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
+  const owned = options.kvPath === undefined ? await makeTempDir("p2pfs-it-kv-") : undefined;
+  const kvPath = options.kvPath ?? join(owned!.path, "tracker.kv");
+  const args = ["tracker.ts", "--port", "0", "--kv", kvPath];
+  if (options.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(options.heartbeatMs));
+  if (options.sessionTtlS !== undefined) args.push("--session-ttl", String(options.sessionTtlS));
+  const process = new Spawned("tracker", args);
+  try {
+    const match = await process.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/);
+    const port = Number(match[1]);
+    const cleanUp = async () => await owned?.[Symbol.asyncDispose]();
+    return {
+      port,
+      address: `127.0.0.1:${port}`,
+      kvPath,
+      process,
+      async stop() {
+        try {
+          return await process.stop();
+        } finally {
+          await cleanUp();
+        }
+      },
+      async kill9() {
+        try {
+          return await process.kill9();
+        } finally {
+          await cleanUp();
+        }
+      },
+      async [Symbol.asyncDispose]() {
+        await process[Symbol.asyncDispose]();
+        await cleanUp();
+      },
+    };
+  } catch (error) {
+    await process[Symbol.asyncDispose]();
+    await owned?.[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** A running `peer serve` process. */
+export interface ServingPeer extends AsyncDisposable {
+  /** Its user name. */
+  readonly user: string;
+  /** `HOST:PORT` it serves on, as it announced. */
+  readonly address: string;
+  /** The host it serves on. */
+  readonly host: string;
+  /** The port it serves on. */
+  readonly port: number;
+  /** How many files it said it serves. */
+  readonly files: number;
+  /** The process. */
+  readonly process: Spawned;
+  /** Stops it with SIGTERM (it logs out) and waits for the exit. */
+  stop(): Promise<Deno.CommandStatus>;
+  /** Kills it with SIGKILL (no logout) and waits for the exit. */
+  kill9(): Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Starts `peer.ts serve --share DIR --port 0` as `user` and waits for
+ * `peer USER serving N files on HOST:PORT`.
+ */
+export async function startPeer(
+  user: string,
+  shareDir: string,
+  trackerAddress: string,
+  options: { password?: string } = {},
+): Promise<ServingPeer> {
+  const process = new Spawned(
+    `peer ${user}`,
+    [
+      "peer.ts",
+      "serve",
+      "--share",
+      shareDir,
+      "--port",
+      "0",
+      "--tracker",
+      trackerAddress,
+      "--user",
+      user,
+    ],
+    { P2PFS_PASSWORD: options.password ?? PASSWORD },
+  );
+  try {
+    const match = await process.waitForLine(
+      /^peer (\S+) serving (\d+) files on ((\d+\.\d+\.\d+\.\d+):(\d+))$/,
+    );
+    return {
+      user,
+      address: match[3]!,
+      host: match[4]!,
+      port: Number(match[5]),
+      files: Number(match[2]),
+      process,
+      stop: () => process.stop(),
+      kill9: () => process.kill9(),
+      [Symbol.asyncDispose]: () => process[Symbol.asyncDispose](),
+    };
+  } catch (error) {
+    await process[Symbol.asyncDispose]();
+    throw error;
+  }
+}
+
+/** What a finished `peer.ts` command did. */
+export interface PeerRun {
+  /** Exit code. */
+  code: number;
+  /** Everything on stdout. */
+  stdout: string;
+  /** Everything on stderr. */
+  stderr: string;
+  /** Parses stdout as one JSON document (failing with the whole output when it is not). */
+  json<T = unknown>(): T;
+}
+
+/** Options of {@link runPeer}. */
+export interface RunOptions {
+  /** Extra environment (P2PFS_PASSWORD defaults to {@link PASSWORD}). */
+  env?: Record<string, string>;
+  /** Text written to the command's stdin, which is then closed. */
+  stdin?: string;
+  /** Gives up (SIGKILL) after this long. Default {@link TIMEOUT_MS}. */
+  timeoutMs?: number;
+}
+
+/**
+ * Runs `peer.ts <args>` to completion.
+ *
+ * @example
+ * ```ts ignore
+ * const run = await runPeer(["list", "--json", "--tracker", tracker.address, "--user", "ann"]);
+ * assert.equal(run.code, 0, run.stderr);
+ * ```
+ */
+export async function runPeer(args: string[], options: RunOptions = {}): Promise<PeerRun> {
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "peer.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", P2PFS_PASSWORD: PASSWORD, ...options.env },
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const signal = AbortSignal.timeout(timeoutMs);
+  const kill = () => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already exited
+    }
+  };
+  signal.addEventListener("abort", kill, { once: true });
+  try {
+    if (options.stdin !== undefined) {
+      const writer = child.stdin.getWriter();
+      try {
+        await writer.write(new TextEncoder().encode(options.stdin));
+        await writer.close();
+      } catch {
+        // the command exited before reading all of its input; its output says why
+      }
+    }
+    const output = await child.output();
+    const stdout = decoder.decode(output.stdout);
+    const stderr = decoder.decode(output.stderr);
+    if (signal.aborted) {
+      throw new Error(
+        `Cannot finish peer ${args.join(" ")}: no exit within ${timeoutMs} ms\n` +
+          `stdout:\n${stdout}\nstderr:\n${stderr}`,
+      );
+    }
+    return {
+      code: output.code,
+      stdout,
+      stderr,
+      json<T>() {
+        try {
+          return JSON.parse(stdout) as T;
+        } catch {
+          throw new Error(
+            `Cannot parse the output of peer ${args[0]} as JSON (exit ${output.code})\n` +
+              `stdout:\n${stdout}\nstderr:\n${stderr}`,
+          );
+        }
+      },
+    };
+  } finally {
+    signal.removeEventListener("abort", kill);
+  }
+}
+
+/** Runs `peer.ts <command> ... --tracker ADDRESS --user USER` to completion. */
+export async function runAs(
+  user: string,
+  trackerAddress: string,
+  args: string[],
+  options: RunOptions = {},
+): Promise<PeerRun> {
+  return await runPeer([...args, "--tracker", trackerAddress, "--user", user], options);
+}
+
+/** Runs a command that must succeed with `--json` and returns its parsed output. */
+export async function runJson<T>(
+  user: string,
+  trackerAddress: string,
+  args: string[],
+): Promise<T> {
+  const run = await runAs(user, trackerAddress, [...args, "--json"]);
+  if (run.code !== 0) {
+    throw new Error(
+      `Cannot run peer ${args.join(" ")} as ${user}: exit ${run.code}\n${run.stderr}`,
+    );
+  }
+  return run.json<T>();
+}
+
+/** Registers each user with {@link PASSWORD} (or `password`) through `peer register`. */
+export async function registerUsers(
+  trackerAddress: string,
+  users: string[],
+  password: string = PASSWORD,
+): Promise<void> {
+  await Promise.all(users.map(async (user) => {
+    const run = await runAs(user, trackerAddress, ["register"], {
+      env: { P2PFS_PASSWORD: password },
+    });
+    if (run.code !== 0) {
+      throw new Error(`Cannot register ${user}: exit ${run.code}\n${run.stderr}`);
+    }
+  }));
+}
+
+/** `list --json` output. */
+export interface ListedFile {
+  /** Shared name. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** SHA-256 hex. */
+  sha256: string;
+  /** Online holders. */
+  sources: number;
+}
+
+/** `details --json` output. */
+export interface DetailsJson {
+  /** Shared name. */
+  name: string;
+  /** Size in bytes. */
+  size: number;
+  /** SHA-256 hex. */
+  sha256: string;
+  /** Chunk size in bytes. */
+  chunkSize: number;
+  /** Number of chunks. */
+  chunks: number;
+  /** Every holder. */
+  peers: {
+    user: string;
+    address: string;
+    online: boolean;
+    downloads: number;
+    failures: number;
+  }[];
+}
+
+/** `get --json` output. */
+export interface GetJson {
+  /** Shared name. */
+  name: string;
+  /** Where it was saved. */
+  path: string;
+  /** Size in bytes. */
+  size: number;
+  /** Verified SHA-256. */
+  sha256: string;
+  /** Users that delivered bytes. */
+  sources: string[];
+  /** Wall time. */
+  seconds: number;
+}
+
+/** `ping --json` output. */
+export interface PingJson {
+  /** Who was pinged. */
+  user: string;
+  /** Whether it answered. */
+  online: boolean;
+  /** Round trip in ms, or null. */
+  rttMs: number | null;
+}
