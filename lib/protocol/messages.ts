@@ -11,6 +11,7 @@ import {
   bool,
   type Infer,
   int,
+  num,
   object,
   oneOf,
   optional,
@@ -215,8 +216,8 @@ export const holderInfo = object({
   port,
   online: bool(),
   lastSeen: int(),
-  downloads: int(),
-  failures: int(),
+  downloads: num({ min: 0 }),
+  failures: num({ min: 0 }),
 });
 /** One holder of a file in the `details` reply. */
 export type HolderInfo = Infer<typeof holderInfo>;

@@ -89,6 +89,27 @@ export function int(rules: { min?: number; max?: number } = {}): Schema<number> 
   };
 }
 
+/**
+ * A finite number within bounds (fractions allowed).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { num } from "./schema.ts";
+ * assert.equal(num({ min: 0 })(0.5, "share"), 0.5);
+ * ```
+ */
+export function num(rules: { min?: number; max?: number } = {}): Schema<number> {
+  const min = rules.min ?? -Number.MAX_VALUE;
+  const max = rules.max ?? Number.MAX_VALUE;
+  return (value, path) => {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < min || value > max) {
+      fail(path, `a number from ${min} to ${max}`);
+    }
+    return value;
+  };
+}
+
 /** A boolean. */
 export function bool(): Schema<boolean> {
   return (value, path) => typeof value === "boolean" ? value : fail(path, "true or false");

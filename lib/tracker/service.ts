@@ -160,13 +160,22 @@ export class TrackerService {
           );
         }
         const holders = await this.#store.listHolders(request.name);
-        if (!holders.some((h) => h.sha256 === request.sha256 && h.user === request.source)) {
+        const holder = holders.find((h) =>
+          h.sha256 === request.sha256 && h.user === request.source
+        );
+        if (!holder) {
           throw new TrackerError(
             "NOT_FOUND",
             `Cannot accept report: ${request.source} does not share ${request.name}`,
           );
         }
-        await this.#store.addStat(request.source, request.ok ? "downloads" : "failures", 1);
+        // A download counts in proportion to the share of the file the source delivered.
+        const share = holder.size === 0 ? 1 : Math.min(1, request.bytes / holder.size);
+        await this.#store.addStat(
+          request.source,
+          request.ok ? "downloads" : "failures",
+          request.ok ? share : 1,
+        );
         return { type: "ok" };
       }
     }

@@ -9,8 +9,8 @@
  * | `["user", name]`                      | {@link UserRecord} (salted scrypt hash) |
  * | `["session", sha256(token)]`          | {@link SessionRecord}, with `expireIn`  |
  * | `["peer", user]`                      | {@link PeerRecord}: address, liveness   |
- * | `["stat", user, "downloads"]`         | `Deno.KvU64`, summed atomically         |
- * | `["stat", user, "failures"]`          | `Deno.KvU64`, summed atomically         |
+ * | `["stat", user, "downloads"]`         | `Deno.KvU64` in thousandths, summed atomically |
+ * | `["stat", user, "failures"]`          | `Deno.KvU64` in thousandths, summed atomically |
  * | `["holder", name, sha256, user]`      | {@link HolderRecord}: who has which file|
  * | `["share", user, name]`               | {@link ShareRecord}: reverse index      |
  * | `["manifest", sha256, chunkSize]`     | {@link ManifestHead}                    |
@@ -122,7 +122,7 @@ export interface TrackerStore extends AsyncDisposable {
   listHolders(name?: string): Promise<HolderRow[]>;
   /** The chunk hashes of a stored manifest, or null. */
   getChunkHashes(sha256: string, chunkSize: number): Promise<string[] | null>;
-  /** Adds to a user's downloads or failures. */
+  /** Adds to a user's downloads or failures (fractions count to a thousandth). */
   addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void>;
   /** A user's counts (zero when none). */
   getStats(user: string): Promise<PeerStats>;
@@ -250,7 +250,8 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void> {
-    await this.#kv.atomic().sum(["stat", user, kind], BigInt(amount)).commit();
+    const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
+    await this.#kv.atomic().sum(["stat", user, kind], milli).commit();
   }
 
   async getStats(user: string): Promise<PeerStats> {
@@ -259,8 +260,8 @@ export class KvTrackerStore implements TrackerStore {
       ["stat", user, "failures"],
     ]);
     return {
-      downloads: Number(downloads.value?.value ?? 0n),
-      failures: Number(failures.value?.value ?? 0n),
+      downloads: Number(downloads.value?.value ?? 0n) / 1000,
+      failures: Number(failures.value?.value ?? 0n) / 1000,
     };
   }
 

@@ -632,6 +632,12 @@ export interface GetJson {
   sha256: string;
   /** Users that delivered bytes. */
   sources: string[];
+  /** Bytes fetched in this run. */
+  fetchedBytes: number;
+  /** Bytes kept from an earlier interrupted run. */
+  reusedBytes: number;
+  /** Bytes each source delivered. */
+  perSource: Record<string, number>;
   /** Wall time. */
   seconds: number;
 }
