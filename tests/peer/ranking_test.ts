@@ -47,3 +47,21 @@ Deno.test("rankSources() breaks ties by user name so the order is stable", () =>
   const ranked = rankSources([peer("b", 2), peer("a", 2)]);
   assert.deepEqual(ranked.map((c) => c.user), ["a", "b"]);
 });
+
+Deno.test("observeChunk() averages throughput, newest sample weighted by alpha", async () => {
+  const { freshStats, observeChunk } = await import("../../lib/peer/mod.ts");
+  const first = observeChunk(freshStats(), 1_000_000, 10);
+  assert.equal(first.rate, 100_000_000);
+  assert.equal(first.bytes, 1_000_000);
+  const second = observeChunk(first, 1_000_000, 100, 0.5);
+  assert.equal(second.rate, 55_000_000);
+});
+
+Deno.test("liveScore() prefers delivered throughput over the starting score, and punishes faults", async () => {
+  const { liveScore } = await import("../../lib/peer/mod.ts");
+  const clean = { bytes: 1, rate: 100e6, stalls: 0, corrupt: 0 };
+  assert.equal(liveScore(3, { bytes: 0, rate: null, stalls: 0, corrupt: 0 }), 3);
+  assert.ok(liveScore(1000, clean) < liveScore(1, { ...clean, rate: 10e6 }));
+  assert.ok(liveScore(1, { ...clean, stalls: 1 }) > liveScore(1, clean));
+  assert.ok(liveScore(1, { ...clean, corrupt: 1 }) > liveScore(1, { ...clean, stalls: 1 }));
+});
