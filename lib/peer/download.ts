@@ -268,6 +268,7 @@ class Transfer implements AsyncDisposable {
   #active = 0;
   #doneBytes: number;
   #fatal: unknown;
+  #completed = false;
 
   private constructor(
     partPath: string,
@@ -389,13 +390,14 @@ class Transfer implements AsyncDisposable {
     } catch (cause) {
       throw new DiskError(cause);
     }
+    this.#completed = true;
     await Deno.remove(statePath(this.#partPath)).catch(() => {});
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stop.abort();
     this.#hasher[Symbol.dispose]();
-    await this.#saver.flush();
+    if (!this.#completed) await this.#saver.flush(); // keep verified chunks for a resume
   }
 
   async #runSource(source: RankedCandidate): Promise<void> {

@@ -285,6 +285,19 @@ export class Spawned implements AsyncDisposable {
     return this.#status!;
   }
 
+  /** Waits for it to exit by itself; kills it and fails if it has not within `timeoutMs`. */
+  async wait(timeoutMs = TIMEOUT_MS): Promise<Deno.CommandStatus> {
+    try {
+      await withTimeout(this.#child.status, timeoutMs, `${this.label} to exit`);
+    } catch (error) {
+      this.#child.kill("SIGKILL");
+      await this.#drain();
+      throw error;
+    }
+    await this.#drain();
+    return this.#status!;
+  }
+
   /** Kills it with SIGKILL (no chance to log out) and waits for the exit. */
   async kill9(): Promise<Deno.CommandStatus> {
     return await this.stop("SIGKILL");
