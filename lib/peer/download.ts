@@ -460,12 +460,13 @@ class Transfer implements AsyncDisposable {
           lastByte = performance.now();
         }
         pending.shift();
+        // Even a copy that lost an endgame race is checked: a source that lies is dropped.
+        if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
+          throw new ChunkCorrupt(index);
+        }
         if (this.#scheduler.isDone(index)) {
           this.#scheduler.release(index, source.user); // lost an endgame race
         } else {
-          if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
-            throw new ChunkCorrupt(index);
-          }
           const elapsed = performance.now() - requested;
           // Writes on one handle run one after another: each is a seek then a write.
           const previous = writes[1 - slot]!;

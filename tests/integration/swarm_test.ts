@@ -58,7 +58,8 @@ function spawnGet(user: string, trackerAddress: string, args: string[]): Spawned
 
 Deno.test("swarm: three sources each deliver part of a file and every byte verifies", async () => {
   await using tracker = await startTracker();
-  const original = randomBytes(12 * MiB);
+  // 16 chunks: each source's first 4 requests are first-hand, whichever connects last.
+  const original = randomBytes(16 * MiB);
   const shares = await Promise.all(["a1", "a2", "a3"].map(() => makeTempDir()));
   await using out = await makeTempDir();
   try {
@@ -146,7 +147,7 @@ Deno.test("swarm: a source killed mid-download is dropped and the file still com
 
 Deno.test("swarm: a source with a corrupted copy is dropped, counted, and the file is still correct", async () => {
   await using tracker = await startTracker();
-  const original = randomBytes(8 * MiB);
+  const original = randomBytes(16 * MiB);
   const shares = await Promise.all(["g1", "g2", "bad"].map(() => makeTempDir()));
   await using out = await makeTempDir();
   try {
