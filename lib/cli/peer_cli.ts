@@ -190,6 +190,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     user,
     json: values.json,
     print: (text) => console.log(text),
+    openClient: () => TrackerClient.connect(tracker, { agent: `p2pfs-${command}` }),
   };
   try {
     switch (command) {

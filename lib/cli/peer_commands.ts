@@ -29,6 +29,8 @@ export interface CommandContext {
   print: (text: string) => void;
   /** Whether to print JSON instead of text. */
   json: boolean;
+  /** Opens another connection to the same tracker (the token works on any of them). */
+  openClient?: () => Promise<TrackerClient>;
 }
 
 /** `list [--search TEXT] [--all]`. */
@@ -156,6 +158,9 @@ export interface GetOutcome {
 /** How many files `get` fetches at once (small files are latency-bound; this hides it). */
 const PARALLEL_FILES = 8;
 
+/** Tracker connections `get` uses for many files. */
+const TRACKER_CONNECTIONS = 4;
+
 /**
  * `get FILE... [--prefix DIR/]`: downloads each file (several at once, reusing connections and
  * pings), prints a line (or JSON) per file and a summary; never throws for one file's failure.
@@ -187,9 +192,9 @@ export async function getCommand(
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const note = (line: string) => progress.enabled ? progress.note(line) : log(line);
 
-  const fetchOne = async (name: string) => {
+  const fetchOne = async (name: string, client: TrackerClient) => {
     try {
-      const details = await ctx.client.details(ctx.token, name);
+      const details = await client.details(ctx.token, name);
       totals.set(name, details.size);
       const result = await downloadFile(details, {
         outDir: options.outDir,
@@ -229,7 +234,7 @@ export async function getCommand(
         },
         onReport: async (report) => {
           try {
-            await ctx.client.report(ctx.token, {
+            await client.report(ctx.token, {
               name: details.name,
               sha256: details.sha256,
               source: report.source,
@@ -262,14 +267,32 @@ export async function getCommand(
 
   const single = names.length === 1 && options.prefix === undefined;
   let singleError: unknown;
+  // Many files: a few more tracker connections, so details and reports of files fetched side by
+  // side do not queue behind each other on one connection.
+  const clients = [ctx.client];
+  const extra = wanted.length > 1 && ctx.openClient ? TRACKER_CONNECTIONS - 1 : 0;
+  for (let i = 0; i < extra; i++) {
+    try {
+      clients.push(await ctx.openClient!());
+    } catch {
+      break; // one connection will do
+    }
+  }
   const queue = [...wanted];
-  const workers = Array.from({ length: Math.min(PARALLEL_FILES, queue.length) }, async () => {
-    for (let name = queue.shift(); name !== undefined; name = queue.shift()) await fetchOne(name);
-  });
+  const workers = Array.from(
+    { length: Math.min(PARALLEL_FILES, queue.length) },
+    async (_, worker) => {
+      const client = clients[worker % clients.length]!;
+      for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+        await fetchOne(name, client);
+      }
+    },
+  );
   try {
     await Promise.all(workers);
   } finally {
     progress.clear();
+    for (const client of clients.slice(1)) client.close();
   }
   // One file asked for by name: its failure is the command's error (one line, non-zero exit).
   if (singleError !== undefined) throw singleError;

@@ -269,6 +269,8 @@ class Transfer implements AsyncDisposable {
   #doneBytes: number;
   #fatal: unknown;
   #completed = false;
+  /** Files of one chunk have nothing to resume: no state file for them. */
+  readonly #resumable: boolean;
 
   private constructor(
     partPath: string,
@@ -290,6 +292,7 @@ class Transfer implements AsyncDisposable {
       verified: encodeVerified(scheduler),
     }));
     this.#hasher = new WholeHasher(partPath, details.size);
+    this.#resumable = details.chunkHashes.length > 1;
     this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
   }
 
@@ -309,7 +312,7 @@ class Transfer implements AsyncDisposable {
       throw new DiskError(cause);
     }
     const transfer = new Transfer(partPath, details, scheduler, pool, options);
-    await transfer.#saver.flush();
+    if (transfer.#resumable) await transfer.#saver.flush();
     return transfer;
   }
 
@@ -374,8 +377,12 @@ class Transfer implements AsyncDisposable {
 
   /** Checks the whole-file hash, syncs and renames `NAME.part` to `path`. */
   async finish(path: string): Promise<void> {
-    await this.#saver.flush();
-    const digest = await this.#hasher.finish();
+    if (this.#resumable) await this.#saver.flush();
+    // A one-chunk file is its only chunk: when the manifest agrees, that chunk's check was the
+    // whole-file check, and reading the file back would only repeat it.
+    const oneChunk = this.#details.chunkHashes.length === 1 &&
+      this.#details.chunkHashes[0] === this.#details.sha256;
+    const digest = oneChunk ? this.#details.sha256 : await this.#hasher.finish();
     if (digest !== this.#details.sha256) {
       await removePart(this.#partPath);
       throw new PeerError(
@@ -397,7 +404,8 @@ class Transfer implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stop.abort();
     this.#hasher[Symbol.dispose]();
-    if (!this.#completed) await this.#saver.flush(); // keep verified chunks for a resume
+    // Keep verified chunks for a resume.
+    if (!this.#completed && this.#resumable) await this.#saver.flush();
   }
 
   async #runSource(source: RankedCandidate): Promise<void> {
@@ -420,6 +428,7 @@ class Transfer implements AsyncDisposable {
     // Each buffer's write in flight; a handler is attached at once so a failed write is never an
     // unhandled rejection, and the error still surfaces where the write is awaited.
     const writes: Promise<void>[] = [Promise.resolve(), Promise.resolve()];
+    const cleanups: Array<() => void> = [];
     this.#active++;
     try {
       client = await this.#pool.acquire(source, { signal, timeoutMs: 5_000 });
@@ -430,9 +439,16 @@ class Transfer implements AsyncDisposable {
         );
       }
       const peer = client;
-      peer.closeOnAbort(signal);
+      // Stopping closes the connection only while answers are still due on it (an endgame copy,
+      // a failure, Ctrl-C); a connection with nothing pending goes back to the pool.
+      const hangUp = () => {
+        if (pending.length > 0) peer.close();
+      };
+      signal.addEventListener("abort", hangUp, { once: true });
+      cleanups.push(() => signal.removeEventListener("abort", hangUp));
       file = await Deno.open(this.#partPath, { write: true });
-      const buffers = [new Uint8Array(details.chunkSize), new Uint8Array(details.chunkSize)];
+      const bufferBytes = Math.min(details.chunkSize, details.size);
+      const buffers = [new Uint8Array(bufferBytes), new Uint8Array(bufferBytes)];
       let turn = 0;
       const fill = async () => {
         while (pending.length < depth && !signal.aborted) {
@@ -491,7 +507,8 @@ class Transfer implements AsyncDisposable {
         }
       }
       await Promise.all(writes);
-      this.#pool.release(peer, source, pending.length === 0 && !signal.aborted);
+      for (const cleanup of cleanups.splice(0)) cleanup();
+      this.#pool.release(peer, source, pending.length === 0);
       client = undefined;
     } catch (error) {
       if (error instanceof DiskError) {
@@ -519,6 +536,7 @@ class Transfer implements AsyncDisposable {
         reason,
       });
     } finally {
+      for (const cleanup of cleanups) cleanup();
       clearInterval(watchdog);
       client?.close();
       await Promise.allSettled(writes);
@@ -541,7 +559,7 @@ class Transfer implements AsyncDisposable {
 
   #chunkDone(bytes: number): void {
     this.#doneBytes += bytes;
-    this.#saver.mark();
+    if (this.#resumable) this.#saver.mark();
     this.#hasher.advance(chunkRange(this.#scheduler.prefix, this.#details).offset);
     this.#options.onProgress?.({
       phase: "fetch",

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { type FileManifest, isSafeFileName } from "../protocol/mod.ts";
 import { chunkSizeFor, DEFAULT_CHUNK_SIZE } from "./chunking.ts";
+import { WholeHasher, WORKER_HASH_MIN_BYTES } from "./whole_hasher.ts";
 
 /** One indexed file. */
 export interface IndexedFile extends FileManifest {
@@ -31,7 +32,9 @@ export interface IndexOptions {
 const READ_BYTES = 4 * 1024 * 1024;
 
 /**
- * Hashes one file: SHA-256 of each chunk and of the whole, in one pass of 4 MiB reads.
+ * Hashes one file: SHA-256 of each chunk and of the whole. The chunk hashes are computed here in
+ * 4 MiB reads; for files of {@link WORKER_HASH_MIN_BYTES} and more the whole-file hash runs at the
+ * same time on a worker (the second core), and for a file of one chunk it is that chunk's hash.
  *
  * @example
  * ```ts ignore
@@ -44,19 +47,23 @@ export async function hashFile(
   signal?: AbortSignal,
 ): Promise<{ size: number; sha256: string; chunkHashes: string[] }> {
   using file = await Deno.open(path, { read: true });
-  const whole = createHash("sha256");
+  const expected = (await file.stat()).size;
+  using hasher = expected >= WORKER_HASH_MIN_BYTES ? new WholeHasher(path, expected) : undefined;
+  const whole = hasher ? undefined : createHash("sha256");
+  const wholeDigest = hasher?.finish();
+  wholeDigest?.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
   const chunkHashes: string[] = [];
   let chunk = createHash("sha256");
   let inChunk = 0;
   let size = 0;
-  const buffer = new Uint8Array(READ_BYTES);
+  const buffer = new Uint8Array(Math.max(1, Math.min(READ_BYTES, expected)));
   while (true) {
     signal?.throwIfAborted();
     const n = await file.read(buffer);
     if (n === null) break;
     size += n;
     const bytes = buffer.subarray(0, n);
-    whole.update(bytes);
+    whole?.update(bytes);
     let at = 0;
     while (at < n) {
       const take = Math.min(chunkSize - inChunk, n - at);
@@ -71,7 +78,11 @@ export async function hashFile(
     }
   }
   if (inChunk > 0) chunkHashes.push(chunk.digest("hex"));
-  return { size, sha256: whole.digest("hex"), chunkHashes };
+  if (size !== expected) {
+    throw new Deno.errors.NotFound(`Cannot hash ${path}: it changed size while being read`);
+  }
+  const sha256 = wholeDigest ? await wholeDigest : whole!.digest("hex");
+  return { size, sha256, chunkHashes };
 }
 
 /**

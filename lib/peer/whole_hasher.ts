@@ -78,7 +78,8 @@ export class WholeHasher implements Disposable {
 async function hashWholeFile(path: string): Promise<string> {
   const hash = createHash("sha256");
   using file = await Deno.open(path, { read: true });
-  const buffer = new Uint8Array(1024 * 1024);
+  const size = (await file.stat()).size;
+  const buffer = new Uint8Array(Math.max(1, Math.min(1024 * 1024, size)));
   for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
     hash.update(buffer.subarray(0, n));
   }

@@ -103,3 +103,17 @@ Deno.test("isInside() accepts descendants and refuses siblings, parents and the 
   assert.ok(!isInside("/srv/share", "/srv/shared/a.txt"));
   assert.ok(!isInside("/srv/share", "/srv/a.txt"));
 });
+
+Deno.test("hashFile() hashes a large file's whole on a worker with the same result", async () => {
+  await withTempDir(async (dir) => {
+    const bytes = new Uint8Array(17 * 1024 * 1024 + 3);
+    for (let i = 0; i < bytes.length; i += 65536) {
+      crypto.getRandomValues(bytes.subarray(i, Math.min(i + 65536, bytes.length)));
+    }
+    await Deno.writeFile(join(dir, "large"), bytes);
+    const hashed = await hashFile(join(dir, "large"), 1024 * 1024);
+    assert.equal(hashed.sha256, sha(bytes));
+    assert.equal(hashed.chunkHashes.length, 18);
+    assert.equal(hashed.chunkHashes[17], sha(bytes.subarray(17 * 1024 * 1024)));
+  });
+});
