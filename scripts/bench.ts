@@ -235,6 +235,8 @@ ${table}
   console.log(table);
   const notes = await Deno.readTextFile(join(ROOT, "docs", "benchmark_notes.md")).catch(() => "");
   await Deno.writeTextFile(join(ROOT, "docs", "benchmarks.md"), notes ? `${doc}\n${notes}` : doc);
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "docs/benchmarks.md"], cwd: ROOT })
+    .output();
   log("written to docs/benchmarks.md");
 }
 
