@@ -23,6 +23,7 @@ import {
   getCommand,
   listCommand,
   pingCommand,
+  sessionsCommand,
 } from "./peer_commands.ts";
 import { readPassword } from "./password_prompt.ts";
 import { runShell } from "./shell.ts";
@@ -47,6 +48,10 @@ const USAGES: Record<string, string> = {
     `Usage: deno task peer ping USER\n\nChecks whether USER's peer answers, and how fast.\n\nExample:\n  deno task peer ping bob`,
   get:
     `Usage: deno task peer get FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--max-rate RATE] [--explain] [--quiet]\n\nDownloads files from up to N online peers at once (default 4), verifying every chunk.\nAn interrupted download resumes from its NAME.part when run again.\n\nOptions:\n  --out DIR         where to save (default ./downloads)\n  --prefix DIR/     also fetch every available file under DIR/\n  --force           replace files that exist\n  --sources N       most peers per file (default 4)\n  --max-rate RATE   limit the download rate, e.g. 20MB/s or 512KiB/s\n  --explain         show how sources were ranked, chosen and dropped\n  -q, --quiet       no progress line\n\nExamples:\n  deno task peer get docs/report.pdf --out ./downloads\n  deno task peer get --prefix photos/ --sources 6 --max-rate 50MB/s`,
+  sessions:
+    `Usage: deno task peer sessions\n\nLists your live sessions: where you are logged in, since when, until when.\n\nExample:\n  deno task peer sessions --json`,
+  logout:
+    `Usage: deno task peer logout (--all | --session ID)\n\nRevokes sessions: every one of yours (--all), or the one whose id starts with ID\n(see 'sessions'). A serving peer whose session is revoked logs in again with its password.\n\nExample:\n  deno task peer logout --all`,
   shell:
     `Usage: deno task peer shell --share DIR [--host HOST] [--port PORT] [--max-upload RATE]\n\nAn interactive session: serves DIR while you list, ping and get files.\n\nExample:\n  deno task peer shell --user ann --share ./shared`,
 };
@@ -60,7 +65,9 @@ Commands:
   list [--search TEXT] list available files
   details FILE         size, hashes and holders of a file
   ping USER            check a peer directly over TCP
-  get FILE             download a file, verified
+  get FILE...          download files from several peers at once, verified
+  sessions             list your live sessions
+  logout --all         revoke every session of yours (or --session ID)
 
 ${COMMON}
 
@@ -109,6 +116,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         sources: { type: "string" },
         "max-rate": { type: "string" },
         "max-upload": { type: "string" },
+        session: { type: "string" },
       },
     });
   } catch (error) {
@@ -209,6 +217,27 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         needs(1, "one USER");
         await pingCommand(ctx, positionals[0]!);
         break;
+      case "sessions": {
+        needs(0, "no arguments");
+        await sessionsCommand(ctx);
+        break;
+      }
+      case "logout": {
+        needs(0, "no arguments besides options");
+        if (!values.all && values.session === undefined) {
+          throw new CliError(
+            `Cannot run logout: give --all or --session ID\n\n${USAGES.logout}`,
+            2,
+          );
+        }
+        const revoked = await client.logout(
+          session.token,
+          values.all ? { all: true } : { session: values.session! },
+        );
+        if (values.json) console.log(JSON.stringify({ revoked }));
+        else console.log(`revoked ${revoked} session${revoked === 1 ? "" : "s"}`);
+        break;
+      }
       case "get": {
         if (positionals.length === 0 && values.prefix === undefined) {
           throw new CliError(

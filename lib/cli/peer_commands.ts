@@ -13,7 +13,7 @@ import {
   type RateLimiter,
   type TrackerClient,
 } from "../peer/mod.ts";
-import type { FileDetails, FileSummary } from "../protocol/mod.ts";
+import type { FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
 import { formatBytes, formatSeconds, formatTable } from "./format.ts";
 import { ProgressLine } from "./progress.ts";
 
@@ -98,6 +98,27 @@ export async function detailsCommand(ctx: CommandContext, name: string): Promise
     );
   }
   return details;
+}
+
+/** `sessions`: the user's live sessions. */
+export async function sessionsCommand(ctx: CommandContext): Promise<SessionInfo[]> {
+  const sessions = await ctx.client.sessions(ctx.token);
+  if (ctx.json) {
+    ctx.print(JSON.stringify(sessions));
+  } else {
+    const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+    ctx.print(formatTable(
+      ["ID", "AGENT", "SINCE (UTC)", "EXPIRES (UTC)", ""],
+      sessions.map((s) => [
+        s.id,
+        s.agent ?? "",
+        s.createdAt ? when(s.createdAt) : "",
+        when(s.expiresAt),
+        s.current ? "(this command)" : "",
+      ]),
+    ));
+  }
+  return sessions;
 }
 
 /** `ping USER`. */

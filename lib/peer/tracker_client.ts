@@ -12,12 +12,15 @@ import {
   filesReply,
   type FileSummary,
   helloReply,
+  logoutReply,
   okReply,
   type OutgoingMessage,
   peerReply,
   PROTOCOL_VERSION,
   type Schema,
+  type SessionInfo,
   sessionReply,
+  sessionsReply,
 } from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
 
@@ -154,9 +157,18 @@ export class TrackerClient implements AsyncDisposable {
     return { token, user, expiresAt, heartbeatMs };
   }
 
-  /** Revokes the session. */
-  async logout(token: string): Promise<void> {
-    await this.#call({ type: "logout", token }, okReply);
+  /**
+   * Revokes this session, or with `all` every session of the user, or with `session` the one
+   * whose id starts so. Resolves to how many were revoked.
+   */
+  async logout(token: string, options: { all?: boolean; session?: string } = {}): Promise<number> {
+    const reply = await this.#call({ type: "logout", token, ...options }, logoutReply);
+    return reply.revoked ?? 1;
+  }
+
+  /** The user's live sessions (ids, never tokens). */
+  async sessions(token: string): Promise<SessionInfo[]> {
+    return (await this.#call({ type: "sessions", token }, sessionsReply)).sessions;
   }
 
   /** Tells the tracker where this peer listens and what it shares. */

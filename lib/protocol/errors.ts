@@ -40,6 +40,8 @@ export type RemoteErrorCode =
   | "FORBIDDEN"
   | "STALE"
   | "INVALID"
+  | "RATE_LIMITED"
+  | "BUSY"
   | "INTERNAL";
 
 /**

@@ -95,7 +95,13 @@ const trackerRequests = {
   hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
   register: object({ type: oneOf("register"), username, password: str({ min: 1, max: 1024 }) }),
   login: object({ type: oneOf("login"), username, password: str({ min: 1, max: 1024 }) }),
-  logout: object({ type: oneOf("logout"), token }),
+  logout: object({
+    type: oneOf("logout"),
+    token,
+    all: optional(bool()),
+    session: optional(str({ min: 4, max: 64, pattern: /^[0-9a-f]+$/, describe: "a session id" })),
+  }),
+  sessions: object({ type: oneOf("sessions"), token }),
   announce: object({
     type: oneOf("announce"),
     token,
@@ -234,6 +240,26 @@ export const detailsReply = object({
 });
 /** Reply to `details`. */
 export type FileDetails = Infer<typeof detailsReply>;
+
+/** One session in the `sessions` reply; `id` is the start of the token's hash, never the token. */
+export const sessionInfo = object({
+  id: str({ min: 4, max: 64 }),
+  createdAt: int(),
+  expiresAt: int(),
+  agent: optional(str({ max: 64 })),
+  current: bool(),
+});
+/** One session in the `sessions` reply. */
+export type SessionInfo = Infer<typeof sessionInfo>;
+
+/** Reply to `sessions`. */
+export const sessionsReply = object({
+  type: oneOf("sessions"),
+  sessions: array(sessionInfo, { max: 10_000 }),
+});
+
+/** Reply to `logout`: how many sessions were revoked. */
+export const logoutReply = object({ type: oneOf("ok"), revoked: optional(int()) });
 
 /** Reply to `locate`. */
 export const peerReply = object({

@@ -13,7 +13,7 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
 } from "../protocol/mod.ts";
-import { TrackerError, type TrackerService } from "./service.ts";
+import { type RequestContext, TrackerError, type TrackerService } from "./service.ts";
 
 /** Limits for one connection. */
 export interface ConnectionOptions {
@@ -50,6 +50,10 @@ export async function serveTrackerConnection(
   const abort = () => channel.close();
   options.signal?.addEventListener("abort", abort, { once: true });
   let greeted = false;
+  const remote = (conn as Partial<Deno.Conn>).remoteAddr;
+  const context: RequestContext = remote && "hostname" in remote
+    ? { address: remote.hostname }
+    : {};
   try {
     while (!channel.closed) {
       let reply: OutgoingMessage;
@@ -73,6 +77,7 @@ export async function serveTrackerConnection(
             break;
           }
           greeted = true;
+          if (request.agent) context.agent = request.agent;
           reply = {
             type: "hello",
             version: PROTOCOL_VERSION,
@@ -80,7 +85,7 @@ export async function serveTrackerConnection(
             heartbeatMs: service.heartbeatMs,
           };
         } else {
-          reply = await service.handle(request);
+          reply = await service.handle(request, context);
         }
       } catch (error) {
         if (channel.closed) break;

@@ -10,3 +10,4 @@ export * from "./store.ts";
 export * from "./service.ts";
 export * from "./connection.ts";
 export * from "./server.ts";
+export * from "./login_throttle.ts";

@@ -14,6 +14,7 @@ import {
 } from "../protocol/mod.ts";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.ts";
 import type { HolderRow, PeerRecord, TrackerStore } from "./store.ts";
+import { LoginThrottle } from "./login_throttle.ts";
 import { hashToken, newToken } from "./token.ts";
 
 /** Codes of the tracker's refusals. */
@@ -23,7 +24,8 @@ export type TrackerErrorCode =
   | "BAD_TOKEN"
   | "NOT_FOUND"
   | "FORBIDDEN"
-  | "INVALID";
+  | "INVALID"
+  | "RATE_LIMITED";
 
 /**
  * A request the tracker refuses; becomes an `error` reply with the same code.
@@ -56,6 +58,14 @@ export interface TrackerServiceOptions {
   now?: () => number;
 }
 
+/** Who sent a request: the connection's remote address and the agent it named in `hello`. */
+export interface RequestContext {
+  /** Remote IP address. */
+  address?: string;
+  /** The client's agent string from `hello`. */
+  agent?: string;
+}
+
 /** A reply the service returns: a JSON-ready object with a `type`. */
 export type Reply = { type: string } & Record<string, unknown>;
 
@@ -82,6 +92,7 @@ export class TrackerService {
   readonly #store: TrackerStore;
   readonly #sessionTtlMs: number;
   readonly #now: () => number;
+  readonly #throttle: LoginThrottle;
   #dummyHash: Promise<PasswordHash> | undefined;
 
   /** Serves requests against `store`. */
@@ -90,19 +101,22 @@ export class TrackerService {
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#sessionTtlMs = options.sessionTtlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
+    this.#throttle = new LoginThrottle({ now: this.#now });
   }
 
   /** Handles one checked request (anything but `hello`) and returns its reply. */
-  async handle(request: TrackerRequest): Promise<Reply> {
+  async handle(request: TrackerRequest, context: RequestContext = {}): Promise<Reply> {
     switch (request.type) {
       case "hello":
         return { type: "hello", version: request.version, server: "tracker" };
       case "register":
         return await this.#register(request.username, request.password);
       case "login":
-        return await this.#login(request.username, request.password);
+        return await this.#login(request.username, request.password, context);
       case "logout":
-        return await this.#logout(request.token);
+        return await this.#logout(request.token, request);
+      case "sessions":
+        return await this.#sessions(request.token);
       case "announce": {
         const { user, tokenHash } = await this.#authenticate(request.token);
         await this.#store.putPeer(user, {
@@ -131,8 +145,12 @@ export class TrackerService {
         };
       }
       case "details": {
-        await this.#authenticate(request.token);
-        return { type: "details", ...await this.#details(request.name, request.sha256) };
+        const { user } = await this.#authenticate(request.token);
+        const details = await this.#details(request.name, request.sha256);
+        // The downloader may now report on these sources for this file, once each.
+        const sources = details.peers.map((p) => p.user).filter((u) => u !== user);
+        await this.#store.grantReports(user, details.sha256, sources);
+        return { type: "details", ...details };
       }
       case "locate": {
         await this.#authenticate(request.token);
@@ -169,13 +187,22 @@ export class TrackerService {
             `Cannot accept report: ${request.source} does not share ${request.name}`,
           );
         }
-        // A download counts in proportion to the share of the file the source delivered.
+        // A download counts in proportion to the share of the file the source delivered, and only
+        // against a grant from a recent `details`, once: repeating a report counts nothing.
         const share = holder.size === 0 ? 1 : Math.min(1, request.bytes / holder.size);
-        await this.#store.addStat(
+        const counted = await this.#store.useGrant(
+          user,
+          request.sha256,
           request.source,
           request.ok ? "downloads" : "failures",
           request.ok ? share : 1,
         );
+        if (!counted) {
+          throw new TrackerError(
+            "FORBIDDEN",
+            `Cannot accept report: ${request.source} was not handed to you for ${request.name} in a recent details, or was reported already`,
+          );
+        }
         return { type: "ok" };
       }
     }
@@ -195,28 +222,76 @@ export class TrackerService {
     return { type: "ok" };
   }
 
-  async #login(username: string, password: string): Promise<Reply> {
+  async #login(username: string, password: string, context: RequestContext): Promise<Reply> {
+    // Throttled by name and by address alike, whether or not the user exists.
+    const keys = [`user:${username}`, ...(context.address ? [`addr:${context.address}`] : [])];
+    const wait = this.#throttle.retryAfter(keys);
+    if (wait > 0) {
+      throw new TrackerError(
+        "RATE_LIMITED",
+        `Cannot log in: too many failed attempts; try again in ${Math.ceil(wait / 1000)} s`,
+      );
+    }
     const user = await this.#store.getUser(username);
     // Hash even for unknown users so the reply time does not tell whether the user exists.
     this.#dummyHash ??= hashPassword("p2pfs dummy password");
     const ok = await verifyPassword(password, user?.password ?? await this.#dummyHash);
     if (!user || !ok) {
+      this.#throttle.fail(keys);
       throw new TrackerError("AUTH_FAILED", "Cannot log in: wrong username or password");
     }
+    this.#throttle.succeed(keys);
     const token = newToken();
-    const expiresAt = this.#now() + this.#sessionTtlMs;
-    await this.#store.putSession(hashToken(token), { user: username, expiresAt }, this.#now());
+    const now = this.#now();
+    const expiresAt = now + this.#sessionTtlMs;
+    await this.#store.putSession(
+      hashToken(token),
+      {
+        user: username,
+        expiresAt,
+        createdAt: now,
+        ...(context.agent ? { agent: context.agent } : {}),
+      },
+      now,
+    );
     return { type: "session", token, user: username, expiresAt, heartbeatMs: this.heartbeatMs };
   }
 
-  async #logout(token: string): Promise<Reply> {
+  async #logout(token: string, options: { all?: boolean; session?: string }): Promise<Reply> {
     const { user, tokenHash } = await this.#authenticate(token);
-    await this.#store.deleteSession(tokenHash);
-    const peer = await this.#store.getPeer(user);
-    if (peer && peer.session === tokenHash) {
-      await this.#store.putPeer(user, { ...peer, online: false });
+    let targets = [tokenHash];
+    if (options.all || options.session) {
+      const sessions = await this.#store.listSessions(user, this.#now());
+      targets = [...sessions.keys()].filter((hash) =>
+        options.all || hash.startsWith(options.session!)
+      );
+      if (targets.length === 0) {
+        throw new TrackerError("NOT_FOUND", `Cannot log out: no session ${options.session}`);
+      }
     }
-    return { type: "ok" };
+    const peer = await this.#store.getPeer(user);
+    for (const hash of targets) {
+      await this.#store.deleteSession(hash);
+      if (peer && peer.session === hash) {
+        await this.#store.putPeer(user, { ...peer, online: false });
+      }
+    }
+    return { type: "ok", revoked: targets.length };
+  }
+
+  async #sessions(token: string): Promise<Reply> {
+    const { user, tokenHash } = await this.#authenticate(token);
+    const sessions = await this.#store.listSessions(user, this.#now());
+    return {
+      type: "sessions",
+      sessions: [...sessions].map(([hash, s]) => ({
+        id: hash.slice(0, 12),
+        createdAt: s.createdAt ?? 0,
+        expiresAt: s.expiresAt,
+        ...(s.agent ? { agent: s.agent } : {}),
+        current: hash === tokenHash,
+      })).sort((a, b) => a.createdAt - b.createdAt),
+    };
   }
 
   async #authenticate(token: string): Promise<{ user: string; tokenHash: string }> {

@@ -8,6 +8,8 @@
  * |---------------------------------------|-----------------------------------------|
  * | `["user", name]`                      | {@link UserRecord} (salted scrypt hash) |
  * | `["session", sha256(token)]`          | {@link SessionRecord}, with `expireIn`  |
+ * | `["user_session", user, sha256(token)]` | the same record, to list a user's sessions |
+ * | `["grant", downloader, sha256, source]` | a report the downloader may make, once, within an hour |
  * | `["peer", user]`                      | {@link PeerRecord}: address, liveness   |
  * | `["stat", user, "downloads"]`         | `Deno.KvU64` in thousandths, summed atomically |
  * | `["stat", user, "failures"]`          | `Deno.KvU64` in thousandths, summed atomically |
@@ -38,6 +40,10 @@ export interface SessionRecord {
   user: string;
   /** When it stops being valid, ms since the epoch. */
   expiresAt: number;
+  /** When it was created, ms since the epoch. */
+  createdAt?: number;
+  /** What logged in (`p2pfs-serve`, `p2pfs-get`, …), as the client said in `hello`. */
+  agent?: string;
 }
 
 /** Where a peer listens and when it was last heard from. */
@@ -110,6 +116,21 @@ export interface TrackerStore extends AsyncDisposable {
   getSession(tokenHash: string, now: number): Promise<SessionRecord | null>;
   /** Removes a session. */
   deleteSession(tokenHash: string): Promise<void>;
+  /** A user's live sessions, by token hash. */
+  listSessions(user: string, now: number): Promise<Map<string, SessionRecord>>;
+  /** Records that `downloader` was handed `sources` for the file `sha256` (for an hour). */
+  grantReports(downloader: string, sha256: string, sources: string[]): Promise<void>;
+  /**
+   * Counts a report against a grant: adds `amount` to the source's `kind` and uses the grant up,
+   * in one atomic step. False when there is no grant (never handed out, expired, or used).
+   */
+  useGrant(
+    downloader: string,
+    sha256: string,
+    source: string,
+    kind: keyof PeerStats,
+    amount: number,
+  ): Promise<boolean>;
   /** The peer's address record, or null. */
   getPeer(user: string): Promise<PeerRecord | null>;
   /** Every peer's address record. */
@@ -129,6 +150,9 @@ export interface TrackerStore extends AsyncDisposable {
 }
 
 const HASHES_PER_PART = 1024;
+
+/** How long a downloader may report on a source after `details` handed it out. */
+export const GRANT_TTL_MS = 3600_000;
 const MAX_MUTATIONS = 400;
 
 /**
@@ -167,7 +191,44 @@ export class KvTrackerStore implements TrackerStore {
 
   async putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void> {
     const ttl = Math.max(1, record.expiresAt - now);
-    await this.#kv.set(["session", tokenHash], record, { expireIn: ttl });
+    await this.#kv.atomic()
+      .set(["session", tokenHash], record, { expireIn: ttl })
+      .set(["user_session", record.user, tokenHash], record, { expireIn: ttl })
+      .commit();
+  }
+
+  async listSessions(user: string, now: number): Promise<Map<string, SessionRecord>> {
+    const sessions = new Map<string, SessionRecord>();
+    for await (const entry of this.#kv.list<SessionRecord>({ prefix: ["user_session", user] })) {
+      if (entry.value.expiresAt > now) sessions.set(entry.key[2] as string, entry.value);
+    }
+    return sessions;
+  }
+
+  async grantReports(downloader: string, sha256: string, sources: string[]): Promise<void> {
+    const writes = sources.map((source) => (op: Deno.AtomicOperation) =>
+      op.set(["grant", downloader, sha256, source], true, { expireIn: GRANT_TTL_MS })
+    );
+    await this.#commitInBatches(writes);
+  }
+
+  async useGrant(
+    downloader: string,
+    sha256: string,
+    source: string,
+    kind: keyof PeerStats,
+    amount: number,
+  ): Promise<boolean> {
+    const key = ["grant", downloader, sha256, source];
+    const grant = await this.#kv.get(key);
+    if (grant.versionstamp === null) return false;
+    const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
+    const result = await this.#kv.atomic()
+      .check(grant)
+      .delete(key)
+      .sum(["stat", source, kind], milli)
+      .commit();
+    return result.ok;
   }
 
   async getSession(tokenHash: string, now: number): Promise<SessionRecord | null> {
@@ -176,7 +237,10 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
-    await this.#kv.delete(["session", tokenHash]);
+    const session = (await this.#kv.get<SessionRecord>(["session", tokenHash])).value;
+    const op = this.#kv.atomic().delete(["session", tokenHash]);
+    if (session) op.delete(["user_session", session.user, tokenHash]);
+    await op.commit();
   }
 
   async getPeer(user: string): Promise<PeerRecord | null> {

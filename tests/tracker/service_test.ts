@@ -7,6 +7,7 @@ import {
   okReply,
   peerReply,
   sessionReply,
+  sessionsReply,
   type TrackerRequest,
 } from "../../lib/protocol/mod.ts";
 import {
@@ -380,7 +381,7 @@ Deno.test("TrackerService locate refuses a user that never announced with NOT_FO
 
 // Reports
 
-Deno.test("TrackerService report adds to the source's downloads or failures", async () => {
+Deno.test("TrackerService counts a report only once per source handed out by a recent details", async () => {
   await using t = await setup();
   const ann = await t.signUp("ann");
   const bob = await t.signUp("bob");
@@ -393,13 +394,47 @@ Deno.test("TrackerService report adds to the source's downloads or failures", as
     sha256: a.sha256,
     source: "ann",
   } as const;
+  // Without a details that handed bob the source ann, a report counts for nothing.
+  await assert.rejects(
+    t.service.handle({ ...report, ok: true, bytes: a.size }),
+    trackerError("FORBIDDEN"),
+  );
+  await t.details(bob, a.name);
   okReply(await t.service.handle({ ...report, ok: true, bytes: a.size }), "report");
-  okReply(await t.service.handle({ ...report, ok: true, bytes: a.size }), "report");
+  // Repeating it cannot raise ann's count.
+  await assert.rejects(
+    t.service.handle({ ...report, ok: true, bytes: a.size }),
+    trackerError("FORBIDDEN"),
+  );
+  await t.details(bob, a.name);
   okReply(await t.service.handle({ ...report, ok: false, bytes: 0, reason: "corrupt" }), "report");
-  assert.deepEqual(await t.store.getStats("ann"), { downloads: 2, failures: 1 });
+  assert.deepEqual(await t.store.getStats("ann"), { downloads: 1, failures: 1 });
   const peer = (await t.details(bob, a.name)).peers[0];
-  assert.deepEqual([peer?.downloads, peer?.failures], [2, 1]);
+  assert.deepEqual([peer?.downloads, peer?.failures], [1, 1]);
   assert.deepEqual(await t.store.getStats("bob"), { downloads: 0, failures: 0 });
+});
+
+Deno.test("TrackerService counts a partial delivery as that fraction of a download", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const a = file("a.txt");
+  await t.announce(ann, [a]);
+  await t.details(bob, a.name);
+  okReply(
+    await t.service.handle({
+      type: "report",
+      token: bob,
+      name: a.name,
+      sha256: a.sha256,
+      source: "ann",
+      ok: true,
+      bytes: Math.floor(a.size / 4),
+    }),
+    "report",
+  );
+  const { downloads } = await t.store.getStats("ann");
+  assert.ok(downloads > 0.2 && downloads <= 0.25, `downloads ${downloads}`);
 });
 
 Deno.test("TrackerService refuses a report about oneself with FORBIDDEN", async () => {
@@ -442,4 +477,70 @@ Deno.test("TrackerService refuses a report about a user that does not hold the f
   for (const user of ["ann", "carl", "nobody"]) {
     assert.deepEqual(await t.store.getStats(user), { downloads: 0, failures: 0 });
   }
+});
+
+Deno.test("TrackerService slows logins after 5 failures per user, even for unknown users", async () => {
+  await using t = await setup();
+  await t.signUp("ann");
+  for (const username of ["ann", "nobody"]) {
+    for (let i = 0; i < 6; i++) {
+      await assert.rejects(
+        t.service.handle({ type: "login", username, password: "wrong-password" }),
+        trackerError("AUTH_FAILED", "Cannot log in: wrong username or password"),
+      );
+    }
+    // The right password is refused too while the back-off lasts, with no hint about the user.
+    await assert.rejects(
+      t.service.handle({ type: "login", username, password: "password1" }),
+      trackerError("RATE_LIMITED"),
+    );
+  }
+  t.clock.now += 1000;
+  await t.logIn("ann");
+});
+
+Deno.test("TrackerService slows logins per address across user names", async () => {
+  await using t = await setup();
+  await t.signUp("ann");
+  const from = { address: "192.0.2.7" };
+  for (let i = 0; i < 6; i++) {
+    await assert.rejects(
+      t.service.handle({ type: "login", username: `guess${i}`, password: "x" }, from),
+      trackerError("AUTH_FAILED"),
+    );
+  }
+  await assert.rejects(
+    t.service.handle({ type: "login", username: "ann", password: "password1" }, from),
+    trackerError("RATE_LIMITED"),
+  );
+  // Another address is not affected.
+  await t.service.handle(
+    { type: "login", username: "ann", password: "password1" },
+    { address: "192.0.2.8" },
+  );
+});
+
+Deno.test("TrackerService lists a user's sessions without tokens and revokes one or all", async () => {
+  await using t = await setup();
+  const first = await t.signUp("ann");
+  const second = await t.logIn("ann");
+  await t.signUp("bob");
+  const reply = sessionsReply(
+    await t.service.handle({ type: "sessions", token: first }),
+    "sessions",
+  );
+  assert.equal(reply.sessions.length, 2);
+  assert.equal(reply.sessions.filter((s) => s.current).length, 1);
+  assert.ok(!JSON.stringify(reply).includes(first) && !JSON.stringify(reply).includes(second));
+
+  const other = reply.sessions.find((s) => !s.current)!;
+  await t.service.handle({ type: "logout", token: first, session: other.id });
+  await assert.rejects(t.list(second), trackerError("BAD_TOKEN"));
+  await t.list(first);
+
+  const third = await t.logIn("ann");
+  const all = await t.service.handle({ type: "logout", token: first, all: true });
+  assert.equal(all.revoked, 2);
+  await assert.rejects(t.list(first), trackerError("BAD_TOKEN"));
+  await assert.rejects(t.list(third), trackerError("BAD_TOKEN"));
 });
