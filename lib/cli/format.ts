@@ -23,7 +23,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  if (unit === 0) return `${bytes} B`;
+  if (unit === 0) return `${Math.round(bytes)} B`;
   return `${value.toPrecision(3)} ${units[unit]}`;
 }
 

@@ -15,7 +15,14 @@ import {
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
-import { ProtocolError, RemoteError, USERNAME_PATTERN } from "../protocol/mod.ts";
+import {
+  type ClientTls,
+  ProtocolError,
+  readPem,
+  RemoteError,
+  type ServerTls,
+  USERNAME_PATTERN,
+} from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
 import {
   type CommandContext,
@@ -29,6 +36,8 @@ import { readPassword } from "./password_prompt.ts";
 import { runShell } from "./shell.ts";
 
 const COMMON = `Common options:
+  --tls-ca FILE        talk TLS to the tracker and to TLS peers, trusting this CA (env P2PFS_TLS_CA)
+  --tls                talk TLS to the tracker, trusting the system's CAs only (env P2PFS_TLS=1)
   --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
   --user NAME          account name (env P2PFS_USER); the password comes from env
                        P2PFS_PASSWORD or is asked for on a terminal
@@ -117,6 +126,10 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         "max-rate": { type: "string" },
         "max-upload": { type: "string" },
         session: { type: "string" },
+        tls: { type: "boolean", default: false },
+        "tls-ca": { type: "string" },
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
       },
     });
   } catch (error) {
@@ -142,8 +155,25 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     }
   };
 
+  const caFile = values["tls-ca"] ?? Deno.env.get("P2PFS_TLS_CA");
+  const clientTls: ClientTls | undefined = caFile
+    ? { caCerts: [await readPemOption(caFile)] }
+    : values.tls || Deno.env.get("P2PFS_TLS") === "1"
+    ? {}
+    : undefined;
+  const connectOptions = (agent: string) => ({ agent, ...(clientTls ? { tls: clientTls } : {}) });
+
   if (command === "serve" || command === "shell") {
     needs(0, "no arguments besides options");
+    if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+      throw new CliError(`Cannot run ${command}: give both --tls-cert and --tls-key`, 2);
+    }
+    const serverTls: ServerTls | undefined = values["tls-cert"]
+      ? {
+        cert: await readPemOption(values["tls-cert"]),
+        key: await readPemOption(values["tls-key"]!),
+      }
+      : undefined;
     if (!values.share) {
       throw new CliError(`Cannot run ${command}: give --share DIR\n\n${USAGES[command]}`, 2);
     }
@@ -160,6 +190,8 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
       ...(values["max-upload"]
         ? { uploadLimiter: new RateLimiter(parseRateOption(values["max-upload"])) }
         : {}),
+      ...(serverTls ? { serverTls } : {}),
+      ...(clientTls ? { trackerTls: clientTls } : {}),
       onLog: (line) => console.error(`peer: ${line}`),
     });
     try {
@@ -174,7 +206,13 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         );
         await stopped;
       } else {
-        await runShell(node, { tracker, user, password, outDir: values.out ?? node.root });
+        await runShell(node, {
+          tracker,
+          user,
+          password,
+          outDir: values.out ?? node.root,
+          ...(clientTls ? { tls: clientTls } : {}),
+        });
       }
     } finally {
       await node.close();
@@ -183,7 +221,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   }
 
   const password = await readPassword(`Password for ${user}: `);
-  await using client = await TrackerClient.connect(tracker, { agent: `p2pfs-${command}` });
+  await using client = await TrackerClient.connect(tracker, connectOptions(`p2pfs-${command}`));
   if (command === "register") {
     needs(0, "no arguments besides options");
     await client.register(user, password);
@@ -198,7 +236,8 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     user,
     json: values.json,
     print: (text) => console.log(text),
-    openClient: () => TrackerClient.connect(tracker, { agent: `p2pfs-${command}` }),
+    openClient: () => TrackerClient.connect(tracker, connectOptions(`p2pfs-${command}`)),
+    ...(clientTls ? { tls: clientTls } : {}),
   };
   try {
     switch (command) {
@@ -309,6 +348,14 @@ function parseRateOption(text: string): number {
   }
 }
 
+async function readPemOption(path: string): Promise<string> {
+  try {
+    return await readPem(path);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), 2);
+  }
+}
+
 function parsePort(text: string): number {
   const port = Number(text);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -335,6 +382,7 @@ export function describeError(error: unknown): string {
   if (error instanceof PeerError) {
     switch (error.code) {
       case "TRACKER_UNREACHABLE":
+        if (/TLS/.test(error.message)) return error.message;
         return `${error.message} (is the tracker running? start one with 'deno task tracker', or pass --tracker HOST:PORT)`;
       case "NO_SOURCE":
         return `${error.message} (try again when a peer that has it is online)`;

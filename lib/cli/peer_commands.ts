@@ -13,7 +13,7 @@ import {
   type RateLimiter,
   type TrackerClient,
 } from "../peer/mod.ts";
-import type { FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
+import type { ClientTls, FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
 import { formatBytes, formatSeconds, formatTable } from "./format.ts";
 import { ProgressLine } from "./progress.ts";
 
@@ -29,6 +29,8 @@ export interface CommandContext {
   print: (text: string) => void;
   /** Whether to print JSON instead of text. */
   json: boolean;
+  /** TLS settings for peers that serve over TLS (and the tracker, if it does). */
+  tls?: ClientTls;
   /** Opens another connection to the same tracker (the token works on any of them). */
   openClient?: () => Promise<TrackerClient>;
 }
@@ -127,7 +129,9 @@ export async function pingCommand(
   user: string,
 ): Promise<{ user: string; online: boolean; rttMs: number | null }> {
   const where = await ctx.client.locate(ctx.token, user);
-  const ping = await pingPeer(where.host, where.port);
+  const ping = await pingPeer(where.host, where.port, {
+    ...(where.tls ? { tls: ctx.tls ?? {} } : {}),
+  });
   const result = {
     user,
     online: ping.online,
@@ -201,7 +205,7 @@ export async function getCommand(
     for (const name of under) if (!wanted.includes(name)) wanted.push(name);
   }
   const progress = new ProgressLine({ quiet: options.quiet ?? false });
-  using pool = new ConnectionPool();
+  using pool = new ConnectionPool(ctx.tls ? { tls: ctx.tls } : {});
   const outcome: GetOutcome = { files: [], failed: [] };
   const done = new Map<string, number>();
   const totals = new Map<string, number>();

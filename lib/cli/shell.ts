@@ -5,6 +5,7 @@
  * @module
  */
 import { formatAddress, type PeerNode, type TrackerAddress, TrackerClient } from "../peer/mod.ts";
+import type { ClientTls } from "../protocol/mod.ts";
 import { describeError } from "./peer_cli.ts";
 import {
   type CommandContext,
@@ -25,6 +26,8 @@ export interface ShellOptions {
   password: string;
   /** Where `get` saves files (default: the shared folder, so they are shared on). */
   outDir: string;
+  /** TLS for the tracker and TLS peers. */
+  tls?: ClientTls;
 }
 
 const HELP = `Commands:
@@ -96,8 +99,18 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
         if (!token) {
           throw new Error("Cannot reach the tracker right now: reconnecting, try again shortly");
         }
-        client ??= await TrackerClient.connect(options.tracker, { agent: "p2pfs-shell" });
-        const ctx: CommandContext = { client, token, user: options.user, json: false, print };
+        client ??= await TrackerClient.connect(options.tracker, {
+          agent: "p2pfs-shell",
+          ...(options.tls ? { tls: options.tls } : {}),
+        });
+        const ctx: CommandContext = {
+          client,
+          token,
+          user: options.user,
+          json: false,
+          print,
+          ...(options.tls ? { tls: options.tls } : {}),
+        };
         switch (command) {
           case "list":
             await listCommand(ctx, args.length ? { search: args.join(" ") } : {});

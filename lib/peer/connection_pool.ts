@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ClientTls } from "../protocol/mod.ts";
 import { PeerClient } from "./peer_client.ts";
 
 /** Where a peer listens and who it should be. */
@@ -15,6 +16,8 @@ export interface PeerTarget {
   host: string;
   /** Port. */
   port: number;
+  /** Whether it serves over TLS. */
+  tls?: boolean;
 }
 
 /**
@@ -29,8 +32,19 @@ export interface PeerTarget {
  */
 export class ConnectionPool implements Disposable {
   readonly #idle = new Map<string, PeerClient[]>();
+  readonly #tls: ClientTls;
   /** Round trips measured by pings, by user, shared between files. */
   readonly pings: Map<string, number | null> = new Map();
+
+  /** A pool whose TLS connections trust the CAs in `tls` besides the system's. */
+  constructor(options: { tls?: ClientTls } = {}) {
+    this.#tls = options.tls ?? {};
+  }
+
+  /** TLS settings for a target that serves over TLS, else undefined. */
+  tlsFor(target: { tls?: boolean }): ClientTls | undefined {
+    return target.tls ? this.#tls : undefined;
+  }
 
   /** An idle connection to `target`, or a new one. */
   async acquire(
@@ -39,7 +53,11 @@ export class ConnectionPool implements Disposable {
   ): Promise<PeerClient> {
     const idle = this.#idle.get(key(target))?.pop();
     if (idle) return idle;
-    return await PeerClient.connect(target.host, target.port, options);
+    const tls = this.tlsFor(target);
+    return await PeerClient.connect(target.host, target.port, {
+      ...options,
+      ...(tls ? { tls } : {}),
+    });
   }
 
   /** Returns a connection: kept when `clean` (nothing pending on it), closed otherwise. */

@@ -229,13 +229,18 @@ async function rankHolders(
   const pinged: Candidate[] = await Promise.all(holders.map(async (p) => {
     let rttMs = pool.pings.get(p.user);
     if (rttMs === undefined) {
-      rttMs = (await pingPeer(p.host, p.port, { timeoutMs: options.pingTimeoutMs ?? 3_000 })).rttMs;
+      const tls = pool.tlsFor(p);
+      rttMs = (await pingPeer(p.host, p.port, {
+        timeoutMs: options.pingTimeoutMs ?? 3_000,
+        ...(tls ? { tls } : {}),
+      })).rttMs;
       pool.pings.set(p.user, rttMs);
     }
     return {
       user: p.user,
       host: p.host,
       port: p.port,
+      ...(p.tls ? { tls: true } : {}),
       rttMs,
       downloads: p.downloads,
       failures: p.failures,

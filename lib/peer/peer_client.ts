@@ -5,6 +5,8 @@
  */
 import {
   Channel,
+  type ClientTls,
+  connect,
   dataReply,
   helloReply,
   pongReply,
@@ -36,12 +38,16 @@ export class PeerClient implements Disposable {
   static async connect(
     host: string,
     port: number,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal; tls?: ClientTls } = {},
   ): Promise<PeerClient> {
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 5_000);
     const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-    const conn = await Deno.connect({ hostname: host, port, signal });
-    conn.setNoDelay(true);
+    const conn = await connect({
+      hostname: host,
+      port,
+      signal,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
     const channel = new Channel(conn);
     const onAbort = () => channel.close();
     signal.addEventListener("abort", onAbort, { once: true });
@@ -145,11 +151,14 @@ export interface PingResult {
 export async function pingPeer(
   host: string,
   port: number,
-  options: { timeoutMs?: number } = {},
+  options: { timeoutMs?: number; tls?: ClientTls } = {},
 ): Promise<PingResult> {
   const signal = AbortSignal.timeout(options.timeoutMs ?? 3_000);
   try {
-    using peer = await PeerClient.connect(host, port, { signal });
+    using peer = await PeerClient.connect(host, port, {
+      signal,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
     peer.closeOnAbort(signal);
     return { online: true, rttMs: await peer.ping() };
   } catch (error) {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { RemoteError } from "../protocol/mod.ts";
+import { type ClientTls, RemoteError, type ServerTls } from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
@@ -35,6 +35,10 @@ export interface PeerNodeOptions {
   rescanMs?: number;
   /** Limits the upload rate over all connections. */
   uploadLimiter?: RateLimiter;
+  /** Serve other peers over TLS with this certificate. */
+  serverTls?: ServerTls;
+  /** Talk to the tracker over TLS. */
+  trackerTls?: ClientTls;
   /** One-line notes about what happens (tracker lost, rescans). */
   onLog?: (line: string) => void;
 }
@@ -92,6 +96,7 @@ export class PeerNode implements AsyncDisposable {
         port: options.port ?? 0,
         onSent: (n) => node.#bytesSent += n,
         ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
+        ...(options.serverTls ? { tls: options.serverTls } : {}),
       },
     );
     try {
@@ -183,7 +188,10 @@ export class PeerNode implements AsyncDisposable {
   }
 
   async #connect(): Promise<void> {
-    const client = await TrackerClient.connect(this.#options.tracker, { agent: "p2pfs-serve" });
+    const client = await TrackerClient.connect(this.#options.tracker, {
+      agent: "p2pfs-serve",
+      ...(this.#options.trackerTls ? { tls: this.#options.trackerTls } : {}),
+    });
     try {
       this.#session = await client.login(this.#options.user, this.#options.password);
       this.#client = client;
@@ -217,6 +225,7 @@ export class PeerNode implements AsyncDisposable {
     await this.#client.announce(this.#session.token, {
       host: this.#announceHost,
       port: this.addr.port,
+      ...(this.#options.serverTls ? { tls: true } : {}),
     }, files);
   }
 

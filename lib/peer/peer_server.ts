@@ -9,11 +9,13 @@
 import {
   Channel,
   type Duplex,
+  listen,
   type OutgoingMessage,
   parsePeerRequest,
   PROTOCOL_VERSION,
   ProtocolError,
   serveListener,
+  type ServerTls,
 } from "../protocol/mod.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { IndexedFile } from "./share_index.ts";
@@ -251,11 +253,14 @@ export interface PeerServer extends AsyncDisposable {
  */
 export function startPeerServer(
   share: ShareView,
-  options: { hostname?: string; port?: number } & Omit<PeerConnectionOptions, "signal"> = {},
+  options:
+    & { hostname?: string; port?: number; tls?: ServerTls }
+    & Omit<PeerConnectionOptions, "signal"> = {},
 ): PeerServer {
-  const listener = Deno.listen({
+  const listener = listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   return serveListener(
     listener,

@@ -15,6 +15,8 @@ export interface Candidate {
   host: string;
   /** Port to connect to. */
   port: number;
+  /** Whether it serves over TLS. */
+  tls?: boolean;
   /** Ping round trip, or null when it did not answer. */
   rttMs: number | null;
   /** Successful uploads reported by downloaders. */

@@ -6,6 +6,9 @@
  */
 import {
   Channel,
+  type ClientTls,
+  type Conn,
+  connect,
   detailsReply,
   type FileDetails,
   type FileManifest,
@@ -17,6 +20,7 @@ import {
   type OutgoingMessage,
   peerReply,
   PROTOCOL_VERSION,
+  ProtocolError,
   type Schema,
   type SessionInfo,
   sessionReply,
@@ -75,6 +79,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Who is calling, sent in `hello`. */
   agent?: string;
+  /** Speak TLS, trusting these CAs besides the system's. */
+  tls?: ClientTls;
 }
 
 /**
@@ -108,9 +114,13 @@ export class TrackerClient implements AsyncDisposable {
   ): Promise<TrackerClient> {
     const where = formatAddress(address.hostname, address.port);
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
-    let conn: Deno.TcpConn;
+    let conn: Conn;
     try {
-      conn = await Deno.connect({ ...address, signal });
+      conn = await connect({
+        ...address,
+        signal,
+        ...(options.tls ? { tls: options.tls } : {}),
+      });
     } catch (cause) {
       throw new PeerError(
         "TRACKER_UNREACHABLE",
@@ -118,7 +128,6 @@ export class TrackerClient implements AsyncDisposable {
         { cause },
       );
     }
-    conn.setNoDelay(true);
     const channel = new Channel(conn);
     const timer = setTimeout(() => channel.close(), options.timeoutMs ?? 10_000);
     try {
@@ -133,6 +142,13 @@ export class TrackerClient implements AsyncDisposable {
     } catch (cause) {
       channel.close();
       if (cause instanceof PeerError) throw cause;
+      if (looksLikeTls(cause)) {
+        throw new PeerError(
+          "TRACKER_UNREACHABLE",
+          `Cannot talk to tracker at ${where}: it speaks TLS; pass --tls-ca FILE (a lab CA) or --tls`,
+          { cause },
+        );
+      }
       throw new PeerError(
         "TRACKER_UNREACHABLE",
         `Cannot talk to tracker at ${where}: ${cause instanceof Error ? cause.message : cause}`,
@@ -174,7 +190,7 @@ export class TrackerClient implements AsyncDisposable {
   /** Tells the tracker where this peer listens and what it shares. */
   async announce(
     token: string,
-    listen: { host: string; port: number },
+    listen: { host: string; port: number; tls?: boolean },
     files: FileManifest[],
   ): Promise<void> {
     // Keep each frame well under the 1 MiB limit: batches of ≈ 512 KiB of JSON.
@@ -198,6 +214,7 @@ export class TrackerClient implements AsyncDisposable {
           host: listen.host,
           port: listen.port,
           replace: i === 0,
+          ...(listen.tls ? { tls: true } : {}),
           files: batch,
         },
         okReply,
@@ -232,9 +249,12 @@ export class TrackerClient implements AsyncDisposable {
   async locate(
     token: string,
     user: string,
-  ): Promise<{ host: string; port: number; online: boolean }> {
-    const { host, port, online } = await this.#call({ type: "locate", token, user }, peerReply);
-    return { host, port, online };
+  ): Promise<{ host: string; port: number; online: boolean; tls: boolean }> {
+    const { host, port, online, tls } = await this.#call(
+      { type: "locate", token, user },
+      peerReply,
+    );
+    return { host, port, online, tls: tls ?? false };
   }
 
   /** Reports how a transfer from `source` went. */
@@ -267,4 +287,13 @@ export class TrackerClient implements AsyncDisposable {
     this.#queue = run;
     return run;
   }
+}
+
+/** Whether a hello failed because the other side answered with a TLS record (a TLS server). */
+function looksLikeTls(error: unknown): boolean {
+  if (!(error instanceof ProtocolError) || error.code !== "FRAME_TOO_LARGE") return false;
+  const length = Number(/length (\d+)/.exec(error.message)?.[1] ?? 0);
+  const contentType = length >>> 24; // the first byte: 0x14-0x17 for TLS records
+  const major = (length >>> 16) & 0xff; // the second byte: version 3.x
+  return contentType >= 0x14 && contentType <= 0x17 && major === 3;
 }

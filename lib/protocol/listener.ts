@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { Conn, Listener } from "./transport.ts";
 
 /** A listener being served. */
 export interface ServedListener extends AsyncDisposable {
@@ -23,15 +24,16 @@ export interface ServedListener extends AsyncDisposable {
  * ```
  */
 export function serveListener(
-  listener: Deno.Listener<Deno.TcpConn, Deno.NetAddr>,
-  handle: (conn: Deno.TcpConn, signal: AbortSignal) => Promise<void>,
+  listener: Listener,
+  handle: (conn: Conn, signal: AbortSignal) => Promise<void>,
 ): ServedListener {
   const stop = new AbortController();
   const connections = new Set<Promise<void>>();
   const accepting = (async () => {
     try {
       for await (const conn of listener) {
-        conn.setNoDelay(true); // small control frames must not wait for the previous data to be acknowledged
+        // Small control frames must not wait for the previous data to be acknowledged.
+        if ("setNoDelay" in conn) conn.setNoDelay(true);
         const done = handle(conn, stop.signal).catch(() => {}).finally(() =>
           connections.delete(done)
         );

@@ -108,6 +108,7 @@ const trackerRequests = {
     host,
     port,
     replace: bool(),
+    tls: optional(bool()),
     files: array(fileManifest, { max: MAX_FILES_PER_ANNOUNCE }),
   }),
   heartbeat: object({ type: oneOf("heartbeat"), token }),
@@ -221,6 +222,7 @@ export const holderInfo = object({
   host,
   port,
   online: bool(),
+  tls: optional(bool()),
   lastSeen: int(),
   downloads: num({ min: 0 }),
   failures: num({ min: 0 }),
@@ -268,6 +270,7 @@ export const peerReply = object({
   host,
   port,
   online: bool(),
+  tls: optional(bool()),
 });
 
 /** Reply to a peer's `ping`. */

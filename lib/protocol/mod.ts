@@ -10,3 +10,4 @@ export * from "./schema.ts";
 export * from "./messages.ts";
 export * from "./channel.ts";
 export * from "./listener.ts";
+export * from "./transport.ts";

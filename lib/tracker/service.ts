@@ -125,6 +125,7 @@ export class TrackerService {
           lastSeen: this.#now(),
           online: true,
           session: tokenHash,
+          ...(request.tls ? { tls: true } : {}),
         });
         await this.#store.putShares(user, request.files, request.replace);
         return { type: "ok" };
@@ -167,6 +168,7 @@ export class TrackerService {
           host: peer.host,
           port: peer.port,
           online: this.#isOnline(peer),
+          ...(peer.tls ? { tls: true } : {}),
         };
       }
       case "report": {
@@ -356,6 +358,7 @@ export class TrackerService {
         host: peer.host,
         port: peer.port,
         online: this.#isOnline(peer),
+        ...(peer.tls ? { tls: true } : {}),
         lastSeen: peer.lastSeen,
         ...stats,
       });

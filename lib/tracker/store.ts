@@ -58,6 +58,8 @@ export interface PeerRecord {
   online: boolean;
   /** Hash of the session that announced this address. */
   session: string;
+  /** Whether it serves other peers over TLS. */
+  tls?: boolean;
 }
 
 /** That a user holds one version of a file. */
