@@ -8,12 +8,16 @@
  */
 import {
   Channel,
+  type ConnectionLimits,
   type Duplex,
+  HANDSHAKE_TIMEOUT_MS,
   listen,
   type OutgoingMessage,
   parsePeerRequest,
+  PEER_IDLE_TIMEOUT_MS,
   PROTOCOL_VERSION,
   ProtocolError,
+  SEND_STALL_MS,
   serveListener,
   type ServerTls,
 } from "../protocol/mod.ts";
@@ -69,7 +73,7 @@ export async function servePeerConnection(
   options: PeerConnectionOptions = {},
 ): Promise<void> {
   const channel = new Channel(conn);
-  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? 10_000);
+  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   const abort = () => channel.close();
   options.signal?.addEventListener("abort", abort, { once: true });
   let greeted = false;
@@ -82,7 +86,7 @@ export async function servePeerConnection(
         const message = await channel.receive();
         if (message === null) break;
         clearTimeout(timer);
-        timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? 120_000);
+        timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS);
         const request = parsePeerRequest(message);
         if (!greeted && request.type !== "hello") {
           throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
@@ -105,7 +109,10 @@ export async function servePeerConnection(
             await channel.send({ type: "data", offset: request.offset, length: request.length });
             await sendRange(channel, file, request, sendBuffer, options);
           } finally {
-            timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? 120_000);
+            timer = setTimeout(
+              () => channel.close(),
+              options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS,
+            );
           }
           continue;
         }
@@ -229,7 +236,13 @@ async function sendRange(
     const n = file.readSync(buffer.subarray(0, Math.min(buffer.length, left)));
     if (n === null) throw new Error("file shrank while sending");
     await options.limiter?.take(n, options.signal);
-    await channel.sendRaw(buffer.subarray(0, n));
+    // A downloader that stops reading what it asked for is cut off after SEND_STALL_MS.
+    const stall = setTimeout(() => channel.close(), SEND_STALL_MS);
+    try {
+      await channel.sendRaw(buffer.subarray(0, n));
+    } finally {
+      clearTimeout(stall);
+    }
     options.onSent?.(n);
     left -= n;
   }
@@ -255,6 +268,7 @@ export function startPeerServer(
   share: ShareView,
   options:
     & { hostname?: string; port?: number; tls?: ServerTls }
+    & ConnectionLimits
     & Omit<PeerConnectionOptions, "signal"> = {},
 ): PeerServer {
   const listener = listen({
@@ -265,5 +279,6 @@ export function startPeerServer(
   return serveListener(
     listener,
     (conn, signal) => servePeerConnection(conn, share, { ...options, signal }),
+    options,
   );
 }

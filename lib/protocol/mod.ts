@@ -11,3 +11,4 @@ export * from "./messages.ts";
 export * from "./channel.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";
+export * from "./limits.ts";

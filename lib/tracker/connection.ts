@@ -8,10 +8,12 @@
 import {
   Channel,
   type Duplex,
+  HANDSHAKE_TIMEOUT_MS,
   type OutgoingMessage,
   parseTrackerRequest,
   PROTOCOL_VERSION,
   ProtocolError,
+  TRACKER_IDLE_TIMEOUT_MS,
 } from "../protocol/mod.ts";
 import { type RequestContext, TrackerError, type TrackerService } from "./service.ts";
 
@@ -45,8 +47,8 @@ export async function serveTrackerConnection(
 ): Promise<void> {
   const channel = new Channel(conn);
   const log = options.onLog ?? (() => {});
-  const idleMs = options.idleTimeoutMs ?? 300_000;
-  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? 10_000);
+  const idleMs = options.idleTimeoutMs ?? TRACKER_IDLE_TIMEOUT_MS;
+  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   const abort = () => channel.close();
   options.signal?.addEventListener("abort", abort, { once: true });
   let greeted = false;

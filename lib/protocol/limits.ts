@@ -1,0 +1,43 @@
+/**
+ * Every limit a tracker or peer enforces on the wire, by name, with its default. Operators can
+ * override the connection limits and timeouts with flags (`--max-connections`,
+ * `--max-per-address`, `--handshake-timeout-ms`, `--idle-timeout-ms`); each limit, when crossed,
+ * gets a clear error reply or closes that one connection, never more.
+ *
+ * | limit | default | crossing it |
+ * |---|---|---|
+ * | {@link MAX_FRAME_BYTES} (frame.ts) | 1 MiB | `FRAME_TOO_LARGE`, connection closed |
+ * | {@link HANDSHAKE_TIMEOUT_MS} | 10 s | connection closed (slow-loris, silent clients) |
+ * | {@link TRACKER_IDLE_TIMEOUT_MS} | 5 min | connection closed |
+ * | {@link PEER_IDLE_TIMEOUT_MS} | 2 min | connection closed |
+ * | {@link MAX_CONNECTIONS} | 1024 | `BUSY` reply, connection closed |
+ * | {@link MAX_CONNECTIONS_PER_ADDRESS} | 256 | `BUSY` reply, connection closed |
+ * | {@link MAX_FILES_PER_ANNOUNCE} (messages.ts) | 1000 | `BAD_MESSAGE` reply |
+ * | {@link SEND_STALL_MS} | 30 s | a peer that stops reading what it asked for is cut off |
+ *
+ * A peer answers the requests on one connection in order and reads the next only after
+ * answering, so at most one request per connection is being served; any others wait in the
+ * socket's buffer, which TCP bounds.
+ *
+ * @module
+ */
+export { MAX_FRAME_BYTES } from "./frame.ts";
+export { MAX_FILES_PER_ANNOUNCE } from "./messages.ts";
+
+/** Time allowed between connecting and the first complete message (`hello`). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** A tracker connection silent this long is closed. */
+export const TRACKER_IDLE_TIMEOUT_MS = 300_000;
+
+/** A peer connection silent this long is closed. */
+export const PEER_IDLE_TIMEOUT_MS = 120_000;
+
+/** Most connections a tracker or peer serves at once. */
+export const MAX_CONNECTIONS = 1024;
+
+/** Most connections served at once from one remote address. */
+export const MAX_CONNECTIONS_PER_ADDRESS = 256;
+
+/** A send that makes no progress for this long (the other side stopped reading) is abandoned. */
+export const SEND_STALL_MS = 30_000;
