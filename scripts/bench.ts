@@ -125,7 +125,14 @@ async function main(): Promise<void> {
     }
 
     // A tracker, four seeds sharing the big file, one seed sharing the small files.
-    const tracker = await startProcess("tracker.ts", ["--port", "0", "--kv", join(dir, "t.kv")], {
+    const tracker = await startProcess("tracker.ts", [
+      "--port",
+      "0",
+      "--http-port",
+      "0",
+      "--kv",
+      join(dir, "t.kv"),
+    ], {
       ready: /^tracker listening/,
     });
     running.push(tracker);

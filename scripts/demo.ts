@@ -29,6 +29,8 @@ async function main(): Promise<number> {
     const tracker = await startProcess("tracker.ts", [
       "--port",
       "0",
+      "--http-port",
+      "0",
       "--kv",
       join(dir, "tracker.kv"),
     ], {

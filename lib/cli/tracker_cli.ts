@@ -6,12 +6,15 @@
 import { parseArgs } from "node:util";
 import { startTracker } from "../tracker/mod.ts";
 import { formatAddress } from "../peer/mod.ts";
+import { EventLog, startDashboard } from "../dashboard/mod.ts";
 
 const USAGE = `Usage: deno task tracker [options]
 
 Options:
   --host HOST          address to listen on (default 127.0.0.1)
   --port PORT          port to listen on; 0 picks a free one (default 7070)
+  --http-port PORT     dashboard and HTTP API port on the same host; 0 picks a free one
+                       (default 7080)
   --kv PATH            Deno KV file, :memory:, or a remote KV URL (default ./data/tracker.kv)
   --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
   --session-ttl S      session lifetime in seconds (default 86400)
@@ -29,6 +32,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       options: {
         host: { type: "string", default: "127.0.0.1" },
         port: { type: "string", default: "7070" },
+        "http-port": { type: "string", default: "7080" },
         kv: { type: "string", default: "./data/tracker.kv" },
         "heartbeat-ms": { type: "string", default: "10000" },
         "session-ttl": { type: "string", default: "86400" },
@@ -46,8 +50,13 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   const port = Number(values.port);
   const heartbeatMs = Number(values["heartbeat-ms"]);
   const sessionTtlS = Number(values["session-ttl"]);
+  const httpPort = Number(values["http-port"]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`error: --port must be 0-65535, got ${values.port}`);
+    return 2;
+  }
+  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) {
+    console.error(`error: --http-port must be 0-65535, got ${values["http-port"]}`);
     return 2;
   }
   if (!(heartbeatMs > 0) || !(sessionTtlS > 0)) {
@@ -59,6 +68,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     const dir = kvPath.includes("/") ? kvPath.slice(0, kvPath.lastIndexOf("/")) : ".";
     if (dir) await Deno.mkdir(dir, { recursive: true });
   }
+  const events = new EventLog();
   let tracker;
   try {
     tracker = await startTracker({
@@ -68,9 +78,29 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
       onLog: (line) => console.error(`tracker: ${line}`),
+      onEvent: (event) => events.record(event),
     });
   } catch (error) {
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
+    return 1;
+  }
+  let dashboard;
+  try {
+    dashboard = startDashboard(
+      { store: tracker.store, heartbeatMs: tracker.heartbeatMs, events },
+      {
+        hostname: values.host,
+        port: httpPort,
+        onLog: (line) => console.error(`tracker: ${line}`),
+      },
+    );
+  } catch (error) {
+    await tracker.close();
+    console.error(
+      `error: Cannot start the dashboard on port ${httpPort}: ${
+        error instanceof Error ? error.message : error
+      } (pick another with --http-port, or 0 for a free one)`,
+    );
     return 1;
   }
   // Listen for signals before saying we are ready: a SIGTERM sent as soon as the line is seen
@@ -80,9 +110,13 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
+  console.log(
+    `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
+  );
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
+  await dashboard.close();
   await tracker.close();
   return 0;
 }

@@ -3,10 +3,43 @@
  *
  * @module
  */
-import { serveListener } from "../protocol/mod.ts";
+import { serveListener, type TrackerRequest } from "../protocol/mod.ts";
 import { type ConnectionOptions, serveTrackerConnection } from "./connection.ts";
-import { TrackerService, type TrackerServiceOptions } from "./service.ts";
-import { KvTrackerStore } from "./store.ts";
+import {
+  type Reply,
+  type RequestContext,
+  TrackerError,
+  TrackerService,
+  type TrackerServiceOptions,
+} from "./service.ts";
+import { KvTrackerStore, type TrackerStore } from "./store.ts";
+import { hashToken } from "./token.ts";
+
+/**
+ * One request the tracker answered, for observers such as the dashboard. It never carries a
+ * password or a token.
+ */
+export interface TrackerEvent {
+  /** The request's type. */
+  type: TrackerRequest["type"];
+  /** Who asked: the session's user, or the name given to `register`/`login`; null if unknown. */
+  user: string | null;
+  /** `ok`, or the code of the error reply (`INTERNAL` for a crash). */
+  outcome: string;
+  /** When the reply was ready, ms since the epoch. */
+  at: number;
+  /** How long the request took to handle, in ms. */
+  ms: number;
+  /** What a `report` said. */
+  report?: {
+    name: string;
+    sha256: string;
+    source: string;
+    ok: boolean;
+    bytes: number;
+    reason: string | null;
+  };
+}
 
 /** Settings of {@link startTracker}. */
 export interface TrackerOptions extends TrackerServiceOptions, Omit<ConnectionOptions, "signal"> {
@@ -16,12 +49,18 @@ export interface TrackerOptions extends TrackerServiceOptions, Omit<ConnectionOp
   port?: number;
   /** KV location: a file path, `:memory:` or a remote URL. Default `./data/tracker.kv`. */
   kvPath?: string;
+  /** Called after every request the service answered (not for `hello` or unparsable input). */
+  onEvent?: (event: TrackerEvent) => void;
 }
 
 /** A running tracker. */
 export interface RunningTracker extends AsyncDisposable {
   /** Where it listens. */
   readonly addr: Deno.NetAddr;
+  /** Its state, for read-only observers (the dashboard); open until {@link close}. */
+  readonly store: TrackerStore;
+  /** Heartbeat interval peers are told to keep; a peer silent for 3 is offline. */
+  readonly heartbeatMs: number;
   /** Stops listening, closes every connection and the store. */
   close(): Promise<void>;
 }
@@ -47,7 +86,9 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     listener.close();
     throw error;
   }
-  const service = new TrackerService(store, options);
+  const service = options.onEvent
+    ? new ObservedService(store, options, options.onEvent)
+    : new TrackerService(store, options);
   const served = serveListener(
     listener,
     (conn, signal) => serveTrackerConnection(conn, service, { ...options, signal }),
@@ -58,5 +99,74 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       await served.close();
       await store[Symbol.asyncDispose]();
     })();
-  return { addr: served.addr, close, [Symbol.asyncDispose]: close };
+  return {
+    addr: served.addr,
+    store,
+    heartbeatMs: service.heartbeatMs,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** A {@link TrackerService} that tells `onEvent` about every request it answered. */
+class ObservedService extends TrackerService {
+  readonly #store: TrackerStore;
+  readonly #onEvent: (event: TrackerEvent) => void;
+  readonly #now: () => number;
+
+  constructor(
+    store: TrackerStore,
+    options: TrackerServiceOptions,
+    onEvent: (event: TrackerEvent) => void,
+  ) {
+    super(store, options);
+    this.#store = store;
+    this.#onEvent = onEvent;
+    this.#now = options.now ?? Date.now;
+  }
+
+  override async handle(
+    request: TrackerRequest,
+    context: RequestContext = {},
+  ): Promise<Reply> {
+    const started = performance.now();
+    // Who asks is read before handling: a logout deletes the session it names.
+    const user = "token" in request
+      ? (await this.#store.getSession(hashToken(request.token), this.#now()))
+        ?.user ?? null
+      : "username" in request
+      ? request.username
+      : null;
+    let outcome = "ok";
+    try {
+      return await super.handle(request, context);
+    } catch (error) {
+      outcome = error instanceof TrackerError ? error.code : "INTERNAL";
+      throw error;
+    } finally {
+      const event: TrackerEvent = {
+        type: request.type,
+        user,
+        outcome,
+        at: this.#now(),
+        ms: performance.now() - started,
+      };
+      if (request.type === "report") {
+        const { name, sha256, source, ok, bytes } = request;
+        event.report = {
+          name,
+          sha256,
+          source,
+          ok,
+          bytes,
+          reason: request.reason ?? null,
+        };
+      }
+      try {
+        this.#onEvent(event);
+      } catch {
+        // an observer's bug must not change the reply
+      }
+    }
+  }
 }

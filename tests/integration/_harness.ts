@@ -341,6 +341,8 @@ export interface Tracker extends AsyncDisposable {
   readonly port: number;
   /** `127.0.0.1:PORT`, for `--tracker`. */
   readonly address: string;
+  /** The dashboard's base URL, `http://127.0.0.1:PORT/` (started with `--http-port 0`). */
+  readonly dashboardUrl: string;
   /** The KV file it uses. */
   readonly kvPath: string;
   /** The process. */
@@ -352,7 +354,8 @@ export interface Tracker extends AsyncDisposable {
 }
 
 /**
- * Starts `tracker.ts --port 0` and waits for `tracker listening on 127.0.0.1:PORT`.
+ * Starts `tracker.ts --port 0 --http-port 0` and waits for `tracker listening on 127.0.0.1:PORT`
+ * and then `dashboard on http://127.0.0.1:PORT/`.
  *
  * @example
  * ```ts ignore
@@ -363,17 +366,19 @@ export interface Tracker extends AsyncDisposable {
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const owned = options.kvPath === undefined ? await makeTempDir("p2pfs-it-kv-") : undefined;
   const kvPath = options.kvPath ?? join(owned!.path, "tracker.kv");
-  const args = ["tracker.ts", "--port", "0", "--kv", kvPath];
+  const args = ["tracker.ts", "--port", "0", "--http-port", "0", "--kv", kvPath];
   if (options.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(options.heartbeatMs));
   if (options.sessionTtlS !== undefined) args.push("--session-ttl", String(options.sessionTtlS));
   const process = new Spawned("tracker", args);
   try {
     const match = await process.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/);
     const port = Number(match[1]);
+    const dashboard = await process.waitForLine(/^dashboard on (http:\/\/127\.0\.0\.1:\d+\/)$/);
     const cleanUp = async () => await owned?.[Symbol.asyncDispose]();
     return {
       port,
       address: `127.0.0.1:${port}`,
+      dashboardUrl: dashboard[1]!,
       kvPath,
       process,
       async stop() {
