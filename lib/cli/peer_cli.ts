@@ -33,9 +33,17 @@ import {
   sessionsCommand,
 } from "./peer_commands.ts";
 import { readPassword } from "./password_prompt.ts";
+import {
+  currentScope,
+  describeScope,
+  runSandboxed,
+  SANDBOXED_ENV,
+  sandboxScope,
+} from "./sandbox.ts";
 import { runShell } from "./shell.ts";
 
 const COMMON = `Common options:
+  --no-sandbox         run serve/shell/get without narrowing Deno's permissions to their folders
   --tls-ca FILE        talk TLS to the tracker and to TLS peers, trusting this CA (env P2PFS_TLS_CA)
   --tls                talk TLS to the tracker, trusting the system's CAs only (env P2PFS_TLS=1)
   --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
@@ -127,6 +135,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         "max-upload": { type: "string" },
         session: { type: "string" },
         tls: { type: "boolean", default: false },
+        "no-sandbox": { type: "boolean", default: false },
         "tls-ca": { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
@@ -156,6 +165,28 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   };
 
   const caFile = values["tls-ca"] ?? Deno.env.get("P2PFS_TLS_CA");
+
+  // serve, shell and get run in a child process whose Deno permissions cover only their folders.
+  if (
+    ["serve", "shell", "get"].includes(command) && Deno.env.get(SANDBOXED_ENV) !== "1" &&
+    !values["no-sandbox"]
+  ) {
+    let share: string | undefined;
+    if (values.share !== undefined) {
+      try {
+        share = await Deno.realPath(values.share);
+      } catch {
+        throw new CliError(`Cannot share ${values.share}: it is not a folder`, 2);
+      }
+    }
+    const tlsFiles = [caFile, values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
+    const scope = sandboxScope(command, {
+      ...(share ? { share } : {}),
+      out: values.out ?? (command === "get" ? "./downloads" : share ?? "."),
+      tlsFiles,
+    });
+    if (scope) return await runSandboxed([command, ...rest], scope);
+  }
   const clientTls: ClientTls | undefined = caFile
     ? { caCerts: [await readPemOption(caFile)] }
     : values.tls || Deno.env.get("P2PFS_TLS") === "1"
@@ -199,6 +230,10 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         // Listen for signals before saying we are ready: a SIGTERM sent as soon as the line is
         // seen would otherwise kill the process without logging out.
         const stopped = waitForSignal();
+        const scope = currentScope();
+        console.error(
+          scope ? `peer: ${describeScope(scope)}` : "peer: not sandboxed (--no-sandbox)",
+        );
         console.log(
           `peer ${user} serving ${node.files.size} files on ${
             formatAddress(node.addr.hostname, node.addr.port)
