@@ -4,6 +4,20 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import {
+  HANDSHAKE_TIMEOUT_MS,
+  MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  readPem,
+  TRACKER_IDLE_TIMEOUT_MS,
+} from "../protocol/mod.ts";
+
+/** A flag's positive whole number, its default when absent, NaN when it is not one. */
+function positive(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  return Number.isInteger(value) && value > 0 ? value : NaN;
+}
 import { startTracker } from "../tracker/mod.ts";
 import { formatAddress } from "../peer/mod.ts";
 import { EventLog, startDashboard } from "../dashboard/mod.ts";
@@ -18,6 +32,12 @@ Options:
   --kv PATH            Deno KV file, :memory:, or a remote KV URL (default ./data/tracker.kv)
   --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
   --session-ttl S      session lifetime in seconds (default 86400)
+  --max-connections N  most connections at once (default 1024)
+  --max-per-address N  most connections at once from one address (default 256)
+  --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
+  --idle-timeout-ms MS       close connections silent this long (default 300000)
+  --tls-cert FILE      serve over TLS with this certificate chain (PEM)
+  --tls-key FILE       ... and this private key (PEM)
   -h, --help           show this help
 
 Example:
@@ -36,6 +56,12 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         kv: { type: "string", default: "./data/tracker.kv" },
         "heartbeat-ms": { type: "string", default: "10000" },
         "session-ttl": { type: "string", default: "86400" },
+        "tls-cert": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-per-address": { type: "string" },
+        "handshake-timeout-ms": { type: "string" },
+        "idle-timeout-ms": { type: "string" },
+        "tls-key": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -71,7 +97,28 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   const events = new EventLog();
   let tracker;
   try {
+    if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+      console.error("error: give both --tls-cert and --tls-key, or neither");
+      return 2;
+    }
+    const tls = values["tls-cert"]
+      ? { cert: await readPem(values["tls-cert"]), key: await readPem(values["tls-key"]!) }
+      : undefined;
+    const limits = {
+      maxConnections: positive(values["max-connections"], MAX_CONNECTIONS),
+      maxPerAddress: positive(values["max-per-address"], MAX_CONNECTIONS_PER_ADDRESS),
+      handshakeTimeoutMs: positive(values["handshake-timeout-ms"], HANDSHAKE_TIMEOUT_MS),
+      idleTimeoutMs: positive(values["idle-timeout-ms"], TRACKER_IDLE_TIMEOUT_MS),
+    };
+    if (Object.values(limits).some(Number.isNaN)) {
+      console.error(
+        "error: --max-connections, --max-per-address and the timeouts must be positive whole numbers",
+      );
+      return 2;
+    }
     tracker = await startTracker({
+      ...limits,
+      ...(tls ? { tls } : {}),
       hostname: values.host,
       port,
       kvPath,

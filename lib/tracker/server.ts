@@ -3,7 +3,13 @@
  *
  * @module
  */
-import { serveListener, type TrackerRequest } from "../protocol/mod.ts";
+import {
+  type ConnectionLimits,
+  listen,
+  serveListener,
+  type ServerTls,
+  type TrackerRequest,
+} from "../protocol/mod.ts";
 import { type ConnectionOptions, serveTrackerConnection } from "./connection.ts";
 import {
   type Reply,
@@ -42,13 +48,16 @@ export interface TrackerEvent {
 }
 
 /** Settings of {@link startTracker}. */
-export interface TrackerOptions extends TrackerServiceOptions, Omit<ConnectionOptions, "signal"> {
+export interface TrackerOptions
+  extends TrackerServiceOptions, Omit<ConnectionOptions, "signal">, ConnectionLimits {
   /** Address to listen on. Default 127.0.0.1. */
   hostname?: string;
   /** Port to listen on; 0 picks a free one. Default 7070. */
   port?: number;
   /** KV location: a file path, `:memory:` or a remote URL. Default `./data/tracker.kv`. */
   kvPath?: string;
+  /** Serve over TLS with this certificate and key. */
+  tls?: ServerTls;
   /** Called after every request the service answered (not for `hello` or unparsable input). */
   onEvent?: (event: TrackerEvent) => void;
 }
@@ -75,9 +84,10 @@ export interface RunningTracker extends AsyncDisposable {
  * ```
  */
 export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
-  const listener = Deno.listen({
+  const listener = listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 7070,
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   let store: KvTrackerStore;
   try {
@@ -92,6 +102,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
   const served = serveListener(
     listener,
     (conn, signal) => serveTrackerConnection(conn, service, { ...options, signal }),
+    options,
   );
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -125,15 +136,11 @@ class ObservedService extends TrackerService {
     this.#now = options.now ?? Date.now;
   }
 
-  override async handle(
-    request: TrackerRequest,
-    context: RequestContext = {},
-  ): Promise<Reply> {
+  override async handle(request: TrackerRequest, context: RequestContext = {}): Promise<Reply> {
     const started = performance.now();
     // Who asks is read before handling: a logout deletes the session it names.
     const user = "token" in request
-      ? (await this.#store.getSession(hashToken(request.token), this.#now()))
-        ?.user ?? null
+      ? (await this.#store.getSession(hashToken(request.token), this.#now()))?.user ?? null
       : "username" in request
       ? request.username
       : null;
@@ -153,14 +160,7 @@ class ObservedService extends TrackerService {
       };
       if (request.type === "report") {
         const { name, sha256, source, ok, bytes } = request;
-        event.report = {
-          name,
-          sha256,
-          source,
-          ok,
-          bytes,
-          reason: request.reason ?? null,
-        };
+        event.report = { name, sha256, source, ok, bytes, reason: request.reason ?? null };
       }
       try {
         this.#onEvent(event);

@@ -1,0 +1,186 @@
+/**
+ * Faults, provoked for real: a tracker killed with SIGKILL under load keeps what it acknowledged,
+ * one name registered concurrently has one owner, peers ride out a tracker outage, and a download
+ * whose disk fills up keeps its verified chunks and resumes once space is freed.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { PeerClient, TrackerClient } from "../../lib/peer/mod.ts";
+import {
+  type GetJson,
+  makeTempDir,
+  PASSWORD,
+  pathExists,
+  pollUntil,
+  randomBytes,
+  registerUsers,
+  runAs,
+  sameBytes,
+  Spawned,
+  startPeer,
+  startTracker,
+  writeFile,
+} from "./_harness.ts";
+
+const MiB = 1024 * 1024;
+
+/** A tracker on a chosen port (0: any) and KV file, with extra flags. */
+async function trackerAt(
+  kvPath: string,
+  port: number,
+  flags: string[] = [],
+): Promise<{ process: Spawned; port: number }> {
+  const process = new Spawned("tracker", [
+    "tracker.ts",
+    "--port",
+    String(port),
+    "--http-port",
+    "0",
+    "--kv",
+    kvPath,
+    ...flags,
+  ]);
+  const match = await process.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/);
+  return { process, port: Number(match[1]) };
+}
+
+Deno.test("faults: a tracker killed with SIGKILL under load keeps every account it acknowledged", async () => {
+  await using kv = await makeTempDir();
+  const kvPath = join(kv.path, "t.kv");
+  const first = await trackerAt(kvPath, 0);
+  const address = { hostname: "127.0.0.1", port: first.port };
+  const acknowledged: string[] = [];
+  let killed = false;
+  try {
+    // Eight clients register users as fast as they can; the tracker dies mid-way.
+    const workers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; i < 1000 && !killed; i++) {
+        try {
+          await using client = await TrackerClient.connect(address, { timeoutMs: 5_000 });
+          const name = `load${w}x${i}`;
+          await client.register(name, PASSWORD);
+          acknowledged.push(name);
+        } catch {
+          if (killed) return;
+        }
+        if (acknowledged.length >= 40 && !killed) {
+          killed = true;
+          await first.process.kill9();
+        }
+      }
+    });
+    await Promise.all(workers);
+  } finally {
+    await first.process[Symbol.asyncDispose]();
+  }
+  assert.ok(acknowledged.length >= 40, `only ${acknowledged.length} registrations acknowledged`);
+
+  const second = await trackerAt(kvPath, 0);
+  await using _tracker = second.process;
+  await using client = await TrackerClient.connect({ hostname: "127.0.0.1", port: second.port });
+  for (const name of acknowledged) {
+    const session = await client.login(name, PASSWORD);
+    assert.equal(session.user, name);
+  }
+});
+
+Deno.test("faults: of ten concurrent registrations of one name exactly one wins", async () => {
+  await using tracker = await startTracker();
+  const address = { hostname: "127.0.0.1", port: tracker.port };
+  const results = await Promise.allSettled(
+    Array.from({ length: 10 }, async (_, i) => {
+      await using client = await TrackerClient.connect(address);
+      await client.register("contested", `password-${i}`);
+      return i;
+    }),
+  );
+  const winners = results.filter((r) => r.status === "fulfilled");
+  assert.equal(winners.length, 1);
+  const winner = (winners[0] as PromiseFulfilledResult<number>).value;
+  await using client = await TrackerClient.connect(address);
+  await client.login("contested", `password-${winner}`);
+});
+
+Deno.test("faults: a peer keeps serving through a tracker outage and re-announces when it is back", async () => {
+  await using kv = await makeTempDir();
+  await using share = await makeTempDir();
+  const kvPath = join(kv.path, "t.kv");
+  const heartbeat = ["--heartbeat-ms", "300"];
+  const first = await trackerAt(kvPath, 0, heartbeat);
+  const address = `127.0.0.1:${first.port}`;
+  try {
+    await registerUsers(address, ["steady", "asker"]);
+    await writeFile(share.path, "kept.txt", new TextEncoder().encode("still here"));
+    await using peer = await startPeer("steady", share.path, address);
+
+    await first.process.kill9();
+    // The tracker is gone; the peer still answers other peers directly.
+    using direct = await PeerClient.connect(peer.host, peer.port);
+    assert.equal(direct.user, "steady");
+    assert.ok((await direct.ping()) >= 0);
+
+    // Back on the same port and KV file: the peer logs in again and re-announces by itself.
+    const second = await trackerAt(kvPath, first.port, heartbeat);
+    await using _tracker = second.process;
+    const listed = await pollUntil("the peer to be listed as a source again", async () => {
+      const run = await runAs("asker", address, ["list", "--json"]);
+      if (run.code !== 0) return undefined;
+      const files = run.json<Array<{ name: string; sources: number }>>();
+      return files.find((f) => f.name === "kept.txt" && f.sources === 1);
+    });
+    assert.equal(listed.name, "kept.txt");
+    await pollUntil(
+      "the peer to say it reconnected",
+      () =>
+        Promise.resolve(/reconnected to the tracker/.test(peer.process.stderr) ? true : undefined),
+    );
+  } finally {
+    await first.process[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("faults: a download that fills the disk stops clearly, keeps its .part, and resumes", async () => {
+  await using tracker = await startTracker();
+  await using share = await makeTempDir();
+  await using mountPoint = await makeTempDir();
+  await registerUsers(tracker.address, ["src", "dl"]);
+  const original = randomBytes(6 * MiB);
+  await writeFile(share.path, "big.bin", original);
+  await using _peer = await startPeer("src", share.path, tracker.address);
+
+  // A small file system of its own: 8 MiB, 5 of them taken by a filler file.
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mountPoint.path],
+    stderr: "piped",
+  }).output();
+  assert.ok(
+    mount.success,
+    `this test mounts a small tmpfs and needs root: ${new TextDecoder().decode(mount.stderr)}`,
+  );
+  try {
+    const out = join(mountPoint.path, "out");
+    const filler = join(mountPoint.path, "filler");
+    await Deno.writeFile(filler, new Uint8Array(5 * MiB));
+
+    const full = await runAs("dl", tracker.address, ["get", "big.bin", "--out", out]);
+    assert.notEqual(full.code, 0);
+    assert.match(
+      full.stderr,
+      /error: Cannot save big\.bin: the disk is full; verified chunks are kept/,
+    );
+    assert.equal(await pathExists(join(out, "big.bin")), false);
+    assert.ok(await pathExists(join(out, "big.bin.part")));
+
+    await Deno.remove(filler);
+    const again = await runAs("dl", tracker.address, ["get", "big.bin", "--out", out, "--json"]);
+    assert.equal(again.code, 0, again.stderr);
+    const result = again.json<GetJson>();
+    assert.ok(result.reusedBytes > 0, `nothing was kept: ${JSON.stringify(result)}`);
+    assert.equal(result.reusedBytes + result.fetchedBytes, original.length);
+    assert.ok(sameBytes(await Deno.readFile(join(out, "big.bin")), original));
+  } finally {
+    await new Deno.Command("umount", { args: ["-l", mountPoint.path] }).output();
+  }
+});
