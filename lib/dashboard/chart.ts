@@ -16,7 +16,7 @@ import { type Html, html } from "./html.ts";
  * import assert from "node:assert/strict";
  * import { transfersChart } from "./chart.ts";
  * const svg = transfersChart([{ start: 0, ok: 2, failed: 1, bytes: 10 }]).value;
- * assert.ok(svg.startsWith("<svg"));
+ * assert.match(svg, /<svg class="chart"/);
  * ```
  */
 export function transfersChart(buckets: readonly MinuteBucket[]): Html {
