@@ -17,6 +17,7 @@
 import { join } from "node:path";
 import { hashFile } from "../lib/peer/mod.ts";
 import { ROOT, runPeer, type Started, startProcess } from "./_processes.ts";
+import { LOAD_TRACKER_FLAGS, type LoadResult, runLoad, seedAccounts } from "./load.ts";
 
 const MB = 1_000_000;
 
@@ -73,6 +74,88 @@ async function writeRandomFile(path: string, mib: number): Promise<void> {
     let done = 0;
     while (done < block.length) done += await file.write(block.subarray(done));
   }
+}
+
+/**
+ * The tracker under load (issue 5): 500 simulated peers in 4 processes log in, announce 20 files
+ * each, then heartbeat, list and ask details for `LOAD_SECONDS` (default 20) against one tracker
+ * on a KV file; reports requests/s, p50/p99 latency and the tracker's peak RSS, and writes them as
+ * their own section of `docs/benchmarks.md` (between `<!-- tracker-load -->` markers, so the rest
+ * of the file is left alone). Every peer registers through the protocol unless
+ * `LOAD_ACCOUNTS=seeded`. `BENCH_LOAD_ONLY=1 deno task bench` runs only this part.
+ */
+async function trackerLoadBench(): Promise<void> {
+  const seconds = Number(Deno.env.get("LOAD_SECONDS") ?? 20);
+  const seeded = Deno.env.get("LOAD_ACCOUNTS") === "seeded";
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-bench-load-" });
+  const kvPath = join(dir, "tracker.kv");
+  const options = { seconds, registerPerProcess: seeded ? 5 : 125 };
+  let result: LoadResult;
+  try {
+    if (seeded) await seedAccounts(kvPath, options);
+    const tracker = await startProcess(
+      "tracker.ts",
+      ["--port", "0", "--kv", kvPath, ...LOAD_TRACKER_FLAGS],
+      { ready: /^tracker listening/ },
+    );
+    try {
+      const address = tracker.line.replace("tracker listening on ", "").trim();
+      console.error(`tracker load: 500 peers, ${seconds} s...`);
+      result = await runLoad(address, { ...options, trackerPid: tracker.child.pid });
+    } finally {
+      await tracker.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+  const ms = (n: number | undefined) => n === undefined ? "" : n.toFixed(1);
+  const row = (what: string, count: number, f: { p50: number; p99: number } | undefined) =>
+    `| ${what} | ${count} | ${ms(f?.p50)} | ${ms(f?.p99)} |`;
+  const table = [
+    "| requests | count | p50, ms | p99, ms |",
+    "|---|---:|---:|---:|",
+    row("all (timed phase)", result.requests, result.latency),
+    ...(["heartbeat", "details", "list"] as const).map((op) =>
+      row(op, result.byOp[op] ?? 0, result.latencyByOp[op])
+    ),
+    ...(["register", "login", "announce"] as const).map((op) =>
+      row(`set-up: ${op}`, result.setup[op]?.count ?? 0, result.setup[op])
+    ),
+  ].join("\n");
+  const summary = `**${result.requestsPerSecond.toFixed(0)} requests/s**, p50 ${
+    ms(result.latency.p50)
+  } ms, p99 ${ms(result.latency.p99)} ms, tracker peak RSS ${
+    result.trackerPeakRssMb?.toFixed(0) ?? "?"
+  } MB, ${result.errors} errors; set-up ${result.setupSeconds.toFixed(1)} s`;
+  console.log(`tracker load: ${summary}\n${table}`);
+  const section = `<!-- tracker-load -->
+## Tracker under load
+
+Made by \`${seeded ? "LOAD_ACCOUNTS=seeded " : ""}LOAD_SECONDS=${seconds} deno task bench\` on ${
+    new Date().toISOString().slice(0, 10)
+  }: 500 simulated peers in 4 processes (\`scripts/_load_client.ts\`, one tracker connection
+each), ${
+    seeded ? "accounts seeded with a cheap scrypt cost, 20 registered" : "every account registered"
+  } and logged in, 20 files announced each (10 holders per file, 10,000 holder rows); then
+for ${seconds} s every peer loops without pause: heartbeat, details, details, and a \`list\` of one
+folder every 10th round. Latency is measured by the clients; the clients run on the same 2 cores.
+
+${summary}.
+
+${table}
+
+${await Deno.readTextFile(join(ROOT, "docs", "tracker_load_notes.md")).catch(() => "")}
+<!-- /tracker-load -->
+`;
+  const path = join(ROOT, "docs", "benchmarks.md");
+  const doc = await Deno.readTextFile(path).catch(() => "# Benchmarks\n");
+  const cut = /<!-- tracker-load -->[\s\S]*<!-- \/tracker-load -->\n?/;
+  await Deno.writeTextFile(
+    path,
+    cut.test(doc) ? doc.replace(cut, section) : `${doc.trimEnd()}\n\n${section}`,
+  );
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "docs/benchmarks.md"], cwd: ROOT })
+    .output();
 }
 
 async function main(): Promise<void> {
@@ -245,6 +328,10 @@ ${table}
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "docs/benchmarks.md"], cwd: ROOT })
     .output();
   log("written to docs/benchmarks.md");
+  await trackerLoadBench();
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) {
+  if (Deno.env.get("BENCH_LOAD_ONLY")) await trackerLoadBench();
+  else await main();
+}
