@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 /** The project root. */
 export const ROOT: string = fileURLToPath(new URL("../", import.meta.url));
 
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env"];
+const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 
 /** A child process that printed its ready line. */
 export interface Started {

@@ -88,6 +88,7 @@ async function main(): Promise<number> {
       `6. carol downloads albums/holiday.raw, ranking the sources by ping and record:\n${get.stderr.trimEnd()}`,
     );
     const result = JSON.parse(get.stdout) as {
+      perSource: Record<string, number>;
       path: string;
       size: number;
       sha256: string;
@@ -98,10 +99,11 @@ async function main(): Promise<number> {
     const original = createHash("sha256").update(photo).digest("hex");
     if (actual !== original) throw new Error(`verification failed: ${actual} != ${original}`);
     const rate = result.size / 1024 / 1024 / result.seconds;
+    const shares = Object.entries(result.perSource)
+      .map(([user, bytes]) => `${user} ${(bytes / 1024 / 1024).toFixed(0)} MiB`).join(", ");
     say(
-      `   saved ${result.path}: ${result.size} bytes from ${result.sources.join(", ")} in ${
-        result.seconds.toFixed(3)
-      } s (${rate.toFixed(0)} MiB/s)`,
+      `   saved ${result.path}: ${result.size} bytes in ${result.seconds.toFixed(3)} s ` +
+        `(${rate.toFixed(0)} MiB/s), chunks from ${shares}`,
     );
     say(`   SHA-256 ${actual} matches the original ✔\n`);
 
