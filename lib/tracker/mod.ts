@@ -11,3 +11,4 @@ export * from "./service.ts";
 export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./login_throttle.ts";
+export * from "./report_grants.ts";

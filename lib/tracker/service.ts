@@ -13,7 +13,8 @@ import {
   type TrackerRequest,
 } from "../protocol/mod.ts";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.ts";
-import type { HolderRow, PeerRecord, TrackerStore } from "./store.ts";
+import { ReportGrants } from "./report_grants.ts";
+import type { HolderRow, PeerRecord, SessionRecord, TrackerStore } from "./store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { hashToken, newToken } from "./token.ts";
 
@@ -72,6 +73,22 @@ export type Reply = { type: string } & Record<string, unknown>;
 /** How many heartbeat intervals a peer may miss before it counts as offline. */
 export const MISSED_HEARTBEATS_OFFLINE = 3;
 
+/** How long a session read from KV is trusted without reading it again. */
+const SESSION_CACHE_MS = 2_000;
+
+/** How long `list` may reuse the table of holders and peers (local changes refresh it at once). */
+const INDEX_CACHE_MS = 1_000;
+
+/** Most entries a cache map keeps; the oldest go first. */
+const CACHE_MAX_ENTRIES = 100_000;
+
+/** Sets `key` in a bounded map, forgetting the oldest entries beyond its size. */
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > CACHE_MAX_ENTRIES) map.delete(map.keys().next().value!);
+}
+
 /**
  * The tracker's request handling over a {@link TrackerStore}.
  *
@@ -93,6 +110,15 @@ export class TrackerService {
   readonly #sessionTtlMs: number;
   readonly #now: () => number;
   readonly #throttle: LoginThrottle;
+  /** Liveness heard by this tracker, ahead of what is written to KV. */
+  readonly #live = new Map<string, { session: string; lastSeen: number; persistedAt: number }>();
+  /** Sessions recently read from KV (revoked ones are dropped here at once). */
+  readonly #sessionCache = new Map<string, { session: SessionRecord; until: number }>();
+  /** Which sources each downloader may report on. */
+  readonly #grants: ReportGrants;
+  #index:
+    | { at: number; value: Promise<{ holders: HolderRow[]; peers: Map<string, PeerRecord> }> }
+    | undefined;
   #dummyHash: Promise<PasswordHash> | undefined;
 
   /** Serves requests against `store`. */
@@ -102,6 +128,7 @@ export class TrackerService {
     this.#sessionTtlMs = options.sessionTtlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
     this.#throttle = new LoginThrottle({ now: this.#now });
+    this.#grants = new ReportGrants(this.#now);
   }
 
   /** Handles one checked request (anything but `hello`) and returns its reply. */
@@ -128,14 +155,17 @@ export class TrackerService {
           ...(request.tls ? { tls: true } : {}),
         });
         await this.#store.putShares(user, request.files, request.replace);
+        this.#live.set(user, {
+          session: tokenHash,
+          lastSeen: this.#now(),
+          persistedAt: this.#now(),
+        });
+        this.#index = undefined;
         return { type: "ok" };
       }
       case "heartbeat": {
         const { user, tokenHash } = await this.#authenticate(request.token);
-        const peer = await this.#store.getPeer(user);
-        if (peer && peer.session === tokenHash) {
-          await this.#store.putPeer(user, { ...peer, lastSeen: this.#now(), online: true });
-        }
+        await this.#heartbeat(user, tokenHash);
         return { type: "ok" };
       }
       case "list": {
@@ -150,7 +180,7 @@ export class TrackerService {
         const details = await this.#details(request.name, request.sha256);
         // The downloader may now report on these sources for this file, once each.
         const sources = details.peers.map((p) => p.user).filter((u) => u !== user);
-        await this.#store.grantReports(user, details.sha256, sources);
+        this.#grants.grant(user, details.sha256, sources);
         return { type: "details", ...details };
       }
       case "locate": {
@@ -167,7 +197,7 @@ export class TrackerService {
           user: request.user,
           host: peer.host,
           port: peer.port,
-          online: this.#isOnline(peer),
+          online: this.#isOnline(request.user, peer),
           ...(peer.tls ? { tls: true } : {}),
         };
       }
@@ -192,19 +222,17 @@ export class TrackerService {
         // A download counts in proportion to the share of the file the source delivered, and only
         // against a grant from a recent `details`, once: repeating a report counts nothing.
         const share = holder.size === 0 ? 1 : Math.min(1, request.bytes / holder.size);
-        const counted = await this.#store.useGrant(
-          user,
-          request.sha256,
-          request.source,
-          request.ok ? "downloads" : "failures",
-          request.ok ? share : 1,
-        );
-        if (!counted) {
+        if (!this.#grants.use(user, request.sha256, request.source)) {
           throw new TrackerError(
             "FORBIDDEN",
             `Cannot accept report: ${request.source} was not handed to you for ${request.name} in a recent details, or was reported already`,
           );
         }
+        await this.#store.addStat(
+          request.source,
+          request.ok ? "downloads" : "failures",
+          request.ok ? share : 1,
+        );
         return { type: "ok" };
       }
     }
@@ -274,8 +302,11 @@ export class TrackerService {
     const peer = await this.#store.getPeer(user);
     for (const hash of targets) {
       await this.#store.deleteSession(hash);
+      this.#sessionCache.delete(hash);
       if (peer && peer.session === hash) {
         await this.#store.putPeer(user, { ...peer, online: false });
+        this.#live.delete(user);
+        this.#index = undefined;
       }
     }
     return { type: "ok", revoked: targets.length };
@@ -298,23 +329,68 @@ export class TrackerService {
 
   async #authenticate(token: string): Promise<{ user: string; tokenHash: string }> {
     const tokenHash = hashToken(token);
-    const session = await this.#store.getSession(tokenHash, this.#now());
+    const now = this.#now();
+    const cached = this.#sessionCache.get(tokenHash);
+    let session = cached && cached.until > now && cached.session.expiresAt > now
+      ? cached.session
+      : null;
+    if (!session) {
+      session = await this.#store.getSession(tokenHash, now);
+      if (session) {
+        remember(this.#sessionCache, tokenHash, { session, until: now + SESSION_CACHE_MS });
+      }
+    }
     if (!session) {
       throw new TrackerError("BAD_TOKEN", "Cannot accept request: session is unknown or expired");
     }
     return { user: session.user, tokenHash };
   }
 
-  #isOnline(peer: PeerRecord): boolean {
-    return peer.online &&
-      this.#now() - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * this.heartbeatMs;
+  /**
+   * Online: not logged out, and heard from within 3 heartbeat intervals — by the stored record,
+   * or by a heartbeat this tracker took since (kept in memory, written to KV at most once an
+   * interval).
+   */
+  #isOnline(user: string, peer: PeerRecord): boolean {
+    if (!peer.online) return false;
+    const live = this.#live.get(user);
+    const lastSeen = live && live.session === peer.session
+      ? Math.max(live.lastSeen, peer.lastSeen)
+      : peer.lastSeen;
+    return this.#now() - lastSeen <= MISSED_HEARTBEATS_OFFLINE * this.heartbeatMs;
+  }
+
+  async #heartbeat(user: string, tokenHash: string): Promise<void> {
+    const now = this.#now();
+    let live = this.#live.get(user);
+    if (!live || live.session !== tokenHash) {
+      const peer = await this.#store.getPeer(user);
+      if (!peer || peer.session !== tokenHash) return; // not the session that announced
+      live = { session: tokenHash, lastSeen: peer.lastSeen, persistedAt: peer.lastSeen };
+      this.#live.set(user, live);
+    }
+    live.lastSeen = now;
+    if (now - live.persistedAt < this.heartbeatMs) return;
+    live.persistedAt = now;
+    const peer = await this.#store.getPeer(user);
+    if (peer && peer.session === tokenHash) {
+      await this.#store.putPeer(user, { ...peer, lastSeen: now, online: true });
+    }
+  }
+
+  /** Every holder row and peer record, read at most once a second (sooner after local changes). */
+  async #holderIndex(): Promise<{ holders: HolderRow[]; peers: Map<string, PeerRecord> }> {
+    const now = this.#now();
+    if (this.#index && now - this.#index.at < INDEX_CACHE_MS) return await this.#index.value;
+    const value = Promise.all([this.#store.listHolders(), this.#store.listPeers()])
+      .then(([holders, peers]) => ({ holders, peers }));
+    this.#index = { at: now, value };
+    value.catch(() => this.#index = undefined);
+    return await value;
   }
 
   async #list(search: string, all: boolean): Promise<FileSummary[]> {
-    const [holders, peers] = await Promise.all([
-      this.#store.listHolders(),
-      this.#store.listPeers(),
-    ]);
+    const { holders, peers } = await this.#holderIndex();
     const needle = search.toLowerCase();
     const byVersion = new Map<string, FileSummary>();
     for (const holder of holders) {
@@ -323,7 +399,7 @@ export class TrackerService {
       const summary = byVersion.get(key) ??
         { name: holder.name, size: holder.size, sha256: holder.sha256, sources: 0 };
       const peer = peers.get(holder.user);
-      if (peer && this.#isOnline(peer)) summary.sources++;
+      if (peer && this.#isOnline(holder.user, peer)) summary.sources++;
       byVersion.set(key, summary);
     }
     return [...byVersion.values()]
@@ -332,14 +408,12 @@ export class TrackerService {
   }
 
   async #details(name: string, sha256: string | undefined): Promise<Omit<FileDetails, "type">> {
-    const [holders, peers] = await Promise.all([
-      this.#store.listHolders(name),
-      this.#store.listPeers(),
-    ]);
+    const holders = await this.#store.listHolders(name);
     const exact = holders.filter((h) => h.name === name);
+    const peers = await this.#store.getPeers([...new Set(exact.map((h) => h.user))]);
     const version = sha256 ?? pickVersion(exact, (user) => {
       const peer = peers.get(user);
-      return peer !== undefined && this.#isOnline(peer);
+      return peer !== undefined && this.#isOnline(user, peer);
     });
     const chosen = exact.filter((h) => h.sha256 === version);
     const first = chosen[0];
@@ -349,18 +423,18 @@ export class TrackerService {
       throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} has no manifest`);
     }
     const infos: HolderInfo[] = [];
+    const stats = await this.#store.getStatsMany(chosen.map((h) => h.user));
     for (const holder of chosen) {
       const peer = peers.get(holder.user);
       if (!peer || holder.chunkSize !== first.chunkSize) continue;
-      const stats = await this.#store.getStats(holder.user);
       infos.push({
         user: holder.user,
         host: peer.host,
         port: peer.port,
-        online: this.#isOnline(peer),
+        online: this.#isOnline(holder.user, peer),
         ...(peer.tls ? { tls: true } : {}),
-        lastSeen: peer.lastSeen,
-        ...stats,
+        lastSeen: Math.max(peer.lastSeen, this.#live.get(holder.user)?.lastSeen ?? 0),
+        ...(stats.get(holder.user) ?? { downloads: 0, failures: 0 }),
       });
     }
     return {

@@ -9,7 +9,6 @@
  * | `["user", name]`                      | {@link UserRecord} (salted scrypt hash) |
  * | `["session", sha256(token)]`          | {@link SessionRecord}, with `expireIn`  |
  * | `["user_session", user, sha256(token)]` | the same record, to list a user's sessions |
- * | `["grant", downloader, sha256, source]` | a report the downloader may make, once, within an hour |
  * | `["peer", user]`                      | {@link PeerRecord}: address, liveness   |
  * | `["stat", user, "downloads"]`         | `Deno.KvU64` in thousandths, summed atomically |
  * | `["stat", user, "failures"]`          | `Deno.KvU64` in thousandths, summed atomically |
@@ -120,19 +119,10 @@ export interface TrackerStore extends AsyncDisposable {
   deleteSession(tokenHash: string): Promise<void>;
   /** A user's live sessions, by token hash. */
   listSessions(user: string, now: number): Promise<Map<string, SessionRecord>>;
-  /** Records that `downloader` was handed `sources` for the file `sha256` (for an hour). */
-  grantReports(downloader: string, sha256: string, sources: string[]): Promise<void>;
-  /**
-   * Counts a report against a grant: adds `amount` to the source's `kind` and uses the grant up,
-   * in one atomic step. False when there is no grant (never handed out, expired, or used).
-   */
-  useGrant(
-    downloader: string,
-    sha256: string,
-    source: string,
-    kind: keyof PeerStats,
-    amount: number,
-  ): Promise<boolean>;
+  /** The address records of `users` that have one. */
+  getPeers(users: string[]): Promise<Map<string, PeerRecord>>;
+  /** The counts of each of `users`. */
+  getStatsMany(users: string[]): Promise<Map<string, PeerStats>>;
   /** The peer's address record, or null. */
   getPeer(user: string): Promise<PeerRecord | null>;
   /** Every peer's address record. */
@@ -153,8 +143,6 @@ export interface TrackerStore extends AsyncDisposable {
 
 const HASHES_PER_PART = 1024;
 
-/** How long a downloader may report on a source after `details` handed it out. */
-export const GRANT_TTL_MS = 3600_000;
 const MAX_MUTATIONS = 400;
 
 /**
@@ -207,30 +195,35 @@ export class KvTrackerStore implements TrackerStore {
     return sessions;
   }
 
-  async grantReports(downloader: string, sha256: string, sources: string[]): Promise<void> {
-    const writes = sources.map((source) => (op: Deno.AtomicOperation) =>
-      op.set(["grant", downloader, sha256, source], true, { expireIn: GRANT_TTL_MS })
-    );
-    await this.#commitInBatches(writes);
+  async getPeers(users: string[]): Promise<Map<string, PeerRecord>> {
+    const peers = new Map<string, PeerRecord>();
+    const entries = await this.#getMany<PeerRecord>(users.map((user) => ["peer", user]));
+    entries.forEach((entry, i) => {
+      if (entry.value) peers.set(users[i]!, entry.value);
+    });
+    return peers;
   }
 
-  async useGrant(
-    downloader: string,
-    sha256: string,
-    source: string,
-    kind: keyof PeerStats,
-    amount: number,
-  ): Promise<boolean> {
-    const key = ["grant", downloader, sha256, source];
-    const grant = await this.#kv.get(key);
-    if (grant.versionstamp === null) return false;
-    const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
-    const result = await this.#kv.atomic()
-      .check(grant)
-      .delete(key)
-      .sum(["stat", source, kind], milli)
-      .commit();
-    return result.ok;
+  async getStatsMany(users: string[]): Promise<Map<string, PeerStats>> {
+    const keys = users.flatMap((user) => [["stat", user, "downloads"], ["stat", user, "failures"]]);
+    const entries = await this.#getMany<Deno.KvU64>(keys);
+    const stats = new Map<string, PeerStats>();
+    users.forEach((user, i) => {
+      stats.set(user, {
+        downloads: Number(entries[2 * i]?.value?.value ?? 0n) / 1000,
+        failures: Number(entries[2 * i + 1]?.value?.value ?? 0n) / 1000,
+      });
+    });
+    return stats;
+  }
+
+  /** `kv.getMany` for any number of keys (it takes at most 10 at a time). */
+  async #getMany<T>(keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
+    const batches: Promise<Deno.KvEntryMaybe<T>[]>[] = [];
+    for (let i = 0; i < keys.length; i += 10) {
+      batches.push(this.#kv.getMany<T[]>(keys.slice(i, i + 10)));
+    }
+    return (await Promise.all(batches)).flat();
   }
 
   async getSession(tokenHash: string, now: number): Promise<SessionRecord | null> {
