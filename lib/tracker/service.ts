@@ -116,9 +116,9 @@ export class TrackerService {
   readonly #sessionCache = new Map<string, { session: SessionRecord; until: number }>();
   /** Which sources each downloader may report on. */
   readonly #grants: ReportGrants;
-  #index:
-    | { at: number; value: Promise<{ holders: HolderRow[]; peers: Map<string, PeerRecord> }> }
-    | undefined;
+  #index: { at: number; value: FileIndex } | undefined;
+  #indexBuild: Promise<FileIndex> | undefined;
+  #indexGeneration = 0;
   #dummyHash: Promise<PasswordHash> | undefined;
 
   /** Serves requests against `store`. */
@@ -160,7 +160,7 @@ export class TrackerService {
           lastSeen: this.#now(),
           persistedAt: this.#now(),
         });
-        this.#index = undefined;
+        this.#dropIndex();
         return { type: "ok" };
       }
       case "heartbeat": {
@@ -306,7 +306,7 @@ export class TrackerService {
       if (peer && peer.session === hash) {
         await this.#store.putPeer(user, { ...peer, online: false });
         this.#live.delete(user);
-        this.#index = undefined;
+        this.#dropIndex();
       }
     }
     return { type: "ok", revoked: targets.length };
@@ -378,33 +378,55 @@ export class TrackerService {
     }
   }
 
-  /** Every holder row and peer record, read at most once a second (sooner after local changes). */
-  async #holderIndex(): Promise<{ holders: HolderRow[]; peers: Map<string, PeerRecord> }> {
+  /**
+   * Every shared version with its holders, grouped and sorted by name. Read from KV at most once a
+   * second; while a newer one is being read, the last one answers (so a busy tracker does not
+   * rebuild it for every request). Local announces and logouts drop it, so they show at once.
+   */
+  async #holderIndex(): Promise<FileIndex> {
     const now = this.#now();
-    if (this.#index && now - this.#index.at < INDEX_CACHE_MS) return await this.#index.value;
-    const value = Promise.all([this.#store.listHolders(), this.#store.listPeers()])
-      .then(([holders, peers]) => ({ holders, peers }));
-    this.#index = { at: now, value };
-    value.catch(() => this.#index = undefined);
-    return await value;
+    const fresh = this.#index && now - this.#index.at < INDEX_CACHE_MS;
+    if (this.#index && fresh) return this.#index.value;
+    if (!this.#indexBuild) {
+      const generation = this.#indexGeneration;
+      const build = Promise.all([this.#store.listHolders(), this.#store.listPeers()])
+        .then(([holders, peers]) => {
+          const value = buildFileIndex(holders, peers);
+          // A build that overlapped a local change may have missed it: answer, do not keep.
+          if (generation === this.#indexGeneration) this.#index = { at: this.#now(), value };
+          return value;
+        })
+        .finally(() => {
+          if (this.#indexBuild === build) this.#indexBuild = undefined;
+        });
+      this.#indexBuild = build;
+    }
+    return this.#index ? this.#index.value : await this.#indexBuild;
+  }
+
+  /** Forgets the holder table after a local change, so the next `list` sees it. */
+  #dropIndex(): void {
+    this.#index = undefined;
+    this.#indexBuild = undefined;
+    this.#indexGeneration++;
   }
 
   async #list(search: string, all: boolean): Promise<FileSummary[]> {
-    const { holders, peers } = await this.#holderIndex();
+    const index = await this.#holderIndex();
     const needle = search.toLowerCase();
-    const byVersion = new Map<string, FileSummary>();
-    for (const holder of holders) {
-      if (needle && !holder.name.toLowerCase().includes(needle)) continue;
-      const key = `${holder.name}\u0000${holder.sha256}`;
-      const summary = byVersion.get(key) ??
-        { name: holder.name, size: holder.size, sha256: holder.sha256, sources: 0 };
-      const peer = peers.get(holder.user);
-      if (peer && this.#isOnline(holder.user, peer)) summary.sources++;
-      byVersion.set(key, summary);
+    const files: FileSummary[] = [];
+    for (const version of index.versions) {
+      if (needle && !version.lowerName.includes(needle)) continue;
+      let sources = 0;
+      for (const user of version.users) {
+        const peer = index.peers.get(user);
+        if (peer && this.#isOnline(user, peer)) sources++;
+      }
+      if (!all && sources === 0) continue;
+      files.push({ name: version.name, size: version.size, sha256: version.sha256, sources });
     }
-    return [...byVersion.values()]
-      .filter((file) => all || file.sources > 0)
-      .sort((a, b) => a.name.localeCompare(b.name) || b.sources - a.sources);
+    // Already in name order; versions of one name: most sources first.
+    return files.sort((a, b) => (a.name === b.name ? b.sources - a.sources : 0));
   }
 
   async #details(name: string, sha256: string | undefined): Promise<Omit<FileDetails, "type">> {
@@ -458,4 +480,43 @@ function pickVersion(holders: HolderRow[], online: (user: string) => boolean): s
   return [...score.entries()].sort(([ha, [oa, aa]], [hb, [ob, ab]]) =>
     ob - oa || ab - aa || ha.localeCompare(hb)
   )[0]?.[0];
+}
+
+/** One shared version of a file and who holds it. */
+interface IndexedVersion {
+  name: string;
+  lowerName: string;
+  size: number;
+  sha256: string;
+  users: string[];
+}
+
+/** The table `list` answers from. */
+interface FileIndex {
+  versions: IndexedVersion[];
+  peers: Map<string, PeerRecord>;
+}
+
+/** Groups holder rows by version and sorts them by name (code-unit order, no locale cost). */
+function buildFileIndex(holders: HolderRow[], peers: Map<string, PeerRecord>): FileIndex {
+  const byVersion = new Map<string, IndexedVersion>();
+  for (const holder of holders) {
+    const key = `${holder.name}\u0000${holder.sha256}`;
+    let version = byVersion.get(key);
+    if (!version) {
+      version = {
+        name: holder.name,
+        lowerName: holder.name.toLowerCase(),
+        size: holder.size,
+        sha256: holder.sha256,
+        users: [],
+      };
+      byVersion.set(key, version);
+    }
+    version.users.push(holder.user);
+  }
+  const versions = [...byVersion.values()].sort((a, b) =>
+    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+  );
+  return { versions, peers };
 }
