@@ -44,8 +44,19 @@ export function formatSeconds(seconds: number): string {
   return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
 }
 
+/** How {@link formatTable} lays out and styles a table. */
+export interface TableOptions {
+  /** Columns to right-align. */
+  right?: number[];
+  /** Styles the header's cells (after padding, so colour codes never upset the widths). */
+  header?: (text: string) => string;
+  /** Styles a body cell (after padding); `value` is the cell's text without padding. */
+  cell?: (padded: string, value: string, column: number) => string;
+}
+
 /**
- * Rows aligned in columns under a header; columns listed in `right` are right-aligned.
+ * Rows aligned in columns under a header; columns listed in `right` are right-aligned; `header`
+ * and `cell` may style the padded cells (e.g. with colour).
  *
  * @example
  * ```ts
@@ -58,14 +69,27 @@ export function formatSeconds(seconds: number): string {
 export function formatTable(
   header: string[],
   rows: string[][],
-  options: { right?: number[] } = {},
+  options: TableOptions = {},
 ): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, i) => {
+  const line = (cells: string[], style: (padded: string, value: string, i: number) => string) => {
+    // Trailing blanks are trimmed before styling, so styled and plain lines end alike.
+    let last = cells.length - 1;
+    while (last > 0 && cells[last] === "" && !options.right?.includes(last)) last--;
+    return cells.slice(0, last + 1).map((cell, i) => {
       const width = widths[i] ?? 0;
-      if (options.right?.includes(i)) return cell.padStart(width);
-      return i === cells.length - 1 ? cell : cell.padEnd(width);
+      const padded = options.right?.includes(i)
+        ? cell.padStart(width)
+        : i === last
+        ? cell
+        : cell.padEnd(width);
+      return style(padded, cell, i);
     }).join("  ").trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  };
+  const headerStyle = options.header ?? ((padded: string) => padded);
+  const cellStyle = options.cell ?? ((padded: string) => padded);
+  return [
+    line(header, (padded) => headerStyle(padded)),
+    ...rows.map((row) => line(row, cellStyle)),
+  ].join("\n");
 }

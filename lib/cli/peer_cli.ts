@@ -24,6 +24,7 @@ import {
   USERNAME_PATTERN,
 } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
+import { colourFor, paint } from "./colour.ts";
 import {
   type CommandContext,
   detailsCommand,
@@ -103,7 +104,7 @@ export async function runPeerCli(args: string[]): Promise<number> {
     }
     return await runCommand(command, args.slice(1));
   } catch (error) {
-    console.error(`error: ${describeError(error)}`);
+    console.error(`${paint("red", "error:", colourFor(Deno.stderr))} ${describeError(error)}`);
     return error instanceof CliError ? error.exitCode : 1;
   }
 }
@@ -270,6 +271,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     token: session.token,
     user,
     json: values.json,
+    colour: colourFor(Deno.stdout),
     print: (text) => console.log(text),
     openClient: () => TrackerClient.connect(tracker, connectOptions(`p2pfs-${command}`)),
     ...(clientTls ? { tls: clientTls } : {}),

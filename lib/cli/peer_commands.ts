@@ -14,7 +14,8 @@ import {
   type TrackerClient,
 } from "../peer/mod.ts";
 import type { ClientTls, FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
-import { formatBytes, formatSeconds, formatTable } from "./format.ts";
+import { paint } from "./colour.ts";
+import { formatBytes, formatSeconds, formatTable, type TableOptions } from "./format.ts";
 import { ProgressLine } from "./progress.ts";
 
 /** A logged-in context for commands. */
@@ -33,6 +34,23 @@ export interface CommandContext {
   tls?: ClientTls;
   /** Opens another connection to the same tracker (the token works on any of them). */
   openClient?: () => Promise<TrackerClient>;
+  /** Whether human output may use colour (stdout is a terminal and `NO_COLOR` is unset). */
+  colour?: boolean;
+}
+
+/**
+ * Table styling for human output: bold headers; `yes`/`no` in green/red in the columns listed in
+ * `flags`; nothing at all without colour.
+ */
+export function tableStyle(colour: boolean, flags: number[] = []): TableOptions {
+  if (!colour) return {};
+  return {
+    header: (text) => paint("bold", text, true),
+    cell: (padded, value, column) =>
+      flags.includes(column) && (value === "yes" || value === "no")
+        ? paint(value === "yes" ? "green" : "red", padded, true)
+        : padded,
+  };
 }
 
 /** `list [--search TEXT] [--all]`. */
@@ -53,7 +71,7 @@ export async function listCommand(
     ctx.print(formatTable(
       ["NAME", "SIZE", "SOURCES", "SHA-256"],
       files.map((f) => [f.name, formatBytes(f.size), String(f.sources), f.sha256.slice(0, 16)]),
-      { right: [1, 2] },
+      { right: [1, 2], ...tableStyle(ctx.colour ?? false) },
     ));
   }
   return files;
@@ -94,7 +112,7 @@ export async function detailsCommand(ctx: CommandContext, name: string): Promise
             String(p.downloads),
             String(p.failures),
           ]),
-          { right: [3, 4] },
+          { right: [3, 4], ...tableStyle(ctx.colour ?? false, [2]) },
         ),
       ].join("\n"),
     );
@@ -118,6 +136,7 @@ export async function sessionsCommand(ctx: CommandContext): Promise<SessionInfo[
         when(s.expiresAt),
         s.current ? "(this command)" : "",
       ]),
+      tableStyle(ctx.colour ?? false),
     ));
   }
   return sessions;
@@ -139,12 +158,16 @@ export async function pingCommand(
   };
   if (ctx.json) ctx.print(JSON.stringify(result));
   else if (ping.online) {
-    ctx.print(`${user} at ${formatAddress(where.host, where.port)} is online: ${result.rttMs} ms`);
+    ctx.print(
+      `${user} at ${formatAddress(where.host, where.port)} is ${
+        paint("green", "online", ctx.colour ?? false)
+      }: ${result.rttMs} ms`,
+    );
   } else {
     ctx.print(
-      `${user} at ${formatAddress(where.host, where.port)} is offline (${
-        ping.error ?? "no answer"
-      })`,
+      `${user} at ${formatAddress(where.host, where.port)} is ${
+        paint("red", "offline", ctx.colour ?? false)
+      } (${ping.error ?? "no answer"})`,
     );
   }
   return result;
