@@ -24,19 +24,44 @@ export interface PasswordHash {
 /** scrypt parameters used for new passwords. */
 export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keyBytes: 32 } as const;
 
-function derive(
+/**
+ * At most this many scrypt hashes run at once (each takes 16 MiB and a core for ≈ 50 ms); the
+ * rest wait their turn, so a burst of logins cannot exhaust the tracker's memory or starve its
+ * other requests.
+ */
+export const MAX_CONCURRENT_HASHES = 2;
+
+let running = 0;
+const waiting: Array<() => void> = [];
+
+async function derive(
   password: string,
   salt: Uint8Array,
   N: number,
   r: number,
   p: number,
 ): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, SCRYPT_PARAMS.keyBytes, { N, r, p, maxmem: 256 * N * r }, (err, key) => {
-      if (err) reject(err);
-      else resolve(new Uint8Array(key));
+  if (running >= MAX_CONCURRENT_HASHES) {
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  running++;
+  try {
+    return await new Promise((resolve, reject) => {
+      scrypt(
+        password,
+        salt,
+        SCRYPT_PARAMS.keyBytes,
+        { N, r, p, maxmem: 256 * N * r },
+        (err, key) => {
+          if (err) reject(err);
+          else resolve(new Uint8Array(key));
+        },
+      );
     });
-  });
+  } finally {
+    running--;
+    waiting.shift()?.();
+  }
 }
 
 /**
