@@ -42,6 +42,7 @@ import {
   sandboxScope,
 } from "./sandbox.ts";
 import { runShell } from "./shell.ts";
+import { formatStatus, gatherStatus } from "./status.ts";
 
 const COMMON = `Common options:
   --no-sandbox         run serve/shell/get without narrowing Deno's permissions to their folders
@@ -50,7 +51,7 @@ const COMMON = `Common options:
   --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
   --user NAME          account name (env P2PFS_USER); the password comes from env
                        P2PFS_PASSWORD or is asked for on a terminal
-  --json               print one JSON document on stdout (list, details, ping, get)
+  --json               print one JSON document on stdout (list, details, ping, get, status)
   -h, --help           show help`;
 
 const USAGES: Record<string, string> = {
@@ -70,6 +71,8 @@ const USAGES: Record<string, string> = {
     `Usage: deno task peer sessions\n\nLists your live sessions: where you are logged in, since when, until when.\n\nExample:\n  deno task peer sessions --json`,
   logout:
     `Usage: deno task peer logout (--all | --session ID)\n\nRevokes sessions: every one of yours (--all), or the one whose id starts with ID\n(see 'sessions'). A serving peer whose session is revoked logs in again with its password.\n\nExample:\n  deno task peer logout --all`,
+  status:
+    `Usage: deno task peer status [--out DIR]\n\nWho you are, whether the tracker answers (and over TLS), your sessions, and what the\ntracker knows of your peer: its address, online or not, the files it shares, its downloads\nand failures; and what a 'get' into DIR (default ./downloads) would be allowed to touch.\n\nExample:\n  deno task peer status --json`,
   shell:
     `Usage: deno task peer shell --share DIR [--host HOST] [--port PORT] [--max-upload RATE]\n\nAn interactive session: serves DIR while you list, ping and get files.\n\nExample:\n  deno task peer shell --user ann --share ./shared`,
 };
@@ -84,6 +87,7 @@ Commands:
   details FILE         size, hashes and holders of a file
   ping USER            check a peer directly over TCP
   get FILE...          download files from several peers at once, verified
+  status               who you are, the tracker, what you share
   sessions             list your live sessions
   logout --all         revoke every session of yours (or --session ID)
 
@@ -166,6 +170,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   };
 
   const caFile = values["tls-ca"] ?? Deno.env.get("P2PFS_TLS_CA");
+  const tlsFiles = [caFile, values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
 
   // serve, shell and get run in a child process whose Deno permissions cover only their folders.
   if (
@@ -180,7 +185,6 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         throw new CliError(`Cannot share ${values.share}: it is not a folder`, 2);
       }
     }
-    const tlsFiles = [caFile, values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
     const scope = sandboxScope(command, {
       ...(share ? { share } : {}),
       out: values.out ?? (command === "get" ? "./downloads" : share ?? "."),
@@ -257,6 +261,38 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   }
 
   const password = await readPassword(`Password for ${user}: `);
+  if (command === "status") {
+    needs(0, "no arguments besides options");
+    let login: { client: TrackerClient; token: string } | undefined;
+    try {
+      const report = await gatherStatus({
+        user,
+        address: formatAddress(tracker.hostname, tracker.port),
+        tls: clientTls !== undefined,
+        getSandbox: values["no-sandbox"]
+          ? null
+          : sandboxScope("get", { out: values.out ?? "./downloads", tlsFiles }),
+        connect: async () => {
+          const client = await TrackerClient.connect(tracker, connectOptions("p2pfs-status"));
+          try {
+            login = { client, token: (await client.login(user, password)).token };
+          } catch (error) {
+            client.close();
+            throw error;
+          }
+          return login;
+        },
+      });
+      if (values.json) console.log(JSON.stringify(report));
+      else console.log(formatStatus(report, colourFor(Deno.stdout)));
+      return report.tracker.reachable ? 0 : 1;
+    } finally {
+      if (login) {
+        await login.client.logout(login.token).catch(() => {});
+        login.client.close();
+      }
+    }
+  }
   await using client = await TrackerClient.connect(tracker, connectOptions(`p2pfs-${command}`));
   if (command === "register") {
     needs(0, "no arguments besides options");
