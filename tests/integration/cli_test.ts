@@ -7,7 +7,10 @@
 import assert from "node:assert/strict";
 import {
   makeTempDir,
+  PASSWORD,
+  pollUntil,
   registerUsers,
+  ROOT,
   runAs,
   runJson,
   startPeer,
@@ -79,4 +82,75 @@ Deno.test("status --json reports the tracker, the peer as announced and what it 
     assert.match(run.stdout, /^sharing:\s+2 files, /m);
     assert.ok(!run.stdout.includes("\x1b["), "no escape codes when piped");
   });
+});
+
+/** Runs `tmux` with `args` and returns its stdout. */
+async function tmux(...args: string[]): Promise<string> {
+  const output = await new Deno.Command("tmux", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!output.success) {
+    throw new Error(`tmux ${args[0]}: ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return new TextDecoder().decode(output.stdout);
+}
+
+Deno.test("shell on a terminal completes a file name with Tab and recalls it with Up", async (t) => {
+  await using tracker = await startTracker();
+  await using annShare = await makeTempDir();
+  await using bobShare = await makeTempDir();
+  await writeFile(annShare.path, "notes-2024.txt", "meeting at noon\n");
+  await writeFile(annShare.path, "other.txt", "x\n");
+  await registerUsers(tracker.address, ["ann", "bob"]);
+  await using _ann = await startPeer("ann", annShare.path, tracker.address);
+  const session = `p2pfs-it-${crypto.randomUUID().slice(0, 8)}`;
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [
+    `cd ${quote(ROOT)} &&`,
+    `NO_COLOR=1 P2PFS_PASSWORD=${quote(PASSWORD)}`,
+    quote(Deno.execPath()),
+    "run -A peer.ts shell --user bob",
+    `--tracker ${tracker.address} --share ${quote(bobShare.path)}`,
+  ].join(" ");
+  await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command);
+  const screen = () => tmux("capture-pane", "-p", "-t", session);
+  const waitFor = (what: string, test: (text: string) => boolean) =>
+    pollUntil(what, async () => {
+      const text = await screen();
+      return test(text) ? text : undefined;
+    }, { intervalMs: 100 });
+  try {
+    await waitFor("the prompt", (text) => /^bob@127\.0\.0\.1:\d+>/m.test(text));
+
+    await t.step("Tab completes a file name known to the tracker", async () => {
+      await tmux("send-keys", "-t", session, "get no", "Tab");
+      await waitFor("the completed name", (text) => /> get notes-2024\.txt$/m.test(text));
+      await tmux("send-keys", "-t", session, "Enter");
+      await waitFor("the download", (text) => /downloaded notes-2024\.txt .*verified/.test(text));
+    });
+
+    await t.step("Up recalls the earlier line, which runs again", async () => {
+      await tmux("send-keys", "-t", session, "help get", "Enter");
+      await waitFor("help for get", (text) => text.includes("get FILE... [--force]"));
+      await tmux("send-keys", "-t", session, "Up", "Up");
+      await waitFor(
+        "the recalled line",
+        (text) => /> get notes-2024\.txt\s*$/.test(text.trimEnd()),
+      );
+      await tmux("send-keys", "-t", session, "Enter");
+      await waitFor(
+        "the refusal to overwrite",
+        (text) => /error: .*notes-2024\.txt exists/.test(text),
+      );
+    });
+
+    await t.step("Ctrl-D on an empty line leaves the shell", async () => {
+      await tmux("send-keys", "-t", session, "C-d");
+      await pollUntil("the shell to exit", async () => {
+        const listed = await tmux("list-sessions", "-F", "#{session_name}").catch(() => "");
+        return listed.split("\n").includes(session) ? undefined : true;
+      });
+    });
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => {});
+  }
 });
