@@ -1,9 +1,10 @@
 /**
- * Sandboxed peers: `serve`, `shell` and `get` run in a child Deno process whose permissions are
- * narrowed to what the command needs — read the shared folder (and the download folder), write only
- * the download folder, the network, the environment — so even a bug in our own path checks cannot
- * read or write anything else: Deno's permission system refuses it. The parent only waits for the
- * child, passes SIGTERM on, and returns its exit code; the child exits if the parent dies.
+ * Sandboxes: `serve`, `shell` and `get` run in a child Deno process whose permissions are narrowed
+ * to what the command needs — read the shared folder (and the download folder), write only the
+ * download folder, the network, the environment — so even a bug in our own path checks cannot
+ * read or write anything else: Deno's permission system refuses it. The tracker likewise runs in a
+ * child that may read and write only its KV folder. The parent only waits for the child, passes
+ * SIGTERM on, and returns its exit code; the child exits if the parent dies.
  *
  * @module
  */
@@ -41,12 +42,16 @@ const WORKER_SCRIPT = resolve(PROJECT_ROOT, "lib", "peer", "_whole_hash_worker.t
  */
 export function sandboxScope(
   command: string,
-  paths: { share?: string; out?: string; tlsFiles?: string[] },
+  paths: { share?: string; out?: string; tlsFiles?: string[]; kvDir?: string },
 ): SandboxScope | null {
   const share = paths.share ? resolve(paths.share) : undefined;
   const out = paths.out ? resolve(paths.out) : undefined;
   const tls = (paths.tlsFiles ?? []).map((p) => resolve(p));
   switch (command) {
+    case "tracker": {
+      const kv = paths.kvDir ? [resolve(paths.kvDir)] : [];
+      return { read: [...kv, ...tls], write: kv };
+    }
     case "serve":
       return { read: [share!, ...tls, WORKER_SCRIPT], write: [] };
     case "shell": {
@@ -83,7 +88,7 @@ export function sandboxFlags(scope: SandboxScope): string[] {
   return [
     "--allow-net",
     "--allow-env",
-    `--allow-read=${scope.read.join(",")}`,
+    ...(scope.read.length ? [`--allow-read=${scope.read.join(",")}`] : []),
     ...(scope.write.length ? [`--allow-write=${scope.write.join(",")}`] : []),
   ];
 }
@@ -91,7 +96,7 @@ export function sandboxFlags(scope: SandboxScope): string[] {
 /** One line saying what the sandbox allows, for `serve` to print at start. */
 export function describeScope(scope: SandboxScope): string {
   const write = scope.write.length ? scope.write.join(", ") : "nothing";
-  const read = scope.read.filter((p) => p !== WORKER_SCRIPT).join(", ");
+  const read = scope.read.filter((p) => p !== WORKER_SCRIPT).join(", ") || "nothing";
   return `sandbox: read ${read}; write ${write}; network; nothing else`;
 }
 
@@ -99,7 +104,11 @@ export function describeScope(scope: SandboxScope): string {
  * Runs the peer CLI again in a child process narrowed to `scope` and resolves to its exit code.
  * SIGTERM is passed on; SIGINT reaches the child from the terminal directly.
  */
-export async function runSandboxed(args: string[], scope: SandboxScope): Promise<number> {
+export async function runSandboxed(
+  args: string[],
+  scope: SandboxScope,
+  script: "peer.ts" | "tracker.ts" = "peer.ts",
+): Promise<number> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -107,7 +116,7 @@ export async function runSandboxed(args: string[], scope: SandboxScope): Promise
       "--config",
       resolve(PROJECT_ROOT, "deno.json"),
       ...sandboxFlags(scope),
-      resolve(PROJECT_ROOT, "peer.ts"),
+      resolve(PROJECT_ROOT, script),
       ...args,
     ],
     env: { [SANDBOXED_ENV]: "1", P2PFS_SANDBOX_SCOPE: JSON.stringify(scope) },
@@ -143,6 +152,22 @@ export function currentScope(): SandboxScope | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * In a sandboxed child: calls `onGone` once the process that started it is gone (even after
+ * `kill -9`, when it could not pass a signal on). Checks four times a second; never keeps the
+ * process alive by itself.
+ */
+export function watchParent(onGone: () => void): void {
+  const parent = Deno.ppid;
+  const timer = setInterval(() => {
+    if (Deno.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, 250);
+  Deno.unrefTimer(timer);
 }
 
 function signalNumber(signal: Deno.Signal): number {

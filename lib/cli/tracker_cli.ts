@@ -18,7 +18,15 @@ function positive(text: string | undefined, fallback: number): number {
   const value = Number(text);
   return Number.isInteger(value) && value > 0 ? value : NaN;
 }
+import { dirname, resolve as resolvePath } from "node:path";
 import { startTracker } from "../tracker/mod.ts";
+import {
+  currentScope,
+  describeScope,
+  runSandboxed,
+  SANDBOXED_ENV,
+  sandboxScope,
+} from "./sandbox.ts";
 import { formatAddress } from "../peer/mod.ts";
 import { EventLog, startDashboard } from "../dashboard/mod.ts";
 
@@ -38,6 +46,7 @@ Options:
   --idle-timeout-ms MS       close connections silent this long (default 300000)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
+  --no-sandbox         do not narrow Deno's permissions to the KV folder
   -h, --help           show this help
 
 Example:
@@ -57,6 +66,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         "heartbeat-ms": { type: "string", default: "10000" },
         "session-ttl": { type: "string", default: "86400" },
         "tls-cert": { type: "string" },
+        "no-sandbox": { type: "boolean", default: false },
         "max-connections": { type: "string" },
         "max-per-address": { type: "string" },
         "handshake-timeout-ms": { type: "string" },
@@ -90,10 +100,20 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     return 2;
   }
   const kvPath = values.kv;
-  if (kvPath !== ":memory:" && !/^https?:\/\//.test(kvPath)) {
-    const dir = kvPath.includes("/") ? kvPath.slice(0, kvPath.lastIndexOf("/")) : ".";
-    if (dir) await Deno.mkdir(dir, { recursive: true });
+  const localKv = kvPath !== ":memory:" && !/^https?:\/\//.test(kvPath);
+  const kvDir = localKv ? dirname(resolvePath(kvPath)) : undefined;
+  if (kvDir) await Deno.mkdir(kvDir, { recursive: true });
+
+  // The tracker runs in a child process whose Deno permissions cover only its KV folder.
+  if (Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"]) {
+    const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
+    const scope = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
+    return await runSandboxed(args, scope, "tracker.ts");
   }
+  const scope = currentScope();
+  console.error(
+    scope ? `tracker: ${describeScope(scope)}` : "tracker: not sandboxed (--no-sandbox)",
+  );
   const events = new EventLog();
   let tracker;
   try {

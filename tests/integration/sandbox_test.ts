@@ -99,3 +99,23 @@ Deno.test("sandboxScope() gives get its download folder only and shell its share
   assert.deepEqual(shell.write, ["/srv/share", "/srv/dl"]);
   assert.equal(sandboxScope("list", {}), null);
 });
+
+Deno.test("sandbox: the tracker may read and write only its KV folder", async () => {
+  await using kv = await makeTempDir();
+  const kvPath = join(kv.path, "t.kv");
+  await using tracker = await startTracker({ kvPath });
+  const real = await Deno.realPath(kv.path);
+  await pollUntil("the tracker's sandbox line", () =>
+    Promise.resolve(
+      tracker.process.stderr.includes(`tracker: sandbox: read ${real}; write ${real}; network`)
+        ? true
+        : undefined,
+    ));
+  const flags = sandboxFlags(sandboxScope("tracker", { kvDir: real })!);
+  assert.deepEqual(flags, [
+    "--allow-net",
+    "--allow-env",
+    `--allow-read=${real}`,
+    `--allow-write=${real}`,
+  ]);
+});
