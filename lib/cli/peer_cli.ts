@@ -35,6 +35,7 @@ import {
 } from "./peer_commands.ts";
 import { readPassword } from "./password_prompt.ts";
 import {
+  canSandbox,
   currentScope,
   describeScope,
   runSandboxed,
@@ -175,7 +176,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   // serve, shell and get run in a child process whose Deno permissions cover only their folders.
   if (
     ["serve", "shell", "get"].includes(command) && Deno.env.get(SANDBOXED_ENV) !== "1" &&
-    !values["no-sandbox"]
+    !values["no-sandbox"] && canSandbox()
   ) {
     let share: string | undefined;
     if (values.share !== undefined) {

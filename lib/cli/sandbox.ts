@@ -143,6 +143,14 @@ export async function runSandboxed(
   }
 }
 
+/**
+ * Whether this process can start a sandboxed copy of itself: it must run on the `deno` binary. A
+ * program built with `deno compile` cannot, and runs with the permissions it was compiled with.
+ */
+export function canSandbox(): boolean {
+  return /(^|[\\/])deno(\.exe)?$/.test(Deno.execPath());
+}
+
 /** The scope the parent gave this (sandboxed) process, if any. */
 export function currentScope(): SandboxScope | null {
   const text = Deno.env.get("P2PFS_SANDBOX_SCOPE");

@@ -21,6 +21,7 @@ function positive(text: string | undefined, fallback: number): number {
 import { dirname, resolve as resolvePath } from "node:path";
 import { startTracker } from "../tracker/mod.ts";
 import {
+  canSandbox,
   currentScope,
   describeScope,
   runSandboxed,
@@ -105,14 +106,16 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   if (kvDir) await Deno.mkdir(kvDir, { recursive: true });
 
   // The tracker runs in a child process whose Deno permissions cover only its KV folder.
-  if (Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"]) {
+  if (Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"] && canSandbox()) {
     const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
     const scope = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
     return await runSandboxed(args, scope, "tracker.ts");
   }
   const scope = currentScope();
   console.error(
-    scope ? `tracker: ${describeScope(scope)}` : "tracker: not sandboxed (--no-sandbox)",
+    scope
+      ? `tracker: ${describeScope(scope)}`
+      : "tracker: not sandboxed (--no-sandbox, or a compiled program)",
   );
   const events = new EventLog();
   let tracker;
