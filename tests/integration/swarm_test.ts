@@ -20,6 +20,7 @@ import {
   runAs,
   runJson,
   sameBytes,
+  type ServingPeer,
   sha256Hex,
   Spawned,
   startPeer,
@@ -47,6 +48,46 @@ async function verifiedChunks(partPath: string): Promise<number | undefined> {
   }
 }
 
+/** Seeds: one serving peer per user, each sharing `big.bin` from a folder of its own. */
+interface Seeds extends AsyncDisposable {
+  /** The serving peers, in the order of the users. */
+  peers: ServingPeer[];
+  /** Their shared folders. */
+  dirs: string[];
+}
+
+/**
+ * Registers `users` (and `dl`), gives each a folder holding `big.bin` = `bytes`, runs `prepare` on
+ * the folders, then starts a serving peer per user; disposing stops the peers and removes the
+ * folders.
+ */
+async function startSeeds(
+  trackerAddress: string,
+  users: string[],
+  bytes: Uint8Array,
+  prepare: (dirs: string[]) => Promise<void> = () => Promise.resolve(),
+): Promise<Seeds> {
+  const folders = await Promise.all(users.map(() => makeTempDir()));
+  const peers: ServingPeer[] = [];
+  const dispose = async () => {
+    for (const peer of peers) await peer[Symbol.asyncDispose]();
+    for (const folder of folders) await folder[Symbol.asyncDispose]();
+  };
+  try {
+    await registerUsers(trackerAddress, [...users, "dl"]);
+    for (const folder of folders) await writeFile(folder.path, "big.bin", bytes);
+    const dirs = folders.map((f) => f.path);
+    await prepare(dirs);
+    for (const [i, user] of users.entries()) {
+      peers.push(await startPeer(user, dirs[i]!, trackerAddress));
+    }
+    return { peers, dirs, [Symbol.asyncDispose]: dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
 /** A `get` running in the background as `user`. */
 function spawnGet(user: string, trackerAddress: string, args: string[]): Spawned {
   return new Spawned(
@@ -60,132 +101,98 @@ Deno.test("swarm: three sources each deliver part of a file and every byte verif
   await using tracker = await startTracker();
   // 16 chunks: each source's first 4 requests are first-hand, whichever connects last.
   const original = randomBytes(16 * MiB);
-  const shares = await Promise.all(["a1", "a2", "a3"].map(() => makeTempDir()));
   await using out = await makeTempDir();
-  try {
-    await registerUsers(tracker.address, ["a1", "a2", "a3", "dl"]);
-    for (const share of shares) await writeFile(share.path, "big.bin", original);
-    const peers = await Promise.all(
-      ["a1", "a2", "a3"].map((user, i) => startPeer(user, shares[i]!.path, tracker.address)),
-    );
-    try {
-      // The rate limit keeps the transfer long enough for all three sources to be asked.
-      const run = await runAs("dl", tracker.address, [
-        "get",
-        "big.bin",
-        "--out",
-        out.path,
-        "--max-rate",
-        "8MB/s",
-        "--json",
-      ]);
-      assert.equal(run.code, 0, run.stderr);
-      const result = run.json<GetJson>();
-      assert.deepEqual(Object.keys(result.perSource).sort(), ["a1", "a2", "a3"]);
-      for (const [user, bytes] of Object.entries(result.perSource)) {
-        assert.ok(bytes > 0, `${user} delivered nothing: ${JSON.stringify(result.perSource)}`);
-      }
-      assert.equal(result.fetchedBytes, original.length);
-      assert.equal(result.reusedBytes, 0);
-      assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
-      assert.equal(result.sha256, sha256Hex(original));
-
-      // Each source's download count grew by the share of the file it delivered.
-      const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
-      const credited = details.peers.reduce((sum, p) => sum + p.downloads, 0);
-      assert.ok(Math.abs(credited - 1) < 0.01, `downloads add up to ${credited}`);
-    } finally {
-      for (const peer of peers) await peer[Symbol.asyncDispose]();
-    }
-  } finally {
-    for (const share of shares) await share[Symbol.asyncDispose]();
+  await using _seeds = await startSeeds(tracker.address, ["a1", "a2", "a3"], original);
+  // The rate limit keeps the transfer long enough for all three sources to be asked.
+  const run = await runAs("dl", tracker.address, [
+    "get",
+    "big.bin",
+    "--out",
+    out.path,
+    "--max-rate",
+    "8MB/s",
+    "--json",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const result = run.json<GetJson>();
+  assert.deepEqual(Object.keys(result.perSource).sort(), ["a1", "a2", "a3"]);
+  for (const [user, bytes] of Object.entries(result.perSource)) {
+    assert.ok(bytes > 0, `${user} delivered nothing: ${JSON.stringify(result.perSource)}`);
   }
+  assert.equal(result.fetchedBytes, original.length);
+  assert.equal(result.reusedBytes, 0);
+  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
+  assert.equal(result.sha256, sha256Hex(original));
+
+  // Each source's download count grew by the share of the file it delivered.
+  const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
+  const credited = details.peers.reduce((sum, p) => sum + p.downloads, 0);
+  assert.ok(Math.abs(credited - 1) < 0.01, `downloads add up to ${credited}`);
 });
 
 Deno.test("swarm: a source killed mid-download is dropped and the file still completes", async () => {
   await using tracker = await startTracker();
   const original = randomBytes(12 * MiB);
-  const shares = await Promise.all(["k1", "k2", "k3"].map(() => makeTempDir()));
   await using out = await makeTempDir();
-  try {
-    await registerUsers(tracker.address, ["k1", "k2", "k3", "dl"]);
-    for (const share of shares) await writeFile(share.path, "big.bin", original);
-    const peers = await Promise.all(
-      ["k1", "k2", "k3"].map((user, i) => startPeer(user, shares[i]!.path, tracker.address)),
-    );
-    try {
-      await using get = spawnGet("dl", tracker.address, [
-        "big.bin",
-        "--out",
-        out.path,
-        "--max-rate",
-        "3MB/s",
-        "--json",
-      ]);
-      const part = join(out.path, "big.bin.part");
-      await pollUntil("the download to verify some chunks", async () => {
-        const count = await verifiedChunks(part);
-        return count !== undefined && count >= 2 ? count : undefined;
-      }, { intervalMs: 50 });
-      await peers[1]!.kill9();
-      const status = await get.wait(60_000);
-      assert.equal(status.code, 0, get.stderr);
-      const result = JSON.parse(get.lines.join("\n")) as GetJson;
-      assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
-      assert.equal(result.sha256, sha256Hex(original));
-      assert.ok(!result.sources.includes("k2") || (result.perSource.k2 ?? 0) < original.length);
-      const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
-      const k2 = details.peers.find((p) => p.user === "k2");
-      assert.ok(k2 && k2.failures >= 1, `k2 failures: ${JSON.stringify(k2)}`);
-    } finally {
-      for (const peer of peers) await peer[Symbol.asyncDispose]();
-    }
-  } finally {
-    for (const share of shares) await share[Symbol.asyncDispose]();
-  }
+  await using seeds = await startSeeds(tracker.address, ["k1", "k2", "k3"], original);
+  const peers = seeds.peers;
+  await using get = spawnGet("dl", tracker.address, [
+    "big.bin",
+    "--out",
+    out.path,
+    "--max-rate",
+    "3MB/s",
+    "--json",
+  ]);
+  const part = join(out.path, "big.bin.part");
+  await pollUntil("the download to verify some chunks", async () => {
+    const count = await verifiedChunks(part);
+    return count !== undefined && count >= 2 ? count : undefined;
+  }, { intervalMs: 50 });
+  await peers[1]!.kill9();
+  const status = await get.wait(60_000);
+  assert.equal(status.code, 0, get.stderr);
+  const result = JSON.parse(get.lines.join("\n")) as GetJson;
+  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
+  assert.equal(result.sha256, sha256Hex(original));
+  assert.ok(!result.sources.includes("k2") || (result.perSource.k2 ?? 0) < original.length);
+  const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
+  const k2 = details.peers.find((p) => p.user === "k2");
+  assert.ok(k2 && k2.failures >= 1, `k2 failures: ${JSON.stringify(k2)}`);
 });
 
 Deno.test("swarm: a source with a corrupted copy is dropped, counted, and the file is still correct", async () => {
   await using tracker = await startTracker();
   const original = randomBytes(16 * MiB);
-  const shares = await Promise.all(["g1", "g2", "bad"].map(() => makeTempDir()));
   await using out = await makeTempDir();
-  try {
-    await registerUsers(tracker.address, ["g1", "g2", "bad", "dl"]);
-    for (const share of shares) await writeFile(share.path, "big.bin", original);
-    const badCopy = join(shares[2]!.path, "big.bin");
-    const mtime = new Date("2024-05-06T07:08:09.000Z");
-    await Deno.utime(badCopy, mtime, mtime);
-    const peers = await Promise.all(
-      ["g1", "g2", "bad"].map((user, i) => startPeer(user, shares[i]!.path, tracker.address)),
-    );
-    try {
-      // Rewrite every byte of bad's copy behind its back, keeping size and mtime.
-      await Deno.writeFile(badCopy, randomBytes(original.length));
-      await Deno.utime(badCopy, mtime, mtime);
-      const run = await runAs("dl", tracker.address, [
-        "get",
-        "big.bin",
-        "--out",
-        out.path,
-        "--max-rate",
-        "8MB/s",
-        "--json",
-      ]);
-      assert.equal(run.code, 0, run.stderr);
-      const result = run.json<GetJson>();
-      assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
-      assert.ok(!result.sources.includes("bad"), `sources: ${result.sources}`);
-      const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
-      const bad = details.peers.find((p) => p.user === "bad");
-      assert.equal(bad?.failures, 1);
-      assert.equal(bad?.downloads, 0);
-    } finally {
-      for (const peer of peers) await peer[Symbol.asyncDispose]();
-    }
-  } finally {
-    for (const share of shares) await share[Symbol.asyncDispose]();
-  }
+  const mtime = new Date("2024-05-06T07:08:09.000Z");
+  await using seeds = await startSeeds(
+    tracker.address,
+    ["g1", "g2", "bad"],
+    original,
+    (dirs) => Deno.utime(join(dirs[2]!, "big.bin"), mtime, mtime),
+  );
+  const badCopy = join(seeds.dirs[2]!, "big.bin");
+  // Rewrite every byte of bad's copy behind its back, keeping size and mtime.
+  await Deno.writeFile(badCopy, randomBytes(original.length));
+  await Deno.utime(badCopy, mtime, mtime);
+  const run = await runAs("dl", tracker.address, [
+    "get",
+    "big.bin",
+    "--out",
+    out.path,
+    "--max-rate",
+    "8MB/s",
+    "--json",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  const result = run.json<GetJson>();
+  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
+  assert.ok(!result.sources.includes("bad"), `sources: ${result.sources}`);
+  const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
+  const bad = details.peers.find((p) => p.user === "bad");
+  assert.equal(bad?.failures, 1);
+  assert.equal(bad?.downloads, 0);
 });
 
 Deno.test("swarm: a downloader killed with SIGKILL resumes and fetches only what is missing", async () => {
