@@ -2,21 +2,15 @@
  * `peer status`: who I am, the tracker, and what the tracker knows of me.
  *
  * A one-shot command cannot see another process's uploads, so the "me" part comes from the
- * tracker: `locate` (my announced address, online state), `sessions` (how many), and the files
- * I hold, found by asking `details` of each file version `list --all` returns (8 at a time, at
- * most {@link STATUS_MAX_FILES}; beyond that the counts are left unknown rather than taking
- * minutes). Each `details` holder entry also carries my download and failure counts.
+ * tracker's `whoami`: my announced address and online state, my sessions, the file versions I
+ * share and their bytes, and my download and failure counts.
  *
  * @module
  */
 import { formatAddress, PeerError, type TrackerClient } from "../peer/mod.ts";
-import { RemoteError } from "../protocol/mod.ts";
 import { paint } from "./colour.ts";
 import { formatBytes } from "./format.ts";
 import { describeScope, type SandboxScope } from "./sandbox.ts";
-
-/** Most file versions `status` asks `details` about to count what I share. */
-export const STATUS_MAX_FILES = 2000;
 
 /** What `status --json` prints. */
 export interface StatusReport {
@@ -88,37 +82,18 @@ export async function gatherStatus(options: StatusOptions): Promise<StatusReport
   }
   const { client, token } = login;
   report.tracker.reachable = true;
-  report.sessions = (await client.sessions(token)).length;
-  try {
-    const me = await client.locate(token, options.user);
-    report.peer = { address: formatAddress(me.host, me.port), online: me.online, tls: me.tls };
-  } catch (error) {
-    if (!(error instanceof RemoteError && error.code === "NOT_FOUND")) throw error;
-    report.shared = { files: 0, bytes: 0 }; // never announced: holds nothing
-    return report;
-  }
-  const files = await client.list(token, { all: true });
-  if (files.length > STATUS_MAX_FILES) return report;
-  const shared = { files: 0, bytes: 0 };
-  const queue = [...files];
-  await Promise.all(Array.from({ length: Math.min(8, queue.length) }, async () => {
-    for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-      let details;
-      try {
-        details = await client.details(token, file.name, file.sha256);
-      } catch (error) {
-        if (error instanceof RemoteError && error.code === "NOT_FOUND") continue; // gone since
-        throw error;
-      }
-      const mine = details.peers.find((p) => p.user === options.user);
-      if (!mine) continue;
-      shared.files++;
-      shared.bytes += details.size;
-      report.downloads = mine.downloads;
-      report.failures = mine.failures;
+  const me = await client.whoami(token);
+  report.sessions = me.sessions;
+  report.peer = me.peer
+    ? {
+      address: formatAddress(me.peer.host, me.peer.port),
+      online: me.peer.online,
+      tls: me.peer.tls ?? false,
     }
-  }));
-  report.shared = shared;
+    : null;
+  report.shared = { files: me.files, bytes: me.bytes };
+  report.downloads = me.downloads;
+  report.failures = me.failures;
   return report;
 }
 
@@ -170,7 +145,7 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
           ? `${report.shared.files} file${report.shared.files === 1 ? "" : "s"}, ${
             formatBytes(report.shared.bytes)
           }`
-          : `${unknown} (more than ${STATUS_MAX_FILES} files on the tracker)`,
+          : unknown,
       ],
       [
         "served",

@@ -16,6 +16,8 @@ import {
   type FileSummary,
   helloReply,
   logoutReply,
+  type MeInfo,
+  meReply,
   okReply,
   type OutgoingMessage,
   peerReply,
@@ -180,6 +182,11 @@ export class TrackerClient implements AsyncDisposable {
   async logout(token: string, options: { all?: boolean; session?: string } = {}): Promise<number> {
     const reply = await this.#call({ type: "logout", token, ...options }, logoutReply);
     return reply.revoked ?? 1;
+  }
+
+  /** What the tracker knows of the caller: sessions, announced peer, files shared, counts. */
+  async whoami(token: string): Promise<MeInfo> {
+    return await this.#call({ type: "whoami", token }, meReply);
   }
 
   /** The user's live sessions (ids, never tokens). */

@@ -102,6 +102,7 @@ const trackerRequests = {
     session: optional(str({ min: 4, max: 64, pattern: /^[0-9a-f]+$/, describe: "a session id" })),
   }),
   sessions: object({ type: oneOf("sessions"), token }),
+  whoami: object({ type: oneOf("whoami"), token }),
   announce: object({
     type: oneOf("announce"),
     token,
@@ -262,6 +263,20 @@ export const sessionsReply = object({
 
 /** Reply to `logout`: how many sessions were revoked. */
 export const logoutReply = object({ type: oneOf("ok"), revoked: optional(int()) });
+
+/** Reply to `whoami`: what the tracker knows of the caller. */
+export const meReply = object({
+  type: oneOf("me"),
+  user: username,
+  sessions: int(),
+  peer: optional(object({ host, port, online: bool(), tls: optional(bool()) })),
+  files: int(),
+  bytes: size,
+  downloads: num({ min: 0 }),
+  failures: num({ min: 0 }),
+});
+/** Reply to `whoami`. */
+export type MeInfo = Infer<typeof meReply>;
 
 /** Reply to `locate`. */
 export const peerReply = object({

@@ -144,6 +144,8 @@ export class TrackerService {
         return await this.#logout(request.token, request);
       case "sessions":
         return await this.#sessions(request.token);
+      case "whoami":
+        return await this.#whoami(request.token);
       case "announce": {
         const { user, tokenHash } = await this.#authenticate(request.token);
         await this.#store.putPeer(user, {
@@ -310,6 +312,41 @@ export class TrackerService {
       }
     }
     return { type: "ok", revoked: targets.length };
+  }
+
+  async #whoami(token: string): Promise<Reply> {
+    const { user } = await this.#authenticate(token);
+    const [peer, stats, sessions, index] = await Promise.all([
+      this.#store.getPeer(user),
+      this.#store.getStats(user),
+      this.#store.listSessions(user, this.#now()),
+      this.#holderIndex(),
+    ]);
+    let files = 0;
+    let bytes = 0;
+    for (const version of index.versions) {
+      if (!version.users.includes(user)) continue;
+      files++;
+      bytes += version.size;
+    }
+    return {
+      type: "me",
+      user,
+      sessions: sessions.size,
+      ...(peer
+        ? {
+          peer: {
+            host: peer.host,
+            port: peer.port,
+            online: this.#isOnline(user, peer),
+            ...(peer.tls ? { tls: true } : {}),
+          },
+        }
+        : {}),
+      files,
+      bytes,
+      ...stats,
+    };
   }
 
   async #sessions(token: string): Promise<Reply> {

@@ -4,6 +4,7 @@ import {
   detailsReply,
   type FileManifest,
   filesReply,
+  meReply,
   okReply,
   peerReply,
   sessionReply,
@@ -543,4 +544,21 @@ Deno.test("TrackerService lists a user's sessions without tokens and revokes one
   assert.equal(all.revoked, 2);
   await assert.rejects(t.list(first), trackerError("BAD_TOKEN"));
   await assert.rejects(t.list(third), trackerError("BAD_TOKEN"));
+});
+
+Deno.test("TrackerService whoami tells a user its sessions, peer, shared files and counts", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  await t.logIn("ann");
+  const before = meReply(await t.service.handle({ type: "whoami", token: ann }), "whoami");
+  assert.equal(before.sessions, 2);
+  assert.equal(before.peer, undefined);
+  assert.deepEqual([before.files, before.bytes], [0, 0]);
+  const a = file("a.txt");
+  const b = file("b.txt", "v1", 5);
+  await t.announce(ann, [a, b]);
+  const after = meReply(await t.service.handle({ type: "whoami", token: ann }), "whoami");
+  assert.deepEqual([after.files, after.bytes], [2, a.size + b.size]);
+  assert.equal(after.peer?.online, true);
+  assert.deepEqual([after.downloads, after.failures], [0, 0]);
 });
