@@ -17,7 +17,7 @@
 import { join } from "node:path";
 import { hashFile } from "../lib/peer/mod.ts";
 import { ROOT, runPeer, type Started, startProcess } from "./_processes.ts";
-import { LOAD_TRACKER_FLAGS, type LoadResult, runLoad, seedAccounts } from "./load.ts";
+import { LOAD_TRACKER_FLAGS, type LoadResult, peakRssMb, runLoad, seedAccounts } from "./load.ts";
 
 const MB = 1_000_000;
 
@@ -27,16 +27,6 @@ interface Row {
   ratio: string;
   seconds: string;
   rss: string;
-}
-
-/** Peak resident set (VmHWM) of a live process, in MB. */
-function peakRssMb(pid: number): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 /** Runs `deno run -A ...args`, sampling its peak RSS; resolves to stdout and the peak. */
@@ -52,7 +42,7 @@ async function run(
     stderr: "inherit",
   }).spawn();
   let peak = 0;
-  const sampler = setInterval(() => peak = Math.max(peak, peakRssMb(child.pid)), 25);
+  const sampler = setInterval(() => peak = Math.max(peak, peakRssMb(child.pid) ?? 0), 25);
   const out = await child.output();
   clearInterval(sampler);
   if (!out.success) throw new Error(`${args.join(" ")} failed`);
@@ -275,7 +265,7 @@ async function main(): Promise<void> {
         ratio: (rate / limit).toFixed(2),
         seconds: seconds.toFixed(2),
         rss: `${peak.toFixed(0)} (seeds ≤ ${
-          Math.max(...seeds.map((s) => peakRssMb(s.child.pid))).toFixed(0)
+          Math.max(...seeds.map((s) => peakRssMb(s.child.pid) ?? 0)).toFixed(0)
         })`,
       });
     }
@@ -288,7 +278,7 @@ async function main(): Promise<void> {
         value: `${(1000 / seconds).toFixed(0)} files/s`,
         ratio: "",
         seconds: seconds.toFixed(2),
-        rss: `${peak.toFixed(0)} (seed ${peakRssMb(smallSeed.child.pid).toFixed(0)})`,
+        rss: `${peak.toFixed(0)} (seed ${(peakRssMb(smallSeed.child.pid) ?? 0).toFixed(0)})`,
       });
     }
 
@@ -318,7 +308,7 @@ Made by \`BENCH_MB=${sizeMb} BENCH_RUNS=${runs} deno task bench\` on ${
     new Date().toISOString().slice(0, 10)
   }: ${machine}, loopback, every process on the same machine, files in the system temp folder.
 MB = 10^6 bytes. "get" times are whole commands (start-up, login, details, pings, transfer,
-verification, fsync, rename). Peak RSS is each process's VmHWM.
+verification, fsync, rename). Peak RSS is each command's VmHWM, its sandboxed child's included.
 
 ${table}
 `;

@@ -117,14 +117,30 @@ export function latencyFigures(samples: number[]): LatencyFigures {
   };
 }
 
-/** Peak resident set (VmHWM) of a live process, MB; null if it cannot be read. */
+/**
+ * Peak resident set (VmHWM) of a live process and its descendants, summed, in MB; null if it
+ * cannot be read. The sum matters because the tracker and peers run their work in a sandboxed
+ * child process: the process started is only a small parent waiting for it.
+ */
 export function peakRssMb(pid: number): number | null {
   try {
     const status = Deno.readTextFileSync(`/proc/${pid}/status`);
     const kb = /VmHWM:\s+(\d+)/.exec(status)?.[1];
-    return kb === undefined ? null : Number(kb) / 1024;
+    if (kb === undefined) return null;
+    let total = Number(kb) / 1024;
+    for (const child of childPids(pid)) total += peakRssMb(child) ?? 0;
+    return total;
   } catch {
     return null;
+  }
+}
+
+function childPids(pid: number): number[] {
+  try {
+    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
+    return text.trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
   }
 }
 
