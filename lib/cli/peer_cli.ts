@@ -216,6 +216,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     }
     const port = parsePort(values.port ?? "0");
     const password = await readPassword(`Password for ${user}: `);
+    let log = (line: string) => console.error(line);
     const node = await PeerNode.start({
       tracker,
       user,
@@ -229,7 +230,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         : {}),
       ...(serverTls ? { serverTls } : {}),
       ...(clientTls ? { trackerTls: clientTls } : {}),
-      onLog: (line) => console.error(`peer: ${line}`),
+      onLog: (line) => log(`peer: ${line}`),
     });
     try {
       if (command === "serve") {
@@ -253,6 +254,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
           password,
           outDir: values.out ?? node.root,
           ...(clientTls ? { tls: clientTls } : {}),
+          setLog: (print) => log = print,
         });
       }
     } finally {

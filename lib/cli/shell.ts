@@ -33,6 +33,8 @@ export interface ShellOptions {
   outDir: string;
   /** TLS for the tracker and TLS peers. */
   tls?: ClientTls;
+  /** Lets the shell take over where the serving peer's notes are printed. */
+  setLog?: (print: (line: string) => void) => void;
 }
 
 const HELP = `Commands:
@@ -173,9 +175,12 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
   const prompt = interactive
     ? `${paint("cyan", options.user, colour)}@${paint("dim", where, colour)}> `
     : "";
-  const lines = interactive
-    ? readEditedLines(new TerminalLineReader({ complete, signal: stop.signal }), prompt)
-    : readLines(stop.signal, "");
+  const reader = interactive
+    ? new TerminalLineReader({ complete, signal: stop.signal })
+    : undefined;
+  // The serving peer's notes go above the line being edited instead of through it.
+  if (reader) options.setLog?.((line) => reader.note(line));
+  const lines = reader ? readEditedLines(reader, prompt) : readLines(stop.signal, "");
   try {
     for await (const line of lines) {
       const [command, ...args] = splitWords(line);

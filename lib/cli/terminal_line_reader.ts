@@ -38,6 +38,8 @@ export class TerminalLineReader {
   #pending: Key[] = [];
   #inflight: Promise<number | null> | undefined;
   #history: string[] = [];
+  /** Redraws the line being edited; set while {@link read} runs. */
+  #redraw: (() => void) | undefined;
 
   /** A reader on stdin and stdout unless told otherwise. */
   constructor(options: TerminalLineReaderOptions = {}) {
@@ -63,6 +65,7 @@ export class TerminalLineReader {
       );
     };
     this.#input.setRaw(true);
+    this.#redraw = draw;
     try {
       draw();
       while (true) {
@@ -105,8 +108,22 @@ export class TerminalLineReader {
         if (this.#pending.length === 0) draw();
       }
     } finally {
+      this.#redraw = undefined;
       this.#input.setRaw(false);
     }
+  }
+
+  /**
+   * Prints a line of its own (a note from the serving peer, say) without spoiling the line being
+   * edited: the line is cleared, the note printed, and the prompt and line drawn again below it.
+   */
+  note(text: string): void {
+    if (!this.#redraw) {
+      this.#write(`${text}\n`);
+      return;
+    }
+    this.#write(`\r\x1b[K${text.replaceAll("\n", "\r\n")}\r\n`);
+    this.#redraw();
   }
 
   async #nextKey(): Promise<Key | null> {
