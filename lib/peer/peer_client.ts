@@ -83,15 +83,6 @@ export class PeerClient implements Disposable {
     return performance.now() - started;
   }
 
-  /**
-   * Asks for `length` bytes of a file from `offset` and waits for the `data` header; the caller
-   * then reads exactly that many raw bytes with {@link readExact}.
-   */
-  async requestRange(name: string, sha256: string, offset: number, length: number): Promise<void> {
-    await this.sendRead(name, sha256, offset, length);
-    await this.expectData(offset, length);
-  }
-
   /** Sends a `read` request without waiting, so several can be in flight (answers come in order). */
   async sendRead(name: string, sha256: string, offset: number, length: number): Promise<void> {
     await this.#channel.send({ type: "read", name, sha256, offset, length });
