@@ -73,9 +73,9 @@ export async function servePeerConnection(
   options: PeerConnectionOptions = {},
 ): Promise<void> {
   const channel = new Channel(conn);
-  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
-  const abort = () => channel.close();
-  options.signal?.addEventListener("abort", abort, { once: true });
+  const idleMs = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
+  channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+  if (options.signal) channel.closeOnAbort(options.signal);
   let greeted = false;
   using open = new OpenFile();
   const sendBuffer = new Uint8Array(SEND_BYTES);
@@ -85,8 +85,7 @@ export async function servePeerConnection(
       try {
         const message = await channel.receive();
         if (message === null) break;
-        clearTimeout(timer);
-        timer = setTimeout(() => channel.close(), options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS);
+        channel.closeAfter(idleMs);
         const request = parsePeerRequest(message);
         if (!greeted && request.type !== "hello") {
           throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
@@ -104,15 +103,12 @@ export async function servePeerConnection(
           reply = { type: "pong", nonce: request.nonce };
         } else {
           const file = open.get(share, request);
-          clearTimeout(timer); // a long send is not idleness
+          channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
           try {
             await channel.send({ type: "data", offset: request.offset, length: request.length });
             await sendRange(channel, file, request, sendBuffer, options);
           } finally {
-            timer = setTimeout(
-              () => channel.close(),
-              options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS,
-            );
+            channel.closeAfter(idleMs);
           }
           continue;
         }
@@ -130,8 +126,6 @@ export async function servePeerConnection(
   } catch {
     // the other side went away
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", abort);
     channel.close();
   }
 }

@@ -73,6 +73,7 @@ export class Channel {
   #closed = false;
   /** Removes the abort listeners added by {@link closeOnAbort}, so no signal outlives us. */
   readonly #unlisten: (() => void)[] = [];
+  #deadline: ReturnType<typeof setTimeout> | undefined;
 
   /** Wraps `conn`; the channel owns it from now on. */
   constructor(conn: Duplex, options: ChannelOptions = {}) {
@@ -135,10 +136,20 @@ export class Channel {
     this.#unlisten.push(() => signal.removeEventListener("abort", onAbort));
   }
 
+  /**
+   * Closes the connection `ms` from now unless called again first (a handshake or idle
+   * deadline); `null` disarms it.
+   */
+  closeAfter(ms: number | null): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = ms === null || this.#closed ? undefined : setTimeout(() => this.close(), ms);
+  }
+
   /** Closes the connection; safe to call twice. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#deadline);
     for (const unlisten of this.#unlisten.splice(0)) unlisten();
     try {
       this.#conn.close();

@@ -48,9 +48,8 @@ export async function serveTrackerConnection(
   const channel = new Channel(conn);
   const log = options.onLog ?? (() => {});
   const idleMs = options.idleTimeoutMs ?? TRACKER_IDLE_TIMEOUT_MS;
-  let timer = setTimeout(() => channel.close(), options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
-  const abort = () => channel.close();
-  options.signal?.addEventListener("abort", abort, { once: true });
+  channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
+  if (options.signal) channel.closeOnAbort(options.signal);
   let greeted = false;
   const remote = (conn as Partial<Deno.Conn>).remoteAddr;
   const context: RequestContext = remote && "hostname" in remote
@@ -62,8 +61,7 @@ export async function serveTrackerConnection(
       try {
         const message = await channel.receive();
         if (message === null) break;
-        clearTimeout(timer);
-        timer = setTimeout(() => channel.close(), idleMs);
+        channel.closeAfter(idleMs);
         const request = parseTrackerRequest(message);
         if (!greeted && request.type !== "hello") {
           throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
@@ -115,8 +113,6 @@ export async function serveTrackerConnection(
   } catch (error) {
     if (!channel.closed) log(`connection ended: ${error instanceof Error ? error.message : error}`);
   } finally {
-    clearTimeout(timer);
-    options.signal?.removeEventListener("abort", abort);
     channel.close();
   }
 }
