@@ -46,13 +46,13 @@ import { runShell } from "./shell.ts";
 import { formatStatus, gatherStatus } from "./status.ts";
 
 const COMMON = `Common options:
-  --no-sandbox         run serve/shell/get without narrowing Deno's permissions to their folders
-  --tls-ca FILE        talk TLS to the tracker and to TLS peers, trusting this CA (env P2PFS_TLS_CA)
-  --tls                talk TLS to the tracker, trusting the system's CAs only (env P2PFS_TLS=1)
   --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
   --user NAME          account name (env P2PFS_USER); the password comes from env
                        P2PFS_PASSWORD or is asked for on a terminal
   --json               print one JSON document on stdout (list, details, ping, get, status)
+  --tls-ca FILE        talk TLS to the tracker and to TLS peers, trusting this CA (env P2PFS_TLS_CA)
+  --tls                talk TLS to the tracker, trusting the system's CAs only (env P2PFS_TLS=1)
+  --no-sandbox         run serve/shell/get without narrowing Deno's permissions to their folders
   -h, --help           show help`;
 
 const USAGES: Record<string, string> = {
