@@ -80,6 +80,7 @@ async function main(): Promise<void> {
       register: { type: "string", default: "0" },
       prefix: { type: "string", default: "load" },
       "list-every": { type: "string", default: "10" },
+      "round-ms": { type: "string", default: "0" },
     },
   });
   const address = parseAddress(values.tracker ?? "127.0.0.1:7070");
@@ -91,6 +92,8 @@ async function main(): Promise<void> {
   const registering = Number(values.register);
   const prefix = values.prefix;
   const listEvery = Number(values["list-every"]);
+  // A round at most this often per peer (0: back to back, a closed loop with no think time).
+  const roundMs = Number(values["round-ms"]);
   const password = Deno.env.get("P2PFS_PASSWORD") ?? "load-password";
 
   const files = Array.from({ length: pool }, (_, i) => poolFile(i, prefix));
@@ -187,8 +190,11 @@ async function main(): Promise<void> {
     if (!peer) return;
     const { client, token } = peer;
     let turn = peer.index;
+    // With a pace, peers start spread over one round, so they do not all ask at once.
+    if (roundMs > 0) await new Promise((done) => setTimeout(done, Math.random() * roundMs));
     while (performance.now() < deadline) {
       turn++;
+      const roundStart = performance.now();
       // Per peer and round: a heartbeat, two details and, every `--list-every` rounds (never if
       // 0), a list of one folder (about 20 files).
       const file = files[(turn * 7919) % pool]!;
@@ -199,6 +205,10 @@ async function main(): Promise<void> {
         await timed("list", "load", () => client.list(token, { search: folder }));
       }
       await timed("details", "load", () => client.details(token, file.name, file.sha256));
+      const wait = roundStart + roundMs - performance.now();
+      if (wait > 0 && performance.now() + wait < deadline) {
+        await new Promise((done) => setTimeout(done, wait));
+      }
     }
   }));
   summary.elapsedMs = Math.round(performance.now() - started);

@@ -40,6 +40,11 @@ export interface LoadOptions {
   /** A `list` every this many rounds of each peer (a round: heartbeat, 2 details); 0: none.
    * Default 10. */
   listEvery?: number;
+  /**
+   * Total requests per second to aim at, paced per peer (each waits out the rest of its round);
+   * unset: every peer sends its next request as soon as the last is answered (a closed loop).
+   */
+  targetRate?: number;
   /** User name prefix. Default `load`. */
   prefix?: string;
   /** The password of every account. */
@@ -213,6 +218,8 @@ export async function runLoad(
         options.prefix ?? "load",
         "--list-every",
         String(options.listEvery ?? 10),
+        "--round-ms",
+        String(roundMsFor(options)),
       ],
       cwd: ROOT,
       env: { NO_COLOR: "1", P2PFS_PASSWORD: options.password ?? "load-password" },
@@ -316,6 +323,15 @@ function aggregate(summaries: WorkerSummary[], trackerPid: number | undefined): 
   };
 }
 
+/** The round length per peer that makes all peers together send `targetRate` requests/s. */
+function roundMsFor(options: LoadOptions): number {
+  if (!options.targetRate) return 0;
+  const peers = (options.processes ?? 4) * (options.peersPerProcess ?? 125);
+  const listEvery = options.listEvery ?? 10;
+  const perRound = 3 + (listEvery > 0 ? 1 / listEvery : 0); // heartbeat, 2 details, some lists
+  return (1000 * peers * perRound) / options.targetRate;
+}
+
 /** The tracker flags a load run needs: 500 connections from one address exceed the default cap. */
 export const LOAD_TRACKER_FLAGS: readonly string[] = ["--max-per-address", "1024"];
 
@@ -330,6 +346,7 @@ async function main(): Promise<void> {
     seconds,
     registerPerProcess: seeded ? 5 : 125,
     listEvery: Number(Deno.env.get("LOAD_LIST_EVERY") ?? 10),
+    ...(Deno.env.get("LOAD_RATE") ? { targetRate: Number(Deno.env.get("LOAD_RATE")) } : {}),
   };
   try {
     if (seeded) await seedAccounts(kvPath, options);
