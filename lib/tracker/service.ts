@@ -79,6 +79,9 @@ const SESSION_CACHE_MS = 2_000;
 /** How long `list` may reuse the table of holders and peers (local changes refresh it at once). */
 const INDEX_CACHE_MS = 1_000;
 
+/** Manifests kept in memory (each at most 8192 hashes); the oldest go first. */
+const MANIFEST_CACHE_ENTRIES = 2_000;
+
 /** Most entries a cache map keeps; the oldest go first. */
 const CACHE_MAX_ENTRIES = 100_000;
 
@@ -119,6 +122,7 @@ export class TrackerService {
   #index: { at: number; value: FileIndex } | undefined;
   #indexBuild: Promise<FileIndex> | undefined;
   #indexGeneration = 0;
+  readonly #manifests = new Map<string, string[]>();
   #dummyHash: Promise<PasswordHash> | undefined;
 
   /** Serves requests against `store`. */
@@ -441,6 +445,21 @@ export class TrackerService {
     return this.#index ? this.#index.value : await this.#indexBuild;
   }
 
+  /** A manifest's chunk hashes: content-addressed, so once read they never change. */
+  async #chunkHashes(sha256: string, chunkSize: number): Promise<string[] | null> {
+    const key = `${sha256}:${chunkSize}`;
+    const cached = this.#manifests.get(key);
+    if (cached) return cached;
+    const hashes = await this.#store.getChunkHashes(sha256, chunkSize);
+    if (hashes) {
+      this.#manifests.set(key, hashes);
+      while (this.#manifests.size > MANIFEST_CACHE_ENTRIES) {
+        this.#manifests.delete(this.#manifests.keys().next().value!);
+      }
+    }
+    return hashes;
+  }
+
   /** Forgets the holder table after a local change, so the next `list` sees it. */
   #dropIndex(): void {
     this.#index = undefined;
@@ -467,9 +486,11 @@ export class TrackerService {
   }
 
   async #details(name: string, sha256: string | undefined): Promise<Omit<FileDetails, "type">> {
-    const holders = await this.#store.listHolders(name);
-    const exact = holders.filter((h) => h.name === name);
-    const peers = await this.#store.getPeers([...new Set(exact.map((h) => h.user))]);
+    // Holders and their records come from the holder table (at most a second old, and dropped at
+    // once by local announces and logouts); counts are read fresh.
+    const index = await this.#holderIndex();
+    const exact = index.holdersByName.get(name) ?? [];
+    const peers = index.peers;
     const version = sha256 ?? pickVersion(exact, (user) => {
       const peer = peers.get(user);
       return peer !== undefined && this.#isOnline(user, peer);
@@ -477,7 +498,7 @@ export class TrackerService {
     const chosen = exact.filter((h) => h.sha256 === version);
     const first = chosen[0];
     if (!first) throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} is not shared`);
-    const chunkHashes = await this.#store.getChunkHashes(first.sha256, first.chunkSize);
+    const chunkHashes = await this.#chunkHashes(first.sha256, first.chunkSize);
     if (!chunkHashes) {
       throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} has no manifest`);
     }
@@ -528,16 +549,21 @@ interface IndexedVersion {
   users: string[];
 }
 
-/** The table `list` answers from. */
+/** The table `list` and `details` answer from. */
 interface FileIndex {
   versions: IndexedVersion[];
+  holdersByName: Map<string, HolderRow[]>;
   peers: Map<string, PeerRecord>;
 }
 
 /** Groups holder rows by version and sorts them by name (code-unit order, no locale cost). */
 function buildFileIndex(holders: HolderRow[], peers: Map<string, PeerRecord>): FileIndex {
   const byVersion = new Map<string, IndexedVersion>();
+  const holdersByName = new Map<string, HolderRow[]>();
   for (const holder of holders) {
+    const sameName = holdersByName.get(holder.name);
+    if (sameName) sameName.push(holder);
+    else holdersByName.set(holder.name, [holder]);
     const key = `${holder.name}\u0000${holder.sha256}`;
     let version = byVersion.get(key);
     if (!version) {
@@ -555,5 +581,5 @@ function buildFileIndex(holders: HolderRow[], peers: Map<string, PeerRecord>): F
   const versions = [...byVersion.values()].sort((a, b) =>
     a.name < b.name ? -1 : a.name > b.name ? 1 : 0
   );
-  return { versions, peers };
+  return { versions, holdersByName, peers };
 }

@@ -119,8 +119,6 @@ export interface TrackerStore extends AsyncDisposable {
   deleteSession(tokenHash: string): Promise<void>;
   /** A user's live sessions, by token hash. */
   listSessions(user: string, now: number): Promise<Map<string, SessionRecord>>;
-  /** The address records of `users` that have one. */
-  getPeers(users: string[]): Promise<Map<string, PeerRecord>>;
   /** The counts of each of `users`. */
   getStatsMany(users: string[]): Promise<Map<string, PeerStats>>;
   /** The peer's address record, or null. */
@@ -193,15 +191,6 @@ export class KvTrackerStore implements TrackerStore {
       if (entry.value.expiresAt > now) sessions.set(entry.key[2] as string, entry.value);
     }
     return sessions;
-  }
-
-  async getPeers(users: string[]): Promise<Map<string, PeerRecord>> {
-    const peers = new Map<string, PeerRecord>();
-    const entries = await this.#getMany<PeerRecord>(users.map((user) => ["peer", user]));
-    entries.forEach((entry, i) => {
-      if (entry.value) peers.set(users[i]!, entry.value);
-    });
-    return peers;
   }
 
   async getStatsMany(users: string[]): Promise<Map<string, PeerStats>> {
