@@ -8,6 +8,7 @@
  */
 import {
   Channel,
+  checkHandshake,
   type ConnectionLimits,
   type Duplex,
   HANDSHAKE_TIMEOUT_MS,
@@ -87,16 +88,7 @@ export async function servePeerConnection(
         if (message === null) break;
         channel.closeAfter(idleMs);
         const request = parsePeerRequest(message);
-        if (!greeted && request.type !== "hello") {
-          throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
-        }
-        if (request.type === "hello") {
-          if (request.version !== PROTOCOL_VERSION) {
-            throw new ProtocolError(
-              "VERSION_MISMATCH",
-              `Cannot talk: peer speaks protocol ${PROTOCOL_VERSION}, client ${request.version}`,
-            );
-          }
+        if (checkHandshake(request, greeted, "peer")) {
           greeted = true;
           reply = { type: "hello", version: PROTOCOL_VERSION, server: "peer", user: share.user };
         } else if (request.type === "ping") {

@@ -12,3 +12,4 @@ export * from "./channel.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";
 export * from "./limits.ts";
+export * from "./handshake.ts";

@@ -7,6 +7,7 @@
  */
 import {
   Channel,
+  checkHandshake,
   type Duplex,
   HANDSHAKE_TIMEOUT_MS,
   type OutgoingMessage,
@@ -63,19 +64,7 @@ export async function serveTrackerConnection(
         if (message === null) break;
         channel.closeAfter(idleMs);
         const request = parseTrackerRequest(message);
-        if (!greeted && request.type !== "hello") {
-          throw new ProtocolError("BAD_MESSAGE", "Cannot accept request: send hello first");
-        }
-        if (request.type === "hello") {
-          if (request.version !== PROTOCOL_VERSION) {
-            await channel.send({
-              type: "error",
-              code: "VERSION_MISMATCH",
-              message:
-                `Cannot talk: tracker speaks protocol ${PROTOCOL_VERSION}, client ${request.version}`,
-            });
-            break;
-          }
+        if (checkHandshake(request, greeted, "tracker")) {
           greeted = true;
           if (request.agent) context.agent = request.agent;
           reply = {
