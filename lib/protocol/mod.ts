@@ -8,6 +8,7 @@ export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./schema.ts";
 export * from "./messages.ts";
+export * from "./manifest.ts";
 export * from "./channel.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";

@@ -1,0 +1,116 @@
+/**
+ * A file version's identity and the rules its manifest must obey. A version is named by its
+ * **manifest id**: the SHA-256 of a canonical encoding of `(size, chunkSize, chunk hashes)`, so
+ * two manifests with the same id describe the same bytes chunk for chunk, and nobody can store a
+ * different manifest under an id that is already taken. The tracker computes the id itself from
+ * what a peer announces; it never takes one from a client.
+ *
+ * Canonical encoding (all integers big-endian):
+ *
+ * | bytes | field |
+ * |---|---|
+ * | 16 | the ASCII tag `p2pfs-manifest-1` |
+ * | 8 | size in bytes |
+ * | 4 | chunk size in bytes |
+ * | 4 | chunk count |
+ * | 32 × count | the raw SHA-256 digest of each chunk, in order |
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { ProtocolError } from "./errors.ts";
+import { MAX_CHUNKS_PER_FILE } from "./messages.ts";
+
+/** Smallest chunk size a manifest may use: 64 KiB. */
+export const MIN_CHUNK_SIZE = 64 * 1024;
+
+/** Largest chunk size a manifest may use: 16 MiB. */
+export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
+
+/** Largest file a manifest may describe: {@link MAX_CHUNKS_PER_FILE} chunks of 16 MiB (128 GiB). */
+export const MAX_FILE_BYTES = MAX_CHUNKS_PER_FILE * MAX_CHUNK_SIZE;
+
+/** SHA-256 of zero bytes: the whole-file hash of an empty file. */
+export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+const TAG = new TextEncoder().encode("p2pfs-manifest-1");
+
+/** What identifies a version: its size, chunking and chunk hashes. */
+export interface ManifestShape {
+  /** File size in bytes. */
+  size: number;
+  /** Chunk size in bytes. */
+  chunkSize: number;
+  /** Hex SHA-256 of every chunk, in order. */
+  chunkHashes: readonly string[];
+}
+
+/**
+ * The manifest id of a version: hex SHA-256 of its canonical encoding.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { EMPTY_SHA256, manifestId } from "./manifest.ts";
+ * const a = manifestId({ size: 0, chunkSize: 65536, chunkHashes: [] });
+ * const b = manifestId({ size: 0, chunkSize: 131072, chunkHashes: [] });
+ * assert.match(a, /^[0-9a-f]{64}$/);
+ * assert.notEqual(a, b);
+ * assert.notEqual(a, EMPTY_SHA256);
+ * ```
+ */
+export function manifestId(manifest: ManifestShape): string {
+  const head = new Uint8Array(TAG.length + 16);
+  head.set(TAG, 0);
+  const view = new DataView(head.buffer);
+  view.setBigUint64(TAG.length, BigInt(manifest.size));
+  view.setUint32(TAG.length + 8, manifest.chunkSize);
+  view.setUint32(TAG.length + 12, manifest.chunkHashes.length);
+  const hash = createHash("sha256").update(head);
+  for (const chunk of manifest.chunkHashes) hash.update(Buffer.from(chunk, "hex"));
+  return hash.digest("hex");
+}
+
+/**
+ * Checks that a manifest adds up, or throws a `BAD_MESSAGE` {@link ProtocolError} that says why:
+ * the chunk size is a power of two from {@link MIN_CHUNK_SIZE} to {@link MAX_CHUNK_SIZE}, the size
+ * is at most {@link MAX_FILE_BYTES}, there are exactly `ceil(size / chunkSize)` chunk hashes, and
+ * an empty file has the SHA-256 of nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkManifest } from "./manifest.ts";
+ * const hash = "a".repeat(64);
+ * checkManifest({ name: "a", size: 70_000, chunkSize: 65536, sha256: hash, chunkHashes: [hash, hash] });
+ * assert.throws(() =>
+ *   checkManifest({ name: "a", size: 64 << 20, chunkSize: 65536, sha256: hash, chunkHashes: [] })
+ * );
+ * ```
+ */
+export function checkManifest(
+  manifest: ManifestShape & { name: string; sha256: string },
+): void {
+  const { name, size, chunkSize, chunkHashes } = manifest;
+  const refuse = (why: string): never => {
+    throw new ProtocolError("BAD_MESSAGE", `Cannot accept manifest of ${name}: ${why}`);
+  };
+  if (
+    !Number.isSafeInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE ||
+    (chunkSize & (chunkSize - 1)) !== 0
+  ) {
+    refuse(`chunk size ${chunkSize} is not a power of two from 64 KiB to 16 MiB`);
+  }
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_BYTES) {
+    refuse(`size ${size} is outside 0..${MAX_FILE_BYTES}`);
+  }
+  const expected = Math.ceil(size / chunkSize);
+  if (chunkHashes.length !== expected) {
+    refuse(
+      `${chunkHashes.length} chunk hashes for ${size} bytes in chunks of ${chunkSize} (expected ${expected})`,
+    );
+  }
+  if (size === 0 && manifest.sha256 !== EMPTY_SHA256) {
+    refuse("an empty file must have the SHA-256 of nothing");
+  }
+}
