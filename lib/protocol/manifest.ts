@@ -1,9 +1,14 @@
 /**
  * A file version's identity and the rules its manifest must obey. A version is named by its
- * **manifest id**: the SHA-256 of a canonical encoding of `(size, chunkSize, chunk hashes)`, so
- * two manifests with the same id describe the same bytes chunk for chunk, and nobody can store a
- * different manifest under an id that is already taken. The tracker computes the id itself from
- * what a peer announces; it never takes one from a client.
+ * **manifest id**: the SHA-256 of a canonical encoding of `(size, chunkSize, whole-file SHA-256,
+ * chunk hashes)`, so two manifests with the same id describe the same bytes chunk for chunk, and
+ * nobody can store a different manifest under an id that is already taken. The tracker computes
+ * the id itself from what a peer announces; it never takes one from a client.
+ *
+ * The whole-file SHA-256 is part of the id although the chunk hashes already fix the content:
+ * the tracker cannot check that claim, so a holder that announces someone's chunks with a wrong
+ * whole-file hash makes a version of its own (which fails the end-of-download check against its
+ * own holders only) instead of casting doubt on the honest copy.
  *
  * Canonical encoding (all integers big-endian):
  *
@@ -13,10 +18,12 @@
  * | 8 | size in bytes |
  * | 4 | chunk size in bytes |
  * | 4 | chunk count |
+ * | 32 | the raw whole-file SHA-256 |
  * | 32 × count | the raw SHA-256 digest of each chunk, in order |
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { ProtocolError } from "./errors.ts";
 import { MAX_CHUNKS_PER_FILE } from "./messages.ts";
@@ -35,10 +42,12 @@ export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca49
 
 const TAG = new TextEncoder().encode("p2pfs-manifest-1");
 
-/** What identifies a version: its size, chunking and chunk hashes. */
+/** What identifies a version: its size, chunking, whole-file hash and chunk hashes. */
 export interface ManifestShape {
   /** File size in bytes. */
   size: number;
+  /** Hex SHA-256 of the whole file. */
+  sha256: string;
   /** Chunk size in bytes. */
   chunkSize: number;
   /** Hex SHA-256 of every chunk, in order. */
@@ -52,8 +61,8 @@ export interface ManifestShape {
  * ```ts
  * import assert from "node:assert/strict";
  * import { EMPTY_SHA256, manifestId } from "./manifest.ts";
- * const a = manifestId({ size: 0, chunkSize: 65536, chunkHashes: [] });
- * const b = manifestId({ size: 0, chunkSize: 131072, chunkHashes: [] });
+ * const a = manifestId({ size: 0, chunkSize: 65536, sha256: EMPTY_SHA256, chunkHashes: [] });
+ * const b = manifestId({ size: 0, chunkSize: 131072, sha256: EMPTY_SHA256, chunkHashes: [] });
  * assert.match(a, /^[0-9a-f]{64}$/);
  * assert.notEqual(a, b);
  * assert.notEqual(a, EMPTY_SHA256);
@@ -66,7 +75,7 @@ export function manifestId(manifest: ManifestShape): string {
   view.setBigUint64(TAG.length, BigInt(manifest.size));
   view.setUint32(TAG.length + 8, manifest.chunkSize);
   view.setUint32(TAG.length + 12, manifest.chunkHashes.length);
-  const hash = createHash("sha256").update(head);
+  const hash = createHash("sha256").update(head).update(Buffer.from(manifest.sha256, "hex"));
   for (const chunk of manifest.chunkHashes) hash.update(Buffer.from(chunk, "hex"));
   return hash.digest("hex");
 }
@@ -88,9 +97,7 @@ export function manifestId(manifest: ManifestShape): string {
  * );
  * ```
  */
-export function checkManifest(
-  manifest: ManifestShape & { name: string; sha256: string },
-): void {
+export function checkManifest(manifest: ManifestShape & { name: string }): void {
   const { name, size, chunkSize, chunkHashes } = manifest;
   const refuse = (why: string): never => {
     throw new ProtocolError("BAD_MESSAGE", `Cannot accept manifest of ${name}: ${why}`);
