@@ -204,7 +204,11 @@ async function main(): Promise<void> {
         const folder = `dir${String(turn % 50).padStart(2, "0")}/`;
         await timed("list", "load", () => client.list(token, { search: folder }));
       }
-      await timed("details", "load", () => client.details(token, file.name, file.sha256));
+      await timed(
+        "details",
+        "load",
+        () => client.details(token, file.name, { sha256: file.sha256 }),
+      );
       const wait = roundStart + roundMs - performance.now();
       if (wait > 0 && performance.now() + wait < deadline) {
         await new Promise((done) => setTimeout(done, wait));

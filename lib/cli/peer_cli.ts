@@ -63,11 +63,11 @@ const USAGES: Record<string, string> = {
   list:
     `Usage: deno task peer list [--search TEXT] [--all]\n\nLists files with an online source (--all: every known file).\n\nExample:\n  deno task peer list --search report --json`,
   details:
-    `Usage: deno task peer details FILE\n\nShows size, hashes and every peer that has FILE.\n\nExample:\n  deno task peer details docs/report.pdf`,
+    `Usage: deno task peer details FILE [--version PREFIX]\n\nShows size, hashes and every peer that has FILE. When FILE has several versions (different\ncontents under one name), shows the one 'get' would take (most online holders, then most\ndownloads) and lists them all; --version picks one by a prefix of its id or SHA-256.\n\nExample:\n  deno task peer details docs/report.pdf --version 3f2a9c`,
   ping:
     `Usage: deno task peer ping USER\n\nChecks whether USER's peer answers, and how fast.\n\nExample:\n  deno task peer ping bob`,
   get:
-    `Usage: deno task peer get FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--max-rate RATE] [--explain] [--quiet]\n\nDownloads files from up to N online peers at once (default 4), verifying every chunk.\nAn interrupted download resumes from its NAME.part when run again.\n\nOptions:\n  --out DIR         where to save (default ./downloads)\n  --prefix DIR/     also fetch every available file under DIR/\n  --force           replace files that exist\n  --sources N       most peers per file (default 4)\n  --max-rate RATE   limit the download rate, e.g. 20MB/s or 512KiB/s\n  --explain         show how sources were ranked, chosen and dropped\n  -q, --quiet       no progress line\n\nExamples:\n  deno task peer get docs/report.pdf --out ./downloads\n  deno task peer get --prefix photos/ --sources 6 --max-rate 50MB/s`,
+    `Usage: deno task peer get FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--version PREFIX] [--max-rate RATE] [--explain] [--quiet]\n\nDownloads files from up to N online peers at once (default 4), verifying every chunk.\nAn interrupted download resumes from its NAME.part when run again.\n\nOptions:\n  --out DIR         where to save (default ./downloads)\n  --prefix DIR/     also fetch every available file under DIR/\n  --force           replace files that exist\n  --sources N       most peers per file (default 4)\n  --version PREFIX  the version whose id or SHA-256 starts with PREFIX (see details)\n  --max-rate RATE   limit the download rate, e.g. 20MB/s or 512KiB/s\n  --explain         show how sources were ranked, chosen and dropped\n  -q, --quiet       no progress line\n\nExamples:\n  deno task peer get docs/report.pdf --out ./downloads\n  deno task peer get --prefix photos/ --sources 6 --max-rate 50MB/s`,
   sessions:
     `Usage: deno task peer sessions\n\nLists your live sessions: where you are logged in, since when, until when.\n\nExample:\n  deno task peer sessions --json`,
   logout:
@@ -114,6 +114,19 @@ export async function runPeerCli(args: string[]): Promise<number> {
   }
 }
 
+/** `--version PREFIX`, checked: 4-64 hex digits of a version id or SHA-256. */
+function versionOption(value: string | undefined): { version?: string } {
+  if (value === undefined) return {};
+  const prefix = value.toLowerCase();
+  if (!/^[0-9a-f]{4,64}$/.test(prefix)) {
+    throw new CliError(
+      `Cannot use --version ${value}: give 4-64 hex digits of a version id or SHA-256 (see 'details FILE')`,
+      2,
+    );
+  }
+  return { version: prefix };
+}
+
 async function runCommand(command: string, rest: string[]): Promise<number> {
   let parsed;
   try {
@@ -140,6 +153,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         "max-rate": { type: "string" },
         "max-upload": { type: "string" },
         session: { type: "string" },
+        version: { type: "string" },
         tls: { type: "boolean", default: false },
         "no-sandbox": { type: "boolean", default: false },
         "tls-ca": { type: "string" },
@@ -326,7 +340,10 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         break;
       case "details":
         needs(1, "one FILE");
-        await detailsCommand(ctx, positionals[0]!);
+        await detailsCommand(ctx, positionals[0]!, {
+          ...versionOption(values.version),
+          log: (line) => console.error(line),
+        });
         break;
       case "ping":
         needs(1, "one USER");
@@ -371,6 +388,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
             explain: values.explain,
             quiet: values.quiet,
             sources: parseCount(values.sources ?? "4", "--sources"),
+            ...versionOption(values.version),
             ...(values.prefix !== undefined ? { prefix: values.prefix } : {}),
             ...(values["max-rate"]
               ? { limiter: new RateLimiter(parseRateOption(values["max-rate"])) }

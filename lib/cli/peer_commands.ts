@@ -62,27 +62,59 @@ export async function listCommand(
   if (ctx.json) {
     ctx.print(
       JSON.stringify(
-        files.map(({ name, size, sha256, sources }) => ({ name, size, sha256, sources })),
+        files.map(({ name, size, sha256, id, sources }) => ({ name, size, sha256, id, sources })),
       ),
     );
   } else if (files.length === 0) {
     ctx.print(options.search ? `no files match "${options.search}"` : "no files available");
   } else {
+    // Each version once; the VERSION column (the start of its id) tells versions of a name apart.
     ctx.print(formatTable(
-      ["NAME", "SIZE", "SOURCES", "SHA-256"],
-      files.map((f) => [f.name, formatBytes(f.size), String(f.sources), f.sha256.slice(0, 16)]),
+      ["NAME", "SIZE", "SOURCES", "VERSION", "SHA-256"],
+      files.map((f) => [
+        f.name,
+        formatBytes(f.size),
+        String(f.sources),
+        f.id.slice(0, 12),
+        f.sha256.slice(0, 16),
+      ]),
       { right: [1, 2], ...tableStyle(ctx.colour ?? false) },
     ));
   }
   return files;
 }
 
-/** `details FILE`. */
-export async function detailsCommand(ctx: CommandContext, name: string): Promise<FileDetails> {
-  const details = await ctx.client.details(ctx.token, name);
+/**
+ * The note `get` and `details` print on stderr when a name has several versions: which one was
+ * taken and how to ask for another.
+ */
+export function versionsNote(details: FileDetails): string | undefined {
+  if (details.versions.length < 2) return undefined;
+  const others = details.versions.filter((v) => v.id !== details.id).map((v) =>
+    `${v.id.slice(0, 12)} (${formatBytes(v.size)}, ${v.online} online)`
+  );
+  return `${details.name} has ${details.versions.length} versions; using ${
+    details.id.slice(0, 12)
+  } (${formatBytes(details.size)}); others: ${others.join(", ")}; choose one with --version PREFIX`;
+}
+
+/** `details FILE [--version PREFIX]`. */
+export async function detailsCommand(
+  ctx: CommandContext,
+  name: string,
+  options: { version?: string; log?: (line: string) => void } = {},
+): Promise<FileDetails> {
+  const details = await ctx.client.details(
+    ctx.token,
+    name,
+    options.version ? { version: options.version } : {},
+  );
+  const note = options.version ? undefined : versionsNote(details);
+  if (note) options.log?.(note);
   if (ctx.json) {
     ctx.print(JSON.stringify({
       name: details.name,
+      id: details.id,
       size: details.size,
       sha256: details.sha256,
       chunkSize: details.chunkSize,
@@ -94,14 +126,32 @@ export async function detailsCommand(ctx: CommandContext, name: string): Promise
         downloads: p.downloads,
         failures: p.failures,
       })),
+      versions: details.versions.map(({ id, sha256, size, chunkSize, holders, online }) => ({
+        id,
+        sha256,
+        size,
+        chunkSize,
+        holders,
+        online,
+      })),
     }));
   } else {
     ctx.print(
       [
         `name:       ${details.name}`,
         `size:       ${formatBytes(details.size)} (${details.size} bytes)`,
+        `version:    ${details.id}`,
         `sha256:     ${details.sha256}`,
         `chunks:     ${details.chunkHashes.length} × ${formatBytes(details.chunkSize)}`,
+        ...(details.versions.length > 1
+          ? [
+            `versions:   ${details.versions.length}: ${
+              details.versions.map((v) =>
+                `${v.id.slice(0, 12)} ${formatBytes(v.size)} ${v.online}/${v.holders} online`
+              ).join("; ")
+            }`,
+          ]
+          : []),
         "",
         formatTable(
           ["PEER", "ADDRESS", "ONLINE", "DOWNLOADS", "FAILURES"],
@@ -185,6 +235,8 @@ export interface GetOptions {
   prefix?: string;
   /** Most sources per file. */
   sources?: number;
+  /** Which version: a prefix of its id or SHA-256 (default: the one with most online holders). */
+  version?: string;
   /** Shared download rate limit. */
   limiter?: RateLimiter;
   /** No progress line. */
@@ -242,7 +294,13 @@ export async function getCommand(
 
   const fetchOne = async (name: string, client: TrackerClient) => {
     try {
-      const details = await client.details(ctx.token, name);
+      const details = await client.details(
+        ctx.token,
+        name,
+        options.version ? { version: options.version } : {},
+      );
+      const several = options.version ? undefined : versionsNote(details);
+      if (several) note(several);
       totals.set(name, details.size);
       const result = await downloadFile(details, {
         outDir: options.outDir,
@@ -285,6 +343,7 @@ export async function getCommand(
             await client.report(ctx.token, {
               name: details.name,
               sha256: details.sha256,
+              id: details.id,
               source: report.source,
               ok: report.ok,
               bytes: report.bytes,

@@ -79,6 +79,8 @@ export interface FileView {
   size: number;
   /** SHA-256 of the whole file. */
   sha256: string;
+  /** Its manifest id. */
+  id: string;
   /** Holders online now. */
   sourcesOnline: number;
   /** Holders in all. */
@@ -103,6 +105,8 @@ export interface HolderView {
 
 /** One version of a file with its chunk map. */
 export interface VersionView {
+  /** Its manifest id. */
+  id: string;
   /** SHA-256 of the whole file. */
   sha256: string;
   /** Size in bytes. */
@@ -142,8 +146,8 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function versionKey(row: { name: string; sha256: string }): string {
-  return `${row.name}\u0000${row.sha256}`;
+function versionKey(row: { name: string; id: string }): string {
+  return `${row.name}\u0000${row.id}`;
 }
 
 async function snapshot(
@@ -165,7 +169,7 @@ function summarize(
   for (const h of holders) {
     const key = versionKey(h);
     const view = byVersion.get(key) ??
-      { name: h.name, size: h.size, sha256: h.sha256, sourcesOnline: 0, holders: 0 };
+      { name: h.name, size: h.size, sha256: h.sha256, id: h.id, sourcesOnline: 0, holders: 0 };
     view.holders++;
     if (online(h.user)) view.sourcesOnline++;
     byVersion.set(key, view);
@@ -270,11 +274,11 @@ export async function readFile(
   const exact = holders.filter((h) => h.name === name);
   if (exact.length === 0) return null;
   const byVersion = new Map<string, HolderRow[]>();
-  for (const h of exact) byVersion.set(h.sha256, [...byVersion.get(h.sha256) ?? [], h]);
+  for (const h of exact) byVersion.set(h.id, [...byVersion.get(h.id) ?? [], h]);
   const versions: VersionView[] = [];
-  for (const [sha256, rows] of byVersion) {
+  for (const [id, rows] of byVersion) {
     const first = rows[0]!;
-    const hashes = await source.store.getChunkHashes(sha256, first.chunkSize);
+    const hashes = await source.store.getChunkHashes(id);
     const chunks = hashes?.length ?? Math.max(1, Math.ceil(first.size / first.chunkSize));
     const holderViews = await Promise.all(rows.map(async (h): Promise<HolderView> => {
       const peer = peers.get(h.user);
@@ -291,7 +295,8 @@ export async function readFile(
     holderViews.sort((a, b) => Number(b.online) - Number(a.online) || cmp(a.user, b.user));
     const sourcesOnline = holderViews.filter((h) => h.online).length;
     versions.push({
-      sha256,
+      id,
+      sha256: first.sha256,
       size: first.size,
       chunkSize: first.chunkSize,
       chunks,
@@ -302,7 +307,7 @@ export async function readFile(
   }
   versions.sort((a, b) =>
     b.sourcesOnline - a.sourcesOnline || b.holders.length - a.holders.length ||
-    cmp(a.sha256, b.sha256)
+    cmp(a.id, b.id)
   );
   return { name, versions, transfers: source.events.transfers({ name, limit: 100 }) };
 }

@@ -181,7 +181,27 @@ export async function downloadFile(
       options,
     );
     const perSource = await transfer.run(ranked);
-    await transfer.finish(path);
+    // Sources that delivered are credited only once the whole file checks out; if it does not,
+    // every chunk matched a manifest whose whole-file hash is false: its holders are blamed.
+    const delivered = perSource.filter((s) => s.bytes > 0 && !s.failure);
+    try {
+      await transfer.finish(path);
+    } catch (error) {
+      if (error instanceof PeerError && error.code === "VERIFY_FAILED") {
+        for (const s of delivered) {
+          await options.onReport?.({
+            source: s.user,
+            ok: false,
+            bytes: s.bytes,
+            reason: "corrupt",
+          });
+        }
+      }
+      throw error;
+    }
+    for (const s of delivered) {
+      await options.onReport?.({ source: s.user, ok: true, bytes: s.bytes });
+    }
     const fetchedBytes = perSource.reduce((sum, s) => sum + s.bytes, 0);
     return {
       name: details.name,
@@ -372,11 +392,6 @@ class Transfer implements AsyncDisposable {
           ...(failure ? { failure } : {}),
         };
       });
-      for (const result of results) {
-        if (result.bytes > 0 && !result.failure) {
-          await this.#options.onReport?.({ source: result.user, ok: true, bytes: result.bytes });
-        }
-      }
       return results;
     } finally {
       signal?.removeEventListener("abort", onAbort);

@@ -242,14 +242,16 @@ export class TrackerClient implements AsyncDisposable {
     return (await this.#call({ type: "list", token, ...options }, filesReply)).files;
   }
 
-  /** Everything about one file. */
-  async details(token: string, name: string, sha256?: string): Promise<FileDetails> {
-    return await this.#call(
-      sha256 === undefined
-        ? { type: "details", token, name }
-        : { type: "details", token, name, sha256 },
-      detailsReply,
-    );
+  /**
+   * Everything about one file: the version `get` would choose, or the one named by `sha256` (its
+   * whole-file hash) or `version` (a prefix of its id or SHA-256), and a list of every version.
+   */
+  async details(
+    token: string,
+    name: string,
+    which: { sha256?: string; version?: string } = {},
+  ): Promise<FileDetails> {
+    return await this.#call({ type: "details", token, name, ...which }, detailsReply);
   }
 
   /** Where a peer listens and whether it is online. */
@@ -270,6 +272,7 @@ export class TrackerClient implements AsyncDisposable {
     report: {
       name: string;
       sha256: string;
+      id: string;
       source: string;
       ok: boolean;
       bytes: number;

@@ -70,6 +70,12 @@ const username = str({
   pattern: USERNAME_PATTERN,
   describe: "1-32 of A-Z a-z 0-9 _ . -",
 });
+const versionPrefix = str({
+  min: 4,
+  max: 64,
+  pattern: /^[0-9a-f]+$/,
+  describe: "4-64 hex digits of a version id or SHA-256",
+});
 const token = str({ min: 1, max: 128, pattern: /^[A-Za-z0-9_-]+$/, describe: "a session token" });
 const host = str({ min: 1, max: 255 });
 const port = int({ min: 1, max: 65535 });
@@ -119,13 +125,20 @@ const trackerRequests = {
     search: optional(str({ max: 256 })),
     all: optional(bool()),
   }),
-  details: object({ type: oneOf("details"), token, name: fileName, sha256: optional(sha256) }),
+  details: object({
+    type: oneOf("details"),
+    token,
+    name: fileName,
+    sha256: optional(sha256),
+    version: optional(versionPrefix),
+  }),
   locate: object({ type: oneOf("locate"), token, user: username }),
   report: object({
     type: oneOf("report"),
     token,
     name: fileName,
     sha256,
+    id: sha256,
     source: username,
     ok: bool(),
     bytes: size,
@@ -207,7 +220,7 @@ export const sessionReply = object({
 });
 
 /** One entry of the `list` reply. */
-export const fileSummary = object({ name: fileName, size, sha256, sources: int() });
+export const fileSummary = object({ name: fileName, size, sha256, id: sha256, sources: int() });
 /** One entry of the `list` reply. */
 export type FileSummary = Infer<typeof fileSummary>;
 
@@ -231,15 +244,30 @@ export const holderInfo = object({
 /** One holder of a file in the `details` reply. */
 export type HolderInfo = Infer<typeof holderInfo>;
 
-/** Reply to `details`. */
+/** One version of a name in the `details` reply. */
+export const versionInfo = object({
+  id: sha256,
+  sha256,
+  size,
+  chunkSize: int({ min: 1 }),
+  holders: int(),
+  online: int(),
+  downloads: num({ min: 0 }),
+});
+/** One version of a name in the `details` reply. */
+export type VersionInfo = Infer<typeof versionInfo>;
+
+/** Reply to `details`: the version `get` would choose (or the one asked for), and every version. */
 export const detailsReply = object({
   type: oneOf("details"),
   name: fileName,
+  id: sha256,
   size,
   sha256,
   chunkSize: int({ min: 1 }),
   chunkHashes: array(sha256, { max: MAX_CHUNKS_PER_FILE }),
   peers: array(holderInfo, { max: 100_000 }),
+  versions: array(versionInfo, { max: 100_000 }),
 });
 /** Reply to `details`. */
 export type FileDetails = Infer<typeof detailsReply>;

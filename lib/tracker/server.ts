@@ -47,6 +47,12 @@ export interface TrackerEvent {
   };
 }
 
+/** How often the tracker removes manifests that no holder announced for a day. */
+export const COLLECT_INTERVAL_MS = 600_000;
+
+/** Most manifests removed in one commit-bounded batch. */
+const COLLECT_BATCH = 100;
+
 /** Settings of {@link startTracker}. */
 export interface TrackerOptions
   extends TrackerServiceOptions, Omit<ConnectionOptions, "signal">, ConnectionLimits {
@@ -104,10 +110,29 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     (conn, signal) => serveTrackerConnection(conn, service, { ...options, signal }),
     options,
   );
+  // Manifests nobody announced for a day go, in batches, at start and every 10 minutes.
+  let collecting: Promise<void> | undefined;
+  const collect = () => {
+    collecting ??= (async () => {
+      try {
+        while ((await service.collectManifests(COLLECT_BATCH)) === COLLECT_BATCH) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      } catch {
+        // the next round tries again; a closed store ends the rounds
+      } finally {
+        collecting = undefined;
+      }
+    })();
+  };
+  collect();
+  const collector = setInterval(collect, COLLECT_INTERVAL_MS);
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
+      clearInterval(collector);
       await served.close();
+      await collecting;
       await store[Symbol.asyncDispose]();
     })();
   return {
@@ -146,7 +171,9 @@ class ObservedService extends TrackerService {
       : null;
     let outcome = "ok";
     try {
-      return await super.handle(request, context);
+      const reply = await super.handle(request, context);
+      if (reply.counted === false) outcome = "not_counted";
+      return reply;
     } catch (error) {
       outcome = error instanceof TrackerError ? error.code : "INTERNAL";
       throw error;

@@ -6,11 +6,14 @@
  * @module
  */
 import {
+  checkManifest,
   type FileDetails,
   type FileSummary,
   type HolderInfo,
   MIN_PASSWORD_LENGTH,
+  ProtocolError,
   type TrackerRequest,
+  type VersionInfo,
 } from "../protocol/mod.ts";
 import { hashPassword, type PasswordHash, verifyPassword } from "./password.ts";
 import { ReportGrants } from "./report_grants.ts";
@@ -152,6 +155,14 @@ export class TrackerService {
         return await this.#whoami(request.token);
       case "announce": {
         const { user, tokenHash } = await this.#authenticate(request.token);
+        for (const file of request.files) {
+          try {
+            checkManifest(file);
+          } catch (error) {
+            if (!(error instanceof ProtocolError)) throw error;
+            throw new TrackerError("INVALID", error.message);
+          }
+        }
         await this.#store.putPeer(user, {
           host: request.host,
           port: request.port,
@@ -160,7 +171,7 @@ export class TrackerService {
           session: tokenHash,
           ...(request.tls ? { tls: true } : {}),
         });
-        await this.#store.putShares(user, request.files, request.replace);
+        await this.#store.putShares(user, request.files, request.replace, this.#now());
         this.#live.set(user, {
           session: tokenHash,
           lastSeen: this.#now(),
@@ -183,10 +194,10 @@ export class TrackerService {
       }
       case "details": {
         const { user } = await this.#authenticate(request.token);
-        const details = await this.#details(request.name, request.sha256);
-        // The downloader may now report on these sources for this file, once each.
+        const details = await this.#details(request.name, request);
+        // The downloader may now report on these sources for this version, once each.
         const sources = details.peers.map((p) => p.user).filter((u) => u !== user);
-        this.#grants.grant(user, details.sha256, sources);
+        this.#grants.grant(user, details.id, sources);
         return { type: "details", ...details };
       }
       case "locate": {
@@ -216,30 +227,42 @@ export class TrackerService {
           );
         }
         const holders = await this.#store.listHolders(request.name);
-        const holder = holders.find((h) =>
-          h.sha256 === request.sha256 && h.user === request.source
-        );
-        if (!holder) {
+        const holder = holders.find((h) => h.id === request.id && h.user === request.source);
+        if (!holder || holder.sha256 !== request.sha256) {
           throw new TrackerError(
             "NOT_FOUND",
-            `Cannot accept report: ${request.source} does not share ${request.name}`,
+            `Cannot accept report: ${request.source} does not share that version of ${request.name}`,
+          );
+        }
+        if (request.bytes > holder.size) {
+          throw new TrackerError(
+            "INVALID",
+            `Cannot accept report: ${request.bytes} bytes is more than the file's ${holder.size}`,
           );
         }
         // A download counts in proportion to the share of the file the source delivered, and only
-        // against a grant from a recent `details`, once: repeating a report counts nothing.
-        const share = holder.size === 0 ? 1 : Math.min(1, request.bytes / holder.size);
-        if (!this.#grants.use(user, request.sha256, request.source)) {
+        // against a grant from a recent `details`; one outcome per (downloader, source, version)
+        // per day counts, so repeating a report moves nothing.
+        const share = holder.size === 0 ? 1 : request.bytes / holder.size;
+        if (!this.#grants.use(user, request.id, request.source)) {
           throw new TrackerError(
             "FORBIDDEN",
             `Cannot accept report: ${request.source} was not handed to you for ${request.name} in a recent details, or was reported already`,
           );
         }
-        await this.#store.addStat(
-          request.source,
-          request.ok ? "downloads" : "failures",
+        const counted = await this.#store.countOutcome(
+          {
+            downloader: user,
+            source: request.source,
+            id: request.id,
+            kind: request.ok ? "downloads" : "failures",
+          },
           request.ok ? share : 1,
+          this.#now(),
         );
-        return { type: "ok" };
+        // Not counted: a transfer of this version from that source counted for this downloader in
+        // the last day. Not an error: downloading a file twice is no mistake.
+        return counted ? { type: "ok" } : { type: "ok", counted: false };
       }
     }
   }
@@ -446,18 +469,25 @@ export class TrackerService {
   }
 
   /** A manifest's chunk hashes: content-addressed, so once read they never change. */
-  async #chunkHashes(sha256: string, chunkSize: number): Promise<string[] | null> {
-    const key = `${sha256}:${chunkSize}`;
-    const cached = this.#manifests.get(key);
+  async #chunkHashes(id: string): Promise<string[] | null> {
+    const cached = this.#manifests.get(id);
     if (cached) return cached;
-    const hashes = await this.#store.getChunkHashes(sha256, chunkSize);
+    const hashes = await this.#store.getChunkHashes(id);
     if (hashes) {
-      this.#manifests.set(key, hashes);
+      this.#manifests.set(id, hashes);
       while (this.#manifests.size > MANIFEST_CACHE_ENTRIES) {
         this.#manifests.delete(this.#manifests.keys().next().value!);
       }
     }
     return hashes;
+  }
+
+  /**
+   * Removes up to `limit` manifests that no holder has announced for a day (see
+   * {@link TrackerStore.collectManifests}); the tracker calls it now and then.
+   */
+  async collectManifests(limit = 100): Promise<number> {
+    return await this.#store.collectManifests(this.#now(), limit);
   }
 
   /** Forgets the holder table after a local change, so the next `list` sees it. */
@@ -479,34 +509,78 @@ export class TrackerService {
         if (peer && this.#isOnline(user, peer)) sources++;
       }
       if (!all && sources === 0) continue;
-      files.push({ name: version.name, size: version.size, sha256: version.sha256, sources });
+      files.push({
+        name: version.name,
+        size: version.size,
+        sha256: version.sha256,
+        id: version.id,
+        sources,
+      });
     }
     // Already in name order; versions of one name: most sources first.
     return files.sort((a, b) => (a.name === b.name ? b.sources - a.sources : 0));
   }
 
-  async #details(name: string, sha256: string | undefined): Promise<Omit<FileDetails, "type">> {
+  /**
+   * The version of `name` asked for (`sha256` exactly, or `version`, a prefix of an id or a
+   * SHA-256), else the one `get` would choose: the most online holders, then the most downloads,
+   * then the most holders, then the lowest id.
+   */
+  async #details(
+    name: string,
+    ask: { sha256?: string; version?: string },
+  ): Promise<Omit<FileDetails, "type">> {
     // Holders and their records come from the holder table (at most a second old, and dropped at
     // once by local announces and logouts); counts are read fresh.
     const index = await this.#holderIndex();
-    const exact = index.holdersByName.get(name) ?? [];
+    const rows = index.holdersByName.get(name) ?? [];
+    if (rows.length === 0) {
+      throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} is not shared`);
+    }
     const peers = index.peers;
-    const version = sha256 ?? pickVersion(exact, (user) => {
+    const online = (user: string) => {
       const peer = peers.get(user);
       return peer !== undefined && this.#isOnline(user, peer);
-    });
-    const chosen = exact.filter((h) => h.sha256 === version);
-    const first = chosen[0];
-    if (!first) throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} is not shared`);
-    const chunkHashes = await this.#chunkHashes(first.sha256, first.chunkSize);
+    };
+    const byId = new Map<string, HolderRow[]>();
+    for (const row of rows) {
+      const same = byId.get(row.id);
+      if (same) same.push(row);
+      else byId.set(row.id, [row]);
+    }
+    const downloads = await this.#store.getVersionDownloads([...byId.keys()]);
+    const versions: VersionInfo[] = [...byId].map(([id, holders]) => ({
+      id,
+      sha256: holders[0]!.sha256,
+      size: holders[0]!.size,
+      chunkSize: holders[0]!.chunkSize,
+      holders: holders.length,
+      online: holders.filter((h) => online(h.user)).length,
+      downloads: downloads.get(id) ?? 0,
+    })).sort((a, b) =>
+      b.online - a.online || b.downloads - a.downloads || b.holders - a.holders ||
+      (a.id < b.id ? -1 : 1)
+    );
+    const chosen = pickVersion(versions, ask);
+    if (!chosen) {
+      const wanted = ask.sha256 ?? ask.version;
+      throw new TrackerError(
+        "NOT_FOUND",
+        `Cannot find file: ${name} has no version ${wanted} (it has ${
+          versions.map((v) => v.id.slice(0, 12)).join(", ")
+        })`,
+      );
+    }
+    const chunkHashes = await this.#chunkHashes(chosen.id);
     if (!chunkHashes) {
       throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} has no manifest`);
     }
+    const holders = byId.get(chosen.id)!;
     const infos: HolderInfo[] = [];
-    const stats = await this.#store.getStatsMany(chosen.map((h) => h.user));
-    for (const holder of chosen) {
+    const stats = await this.#store.getStatsMany(holders.map((h) => h.user));
+    for (const holder of holders) {
       const peer = peers.get(holder.user);
-      if (!peer || holder.chunkSize !== first.chunkSize) continue;
+      if (!peer) continue;
       infos.push({
         user: holder.user,
         host: peer.host,
@@ -519,25 +593,39 @@ export class TrackerService {
     }
     return {
       name,
-      size: first.size,
-      sha256: first.sha256,
-      chunkSize: first.chunkSize,
+      id: chosen.id,
+      size: chosen.size,
+      sha256: chosen.sha256,
+      chunkSize: chosen.chunkSize,
       chunkHashes,
       peers: infos,
+      versions,
     };
   }
 }
 
-/** The version of a file with the most online holders (then most holders, then lowest hash). */
-function pickVersion(holders: HolderRow[], online: (user: string) => boolean): string | undefined {
-  const score = new Map<string, [number, number]>();
-  for (const h of holders) {
-    const [on, all] = score.get(h.sha256) ?? [0, 0];
-    score.set(h.sha256, [on + (online(h.user) ? 1 : 0), all + 1]);
+/**
+ * The version asked for, from `versions` in order of preference: the first whose SHA-256 is
+ * `sha256`, or whose id or SHA-256 starts with `version`; with neither, the first. A prefix that
+ * matches several versions is refused as ambiguous.
+ */
+function pickVersion(
+  versions: VersionInfo[],
+  ask: { sha256?: string; version?: string },
+): VersionInfo | undefined {
+  if (ask.sha256) return versions.find((v) => v.sha256 === ask.sha256);
+  const prefix = ask.version;
+  if (!prefix) return versions[0];
+  const matches = versions.filter((v) => v.id.startsWith(prefix) || v.sha256.startsWith(prefix));
+  if (matches.length > 1) {
+    throw new TrackerError(
+      "INVALID",
+      `Cannot choose a version: ${prefix} matches ${matches.length} versions (${
+        matches.map((v) => v.id.slice(0, 12)).join(", ")
+      }); give more digits`,
+    );
   }
-  return [...score.entries()].sort(([ha, [oa, aa]], [hb, [ob, ab]]) =>
-    ob - oa || ab - aa || ha.localeCompare(hb)
-  )[0]?.[0];
+  return matches[0];
 }
 
 /** One shared version of a file and who holds it. */
@@ -546,6 +634,7 @@ interface IndexedVersion {
   lowerName: string;
   size: number;
   sha256: string;
+  id: string;
   users: string[];
 }
 
@@ -564,7 +653,7 @@ function buildFileIndex(holders: HolderRow[], peers: Map<string, PeerRecord>): F
     const sameName = holdersByName.get(holder.name);
     if (sameName) sameName.push(holder);
     else holdersByName.set(holder.name, [holder]);
-    const key = `${holder.name}\u0000${holder.sha256}`;
+    const key = `${holder.name}\u0000${holder.id}`;
     let version = byVersion.get(key);
     if (!version) {
       version = {
@@ -572,6 +661,7 @@ function buildFileIndex(holders: HolderRow[], peers: Map<string, PeerRecord>): F
         lowerName: holder.name.toLowerCase(),
         size: holder.size,
         sha256: holder.sha256,
+        id: holder.id,
         users: [],
       };
       byVersion.set(key, version);

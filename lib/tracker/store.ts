@@ -12,17 +12,26 @@
  * | `["peer", user]`                      | {@link PeerRecord}: address, liveness   |
  * | `["stat", user, "downloads"]`         | `Deno.KvU64` in thousandths, summed atomically |
  * | `["stat", user, "failures"]`          | `Deno.KvU64` in thousandths, summed atomically |
- * | `["holder", name, sha256, user]`      | {@link HolderRecord}: who has which file|
+ * | `["holder", name, id, user]`          | {@link HolderRecord}: who has which version |
  * | `["share", user, name]`               | {@link ShareRecord}: reverse index      |
- * | `["manifest", sha256, chunkSize]`     | {@link ManifestHead}                    |
- * | `["manifest", sha256, chunkSize, i]`  | part `i` of the chunk hashes: up to 1024 raw 32-byte digests |
+ * | `["version_holder", id, user]`        | the name: who holds a version, by id    |
+ * | `["manifest", id]`                    | {@link ManifestHead}                    |
+ * | `["manifest", id, i]`                 | part `i` of the chunk hashes: up to 1024 raw 32-byte digests |
+ * | `["manifest_orphan", id]`             | ms since the epoch its last holder left (garbage collection) |
+ * | `["vstat", id, "downloads"]`          | `Deno.KvU64` in thousandths: downloads of a version |
+ * | `["reported", downloader, source, id]` | `true`, with `expireIn` of a day: one outcome counted |
+ * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  *
- * A manifest is content-addressed and written parts first, head last, so a head that exists
- * always has all its parts.
+ * A version's `id` is its manifest id ({@link manifestId}), computed here from what was announced,
+ * never taken from a client. A manifest is written parts first, head last, so a head that exists
+ * always has all its parts; being content-addressed, it is never overwritten. Holder rows are
+ * written in the same commit as a check that their manifest head is still there, and garbage
+ * collection deletes a manifest only in a commit that checks its orphan mark is unchanged, so an
+ * announce racing a collection either keeps the manifest or writes it again.
  *
  * @module
  */
-import type { FileManifest } from "../protocol/mod.ts";
+import { type FileManifest, manifestId } from "../protocol/mod.ts";
 import type { PasswordHash } from "./password.ts";
 
 /** A registered account. */
@@ -61,26 +70,39 @@ export interface PeerRecord {
   tls?: boolean;
 }
 
+/** The version of the key layout this module reads and writes. */
+export const STORE_LAYOUT = 2;
+
+/** How long a manifest no holder announces is kept before garbage collection removes it. */
+export const MANIFEST_GRACE_MS = 24 * 3600_000;
+
+/** How long one (downloader, source, version) outcome blocks another from counting. */
+export const REPORT_WINDOW_MS = 24 * 3600_000;
+
 /** That a user holds one version of a file. */
 export interface HolderRecord {
   /** File size in bytes. */
   size: number;
-  /** Chunk size the holder indexed with. */
+  /** Chunk size of the version. */
   chunkSize: number;
+  /** SHA-256 of the whole file. */
+  sha256: string;
 }
 
 /** The reverse index entry: which version of `name` a user shares. */
 export interface ShareRecord {
-  /** SHA-256 of the whole file. */
-  sha256: string;
-  /** Chunk size the holder indexed with. */
-  chunkSize: number;
+  /** The version's manifest id. */
+  id: string;
 }
 
 /** The head of a stored manifest. */
 export interface ManifestHead {
   /** File size in bytes. */
   size: number;
+  /** Chunk size in bytes. */
+  chunkSize: number;
+  /** SHA-256 of the whole file. */
+  sha256: string;
   /** How many chunks. */
   chunkCount: number;
   /** How many parts the chunk hashes span. */
@@ -91,8 +113,8 @@ export interface ManifestHead {
 export interface HolderRow extends HolderRecord {
   /** File name. */
   name: string;
-  /** SHA-256 of the whole file. */
-  sha256: string;
+  /** The version's manifest id. */
+  id: string;
   /** Who holds it. */
   user: string;
 }
@@ -127,14 +149,34 @@ export interface TrackerStore extends AsyncDisposable {
   listPeers(): Promise<Map<string, PeerRecord>>;
   /** Stores the peer's address record. */
   putPeer(user: string, record: PeerRecord): Promise<void>;
-  /** Records what `user` shares; with `replace`, forgets what it shared before. */
-  putShares(user: string, files: FileManifest[], replace: boolean): Promise<void>;
+  /**
+   * Records what `user` shares; with `replace`, forgets what it shared before. `now` (the caller's
+   * clock) dates the orphan marks of versions it leaves.
+   */
+  putShares(user: string, files: FileManifest[], replace: boolean, now?: number): Promise<void>;
   /** Every holder of every file, or of the files named `name`. */
   listHolders(name?: string): Promise<HolderRow[]>;
-  /** The chunk hashes of a stored manifest, or null. */
-  getChunkHashes(sha256: string, chunkSize: number): Promise<string[] | null>;
+  /** The chunk hashes of a stored manifest, by its id, or null. */
+  getChunkHashes(id: string): Promise<string[] | null>;
   /** Adds to a user's downloads or failures (fractions count to a thousandth). */
   addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void>;
+  /**
+   * Counts one transfer outcome from `source` to `downloader` of version `id`: adds `amount` to
+   * the source's `kind` count (and, for downloads, to the version's), unless an outcome of that
+   * triple was counted in the last {@link REPORT_WINDOW_MS}. False when it was.
+   */
+  countOutcome(
+    outcome: { downloader: string; source: string; id: string; kind: keyof PeerStats },
+    amount: number,
+    now: number,
+  ): Promise<boolean>;
+  /** Downloads counted for each version id (zero when none). */
+  getVersionDownloads(ids: string[]): Promise<Map<string, number>>;
+  /**
+   * Removes up to `limit` manifests whose last holder left more than {@link MANIFEST_GRACE_MS}
+   * before `now` and that nobody holds again; returns how many it removed.
+   */
+  collectManifests(now: number, limit: number): Promise<number>;
   /** A user's counts (zero when none). */
   getStats(user: string): Promise<PeerStats>;
 }
@@ -161,9 +203,27 @@ export class KvTrackerStore implements TrackerStore {
     this.#kv = kv;
   }
 
-  /** Opens the store at a file path, `:memory:`, or a remote KV URL. */
+  /**
+   * Opens the store at a file path, `:memory:`, or a remote KV URL. A store written by an older
+   * layout (versions keyed by whole-file hash) loses its file index and sessions, which peers
+   * rebuild by logging in and announcing again; accounts and counts are kept.
+   */
   static async open(path: string): Promise<KvTrackerStore> {
-    return new KvTrackerStore(await Deno.openKv(path));
+    const kv = await Deno.openKv(path);
+    const layout = await kv.get<number>(["meta", "layout"]);
+    if (layout.value !== STORE_LAYOUT) {
+      for (const prefix of ["holder", "share", "manifest", "session", "user_session"]) {
+        const keys: Deno.KvKey[] = [];
+        for await (const entry of kv.list({ prefix: [prefix] })) keys.push(entry.key);
+        for (let i = 0; i < keys.length; i += MAX_MUTATIONS) {
+          const op = kv.atomic();
+          for (const key of keys.slice(i, i + MAX_MUTATIONS)) op.delete(key);
+          await op.commit();
+        }
+      }
+      await kv.atomic().check(layout).set(["meta", "layout"], STORE_LAYOUT).commit();
+    }
+    return new KvTrackerStore(kv);
   }
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
@@ -243,58 +303,138 @@ export class KvTrackerStore implements TrackerStore {
     await this.#kv.set(["peer", user], record);
   }
 
-  async putShares(user: string, files: FileManifest[], replace: boolean): Promise<void> {
+  async putShares(
+    user: string,
+    files: FileManifest[],
+    replace: boolean,
+    now = Date.now(),
+  ): Promise<void> {
     // A name listed twice counts once (the last entry), so every holder row stays removable.
     files = [...new Map(files.map((f) => [f.name, f])).values()];
+    const versions = files.map((file) => ({ file, id: manifestId(file) }));
+    // A commit fails only when a manifest head it checks was collected meanwhile: write it again.
+    for (let attempt = 0;; attempt++) {
+      if (await this.#tryPutShares(user, versions, replace, now)) return;
+      if (attempt === 4) throw new Error("Cannot save shares: manifests keep being collected");
+    }
+  }
+
+  async #tryPutShares(
+    user: string,
+    versions: { file: FileManifest; id: string }[],
+    replace: boolean,
+    now: number,
+  ): Promise<boolean> {
     const old = new Map<string, ShareRecord>();
     for await (const entry of this.#kv.list<ShareRecord>({ prefix: ["share", user] })) {
       old.set(entry.key[2] as string, entry.value);
     }
-    for (const file of files) await this.#putManifest(file);
-
-    const writes: Array<(op: Deno.AtomicOperation) => void> = [];
+    const heads = new Map<string, string>();
+    for (const { file, id } of versions) {
+      if (heads.has(id)) continue;
+      const before = old.get(file.name);
+      if (before?.id === id) continue;
+      heads.set(id, await this.#putManifest(id, file));
+    }
+    // Each file's writes go in one commit with the check on its manifest head.
+    const groups: Array<Array<(op: Deno.AtomicOperation) => void>> = [];
     const kept = new Set<string>();
-    for (const file of files) {
+    const withdraw = (name: string, id: string) => [
+      (op: Deno.AtomicOperation) => op.delete(["holder", name, id, user]),
+      (op: Deno.AtomicOperation) => op.delete(["version_holder", id, user]),
+      (op: Deno.AtomicOperation) => op.set(["manifest_orphan", id], now),
+    ];
+    for (const { file, id } of versions) {
       kept.add(file.name);
       const before = old.get(file.name);
-      if (before && before.sha256 === file.sha256 && before.chunkSize === file.chunkSize) continue;
-      if (before) writes.push((op) => op.delete(["holder", file.name, before.sha256, user]));
-      const holder: HolderRecord = { size: file.size, chunkSize: file.chunkSize };
-      const share: ShareRecord = { sha256: file.sha256, chunkSize: file.chunkSize };
-      writes.push((op) => op.set(["holder", file.name, file.sha256, user], holder));
-      writes.push((op) => op.set(["share", user, file.name], share));
+      if (before?.id === id) continue;
+      const group = before ? withdraw(file.name, before.id) : [];
+      const holder: HolderRecord = {
+        size: file.size,
+        chunkSize: file.chunkSize,
+        sha256: file.sha256,
+      };
+      const headStamp = heads.get(id)!;
+      group.push(
+        (op) => op.check({ key: ["manifest", id], versionstamp: headStamp }),
+        (op) => op.delete(["manifest_orphan", id]),
+        (op) => op.set(["holder", file.name, id, user], holder),
+        (op) => op.set(["version_holder", id, user], file.name),
+        (op) => op.set(["share", user, file.name], { id } satisfies ShareRecord),
+      );
+      groups.push(group);
     }
     if (replace) {
       for (const [name, share] of old) {
         if (kept.has(name)) continue;
-        writes.push((op) => op.delete(["holder", name, share.sha256, user]));
-        writes.push((op) => op.delete(["share", user, name]));
+        groups.push([...withdraw(name, share.id), (op) => op.delete(["share", user, name])]);
       }
     }
-    await this.#commitInBatches(writes);
+    return await this.#commitGroups(groups);
   }
 
   async listHolders(name?: string): Promise<HolderRow[]> {
     const rows: HolderRow[] = [];
     const prefix = name === undefined ? ["holder"] : ["holder", name];
     for await (const entry of this.#kv.list<HolderRecord>({ prefix })) {
-      const [, fileName, sha256, user] = entry.key as [string, string, string, string];
-      rows.push({ name: fileName, sha256, user, ...entry.value });
+      const [, fileName, id, user] = entry.key as [string, string, string, string];
+      rows.push({ name: fileName, id, user, ...entry.value });
     }
     return rows;
   }
 
-  async getChunkHashes(sha256: string, chunkSize: number): Promise<string[] | null> {
-    const head = (await this.#kv.get<ManifestHead>(["manifest", sha256, chunkSize])).value;
+  async getChunkHashes(id: string): Promise<string[] | null> {
+    const head = (await this.#kv.get<ManifestHead>(["manifest", id])).value;
     if (!head) return null;
     const hashes: string[] = [];
-    for await (
-      const entry of this.#kv.list<Uint8Array>({ prefix: ["manifest", sha256, chunkSize] })
-    ) {
+    for await (const entry of this.#kv.list<Uint8Array>({ prefix: ["manifest", id] })) {
       const part = entry.value;
       for (let i = 0; i < part.length; i += 32) hashes.push(part.subarray(i, i + 32).toHex());
     }
     return hashes.length === head.chunkCount ? hashes : null;
+  }
+
+  async countOutcome(
+    outcome: { downloader: string; source: string; id: string; kind: keyof PeerStats },
+    amount: number,
+    now: number,
+  ): Promise<boolean> {
+    const { downloader, source, id, kind } = outcome;
+    const key = ["reported", downloader, source, id];
+    const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
+    const seen = await this.#kv.get<{ at: number }>(key);
+    if (seen.value && now - seen.value.at < REPORT_WINDOW_MS) return false;
+    const op = this.#kv.atomic()
+      .check(seen)
+      .set(key, { at: now }, { expireIn: REPORT_WINDOW_MS })
+      .sum(["stat", source, kind], milli);
+    if (kind === "downloads") op.sum(["vstat", id, "downloads"], milli);
+    return (await op.commit()).ok;
+  }
+
+  async getVersionDownloads(ids: string[]): Promise<Map<string, number>> {
+    const entries = await this.#getMany<Deno.KvU64>(ids.map((id) => ["vstat", id, "downloads"]));
+    return new Map(ids.map((id, i) => [id, Number(entries[i]?.value?.value ?? 0n) / 1000]));
+  }
+
+  async collectManifests(now: number, limit: number): Promise<number> {
+    let removed = 0;
+    let seen = 0;
+    for await (const entry of this.#kv.list<number>({ prefix: ["manifest_orphan"] })) {
+      if (++seen > limit * 4 || removed >= limit) break;
+      const id = entry.key[1] as string;
+      if (now - entry.value < MANIFEST_GRACE_MS) continue;
+      const held = this.#kv.list({ prefix: ["version_holder", id] }, { limit: 1 });
+      if (!(await held.next()).done) {
+        await this.#kv.atomic().check(entry).delete(entry.key).commit();
+        continue;
+      }
+      // Parts and head in one commit (at most 8 parts), only if nobody announced it meanwhile.
+      const op = this.#kv.atomic().check(entry).delete(entry.key).delete(["manifest", id]);
+      for await (const part of this.#kv.list({ prefix: ["manifest", id] })) op.delete(part.key);
+      if ((await op.commit()).ok) removed++;
+    }
+    return removed;
   }
 
   async addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void> {
@@ -318,9 +458,11 @@ export class KvTrackerStore implements TrackerStore {
     await Promise.resolve();
   }
 
-  async #putManifest(file: FileManifest): Promise<void> {
-    const headKey = ["manifest", file.sha256, file.chunkSize];
-    if ((await this.#kv.get(headKey)).versionstamp !== null) return;
+  /** Writes the manifest `id` unless it is there; returns its head's versionstamp. */
+  async #putManifest(id: string, file: FileManifest): Promise<string> {
+    const headKey = ["manifest", id];
+    const existing = await this.#kv.get(headKey);
+    if (existing.versionstamp !== null) return existing.versionstamp;
     const parts = Math.ceil(file.chunkHashes.length / HASHES_PER_PART);
     const writes: Array<(op: Deno.AtomicOperation) => void> = [];
     for (let part = 0; part < parts; part++) {
@@ -330,8 +472,34 @@ export class KvTrackerStore implements TrackerStore {
       writes.push((op) => op.set([...headKey, part], bytes));
     }
     await this.#commitInBatches(writes);
-    const head: ManifestHead = { size: file.size, chunkCount: file.chunkHashes.length, parts };
-    await this.#kv.set(headKey, head);
+    const head: ManifestHead = {
+      size: file.size,
+      chunkSize: file.chunkSize,
+      sha256: file.sha256,
+      chunkCount: file.chunkHashes.length,
+      parts,
+    };
+    const result = await this.#kv.atomic().check({ key: headKey, versionstamp: null })
+      .set(headKey, head).commit();
+    if (result.ok) return result.versionstamp;
+    return (await this.#kv.get(headKey)).versionstamp ?? "";
+  }
+
+  /** Commits groups of writes, several groups per commit; false if a check failed. */
+  async #commitGroups(groups: Array<Array<(op: Deno.AtomicOperation) => void>>): Promise<boolean> {
+    let ok = true;
+    for (let i = 0; i < groups.length;) {
+      const op = this.#kv.atomic();
+      let mutations = 0;
+      while (i < groups.length && mutations + groups[i]!.length <= MAX_MUTATIONS) {
+        for (const write of groups[i]!) write(op);
+        mutations += groups[i]!.length;
+        i++;
+      }
+      const result = await op.commit();
+      if (!result.ok) ok = false;
+    }
+    return ok;
   }
 
   async #commitInBatches(writes: Array<(op: Deno.AtomicOperation) => void>): Promise<void> {

@@ -77,7 +77,7 @@ export interface Context {
   /** A real session token (of a throwaway account), to mix in with forged ones. */
   token: string;
   /** A file the peer really serves. */
-  file: { name: string; sha256: string; size: number };
+  file: { name: string; sha256: string; id: string; size: number };
   /** Random JSON values, wrong in every shape. */
   json: unknown[];
 }
@@ -145,6 +145,7 @@ export function trackerMessage(context: Context): Record<string, unknown> {
         token,
         name: oddName(random, context.file.name),
         sha256: random.pick([context.file.sha256, hex64(random)]),
+        id: random.pick([context.file.id, hex64(random)]),
         source: random.pick(["seeder", "fuzzer", "nobody"]),
         ok: random.int(2) === 1,
         bytes: oddNumber(random),

@@ -8,7 +8,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { TrackerClient } from "../../lib/peer/mod.ts";
+import { DEFAULT_CHUNK_SIZE, TrackerClient } from "../../lib/peer/mod.ts";
+import { manifestId } from "../../lib/protocol/mod.ts";
 import { type Context, fuzzTarget, peerMessage, Random, rssMb, trackerMessage } from "./_fuzz.ts";
 import {
   type GetJson,
@@ -73,7 +74,18 @@ Deno.test("tracker and peer survive thousands of random and mutated frames, then
   const context = (offset: number): Context => ({
     random: new Random(seed + offset),
     token,
-    file: { name: "fuzz/target.bin", sha256: sha256Hex(content), size: content.length },
+    file: {
+      name: "fuzz/target.bin",
+      sha256: sha256Hex(content),
+      // One chunk: the peer indexes in 1 MiB chunks.
+      id: manifestId({
+        size: content.length,
+        chunkSize: DEFAULT_CHUNK_SIZE,
+        sha256: sha256Hex(content),
+        chunkHashes: [sha256Hex(content)],
+      }),
+      size: content.length,
+    },
     json,
   });
 

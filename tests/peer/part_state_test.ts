@@ -8,7 +8,7 @@ import {
   statePath,
   StateSaver,
 } from "../../lib/peer/mod.ts";
-import type { FileDetails } from "../../lib/protocol/mod.ts";
+import { type FileDetails, manifestId } from "../../lib/protocol/mod.ts";
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -17,14 +17,23 @@ function detailsOf(bytes: Uint8Array, chunkSize: number): FileDetails {
   for (let at = 0; at < bytes.length; at += chunkSize) {
     chunkHashes.push(sha(bytes.subarray(at, at + chunkSize)));
   }
+  const shape = { size: bytes.length, sha256: sha(bytes), chunkSize, chunkHashes };
+  const id = manifestId(shape);
   return {
     type: "details",
     name: "f.bin",
-    size: bytes.length,
-    sha256: sha(bytes),
-    chunkSize,
-    chunkHashes,
+    id,
+    ...shape,
     peers: [],
+    versions: [{
+      id,
+      sha256: shape.sha256,
+      size: shape.size,
+      chunkSize,
+      holders: 0,
+      online: 0,
+      downloads: 0,
+    }],
   };
 }
 

@@ -133,20 +133,25 @@ const trackerRequest: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
     search: fc.string({ maxLength: 256 }),
     all: fc.boolean(),
   }, { requiredKeys: ["type", "token"] }),
-  fc.record({ type: fc.constant("details"), token, name: fileName, sha256: hex64 }, {
-    requiredKeys: ["type", "token", "name"],
-  }),
+  fc.record({
+    type: fc.constant("details"),
+    token,
+    name: fileName,
+    sha256: hex64,
+    version: fc.stringMatching(/^[0-9a-f]{4,64}$/),
+  }, { requiredKeys: ["type", "token", "name"] }),
   fc.record({ type: fc.constant("locate"), token, user: username }),
   fc.record({
     type: fc.constant("report"),
     token,
     name: fileName,
     sha256: hex64,
+    id: hex64,
     source: username,
     ok: fc.boolean(),
     bytes: size,
     reason: fc.constantFrom("refused", "timeout", "corrupt", "closed", "not_found", "stale"),
-  }, { requiredKeys: ["type", "token", "name", "sha256", "source", "ok", "bytes"] }),
+  }, { requiredKeys: ["type", "token", "name", "sha256", "id", "source", "ok", "bytes"] }),
 );
 
 /** One valid message of every peer request type. */
@@ -511,13 +516,17 @@ Deno.test("every schema exported by messages.ts throws nothing but ProtocolError
     }),
     fc.record({
       type: fc.constant("files"),
-      files: fc.array(fc.record({ name: fileName, size, sha256: hex64, sources: fc.nat() }), {
-        maxLength: 3,
-      }),
+      files: fc.array(
+        fc.record({ name: fileName, size, sha256: hex64, id: hex64, sources: fc.nat() }),
+        {
+          maxLength: 3,
+        },
+      ),
     }),
     fc.record({
       type: fc.constant("details"),
       name: fileName,
+      id: hex64,
       size,
       sha256: hex64,
       chunkSize: fc.integer({ min: 1 }),
@@ -531,6 +540,18 @@ Deno.test("every schema exported by messages.ts throws nothing but ProtocolError
           lastSeen: fc.nat(),
           downloads: fc.double({ min: 0, max: 1e6, noNaN: true }),
           failures: fc.nat(),
+        }),
+        { maxLength: 3 },
+      ),
+      versions: fc.array(
+        fc.record({
+          id: hex64,
+          sha256: hex64,
+          size,
+          chunkSize: fc.integer({ min: 1 }),
+          holders: fc.nat(),
+          online: fc.nat(),
+          downloads: fc.nat(),
         }),
         { maxLength: 3 },
       ),

@@ -4,6 +4,7 @@ import {
   detailsReply,
   type FileManifest,
   filesReply,
+  manifestId,
   meReply,
   okReply,
   peerReply,
@@ -29,8 +30,8 @@ function sha(text: string): string {
 function file(name: string, version = "v1", chunks = 3): FileManifest {
   return {
     name,
-    size: chunks * 16 - 1,
-    chunkSize: 16,
+    size: chunks * 65536 - 1,
+    chunkSize: 65536,
     sha256: sha(`${name}@${version}`),
     chunkHashes: Array.from({ length: chunks }, (_, i) => sha(`${name}@${version}#${i}`)),
   };
@@ -154,6 +155,7 @@ Deno.test("TrackerService refuses every authenticated request with a forged toke
       token,
       name: "a.txt",
       sha256: file("a.txt").sha256,
+      id: manifestId(file("a.txt")),
       source: "ann",
       ok: true,
       bytes: 1,
@@ -200,13 +202,20 @@ Deno.test("TrackerService lists announced files and shows their details", async 
   await t.announce(ann, [report, a], false, 9001);
 
   assert.deepEqual(await t.list(bob), [
-    { name: "a.txt", size: a.size, sha256: a.sha256, sources: 1 },
-    { name: "docs/Report.PDF", size: report.size, sha256: report.sha256, sources: 1 },
+    { name: "a.txt", size: a.size, sha256: a.sha256, id: manifestId(a), sources: 1 },
+    {
+      name: "docs/Report.PDF",
+      size: report.size,
+      sha256: report.sha256,
+      id: manifestId(report),
+      sources: 1,
+    },
   ]);
   const details = await t.details(bob, "a.txt");
   assert.deepEqual(details, {
     type: "details",
     name: "a.txt",
+    id: manifestId(a),
     size: a.size,
     sha256: a.sha256,
     chunkSize: a.chunkSize,
@@ -219,6 +228,15 @@ Deno.test("TrackerService lists announced files and shows their details", async 
       lastSeen: t.clock.now,
       downloads: 0,
       failures: 0,
+    }],
+    versions: [{
+      id: manifestId(a),
+      sha256: a.sha256,
+      size: a.size,
+      chunkSize: a.chunkSize,
+      holders: 1,
+      online: 1,
+      downloads: 0,
     }],
   });
   await assert.rejects(t.details(bob, "missing.txt"), trackerError("NOT_FOUND"));
@@ -249,8 +267,8 @@ Deno.test("TrackerService list hides files with no online source unless all is t
   assert.deepEqual((await t.list(bob)).map((f) => f.name), ["b.txt"]);
   assert.deepEqual(await t.list(bob, undefined, false), await t.list(bob));
   assert.deepEqual(await t.list(bob, undefined, true), [
-    { name: "a.txt", size: a.size, sha256: a.sha256, sources: 0 },
-    { name: "b.txt", size: b.size, sha256: b.sha256, sources: 1 },
+    { name: "a.txt", size: a.size, sha256: a.sha256, id: manifestId(a), sources: 0 },
+    { name: "b.txt", size: b.size, sha256: b.sha256, id: manifestId(b), sources: 1 },
   ]);
 });
 
@@ -382,7 +400,7 @@ Deno.test("TrackerService locate refuses a user that never announced with NOT_FO
 
 // Reports
 
-Deno.test("TrackerService counts a report only once per source handed out by a recent details", async () => {
+Deno.test("TrackerService counts one outcome per downloader, source and version a day, and only after a details", async () => {
   await using t = await setup();
   const ann = await t.signUp("ann");
   const bob = await t.signUp("bob");
@@ -393,6 +411,7 @@ Deno.test("TrackerService counts a report only once per source handed out by a r
     token: bob,
     name: a.name,
     sha256: a.sha256,
+    id: manifestId(a),
     source: "ann",
   } as const;
   // Without a details that handed bob the source ann, a report counts for nothing.
@@ -407,10 +426,23 @@ Deno.test("TrackerService counts a report only once per source handed out by a r
     t.service.handle({ ...report, ok: true, bytes: a.size }),
     trackerError("FORBIDDEN"),
   );
-  await t.details(bob, a.name);
-  okReply(await t.service.handle({ ...report, ok: false, bytes: 0, reason: "corrupt" }), "report");
+  // Nor can asking details again and reporting 100 times, either way.
+  for (let i = 0; i < 100; i++) {
+    await t.details(bob, a.name);
+    const reply = await t.service.handle({ ...report, ok: i % 2 === 0, bytes: a.size });
+    assert.deepEqual(reply, { type: "ok", counted: false });
+  }
+  assert.deepEqual(await t.store.getStats("ann"), { downloads: 1, failures: 0 });
+  // A day later the same pair may count again.
+  t.clock.now += 24 * 3600_000;
+  const later = await t.logIn("bob");
+  await t.details(later, a.name);
+  okReply(
+    await t.service.handle({ ...report, token: later, ok: false, bytes: 0, reason: "corrupt" }),
+    "report",
+  );
   assert.deepEqual(await t.store.getStats("ann"), { downloads: 1, failures: 1 });
-  const peer = (await t.details(bob, a.name)).peers[0];
+  const peer = (await t.details(later, a.name)).peers[0];
   assert.deepEqual([peer?.downloads, peer?.failures], [1, 1]);
   assert.deepEqual(await t.store.getStats("bob"), { downloads: 0, failures: 0 });
 });
@@ -428,6 +460,7 @@ Deno.test("TrackerService counts a partial delivery as that fraction of a downlo
       token: bob,
       name: a.name,
       sha256: a.sha256,
+      id: manifestId(a),
       source: "ann",
       ok: true,
       bytes: Math.floor(a.size / 4),
@@ -449,6 +482,7 @@ Deno.test("TrackerService refuses a report about oneself with FORBIDDEN", async 
       token: ann,
       name: a.name,
       sha256: a.sha256,
+      id: manifestId(a),
       source: "ann",
       ok: true,
       bytes: 1,
@@ -467,10 +501,10 @@ Deno.test("TrackerService refuses a report about a user that does not hold the f
   await t.announce(ann, [a]);
   const base = { type: "report", token: bob, ok: false, bytes: 0 } as const;
   const refused = [
-    { ...base, name: a.name, sha256: a.sha256, source: "carl" }, // carl shares nothing
-    { ...base, name: a.name, sha256: a.sha256, source: "nobody" }, // no such user
-    { ...base, name: a.name, sha256: sha("other"), source: "ann" }, // another version
-    { ...base, name: "b.txt", sha256: a.sha256, source: "ann" }, // another name
+    { ...base, name: a.name, sha256: a.sha256, id: manifestId(a), source: "carl" }, // shares nothing
+    { ...base, name: a.name, sha256: a.sha256, id: manifestId(a), source: "nobody" }, // no such user
+    { ...base, name: a.name, sha256: a.sha256, id: sha("other"), source: "ann" }, // another version
+    { ...base, name: "b.txt", sha256: a.sha256, id: manifestId(a), source: "ann" }, // another name
   ];
   for (const request of refused) {
     await assert.rejects(t.service.handle(request), trackerError("NOT_FOUND"));
@@ -561,4 +595,175 @@ Deno.test("TrackerService whoami tells a user its sessions, peer, shared files a
   assert.deepEqual([after.files, after.bytes], [2, a.size + b.size]);
   assert.equal(after.peer?.online, true);
   assert.deepEqual([after.downloads, after.failures], [0, 0]);
+});
+
+// Versions: content-addressed manifests
+
+/** `file()` with another chunking or size but the same name and whole-file hash. */
+function forged(of: FileManifest, change: { chunkSize?: number; size?: number }): FileManifest {
+  const chunkSize = change.chunkSize ?? of.chunkSize;
+  const size = change.size ?? of.size;
+  const count = Math.ceil(size / chunkSize);
+  return {
+    ...of,
+    chunkSize,
+    size,
+    chunkHashes: Array.from({ length: count }, (_, i) => sha(`forged ${i}`)),
+  };
+}
+
+Deno.test("TrackerService refuses manifests that do not add up with INVALID and stores nothing", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const a = file("a.txt", "v1", 3);
+  const bad: FileManifest[] = [
+    { ...a, size: 64 << 20, chunkHashes: [] }, // 64 MiB with no chunk hashes
+    { ...a, size: 2 ** 31, chunkHashes: [] }, // a claimed 2 GiB file
+    { ...a, chunkSize: 65536 * 3 }, // not a power of two
+    { ...a, chunkSize: 32768, size: 32768 * 3 - 1 }, // below 64 KiB
+    { ...a, chunkSize: 32 << 20, size: 1 }, // above 16 MiB
+    { ...a, chunkHashes: a.chunkHashes.slice(1) }, // one chunk hash short
+    { ...a, size: 0, chunkHashes: [] }, // empty, but not the SHA-256 of nothing
+  ];
+  for (const manifest of bad) {
+    await assert.rejects(
+      t.service.handle({
+        type: "announce",
+        token: ann,
+        host: "127.0.0.1",
+        port: 7071,
+        replace: false,
+        files: [manifest],
+      }),
+      trackerError("INVALID"),
+      JSON.stringify({ ...manifest, chunkHashes: manifest.chunkHashes.length }),
+    );
+  }
+  assert.deepEqual(await t.list(ann, undefined, true), []);
+  const empty = {
+    name: "empty",
+    size: 0,
+    chunkSize: 65536,
+    sha256: sha(""),
+    chunkHashes: [],
+  };
+  await t.announce(ann, [empty]);
+  assert.equal((await t.details(ann, "empty")).chunkHashes.length, 0);
+});
+
+Deno.test("TrackerService keeps each version under its own id: a forged manifest never hides or replaces the real one", async () => {
+  await using t = await setup();
+  const alice = await t.signUp("alice");
+  const aaa = await t.signUp("aaa");
+  const bob = await t.signUp("bob");
+  const real = file("report.pdf", "v1", 3);
+  // Another chunk size, another size, and a bogus manifest announced then withdrawn, all under
+  // alice's name and whole-file hash, some before alice shares.
+  const bogus = forged(real, {});
+  await t.announce(aaa, [bogus]);
+  await t.announce(aaa, [], true);
+  await t.announce(alice, [real]);
+  await t.announce(aaa, [forged(real, { chunkSize: 2 << 20 })]);
+  const aaaSecond = await t.logIn("aaa");
+  await t.service.handle({
+    type: "announce",
+    token: aaaSecond,
+    host: "127.0.0.1",
+    port: 7072,
+    replace: true,
+    files: [forged(real, { size: real.size + 1 })],
+  });
+
+  // alice's version is whole and hers alone, whatever else is announced under the name.
+  const asked = detailsReply(
+    await t.service.handle({
+      type: "details",
+      token: bob,
+      name: real.name,
+      version: manifestId(real).slice(0, 8),
+    }),
+    "details",
+  );
+  assert.equal(asked.id, manifestId(real));
+  assert.deepEqual(asked.chunkHashes, real.chunkHashes);
+  assert.equal(asked.chunkSize, real.chunkSize);
+  assert.equal(asked.size, real.size);
+  assert.deepEqual(asked.peers.map((p) => p.user), ["alice"]);
+  assert.equal(asked.versions.length, 2);
+  assert.ok(asked.versions.some((v) => v.id === manifestId(real) && v.holders === 1));
+  // The withdrawn bogus manifest is not a version any more.
+  assert.ok(!asked.versions.some((v) => v.id === manifestId(bogus)));
+  // list shows each version once.
+  const listed = (await t.list(bob)).filter((f) => f.name === real.name);
+  assert.equal(listed.length, 2);
+  assert.equal(new Set(listed.map((f) => f.id)).size, 2);
+});
+
+Deno.test("TrackerService details picks the version with most online holders, then most downloads", async () => {
+  await using t = await setup();
+  const [ann, bob, cat, dan] = [
+    await t.signUp("ann"),
+    await t.signUp("bob"),
+    await t.signUp("cat"),
+    await t.signUp("dan"),
+  ];
+  const v1 = file("a.txt", "v1", 2);
+  const v2 = file("a.txt", "v2", 2);
+  await t.announce(ann, [v1]);
+  await t.announce(bob, [v2]);
+  await t.announce(cat, [v2]);
+  assert.equal((await t.details(dan, "a.txt")).id, manifestId(v2));
+  // Equal online holders: the version downloaded more wins.
+  await t.announce(cat, [], true);
+  await t.details(dan, "a.txt");
+  const report = {
+    type: "report",
+    token: dan,
+    name: "a.txt",
+    source: "ann",
+    ok: true,
+    bytes: v1.size,
+    sha256: v1.sha256,
+    id: manifestId(v1),
+  } as const;
+  await t.service.handle({
+    type: "details",
+    token: dan,
+    name: "a.txt",
+    version: manifestId(v1).slice(0, 6),
+  });
+  okReply(await t.service.handle(report), "report");
+  const chosen = await t.details(dan, "a.txt");
+  assert.equal(chosen.id, manifestId(v1));
+  assert.deepEqual(
+    chosen.versions.map((v) => [v.id, v.online, v.downloads]),
+    [[manifestId(v1), 1, 1], [manifestId(v2), 1, 0]],
+  );
+  // A version asked for that is not there, and a report of more bytes than the file has.
+  await assert.rejects(
+    t.service.handle({ type: "details", token: dan, name: "a.txt", version: "ffffffff" }),
+    trackerError("NOT_FOUND"),
+  );
+  await t.details(dan, "a.txt");
+  await assert.rejects(
+    t.service.handle({ ...report, source: "ann", bytes: v1.size + 1 }),
+    trackerError("INVALID"),
+  );
+});
+
+Deno.test("TrackerService removes a manifest nobody announced for a day, and keeps one announced again", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const [gone, back, kept] = [file("gone.txt"), file("back.txt"), file("kept.txt")];
+  await t.announce(ann, [gone, back, kept]);
+  await t.announce(ann, [kept], true);
+  assert.equal(await t.service.collectManifests(), 0, "within the grace period");
+  t.clock.now += 24 * 3600_000 + 1;
+  const again = await t.logIn("ann");
+  await t.announce(again, [back]);
+  assert.equal(await t.service.collectManifests(), 1);
+  assert.equal(await t.store.getChunkHashes(manifestId(gone)), null);
+  assert.deepEqual(await t.store.getChunkHashes(manifestId(back)), back.chunkHashes);
+  assert.deepEqual(await t.store.getChunkHashes(manifestId(kept)), kept.chunkHashes);
+  assert.equal(await t.service.collectManifests(), 0);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import type { FileManifest } from "../../lib/protocol/mod.ts";
+import { type FileManifest, manifestId } from "../../lib/protocol/mod.ts";
 import {
   type HolderRow,
   KvTrackerStore,
@@ -187,9 +187,12 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
   ["getChunkHashes() returns a stored manifest's hashes in order", async (store) => {
     const small = file("small.txt", "v1", 3);
     await store.putShares("ann", [small], false);
-    assert.deepEqual(await store.getChunkHashes(small.sha256, small.chunkSize), small.chunkHashes);
-    assert.equal(await store.getChunkHashes(small.sha256, small.chunkSize * 2), null);
-    assert.equal(await store.getChunkHashes(sha("unknown"), 1024), null);
+    assert.deepEqual(await store.getChunkHashes(manifestId(small)), small.chunkHashes);
+    assert.equal(
+      await store.getChunkHashes(manifestId({ ...small, chunkSize: small.chunkSize * 2 })),
+      null,
+    );
+    assert.equal(await store.getChunkHashes(sha("unknown")), null);
   }],
   [
     "getChunkHashes() round-trips a manifest of 3000 chunks that spans several parts",
@@ -197,15 +200,44 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
       const big = file("big.iso", "v1", 3000, 4096);
       const empty = file("empty", "v1", 0, 4096);
       await store.putShares("ann", [big, empty], false);
-      const hashes = await store.getChunkHashes(big.sha256, big.chunkSize);
+      const hashes = await store.getChunkHashes(manifestId(big));
       assert.equal(hashes?.length, 3000);
       assert.deepEqual(hashes, big.chunkHashes);
-      assert.deepEqual(await store.getChunkHashes(empty.sha256, empty.chunkSize), []);
+      assert.deepEqual(await store.getChunkHashes(manifestId(empty)), []);
       // A second holder of the same content reuses the stored manifest.
       await store.putShares("bob", [big], false);
-      assert.deepEqual(await store.getChunkHashes(big.sha256, big.chunkSize), big.chunkHashes);
+      assert.deepEqual(await store.getChunkHashes(manifestId(big)), big.chunkHashes);
     },
   ],
+  [
+    "putShares() keeps a manifest under its id: another under the same name and hash never replaces it",
+    async (store) => {
+      const real = file("a.txt", "v1", 3);
+      const other = { ...real, chunkHashes: real.chunkHashes.map((_, i) => sha(`other ${i}`)) };
+      await store.putShares("mallory", [other], false);
+      await store.putShares("ann", [real], false);
+      assert.deepEqual(await store.getChunkHashes(manifestId(real)), real.chunkHashes);
+      assert.deepEqual(await store.getChunkHashes(manifestId(other)), other.chunkHashes);
+      const ids = (await store.listHolders("a.txt")).map((h) => [h.user, h.id]).sort();
+      assert.deepEqual(ids, [["ann", manifestId(real)], ["mallory", manifestId(other)]]);
+    },
+  ],
+  ["countOutcome() counts one outcome per (downloader, source, version) a day", async (store) => {
+    const outcome = { downloader: "bob", source: "ann", id: sha("v1"), kind: "downloads" } as const;
+    const now = Date.now();
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => store.countOutcome(outcome, 1, now)),
+    );
+    assert.equal(results.filter((ok) => ok).length, 1);
+    assert.equal(await store.countOutcome({ ...outcome, kind: "failures" }, 1, now + 1), false);
+    assert.equal(await store.countOutcome({ ...outcome, id: sha("v2") }, 0.5, now), true);
+    assert.deepEqual(await store.getStats("ann"), { downloads: 1.5, failures: 0 });
+    assert.deepEqual(
+      await store.getVersionDownloads([sha("v1"), sha("v2"), sha("v3")]),
+      new Map([[sha("v1"), 1], [sha("v2"), 0.5], [sha("v3"), 0]]),
+    );
+    assert.equal(await store.countOutcome(outcome, 1, now + 24 * 3600_000), true);
+  }],
   ["addStat() sums into the counts getStats() returns", async (store) => {
     assert.deepEqual(await store.getStats("ann"), { downloads: 0, failures: 0 });
     await store.addStat("ann", "downloads", 1);
@@ -244,7 +276,7 @@ Deno.test("KvTrackerStore on a file keeps its data after closing and reopening",
   assert.deepEqual(await store.getSession("tok", expiresAt - 1), { user: "ann", expiresAt });
   assert.deepEqual(await store.getPeer("ann"), peer);
   assert.deepEqual(rows(await store.listHolders()), [row(shared, "ann")]);
-  assert.deepEqual(await store.getChunkHashes(shared.sha256, shared.chunkSize), shared.chunkHashes);
+  assert.deepEqual(await store.getChunkHashes(manifestId(shared)), shared.chunkHashes);
   assert.deepEqual(await store.getStats("ann"), { downloads: 4, failures: 0 });
 });
 
