@@ -10,6 +10,7 @@
  */
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { manifestId } from "../../lib/protocol/mod.ts";
 
 /** The project root: where `tracker.ts`, `peer.ts` and `deno.json` live. */
 export const ROOT: string = resolve(import.meta.dirname!, "..", "..");
@@ -50,6 +51,18 @@ export async function makeTempDir(prefix = "p2pfs-it-"): Promise<TempDir> {
 /** SHA-256 of `bytes` as lowercase hex. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * The version id a peer announces for `bytes` when it indexes them in chunks of `chunkSize`
+ * (1 MiB, the peers' default).
+ */
+export function versionId(bytes: Uint8Array, chunkSize = 1024 * 1024): string {
+  const chunkHashes: string[] = [];
+  for (let at = 0; at < bytes.length; at += chunkSize) {
+    chunkHashes.push(sha256Hex(bytes.subarray(at, at + chunkSize)));
+  }
+  return manifestId({ size: bytes.length, chunkSize, sha256: sha256Hex(bytes), chunkHashes });
 }
 
 /** `size` random bytes. */
@@ -612,6 +625,8 @@ export interface ListedFile {
   size: number;
   /** SHA-256 hex. */
   sha256: string;
+  /** The version's manifest id. */
+  id: string;
   /** Online holders. */
   sources: number;
 }
@@ -620,6 +635,8 @@ export interface ListedFile {
 export interface DetailsJson {
   /** Shared name. */
   name: string;
+  /** The version's manifest id. */
+  id: string;
   /** Size in bytes. */
   size: number;
   /** SHA-256 hex. */
@@ -635,6 +652,15 @@ export interface DetailsJson {
     online: boolean;
     downloads: number;
     failures: number;
+  }[];
+  /** Every version of the name. */
+  versions: {
+    id: string;
+    sha256: string;
+    size: number;
+    chunkSize: number;
+    holders: number;
+    online: number;
   }[];
 }
 

@@ -22,6 +22,7 @@ import {
   sha256Hex,
   startPeer,
   startTracker,
+  versionId,
   writeFile,
 } from "./_harness.ts";
 
@@ -55,9 +56,21 @@ Deno.test("transfer: a third user lists, pings and downloads from two serving pe
   await t.step("list --json shows every file once, with its number of online sources", async () => {
     const files = await runJson<ListedFile[]>("cat", tracker.address, ["list"]);
     assert.deepEqual(files, [
-      { name: "big.bin", size: big.length, sha256: sha256Hex(big), sources: 2 },
-      { name: "hello.txt", size: hello.length, sha256: sha256Hex(hello), sources: 1 },
-      { name: "sub/dir/file.txt", size: nested.length, sha256: sha256Hex(nested), sources: 1 },
+      { name: "big.bin", size: big.length, sha256: sha256Hex(big), id: versionId(big), sources: 2 },
+      {
+        name: "hello.txt",
+        size: hello.length,
+        sha256: sha256Hex(hello),
+        id: versionId(hello),
+        sources: 1,
+      },
+      {
+        name: "sub/dir/file.txt",
+        size: nested.length,
+        sha256: sha256Hex(nested),
+        id: versionId(nested),
+        sources: 1,
+      },
     ]);
   });
 
@@ -71,11 +84,22 @@ Deno.test("transfer: a third user lists, pings and downloads from two serving pe
     assert.deepEqual(Object.keys(details).sort(), [
       "chunkSize",
       "chunks",
+      "id",
       "name",
       "peers",
       "sha256",
       "size",
+      "versions",
     ]);
+    assert.equal(details.id, versionId(big));
+    assert.deepEqual(details.versions, [{
+      id: versionId(big),
+      sha256: sha256Hex(big),
+      size: big.length,
+      chunkSize: MiB,
+      holders: 2,
+      online: 2,
+    }]);
     assert.equal(details.name, "big.bin");
     assert.equal(details.size, 3.5 * MiB);
     assert.equal(details.sha256, sha256Hex(big));
