@@ -18,6 +18,7 @@ import {
   sha256Hex,
   startPeer,
   startTracker,
+  versionId,
   withTimeout,
   writeFile,
 } from "./_harness.ts";
@@ -113,6 +114,7 @@ Deno.test("dashboard: the HTTP API reports real peers, files and a transfer", as
       name: "docs/read me.txt",
       size: notes.length,
       sha256: sha256Hex(notes),
+      id: versionId(notes),
       sourcesOnline: 1,
       holders: 1,
     }]);

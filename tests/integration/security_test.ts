@@ -24,6 +24,7 @@ import {
   sha256Hex,
   startPeer,
   startTracker,
+  versionId,
   withTimeout,
   writeFile,
 } from "./_harness.ts";
@@ -279,7 +280,13 @@ Deno.test("security: a tracker restarted on the same KV file keeps accounts and 
   assert.equal(session.user, "bob");
   const all = await runJson<ListedFile[]>("bob", second.address, ["list", "--all"]);
   assert.deepEqual(all, [
-    { name: "kept.txt", size: kept.length, sha256: sha256Hex(kept), sources: 0 },
+    {
+      name: "kept.txt",
+      size: kept.length,
+      sha256: sha256Hex(kept),
+      id: versionId(kept),
+      sources: 0,
+    },
   ]);
   // The account still refuses a wrong password after the restart.
   const wrong = await runAs("ann", second.address, ["list"], {
