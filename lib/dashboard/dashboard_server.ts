@@ -63,7 +63,6 @@ function serveHttp(conn: Conn): HttpConn {
   return api(conn);
 }
 
-
 /** Answers a connection over a cap with a 503, without waiting, and closes it. */
 function refuseHttp(conn: Conn, message: string): void {
   const body = `${message}\n`;
