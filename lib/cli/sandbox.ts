@@ -10,6 +10,7 @@
  */
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { OPEN_FILES_ENV, openFileLimit } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
 
 /** Set in the child's environment; the CLI then runs the command itself. */
@@ -119,7 +120,12 @@ export async function runSandboxed(
       resolve(PROJECT_ROOT, script),
       ...args,
     ],
-    env: { [SANDBOXED_ENV]: "1", P2PFS_SANDBOX_SCOPE: JSON.stringify(scope) },
+    env: {
+      [SANDBOXED_ENV]: "1",
+      P2PFS_SANDBOX_SCOPE: JSON.stringify(scope),
+      // The child may not read /proc; it has the same limit, so it is told.
+      [OPEN_FILES_ENV]: String(openFileLimit() ?? ""),
+    },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",

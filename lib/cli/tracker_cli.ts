@@ -5,9 +5,14 @@
  */
 import { parseArgs } from "node:util";
 import {
+  fitConnectionCaps,
+  FRAME_BUDGET_BYTES,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_HTTP_CONNECTIONS,
+  MAX_UNAUTHENTICATED_CONNECTIONS,
+  openFileLimit,
   readPem,
   TRACKER_IDLE_TIMEOUT_MS,
 } from "../protocol/mod.ts";
@@ -42,7 +47,11 @@ Options:
   --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
   --session-ttl S      session lifetime in seconds (default 86400)
   --max-connections N  most connections at once (default 1024)
-  --max-per-address N  most connections at once from one address (default 256)
+  --max-per-address N  most connections at once from one address, on each port (default 64)
+  --max-unauthenticated N  most connections not logged in yet; when full, the oldest is
+                       closed (default 128)
+  --max-http-connections N  most dashboard connections at once (default 256)
+  --frame-budget-bytes N  bytes of large frames being received at once (default 67108864)
   --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
   --idle-timeout-ms MS       close connections silent this long (default 300000)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
@@ -70,6 +79,9 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         "no-sandbox": { type: "boolean", default: false },
         "max-connections": { type: "string" },
         "max-per-address": { type: "string" },
+        "max-unauthenticated": { type: "string" },
+        "max-http-connections": { type: "string" },
+        "frame-budget-bytes": { type: "string" },
         "handshake-timeout-ms": { type: "string" },
         "idle-timeout-ms": { type: "string" },
         "tls-key": { type: "string" },
@@ -119,6 +131,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   );
   const events = new EventLog();
   let tracker;
+  let limits;
+  let limitsLine;
   try {
     if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
       console.error("error: give both --tls-cert and --tls-key, or neither");
@@ -127,18 +141,35 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     const tls = values["tls-cert"]
       ? { cert: await readPem(values["tls-cert"]), key: await readPem(values["tls-key"]!) }
       : undefined;
-    const limits = {
+    const wanted = {
       maxConnections: positive(values["max-connections"], MAX_CONNECTIONS),
       maxPerAddress: positive(values["max-per-address"], MAX_CONNECTIONS_PER_ADDRESS),
+      maxUnauthenticated: positive(
+        values["max-unauthenticated"],
+        MAX_UNAUTHENTICATED_CONNECTIONS,
+      ),
+      maxHttpConnections: positive(values["max-http-connections"], MAX_HTTP_CONNECTIONS),
+      frameBudgetBytes: positive(values["frame-budget-bytes"], FRAME_BUDGET_BYTES),
       handshakeTimeoutMs: positive(values["handshake-timeout-ms"], HANDSHAKE_TIMEOUT_MS),
       idleTimeoutMs: positive(values["idle-timeout-ms"], TRACKER_IDLE_TIMEOUT_MS),
     };
-    if (Object.values(limits).some(Number.isNaN)) {
+    if (Object.values(wanted).some(Number.isNaN)) {
       console.error(
-        "error: --max-connections, --max-per-address and the timeouts must be positive whole numbers",
+        "error: --max-connections, --max-per-address, --max-unauthenticated, --max-http-connections, --frame-budget-bytes and the timeouts must be positive whole numbers",
       );
       return 2;
     }
+    // Both ports' connections together must stay below the open-file limit, with room to spare.
+    const openFiles = openFileLimit();
+    const caps = fitConnectionCaps(openFiles, {
+      protocol: wanted.maxConnections,
+      dashboard: wanted.maxHttpConnections,
+    });
+    limits = { ...wanted, maxConnections: caps.protocol, maxHttpConnections: caps.dashboard };
+    const lowered = caps.protocol < wanted.maxConnections ||
+      caps.dashboard < wanted.maxHttpConnections;
+    limitsLine = `limits: ${openFiles ?? "unknown"} open files; protocol ${caps.protocol} ` +
+      `connections, dashboard ${caps.dashboard}${lowered ? " (lowered to fit)" : ""}`;
     tracker = await startTracker({
       ...limits,
       ...(tls ? { tls } : {}),
@@ -161,6 +192,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       {
         hostname: values.host,
         port: httpPort,
+        maxConnections: limits.maxHttpConnections,
+        maxPerAddress: limits.maxPerAddress,
         onLog: (line) => console.error(`tracker: ${line}`),
       },
     );
@@ -179,6 +212,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   const stop = () => resolve();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  console.log(limitsLine);
   console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
   console.log(
     `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,

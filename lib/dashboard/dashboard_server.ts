@@ -1,8 +1,19 @@
 /**
- * Serving the dashboard over HTTP with `Deno.serve`, beside a running tracker.
+ * Serving the dashboard over HTTP beside a running tracker, with the same connection caps as the
+ * protocol port. `Deno.serve` cannot cap connections, and in Deno 2.9.6 its accept loop ends the
+ * process with an uncaught `Too many open files`; so the dashboard accepts on a `Deno.listen`
+ * loop of its own ({@link serveListener}: caps overall and per address, accept errors survived)
+ * and serves each connection with Deno's HTTP/1.1 connection server, `Deno.serveHttp`.
  *
  * @module
  */
+import {
+  type Conn,
+  MAX_CONNECTIONS_PER_ADDRESS,
+  MAX_EVENT_STREAMS,
+  MAX_HTTP_CONNECTIONS,
+  serveListener,
+} from "../protocol/mod.ts";
 import { ChangeFeed } from "./change_feed.ts";
 import { createDashboardHandler } from "./handler.ts";
 import type { DashboardSource } from "./views.ts";
@@ -13,6 +24,12 @@ export interface DashboardOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 7080. */
   port?: number;
+  /** Most connections at once; default {@link MAX_HTTP_CONNECTIONS}. */
+  maxConnections?: number;
+  /** Most connections at once from one address; default {@link MAX_CONNECTIONS_PER_ADDRESS}. */
+  maxPerAddress?: number;
+  /** Most event streams at once; default {@link MAX_EVENT_STREAMS}. */
+  maxEventStreams?: number;
   /** Called with one line about a request that failed inside the server. */
   onLog?: (line: string) => void;
 }
@@ -23,6 +40,44 @@ export interface RunningDashboard extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
   /** Ends every event stream, stops listening and waits for open requests. */
   close(): Promise<void>;
+}
+
+/** One request on an HTTP connection, as `Deno.serveHttp` yields it. */
+interface RequestEvent {
+  readonly request: Request;
+  respondWith(response: Response | Promise<Response>): Promise<void>;
+}
+
+/** An HTTP/1.1 connection, as `Deno.serveHttp` returns it. */
+interface HttpConn extends AsyncIterable<RequestEvent> {
+  close(): void;
+}
+
+/**
+ * `Deno.serveHttp`: still in the 2.9.6 runtime, though its type was dropped in Deno 2; it is the
+ * one built-in HTTP server that takes a connection we accepted ourselves.
+ */
+function serveHttp(conn: Conn): HttpConn {
+  const api = (Deno as unknown as { serveHttp?: (conn: Conn) => HttpConn }).serveHttp;
+  if (!api) throw new Error("Cannot serve HTTP: this Deno has no Deno.serveHttp");
+  return api(conn);
+}
+
+/** Answers a connection over a cap with a 503, without waiting, and closes it. */
+function refuseHttp(conn: Conn, message: string): void {
+  const body = `${message}\n`;
+  const bytes = new TextEncoder().encode(
+    `HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+      `content-length: ${new TextEncoder().encode(body).length}\r\nretry-after: 5\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+  conn.write(bytes).catch(() => {}).finally(() => {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  });
 }
 
 /**
@@ -46,29 +101,62 @@ export function startDashboard(
   options: DashboardOptions = {},
 ): RunningDashboard {
   const stop = new AbortController();
+  const listener = Deno.listen({
+    hostname: options.hostname ?? "127.0.0.1",
+    port: options.port ?? 7080,
+  });
   const feed = new ChangeFeed(source);
-  const handler = createDashboardHandler(source, feed, { signal: stop.signal });
-  let server: Deno.HttpServer<Deno.NetAddr>;
-  try {
-    server = Deno.serve({
-      hostname: options.hostname ?? "127.0.0.1",
-      port: options.port ?? 7080,
-      onListen: () => {},
-      onError: (error) => {
-        options.onLog?.(`dashboard error: ${error instanceof Error ? error.message : error}`);
-        return new Response("Cannot answer: internal error\n", { status: 500 });
-      },
-    }, handler);
-  } catch (error) {
-    feed[Symbol.dispose]();
-    throw error;
-  }
+  const handler = createDashboardHandler(source, feed, {
+    signal: stop.signal,
+    maxEventStreams: options.maxEventStreams ?? MAX_EVENT_STREAMS,
+  });
+  const log = options.onLog ?? (() => {});
+  const answer = async (request: Request): Promise<Response> => {
+    try {
+      return await handler(request);
+    } catch (error) {
+      log(`dashboard error: ${error instanceof Error ? error.message : error}`);
+      return new Response("Cannot answer: internal error\n", { status: 500 });
+    }
+  };
+  const served = serveListener(
+    listener,
+    async (conn, signal) => {
+      const http = serveHttp(conn);
+      const onAbort = () => http.close();
+      signal.addEventListener("abort", onAbort, { once: true });
+      const pending = new Set<Promise<void>>();
+      try {
+        for await (const event of http) {
+          const done = event.respondWith(answer(event.request)).catch(() => {});
+          pending.add(done);
+          done.finally(() => pending.delete(done));
+        }
+      } catch {
+        // the client went away
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+        await Promise.allSettled([...pending]);
+        try {
+          http.close();
+        } catch {
+          // already closed
+        }
+      }
+    },
+    {
+      maxConnections: options.maxConnections ?? MAX_HTTP_CONNECTIONS,
+      maxPerAddress: options.maxPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+      refuse: refuseHttp,
+      onLog: log,
+    },
+  );
   let closed: Promise<void> | undefined;
   const close = () =>
     closed ??= (async () => {
       stop.abort();
       feed[Symbol.dispose]();
-      await server.shutdown();
+      await served.close();
     })();
-  return { addr: server.addr, close, [Symbol.asyncDispose]: close };
+  return { addr: listener.addr, close, [Symbol.asyncDispose]: close };
 }

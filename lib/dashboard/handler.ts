@@ -58,6 +58,8 @@ export interface DashboardHandlerOptions {
   signal?: AbortSignal;
   /** How often an idle event stream gets a keep-alive comment. Default 15 s. */
   keepAliveMs?: number;
+  /** Most event streams open at once; more get a 503. Default unlimited. */
+  maxEventStreams?: number;
 }
 
 /** A request handler. */
@@ -137,10 +139,26 @@ export function createDashboardHandler(
   options: DashboardHandlerOptions = {},
 ): Handler {
   const keepAliveMs = options.keepAliveMs ?? 15_000;
+  const maxStreams = options.maxEventStreams ?? Infinity;
+  let streams = 0;
 
   function eventStream(): Response {
+    if (streams >= maxStreams) {
+      const response = json(
+        { error: `Cannot open event stream: ${maxStreams} are open; try again later` },
+        503,
+      );
+      response.headers.set("retry-after", "5");
+      return response;
+    }
+    streams++;
+    let counted = true;
+    const uncount = () => {
+      if (counted) streams--;
+      counted = false;
+    };
     const encoder = new TextEncoder();
-    let stop = () => {};
+    let stop = uncount;
     const body = new ReadableStream<Uint8Array>({
       start(controller) {
         const send = (chunk: string) => {
@@ -163,6 +181,7 @@ export function createDashboardHandler(
           }
         };
         stop = () => {
+          uncount();
           unsubscribe();
           clearInterval(keepAlive);
           options.signal?.removeEventListener("abort", end);

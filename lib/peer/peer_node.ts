@@ -5,7 +5,14 @@
  *
  * @module
  */
-import { type ClientTls, RemoteError, type ServerTls } from "../protocol/mod.ts";
+import {
+  type ClientTls,
+  fitConnectionCaps,
+  MAX_CONNECTIONS,
+  openFileLimit,
+  RemoteError,
+  type ServerTls,
+} from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
@@ -94,6 +101,10 @@ export class PeerNode implements AsyncDisposable {
       {
         hostname: options.hostname ?? "127.0.0.1",
         port: options.port ?? 0,
+        // Each served connection holds its socket and the file it reads: two descriptors.
+        maxConnections: fitConnectionCaps(openFileLimit(), { peer: MAX_CONNECTIONS }, {
+          filesEach: { peer: 2 },
+        }).peer,
         onSent: (n) => node.#bytesSent += n,
         ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
         ...(options.serverTls ? { tls: options.serverTls } : {}),

@@ -79,7 +79,7 @@ export async function servePeerConnection(
   if (options.signal) channel.closeOnAbort(options.signal);
   let greeted = false;
   using open = new OpenFile();
-  const sendBuffer = new Uint8Array(SEND_BYTES);
+  let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
     while (!channel.closed) {
       let reply: OutgoingMessage;
@@ -98,6 +98,7 @@ export async function servePeerConnection(
           channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
           try {
             await channel.send({ type: "data", offset: request.offset, length: request.length });
+            sendBuffer ??= new Uint8Array(SEND_BYTES);
             await sendRange(channel, file, request, sendBuffer, options);
           } finally {
             channel.closeAfter(idleMs);

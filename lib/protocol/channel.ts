@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { ByteBudget } from "./byte_budget.ts";
 import { ProtocolError, RemoteError } from "./errors.ts";
 import { type Duplex, encodeFrame, FrameReader, MAX_FRAME_BYTES, writeAll } from "./frame.ts";
 import { errorReply } from "./messages.ts";
@@ -53,6 +54,8 @@ export function decodeMessage(body: Uint8Array): Message {
 export interface ChannelOptions {
   /** Largest control frame accepted. */
   maxFrameBytes?: number;
+  /** Where large incoming frames reserve their bytes; default the process's shared budget. */
+  budget?: ByteBudget;
 }
 
 /**
@@ -80,6 +83,7 @@ export class Channel {
     this.#conn = conn;
     this.reader = new FrameReader(conn, {
       maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
+      ...(options.budget ? { budget: options.budget } : {}),
     });
   }
 

@@ -6,7 +6,8 @@ export type ProtocolErrorCode =
   | "BAD_MESSAGE"
   | "UNKNOWN_TYPE"
   | "VERSION_MISMATCH"
-  | "TIMEOUT";
+  | "TIMEOUT"
+  | "BUSY";
 
 /**
  * The other side sent bytes that are not a valid frame or message.

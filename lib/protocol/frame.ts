@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { type ByteBudget, sharedFrameBudget } from "./byte_budget.ts";
 import { ProtocolError } from "./errors.ts";
 
 /** Size of the length prefix in bytes. */
@@ -95,8 +96,13 @@ export async function writeAll(writer: ByteWriter, data: Uint8Array): Promise<vo
 export interface FrameReaderOptions {
   /** Largest frame body accepted; defaults to {@link MAX_FRAME_BYTES}. */
   maxFrameBytes?: number;
-  /** Initial buffer size; grows up to the largest frame seen. Defaults to 64 KiB. */
+  /**
+   * Standing buffer size (default 64 KiB). A frame that does not fit reserves a larger buffer from
+   * `budget` for as long as it is being received; the buffer shrinks back afterwards.
+   */
   bufferBytes?: number;
+  /** Where frames larger than the standing buffer reserve their bytes; default the process's. */
+  budget?: ByteBudget;
 }
 
 /**
@@ -125,6 +131,8 @@ export interface FrameReaderOptions {
 export class FrameReader {
   readonly #source: ByteReader;
   readonly #maxFrameBytes: number;
+  readonly #bufferBytes: number;
+  readonly #budget: ByteBudget;
   #buf: Uint8Array;
   #start = 0;
   #end = 0;
@@ -134,7 +142,9 @@ export class FrameReader {
   constructor(source: ByteReader, options: FrameReaderOptions = {}) {
     this.#source = source;
     this.#maxFrameBytes = options.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#buf = new Uint8Array(options.bufferBytes ?? 64 * 1024);
+    this.#bufferBytes = options.bufferBytes ?? 64 * 1024;
+    this.#budget = options.budget ?? sharedFrameBudget();
+    this.#buf = new Uint8Array(this.#bufferBytes);
   }
 
   /** Bytes already read from the source but not yet consumed. */
@@ -155,18 +165,29 @@ export class FrameReader {
       this.#buf.subarray(this.#start, this.#start + FRAME_HEADER_BYTES),
       this.#maxFrameBytes,
     );
-    if (!(await this.#fill(FRAME_HEADER_BYTES + length))) {
-      throw new ProtocolError(
-        "TRUNCATED",
-        `Cannot read frame: stream ended after ${
-          this.buffered - FRAME_HEADER_BYTES
-        } of ${length} bytes`,
-      );
+    const size = FRAME_HEADER_BYTES + length;
+    // A frame the standing buffer cannot hold is paid for from the shared budget while it arrives.
+    const reserved = size > this.#bufferBytes ? size : 0;
+    if (reserved) await this.#budget.take(reserved);
+    try {
+      if (!(await this.#fill(size))) {
+        throw new ProtocolError(
+          "TRUNCATED",
+          `Cannot read frame: stream ended after ${
+            this.buffered - FRAME_HEADER_BYTES
+          } of ${length} bytes`,
+        );
+      }
+      const from = this.#start + FRAME_HEADER_BYTES;
+      const body = this.#buf.slice(from, from + length);
+      this.#start = from + length;
+      return body;
+    } finally {
+      if (reserved) {
+        this.#shrink();
+        this.#budget.give(reserved);
+      }
     }
-    const from = this.#start + FRAME_HEADER_BYTES;
-    const body = this.#buf.slice(from, from + length);
-    this.#start = from + length;
-    return body;
   }
 
   /**
@@ -202,6 +223,16 @@ export class FrameReader {
     }
   }
 
+  /** Goes back to the standing buffer size after a large frame (keeping what is buffered). */
+  #shrink(): void {
+    if (this.#buf.length <= this.#bufferBytes) return;
+    const next = new Uint8Array(Math.max(this.#bufferBytes, this.buffered));
+    next.set(this.#buf.subarray(this.#start, this.#end), 0);
+    this.#end -= this.#start;
+    this.#start = 0;
+    this.#buf = next;
+  }
+
   /** Ensures at least `min` bytes are buffered; false if the stream ended first. */
   async #fill(min: number): Promise<boolean> {
     if (this.buffered >= min) return true;
@@ -213,9 +244,11 @@ export class FrameReader {
       this.#start = 0;
       this.#buf = next;
     }
+    // A budgeted frame reads no further than its own end, so the buffer holds only what was paid.
+    const stop = min > this.#bufferBytes ? this.#start + min : this.#buf.length;
     while (this.buffered < min) {
       if (this.#eof) return false;
-      const n = await this.#source.read(this.#buf.subarray(this.#end));
+      const n = await this.#source.read(this.#buf.subarray(this.#end, stop));
       if (n === null) {
         this.#eof = true;
         return false;

@@ -1,7 +1,8 @@
 /**
  * Every limit a tracker or peer enforces on the wire, by name, with its default. Operators can
  * override the connection limits and timeouts with flags (`--max-connections`,
- * `--max-per-address`, `--handshake-timeout-ms`, `--idle-timeout-ms`); each limit, when crossed,
+ * `--max-per-address`, `--max-unauthenticated`, `--max-http-connections`, `--frame-budget-bytes`,
+ * `--handshake-timeout-ms`, `--idle-timeout-ms`); each limit, when crossed,
  * gets a clear error reply or closes that one connection, never more.
  *
  * | limit | default | crossing it |
@@ -11,9 +12,22 @@
  * | {@link TRACKER_IDLE_TIMEOUT_MS} | 5 min | connection closed |
  * | {@link PEER_IDLE_TIMEOUT_MS} | 2 min | connection closed |
  * | {@link MAX_CONNECTIONS} | 1024 | `BUSY` reply, connection closed |
- * | {@link MAX_CONNECTIONS_PER_ADDRESS} | 256 | `BUSY` reply, connection closed |
+ * | {@link MAX_CONNECTIONS_PER_ADDRESS} | 64 (tracker, dashboard and peer ports) | `BUSY` reply (HTTP 503 on the dashboard), connection closed |
+ * | {@link MAX_UNAUTHENTICATED_CONNECTIONS} (tracker) | 128 | the oldest connection not yet logged in is closed to make room |
+ * | {@link UNAUTHENTICATED_IDLE_TIMEOUT_MS} (tracker) | 10 s | a connection not yet logged in is closed |
+ * | {@link MAX_HTTP_CONNECTIONS} (dashboard) | 256 | HTTP 503, connection closed |
+ * | {@link MAX_EVENT_STREAMS} (dashboard) | 64 | HTTP 503 for `/api/events` |
+ * | open-file limit (open_files.ts) | read at start | connection caps are lowered to fit under it, less {@link OPEN_FILES_RESERVE} |
+ * | {@link FRAME_BUDGET_BYTES} (byte_budget.ts) | 64 MiB per process | a frame above 64 KiB waits up to {@link FRAME_BUDGET_WAIT_MS} (5 s) for budget, then `BUSY`, connection closed |
  * | {@link MAX_FILES_PER_ANNOUNCE} (messages.ts) | 1000 | `BAD_MESSAGE` reply |
  * | {@link SEND_STALL_MS} | 30 s | a peer that stops reading what it asked for is cut off |
+ *
+ * A failed accept (for example `Too many open files`) never ends an accept loop: it pauses (5 ms,
+ * doubling to 1 s) and goes on. Frames up to 64 KiB use each connection's standing buffer; a
+ * larger frame reserves its size from the process's {@link FRAME_BUDGET_BYTES} while it arrives,
+ * so 1,000 connections that each announce 1 MiB hold at most the budget, not 1 GiB. Waiting
+ * rather than refusing at once lets honest bursts through; the wait is short so a stalled sender
+ * cannot queue others for long, and an unfinished frame is still cut off by the idle timeouts.
  *
  * A peer answers the requests on one connection in order and reads the next only after
  * answering, so at most one request per connection is being served; any others wait in the
@@ -21,7 +35,9 @@
  *
  * @module
  */
+export { FRAME_BUDGET_BYTES, FRAME_BUDGET_WAIT_MS } from "./byte_budget.ts";
 export { MAX_FRAME_BYTES } from "./frame.ts";
+export { OPEN_FILES_RESERVE } from "./open_files.ts";
 export { MAX_FILES_PER_ANNOUNCE } from "./messages.ts";
 
 /** Time allowed between connecting and the first complete message (`hello`). */
@@ -36,8 +52,26 @@ export const PEER_IDLE_TIMEOUT_MS = 120_000;
 /** Most connections a tracker or peer serves at once. */
 export const MAX_CONNECTIONS = 1024;
 
-/** Most connections served at once from one remote address. */
-export const MAX_CONNECTIONS_PER_ADDRESS = 256;
+/**
+ * Most connections served at once from one remote address: low enough that one host cannot
+ * take every slot.
+ */
+export const MAX_CONNECTIONS_PER_ADDRESS = 64;
+
+/**
+ * Most tracker connections at once that have not logged in yet (no successful `login`, no request
+ * with a valid token). When full, a new connection closes the oldest such one.
+ */
+export const MAX_UNAUTHENTICATED_CONNECTIONS = 128;
+
+/** A tracker connection that has not logged in and is silent this long is closed. */
+export const UNAUTHENTICATED_IDLE_TIMEOUT_MS = 10_000;
+
+/** Most dashboard (HTTP) connections at once; per address, {@link MAX_CONNECTIONS_PER_ADDRESS}. */
+export const MAX_HTTP_CONNECTIONS = 256;
+
+/** Most dashboard event streams (`/api/events`) open at once. */
+export const MAX_EVENT_STREAMS = 64;
 
 /** A send that makes no progress for this long (the other side stopped reading) is abandoned. */
 export const SEND_STALL_MS = 30_000;

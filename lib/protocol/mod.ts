@@ -5,6 +5,7 @@
  * @module
  */
 export * from "./errors.ts";
+export * from "./byte_budget.ts";
 export * from "./frame.ts";
 export * from "./schema.ts";
 export * from "./messages.ts";
@@ -13,4 +14,5 @@ export * from "./channel.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";
 export * from "./limits.ts";
+export * from "./open_files.ts";
 export * from "./handshake.ts";

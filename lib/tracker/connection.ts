@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type ByteBudget,
   Channel,
   checkHandshake,
   type Duplex,
@@ -15,8 +16,10 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   TRACKER_IDLE_TIMEOUT_MS,
+  UNAUTHENTICATED_IDLE_TIMEOUT_MS,
 } from "../protocol/mod.ts";
 import { type RequestContext, TrackerError, type TrackerService } from "./service.ts";
+import type { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
 /** Limits for one connection. */
 export interface ConnectionOptions {
@@ -24,6 +27,15 @@ export interface ConnectionOptions {
   handshakeTimeoutMs?: number;
   /** A connection silent this long is closed. Default 5 min. */
   idleTimeoutMs?: number;
+  /** A connection not logged in and silent this long is closed. Default 10 s. */
+  unauthenticatedIdleTimeoutMs?: number;
+  /**
+   * Slots for connections not logged in yet (no successful `login`, no request with a valid
+   * token); when given, this connection holds one until then, and may be evicted for a newer one.
+   */
+  unauthenticated?: UnauthenticatedSlots;
+  /** Where large frames reserve their bytes; default the process's shared budget. */
+  frameBudget?: ByteBudget;
   /** Where to write one-line notes about misbehaving clients. */
   onLog?: (line: string) => void;
   /** Closes the connection when aborted. */
@@ -31,7 +43,7 @@ export interface ConnectionOptions {
 }
 
 /** Protocol errors after which the byte stream can no longer be trusted to be in step. */
-const FATAL_CODES = new Set(["FRAME_TOO_LARGE", "TRUNCATED"]);
+const FATAL_CODES = new Set(["FRAME_TOO_LARGE", "TRUNCATED", "BUSY"]);
 
 /**
  * Serves one client until it closes, times out or breaks the framing.
@@ -46,11 +58,17 @@ export async function serveTrackerConnection(
   service: TrackerService,
   options: ConnectionOptions = {},
 ): Promise<void> {
-  const channel = new Channel(conn);
+  const channel = new Channel(conn, options.frameBudget ? { budget: options.frameBudget } : {});
   const log = options.onLog ?? (() => {});
-  const idleMs = options.idleTimeoutMs ?? TRACKER_IDLE_TIMEOUT_MS;
+  const loggedInIdleMs = options.idleTimeoutMs ?? TRACKER_IDLE_TIMEOUT_MS;
+  let idleMs = Math.min(
+    loggedInIdleMs,
+    options.unauthenticatedIdleTimeoutMs ?? UNAUTHENTICATED_IDLE_TIMEOUT_MS,
+  );
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
+  const slot = options.unauthenticated?.take(() => channel.close());
+  let loggedIn = false;
   let greeted = false;
   const remote = (conn as Partial<Deno.Conn>).remoteAddr;
   const context: RequestContext = remote && "hostname" in remote
@@ -75,6 +93,12 @@ export async function serveTrackerConnection(
           };
         } else {
           reply = await service.handle(request, context);
+          if (!loggedIn && (request.type === "login" || "token" in request)) {
+            loggedIn = true;
+            slot?.release();
+            idleMs = loggedInIdleMs;
+            channel.closeAfter(idleMs);
+          }
         }
       } catch (error) {
         if (channel.closed) break;
@@ -102,6 +126,7 @@ export async function serveTrackerConnection(
   } catch (error) {
     if (!channel.closed) log(`connection ended: ${error instanceof Error ? error.message : error}`);
   } finally {
+    slot?.release();
     channel.close();
   }
 }

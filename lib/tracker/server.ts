@@ -4,6 +4,7 @@
  * @module
  */
 import {
+  ByteBudget,
   type ConnectionLimits,
   listen,
   serveListener,
@@ -20,6 +21,7 @@ import {
 } from "./service.ts";
 import { KvTrackerStore, type TrackerStore } from "./store.ts";
 import { hashToken } from "./token.ts";
+import { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
 /**
  * One request the tracker answered, for observers such as the dashboard. It never carries a
@@ -55,7 +57,14 @@ const COLLECT_BATCH = 100;
 
 /** Settings of {@link startTracker}. */
 export interface TrackerOptions
-  extends TrackerServiceOptions, Omit<ConnectionOptions, "signal">, ConnectionLimits {
+  extends
+    TrackerServiceOptions,
+    Omit<ConnectionOptions, "signal" | "unauthenticated">,
+    ConnectionLimits {
+  /** Most connections at once that have not logged in; default 128. */
+  maxUnauthenticated?: number;
+  /** Bytes of large frames being received at once (shared by all connections); default 64 MiB. */
+  frameBudgetBytes?: number;
   /** Address to listen on. Default 127.0.0.1. */
   hostname?: string;
   /** Port to listen on; 0 picks a free one. Default 7070. */
@@ -105,9 +114,18 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
   const service = options.onEvent
     ? new ObservedService(store, options, options.onEvent)
     : new TrackerService(store, options);
+  const unauthenticated = new UnauthenticatedSlots(options.maxUnauthenticated);
+  const frameBudget = options.frameBudget ??
+    (options.frameBudgetBytes ? new ByteBudget(options.frameBudgetBytes) : undefined);
   const served = serveListener(
     listener,
-    (conn, signal) => serveTrackerConnection(conn, service, { ...options, signal }),
+    (conn, signal) =>
+      serveTrackerConnection(conn, service, {
+        ...options,
+        unauthenticated,
+        ...(frameBudget ? { frameBudget } : {}),
+        signal,
+      }),
     options,
   );
   // Manifests nobody announced for a day go, in batches, at start and every 10 minutes.

@@ -192,11 +192,20 @@ export class Spawned implements AsyncDisposable {
   #status: Deno.CommandStatus | undefined;
   #changed = Promise.withResolvers<void>();
 
-  /** Starts `deno run -A <args>` in the project root. */
-  constructor(label: string, args: string[], env: Record<string, string> = {}) {
+  /**
+   * Starts `deno run -A <args>` in the project root, through `wrapper` when given (a command that
+   * runs the rest of its arguments, such as `["prlimit", "--nofile=256"]`).
+   */
+  constructor(
+    label: string,
+    args: string[],
+    env: Record<string, string> = {},
+    wrapper: string[] = [],
+  ) {
     this.label = label;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...args],
+    const [program, ...before] = wrapper.length ? wrapper : [Deno.execPath()];
+    const child = new Deno.Command(program!, {
+      args: [...before, ...(wrapper.length ? [Deno.execPath()] : []), "run", "-A", ...args],
       cwd: ROOT,
       env: { NO_COLOR: "1", ...env },
       stdin: "null",
