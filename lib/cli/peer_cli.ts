@@ -480,6 +480,12 @@ export function describeError(error: unknown): string {
         return `${error.message} (is the tracker running? start one with 'deno task tracker', or pass --tracker HOST:PORT)`;
       case "NO_SOURCE":
         return `${error.message} (try again when a peer that has it is online)`;
+      case "PATH_ESCAPE":
+        return `${error.message} (remove the link, or choose another --out)`;
+      case "BUSY":
+        return `${error.message} (wait for it to finish, or choose another --out)`;
+      case "BAD_PATH":
+        return `${error.message} (choose another --out)`;
       default:
         return error.message;
     }

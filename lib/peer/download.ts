@@ -9,6 +9,10 @@
  * file's SHA-256 is checked (on a worker, following the verified prefix) before `NAME.part`
  * becomes `NAME`.
  *
+ * Nothing is written through a link: the folders of the name, `NAME.part`, its state and lock and
+ * the final `NAME` must not be symbolic links (see `download_folder.ts`), and `NAME.part.lock`
+ * keeps a second download of the same file into the same folder out (see `download_lock.ts`).
+ *
  * File-system calls on this path are synchronous where they take microseconds (open, seek, write
  * into the page cache, rename): the async versions wait for Deno's blocking-task pool, measured
  * here at milliseconds per call. Only `fsync` stays asynchronous.
@@ -16,7 +20,6 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { dirname, join } from "node:path";
 import {
   type FailureReason,
   type FileDetails,
@@ -26,6 +29,8 @@ import {
 import { chunkRange } from "./chunking.ts";
 import { ChunkScheduler } from "./chunk_scheduler.ts";
 import { ConnectionPool } from "./connection_pool.ts";
+import { isStillAt, openNoFollow, prepareFolders, refuseNonFile } from "./download_folder.ts";
+import { DownloadLock, lockPath } from "./download_lock.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerClient, pingPeer } from "./peer_client.ts";
 import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
@@ -145,7 +150,12 @@ export async function downloadFile(
   options: DownloadOptions,
 ): Promise<DownloadResult> {
   const started = performance.now();
-  const path = join(options.outDir, ...details.name.split("/"));
+  const path = prepareFolders(options.outDir, details.name);
+  const partPath = `${path}.part`;
+  for (const p of [path, partPath, statePath(partPath), lockPath(partPath)]) {
+    refuseNonFile(p, details.name);
+  }
+  using _lock = DownloadLock.acquire(partPath, details.name);
   if (!options.force && exists(path)) {
     throw new PeerError(
       "EXISTS",
@@ -155,8 +165,6 @@ export async function downloadFile(
   const ownPool = options.pool === undefined;
   const pool = options.pool ?? new ConnectionPool();
   try {
-    Deno.mkdirSync(dirname(path), { recursive: true });
-    const partPath = `${path}.part`;
     const reused = await resumableChunks(
       partPath,
       details,
@@ -290,6 +298,8 @@ class Transfer implements AsyncDisposable {
   readonly #options: DownloadOptions;
   readonly #saver: StateSaver;
   readonly #hasher: WholeHasher;
+  /** `NAME.part`, opened once without following links; every source writes through it. */
+  readonly #file: Deno.FsFile;
   readonly #stop = new AbortController();
   readonly #stats = new Map<string, SourceStats>();
   readonly #failures = new Map<string, FailureReason>();
@@ -303,12 +313,14 @@ class Transfer implements AsyncDisposable {
 
   private constructor(
     partPath: string,
+    file: Deno.FsFile,
     details: FileDetails,
     scheduler: ChunkScheduler,
     pool: ConnectionPool,
     options: DownloadOptions,
   ) {
     this.#partPath = partPath;
+    this.#file = file;
     this.#details = details;
     this.#scheduler = scheduler;
     this.#pool = pool;
@@ -334,13 +346,22 @@ class Transfer implements AsyncDisposable {
     pool: ConnectionPool,
     options: DownloadOptions,
   ): Promise<Transfer> {
+    let file: Deno.FsFile;
     try {
-      using file = Deno.openSync(partPath, { write: true, create: true, truncate: fresh });
-      file.truncateSync(details.size);
+      // Never `truncate` at open: that would act before the handle is checked.
+      file = openNoFollow(partPath, { write: true, create: true });
     } catch (cause) {
+      if (cause instanceof PeerError) throw cause;
       throw new DiskError(cause);
     }
-    const transfer = new Transfer(partPath, details, scheduler, pool, options);
+    try {
+      if (fresh) file.truncateSync(0);
+      file.truncateSync(details.size);
+    } catch (cause) {
+      file.close();
+      throw new DiskError(cause);
+    }
+    const transfer = new Transfer(partPath, file, details, scheduler, pool, options);
     if (transfer.#resumable) await transfer.#saver.flush();
     return transfer;
   }
@@ -415,8 +436,20 @@ class Transfer implements AsyncDisposable {
       );
     }
     try {
-      using file = Deno.openSync(this.#partPath, { write: true });
-      await file.syncData(); // may take a while: async, so other downloads go on meanwhile
+      await this.#file.syncData(); // may take a while: async, so other downloads go on meanwhile
+    } catch (cause) {
+      throw new DiskError(cause);
+    }
+    // The folders, the target and the .part are checked again: nothing swapped in meanwhile.
+    prepareFolders(this.#options.outDir, this.#details.name);
+    refuseNonFile(path, this.#details.name);
+    if (!isStillAt(this.#file, this.#partPath)) {
+      throw new PeerError(
+        "PATH_ESCAPE",
+        `Cannot save ${this.#details.name}: ${this.#partPath} was replaced during the download`,
+      );
+    }
+    try {
       Deno.renameSync(this.#partPath, path);
     } catch (cause) {
       throw new DiskError(cause);
@@ -430,6 +463,7 @@ class Transfer implements AsyncDisposable {
     this.#hasher[Symbol.dispose]();
     // Keep verified chunks for a resume.
     if (!this.#completed && this.#resumable) await this.#saver.flush();
+    this.#file.close();
   }
 
   async #runSource(source: RankedCandidate): Promise<void> {
@@ -448,7 +482,7 @@ class Transfer implements AsyncDisposable {
         stop.abort();
       }
     }, Math.min(1000, stallMs / 4));
-    let file: Deno.FsFile | undefined;
+    const file = this.#file;
     const cleanups: Array<() => void> = [];
     this.#active++;
     try {
@@ -467,7 +501,6 @@ class Transfer implements AsyncDisposable {
       };
       signal.addEventListener("abort", hangUp, { once: true });
       cleanups.push(() => signal.removeEventListener("abort", hangUp));
-      file = Deno.openSync(this.#partPath, { write: true });
       const chunkBuffer = new Uint8Array(Math.min(details.chunkSize, details.size));
       const fill = async () => {
         while (pending.length < depth && !signal.aborted) {
@@ -544,7 +577,6 @@ class Transfer implements AsyncDisposable {
       clearInterval(watchdog);
       client?.close();
       this.#scheduler.dropSource(source.user);
-      file?.close();
       this.#active--;
       stop.abort();
     }

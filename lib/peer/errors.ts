@@ -7,6 +7,8 @@ export type PeerErrorCode =
   | "PATH_ESCAPE"
   | "STALE"
   | "DISK"
+  | "BUSY"
+  | "BAD_PATH"
   | "TRACKER_UNREACHABLE";
 
 /**

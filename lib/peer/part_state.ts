@@ -1,13 +1,16 @@
 /**
  * Resumable downloads: next to `NAME.part` lies `NAME.part.json`, recording which file version is
  * being fetched and which chunks are written and verified (a bitmap). A later run re-verifies those
- * chunks from disk before trusting them, and fetches only the rest.
+ * chunks from disk before trusting them, and fetches only the rest. The state file is read and
+ * written without following links (see `download_folder.ts`).
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import type { FileDetails } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
+import { openNoFollow, writeNewFile } from "./download_folder.ts";
+import { PeerError } from "./errors.ts";
 
 /** What the state file holds. */
 export interface PartState {
@@ -24,6 +27,22 @@ export interface PartState {
 /** The state file's path for a `.part` path. */
 export function statePath(partPath: string): string {
   return `${partPath}.json`;
+}
+
+/**
+ * Whether a file name is a download's work file (`.part`, its state, lock or temporary state),
+ * which is never shared.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isPartialDownload } from "./part_state.ts";
+ * assert.ok(isPartialDownload("a.bin.part.lock"));
+ * assert.ok(!isPartialDownload("a.bin"));
+ * ```
+ */
+export function isPartialDownload(name: string): boolean {
+  return /\.part(\.json(\.tmp)?|\.lock)?$/.test(name);
 }
 
 /**
@@ -54,7 +73,9 @@ export function decodeBitmap(text: string, total: number): number[] {
 
 /**
  * Saves the state file whenever asked, never two writes at once, always the newest state last
- * (via a temporary file and a rename, so the file is never half written).
+ * (via a temporary file and a rename, so the file is never half written). When the temporary file
+ * cannot be written (a full disk) it is removed and the state file is overwritten in place: its
+ * length never changes for one download (fixed-size fields and bitmap), so that needs no new space.
  */
 export class StateSaver {
   readonly #partPath: string;
@@ -83,13 +104,28 @@ export class StateSaver {
   async #loop(): Promise<void> {
     while (this.#dirty) {
       this.#dirty = false;
-      const tmp = `${statePath(this.#partPath)}.tmp`;
-      try {
-        await Deno.writeTextFile(tmp, JSON.stringify(this.#state()));
-        await Deno.rename(tmp, statePath(this.#partPath));
-      } catch {
-        // The disk may be full: the chunks are still in .part and get re-verified next time.
-      }
+      await this.#save(new TextEncoder().encode(JSON.stringify(this.#state())));
+    }
+  }
+
+  async #save(bytes: Uint8Array): Promise<void> {
+    const path = statePath(this.#partPath);
+    const tmp = `${path}.tmp`;
+    try {
+      await writeNewFile(tmp, bytes);
+      await Deno.rename(tmp, path);
+      return;
+    } catch {
+      await Deno.remove(tmp).catch(() => {});
+    }
+    try {
+      using file = openNoFollow(path, { write: true });
+      if (file.statSync().size !== bytes.length) return; // not this download's state: leave it
+      let done = 0;
+      while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+    } catch {
+      // No state file yet, or not even that is possible: the chunks are still in .part, and a
+      // later run re-verifies whatever the state file lists.
     }
   }
 }
@@ -117,8 +153,10 @@ export async function resumableChunks(
 ): Promise<number[]> {
   let state: PartState;
   try {
-    state = JSON.parse(await Deno.readTextFile(statePath(partPath)));
-  } catch {
+    using stateFile = openNoFollow(statePath(partPath), { read: true });
+    state = JSON.parse(readText(stateFile));
+  } catch (error) {
+    if (error instanceof PeerError) throw error;
     return [];
   }
   if (
@@ -135,8 +173,9 @@ export async function resumableChunks(
   }
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(partPath, { read: true });
-  } catch {
+    file = openNoFollow(partPath, { read: true });
+  } catch (error) {
+    if (error instanceof PeerError) throw error;
     return [];
   }
   using _ = file;
@@ -161,4 +200,18 @@ export async function resumableChunks(
     }
   }
   return kept;
+}
+
+/** Reads a state file (at most 1 MiB: a larger one is not ours) as UTF-8. */
+function readText(file: Deno.FsFile): string {
+  const size = file.statSync().size;
+  if (size > 1024 * 1024) return "";
+  const bytes = new Uint8Array(size);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const n = file.readSync(bytes.subarray(filled));
+    if (n === null) break;
+    filled += n;
+  }
+  return new TextDecoder().decode(bytes.subarray(0, filled));
 }

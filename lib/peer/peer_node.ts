@@ -14,6 +14,7 @@ import {
   type ServerTls,
 } from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
+import { isPartialDownload } from "./part_state.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { type IndexedFile, indexShare } from "./share_index.ts";
@@ -278,7 +279,7 @@ export class PeerNode implements AsyncDisposable {
       watcher = Deno.watchFs(this.#root, { recursive: true });
       signal.addEventListener("abort", () => watcher?.close(), { once: true });
       for await (const event of watcher) {
-        if (event.paths.every((p) => p.endsWith(".part") || p.endsWith(".part.json"))) continue;
+        if (event.paths.every(isPartialDownload)) continue;
         this.requestRescan();
       }
     } catch (error) {

@@ -11,6 +11,7 @@ import {
   checkHandshake,
   type ConnectionLimits,
   type Duplex,
+  endsConnection,
   HANDSHAKE_TIMEOUT_MS,
   listen,
   type OutgoingMessage,
@@ -109,7 +110,7 @@ export async function servePeerConnection(
         if (channel.closed) break;
         if (error instanceof Refusal || error instanceof ProtocolError) {
           await channel.send({ type: "error", code: error.code, message: error.message });
-          if (error instanceof ProtocolError && (!greeted || error.code !== "BAD_MESSAGE")) break;
+          if (error instanceof ProtocolError && endsConnection(error, greeted)) break;
           continue;
         }
         break; // the stream is in an unknown state (e.g. a file shrank mid-send): hang up

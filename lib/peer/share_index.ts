@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { type FileManifest, isSafeFileName } from "../protocol/mod.ts";
 import { chunkSizeFor, DEFAULT_CHUNK_SIZE } from "./chunking.ts";
+import { isPartialDownload } from "./part_state.ts";
 import { WholeHasher, WORKER_HASH_MIN_BYTES } from "./whole_hasher.ts";
 
 /** One indexed file. */
@@ -136,7 +137,7 @@ async function listFiles(root: string): Promise<string[]> {
   const walk = async (dir: string): Promise<void> => {
     for await (const entry of Deno.readDir(dir)) {
       const path = join(dir, entry.name);
-      if (entry.name.endsWith(".part") || entry.name.endsWith(".part.json")) continue;
+      if (isPartialDownload(entry.name)) continue;
       if (entry.isSymlink) {
         let target: string;
         try {

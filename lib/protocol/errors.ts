@@ -31,6 +31,25 @@ export class ProtocolError extends Error {
   }
 }
 
+/**
+ * Whether a server ends the connection after its `error` reply to `error`: when the framing is
+ * lost (`FRAME_TOO_LARGE`, `TRUNCATED`: the stream is out of step), a frame found no memory
+ * budget (`BUSY`), or before `hello` completed.
+ * Any other bad message (`BAD_JSON`, `BAD_MESSAGE`, `UNKNOWN_TYPE`) ends only that request.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { endsConnection, ProtocolError } from "./errors.ts";
+ * assert.equal(endsConnection(new ProtocolError("BAD_JSON", "Cannot read message"), true), false);
+ * assert.equal(endsConnection(new ProtocolError("TRUNCATED", "Cannot read frame"), true), true);
+ * ```
+ */
+export function endsConnection(error: ProtocolError, greeted: boolean): boolean {
+  return !greeted || error.code === "FRAME_TOO_LARGE" || error.code === "TRUNCATED" ||
+    error.code === "BUSY";
+}
+
 /** Codes a tracker or peer puts in an `error` reply. */
 export type RemoteErrorCode =
   | ProtocolErrorCode

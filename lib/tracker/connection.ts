@@ -10,6 +10,7 @@ import {
   Channel,
   checkHandshake,
   type Duplex,
+  endsConnection,
   HANDSHAKE_TIMEOUT_MS,
   type OutgoingMessage,
   parseTrackerRequest,
@@ -41,9 +42,6 @@ export interface ConnectionOptions {
   /** Closes the connection when aborted. */
   signal?: AbortSignal;
 }
-
-/** Protocol errors after which the byte stream can no longer be trusted to be in step. */
-const FATAL_CODES = new Set(["FRAME_TOO_LARGE", "TRUNCATED", "BUSY"]);
 
 /**
  * Serves one client until it closes, times out or breaks the framing.
@@ -105,7 +103,7 @@ export async function serveTrackerConnection(
         if (error instanceof ProtocolError || error instanceof TrackerError) {
           await channel.send({ type: "error", code: error.code, message: error.message });
           if (error instanceof ProtocolError) log(`client error: ${error.message}`);
-          if (error instanceof ProtocolError && (FATAL_CODES.has(error.code) || !greeted)) break;
+          if (error instanceof ProtocolError && endsConnection(error, greeted)) break;
           continue;
         }
         if (

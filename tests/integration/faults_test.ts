@@ -1,13 +1,14 @@
 /**
  * Faults, provoked for real: a tracker killed with SIGKILL under load keeps what it acknowledged,
  * one name registered concurrently has one owner, peers ride out a tracker outage, and a download
- * whose disk fills up keeps its verified chunks and resumes once space is freed.
+ * whose disk fills up keeps its verified chunks (each recorded in its state file) and resumes once
+ * space is freed.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PeerClient, TrackerClient } from "../../lib/peer/mod.ts";
+import { decodeBitmap, DEFAULT_CHUNK_SIZE, PeerClient, TrackerClient } from "../../lib/peer/mod.ts";
 import {
   type GetJson,
   makeTempDir,
@@ -141,7 +142,7 @@ Deno.test("faults: a peer keeps serving through a tracker outage and re-announce
   }
 });
 
-Deno.test("faults: a download that fills the disk stops clearly, keeps its .part, and resumes", async () => {
+Deno.test("faults: a download that fills the disk stops clearly, records every verified chunk of its .part, and resumes", async () => {
   await using tracker = await startTracker();
   await using share = await makeTempDir();
   await using mountPoint = await makeTempDir();
@@ -172,6 +173,23 @@ Deno.test("faults: a download that fills the disk stops clearly, keeps its .part
     );
     assert.equal(await pathExists(join(out, "big.bin")), false);
     assert.ok(await pathExists(join(out, "big.bin.part")));
+    // Every chunk that is in the .part and verifies is recorded in the state file, and the
+    // temporary state file is gone.
+    const names = (await Array.fromAsync(Deno.readDir(out), (e) => e.name)).sort();
+    assert.deepEqual(names, ["big.bin.part", "big.bin.part.json"]);
+    const state = JSON.parse(await Deno.readTextFile(join(out, "big.bin.part.json")));
+    const chunks = Math.ceil(original.length / DEFAULT_CHUNK_SIZE);
+    const recorded = decodeBitmap(state.verified, chunks);
+    const part = await Deno.readFile(join(out, "big.bin.part"));
+    const onDisk = Array.from({ length: chunks }, (_, i) => i).filter((i) => {
+      const range = [
+        i * DEFAULT_CHUNK_SIZE,
+        Math.min((i + 1) * DEFAULT_CHUNK_SIZE, original.length),
+      ];
+      return sameBytes(part.subarray(...range), original.subarray(...range));
+    });
+    assert.ok(onDisk.length > 0, "no chunk was written before the disk filled up");
+    assert.deepEqual(recorded, onDisk);
 
     await Deno.remove(filler);
     const again = await runAs("dl", tracker.address, ["get", "big.bin", "--out", out, "--json"]);

@@ -196,6 +196,29 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
   });
 });
 
+Deno.test("security: a serving peer answers bad JSON and unknown types with an error and keeps the connection", async () => {
+  await using tracker = await startTracker();
+  await using share = await makeTempDir();
+  await registerUsers(tracker.address, ["ann"]);
+  await writeFile(share.path, "a.txt", "hello\n");
+  await using ann = await startPeer("ann", share.path, tracker.address);
+
+  using channel = await greetPeer(ann.port);
+  await channel.sendRaw(new Uint8Array([0, 0, 0, 3, 0x7b, 0x7b, 0x7b])); // "{{{"
+  const badJson = await next(channel);
+  assert.equal(badJson?.type, "error", JSON.stringify(badJson));
+  assert.equal(badJson?.code, "BAD_JSON");
+  await channel.send({ type: "ping", nonce: 1 });
+  assert.deepEqual(await next(channel), { type: "pong", nonce: 1 });
+
+  await channel.send({ type: "no-such-request" });
+  const unknown = await next(channel);
+  assert.equal(unknown?.type, "error", JSON.stringify(unknown));
+  assert.equal(unknown?.code, "UNKNOWN_TYPE");
+  await channel.send({ type: "ping", nonce: 2 });
+  assert.deepEqual(await next(channel), { type: "pong", nonce: 2 });
+});
+
 Deno.test("security: malformed frames end one tracker connection, never the tracker", async (t) => {
   await using tracker = await startTracker();
   await registerUsers(tracker.address, ["ann"]);
