@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  canonicalAddress,
   Channel,
   checkHandshake,
   type Duplex,
@@ -54,7 +55,7 @@ export async function serveTrackerConnection(
   let greeted = false;
   const remote = (conn as Partial<Deno.Conn>).remoteAddr;
   const context: RequestContext = remote && "hostname" in remote
-    ? { address: remote.hostname }
+    ? { address: canonicalAddress(remote.hostname) }
     : {};
   try {
     while (!channel.closed) {
