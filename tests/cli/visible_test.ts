@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { CliError } from "../../lib/cli/cli_error.ts";
 import { formatTable } from "../../lib/cli/format.ts";
+import { describeError } from "../../lib/cli/peer_cli.ts";
 import { renderProgress } from "../../lib/cli/progress.ts";
 import { formatStatus } from "../../lib/cli/status.ts";
 import { visible, visibleJson } from "../../lib/cli/visible.ts";
+import { PeerError } from "../../lib/peer/mod.ts";
+import { RemoteError } from "../../lib/protocol/mod.ts";
 
 /** Every character a terminal acts on or that reorders text. */
 // deno-lint-ignore no-control-regex
@@ -103,4 +107,23 @@ Deno.test("formatStatus() writes out control characters in the tracker's error",
   }, false);
   assert.ok(text.includes("x\\x1b[2Jy"), text);
   assert.ok(!text.includes("\u001b"), text);
+});
+
+Deno.test("describeError() writes out control characters in messages from the other side", () => {
+  assert.equal(
+    describeError(new RemoteError("REFUSED", "Cannot serve: \u001b[2J")),
+    "Cannot serve: \\x1b[2J",
+  );
+  assert.equal(
+    describeError(new PeerError("NO_SOURCE", "Cannot download a: bob said \u009b31m")),
+    "Cannot download a: bob said \\x9b31m (try again when a peer that has it is online)",
+  );
+  assert.equal(describeError(new Error("x\ny")), "x\\ny");
+});
+
+Deno.test("describeError() leaves the command line's own multi-line messages as they are", () => {
+  assert.equal(
+    describeError(new CliError("Cannot run x: why\n\nUsage: ...", 2)),
+    "Cannot run x: why\n\nUsage: ...",
+  );
 });
