@@ -7,7 +7,12 @@ import {
   type TrackerRequest,
 } from "../../lib/protocol/mod.ts";
 import type { RequestContext } from "../../lib/tracker/mod.ts";
-import { KvTrackerStore, startTracker, TrackerService } from "../../lib/tracker/mod.ts";
+import {
+  KvTrackerStore,
+  startTracker,
+  TrackerError,
+  TrackerService,
+} from "../../lib/tracker/mod.ts";
 
 const PASSWORD = "password1";
 
@@ -23,6 +28,7 @@ async function setup(trustAnnouncedHosts?: boolean) {
     sessionReply(await service.handle({ type: "login", username, password: PASSWORD }), "login")
       .token;
   return {
+    store,
     service,
     ann: await login("ann"),
     bob: await login("bob"),
@@ -78,6 +84,20 @@ Deno.test("announce from an in-process caller with no connection address records
     "announce",
   );
   assert.equal(reply.host, "10.1.2.3");
+});
+
+Deno.test("a peer record stored before hosts were checked, with an escape sequence, is never handed out", async () => {
+  await using t = await setup();
+  await t.service.handle(...announce(t.ann, "10.1.2.3", "192.0.2.7"));
+  const record = await t.store.getPeer("ann");
+  assert.ok(record);
+  await t.store.putPeer("ann", { ...record, host: "evil\u001b[2J.example" });
+  assert.equal(await t.store.getPeer("ann"), null);
+  assert.equal((await t.store.listPeers()).has("ann"), false);
+  await assert.rejects(
+    t.service.handle({ type: "locate", token: t.bob, user: "ann" }),
+    (error) => error instanceof TrackerError && error.code === "NOT_FOUND",
+  );
 });
 
 /** Whether this machine can listen on `::` (dual stack). */
