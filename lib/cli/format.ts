@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { visible } from "./visible.ts";
 
 /**
  * A byte count in binary units with three significant digits.
@@ -56,7 +57,8 @@ export interface TableOptions {
 
 /**
  * Rows aligned in columns under a header; columns listed in `right` are right-aligned; `header`
- * and `cell` may style the padded cells (e.g. with colour).
+ * and `cell` may style the padded cells (e.g. with colour). Control characters in cells are
+ * written out ({@link visible}), so a cell cannot move the cursor or break the layout.
  *
  * @example
  * ```ts
@@ -71,6 +73,8 @@ export function formatTable(
   rows: string[][],
   options: TableOptions = {},
 ): string {
+  header = header.map((text) => visible(text));
+  rows = rows.map((row) => row.map((text) => visible(text)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: string[], style: (padded: string, value: string, i: number) => string) => {
     // Trailing blanks are trimmed before styling, so styled and plain lines end alike.

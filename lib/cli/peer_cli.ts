@@ -17,6 +17,7 @@ import {
 } from "../peer/mod.ts";
 import {
   type ClientTls,
+  isHost,
   ProtocolError,
   readPem,
   RemoteError,
@@ -44,6 +45,7 @@ import {
 } from "./sandbox.ts";
 import { runShell } from "./shell.ts";
 import { formatStatus, gatherStatus } from "./status.ts";
+import { visible, visibleJson } from "./visible.ts";
 
 const COMMON = `Common options:
   --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
@@ -59,7 +61,7 @@ const USAGES: Record<string, string> = {
   register:
     `Usage: deno task peer register --user NAME\n\nCreates the account NAME.\n\nExample:\n  P2PFS_PASSWORD=secret123 deno task peer register --user ann`,
   serve:
-    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST] [--max-upload RATE]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n--max-upload limits the upload rate over all connections, e.g. 20MB/s.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0 --max-upload 20MB/s`,
+    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST] [--max-upload RATE]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n--max-upload limits the upload rate over all connections, e.g. 20MB/s.\n--announce-host names the host other peers should connect to (behind NAT or a proxy); the\ntracker records it only when it runs with --trust-announced-hosts, and otherwise records the\naddress this peer's connection comes from. The ready line shows the address it recorded.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0 --max-upload 20MB/s`,
   list:
     `Usage: deno task peer list [--search TEXT] [--all]\n\nLists files with an online source (--all: every known file).\n\nExample:\n  deno task peer list --search report --json`,
   details:
@@ -229,6 +231,15 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
       throw new CliError(`Cannot run ${command}: give --share DIR\n\n${USAGES[command]}`, 2);
     }
     const port = parsePort(values.port ?? "0");
+    const announceHost = values["announce-host"];
+    if (announceHost !== undefined && !isHost(announceHost)) {
+      throw new CliError(
+        `Cannot use --announce-host "${
+          visible(announceHost)
+        }": expected an IPv4 address, an IPv6 address or a DNS name`,
+        2,
+      );
+    }
     const password = await readPassword(`Password for ${user}: `);
     let log = (line: string) => console.error(line);
     const node = await PeerNode.start({
@@ -238,13 +249,13 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
       shareDir: values.share,
       hostname: values.host ?? "127.0.0.1",
       port,
-      ...(values["announce-host"] ? { announceHost: values["announce-host"] } : {}),
+      ...(announceHost ? { announceHost } : {}),
       ...(values["max-upload"]
         ? { uploadLimiter: new RateLimiter(parseRateOption(values["max-upload"])) }
         : {}),
       ...(serverTls ? { serverTls } : {}),
       ...(clientTls ? { trackerTls: clientTls } : {}),
-      onLog: (line) => log(`peer: ${line}`),
+      onLog: (line) => log(`peer: ${visible(line)}`),
     });
     try {
       if (command === "serve") {
@@ -300,7 +311,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
           return login;
         },
       });
-      if (values.json) console.log(JSON.stringify(report));
+      if (values.json) console.log(visibleJson(JSON.stringify(report)));
       else console.log(formatStatus(report, colourFor(Deno.stdout)));
       return report.tracker.reachable ? 0 : 1;
     } finally {
@@ -325,7 +336,8 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     user,
     json: values.json,
     colour: colourFor(Deno.stdout),
-    print: (text) => console.log(text),
+    // JSON text keeps its exact value; DEL and C1 in its strings are written as \u escapes.
+    print: (text) => console.log(values.json ? visibleJson(text) : text),
     openClient: () => TrackerClient.connect(tracker, connectOptions(`p2pfs-${command}`)),
     ...(clientTls ? { tls: clientTls } : {}),
   };
@@ -470,9 +482,16 @@ function waitForSignal(): Promise<void> {
   return promise;
 }
 
-/** One line for an error, with what to do next where we know it. */
+/**
+ * One line for an error, with what to do next where we know it. Messages that may carry text from
+ * the tracker or another peer have their control characters written out ({@link visible}).
+ */
 export function describeError(error: unknown): string {
   if (error instanceof CliError) return error.message;
+  return visible(describeOtherError(error));
+}
+
+function describeOtherError(error: unknown): string {
   if (error instanceof PeerError) {
     switch (error.code) {
       case "TRACKER_UNREACHABLE":

@@ -17,6 +17,7 @@ import type { ClientTls, FileDetails, FileSummary, SessionInfo } from "../protoc
 import { paint } from "./colour.ts";
 import { formatBytes, formatSeconds, formatTable, type TableOptions } from "./format.ts";
 import { ProgressLine } from "./progress.ts";
+import { visible } from "./visible.ts";
 
 /** A logged-in context for commands. */
 export interface CommandContext {
@@ -66,7 +67,9 @@ export async function listCommand(
       ),
     );
   } else if (files.length === 0) {
-    ctx.print(options.search ? `no files match "${options.search}"` : "no files available");
+    ctx.print(
+      options.search ? `no files match "${visible(options.search)}"` : "no files available",
+    );
   } else {
     // Each version once; the VERSION column (the start of its id) tells versions of a name apart.
     ctx.print(formatTable(
@@ -138,7 +141,7 @@ export async function detailsCommand(
   } else {
     ctx.print(
       [
-        `name:       ${details.name}`,
+        `name:       ${visible(details.name)}`,
         `size:       ${formatBytes(details.size)} (${details.size} bytes)`,
         `version:    ${details.id}`,
         `sha256:     ${details.sha256}`,
@@ -209,15 +212,15 @@ export async function pingCommand(
   if (ctx.json) ctx.print(JSON.stringify(result));
   else if (ping.online) {
     ctx.print(
-      `${user} at ${formatAddress(where.host, where.port)} is ${
+      `${visible(user)} at ${formatAddress(where.host, where.port)} is ${
         paint("green", "online", ctx.colour ?? false)
       }: ${result.rttMs} ms`,
     );
   } else {
     ctx.print(
-      `${user} at ${formatAddress(where.host, where.port)} is ${
+      `${visible(user)} at ${formatAddress(where.host, where.port)} is ${
         paint("red", "offline", ctx.colour ?? false)
-      } (${ping.error ?? "no answer"})`,
+      } (${visible(ping.error ?? "no answer")})`,
     );
   }
   return result;
@@ -270,7 +273,8 @@ export async function getCommand(
   names: string[],
   options: GetOptions,
 ): Promise<GetOutcome> {
-  const log = options.log ?? (() => {});
+  // Notes carry names and other peers' error messages: written out before they are printed.
+  const log = (line: string) => options.log?.(visible(line));
   const wanted = [...names];
   if (options.prefix !== undefined) {
     const dir = options.prefix.replace(/\/+$/, "");
@@ -290,7 +294,7 @@ export async function getCommand(
       ? wanted[0]!
       : `${outcome.files.length + outcome.failed.length}/${wanted.length} files`;
   const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
-  const note = (line: string) => progress.enabled ? progress.note(line) : log(line);
+  const note = (line: string) => progress.enabled ? progress.note(visible(line)) : log(line);
 
   const fetchOne = async (name: string, client: TrackerClient) => {
     try {
@@ -361,7 +365,7 @@ export async function getCommand(
       done.set(name, result.size);
       outcome.files.push(result);
       progress.clear();
-      if (!ctx.json) ctx.print(describeDownload(result));
+      if (!ctx.json) ctx.print(visible(describeDownload(result)));
     } catch (error) {
       options.signal?.throwIfAborted();
       const message = error instanceof Error ? error.message : String(error);
@@ -423,11 +427,11 @@ export async function getCommand(
     ));
   } else if (wanted.length > 1) {
     const bytes = outcome.files.reduce((a, r) => a + r.size, 0);
-    ctx.print(
+    ctx.print(visible(
       `${outcome.files.length} of ${wanted.length} files downloaded (${formatBytes(bytes)})${
         outcome.failed.length ? `; failed: ${outcome.failed.map((f) => f.name).join(", ")}` : ""
       }`,
-    );
+    ));
   }
   return outcome;
 }

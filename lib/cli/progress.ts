@@ -6,6 +6,7 @@
  * @module
  */
 import { formatBytes, formatSeconds } from "./format.ts";
+import { visible } from "./visible.ts";
 
 /** What the line shows. */
 export interface ProgressState {
@@ -41,7 +42,7 @@ export function renderProgress(state: ProgressState, width: number): string {
     ? 100
     : Math.floor((state.doneBytes / state.totalBytes) * 100);
   const parts = [
-    state.label,
+    visible(state.label),
     `${String(percent).padStart(3)}%`,
     `${formatBytes(state.doneBytes)} / ${formatBytes(state.totalBytes)}`,
   ];

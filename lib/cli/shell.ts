@@ -18,6 +18,7 @@ import { formatBytes } from "./format.ts";
 import { colourFor, paint } from "./colour.ts";
 import { type CompletionTarget, splitWords } from "./completion.ts";
 import { TerminalLineReader } from "./terminal_line_reader.ts";
+import { visible } from "./visible.ts";
 
 export { splitWords };
 
@@ -150,14 +151,17 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
     users = { at: performance.now(), names: [...names] };
     return users.names;
   };
+  // Names with characters that would be written out are not offered: completion would put them
+  // raw into the line being edited.
+  const shown = (names: string[]) => names.filter((name) => visible(name) === name);
   const complete = async (target: CompletionTarget): Promise<readonly string[]> => {
     switch (completionSource(target)) {
       case "commands":
         return SHELL_COMMANDS;
       case "files":
-        return await fileNames();
+        return shown(await fileNames());
       case "users":
-        return await userNames();
+        return shown(await userNames());
       default:
         return [];
     }

@@ -11,6 +11,7 @@ import { formatAddress, PeerError, type TrackerClient } from "../peer/mod.ts";
 import { paint } from "./colour.ts";
 import { formatBytes } from "./format.ts";
 import { describeScope, type SandboxScope } from "./sandbox.ts";
+import { visible } from "./visible.ts";
 
 /** What `status --json` prints. */
 export interface StatusReport {
@@ -118,11 +119,11 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
     ok ? paint("green", yes, colour) : paint("red", no, colour);
   const unknown = "unknown";
   const tracker = report.tracker.reachable
-    ? `${report.tracker.address} (${yesNo(true, "reachable", "")}, ${
+    ? `${visible(report.tracker.address)} (${yesNo(true, "reachable", "")}, ${
       report.tracker.tls ? "TLS" : "plain TCP"
     })`
-    : `${report.tracker.address} (${yesNo(false, "", "unreachable")}${
-      report.tracker.error ? `: ${report.tracker.error}` : ""
+    : `${visible(report.tracker.address)} (${yesNo(false, "", "unreachable")}${
+      report.tracker.error ? `: ${visible(report.tracker.error)}` : ""
     })`;
   const lines = [
     ["user", report.user],
@@ -134,7 +135,7 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
       [
         "peer",
         report.peer
-          ? `${report.peer.address}${report.peer.tls ? " (TLS)" : ""}, ${
+          ? `${visible(report.peer.address)}${report.peer.tls ? " (TLS)" : ""}, ${
             yesNo(report.peer.online, "online", "offline")
           }`
           : "never announced (run 'serve' or 'shell' to share a folder)",

@@ -35,6 +35,7 @@ import {
 } from "./sandbox.ts";
 import { formatAddress } from "../peer/mod.ts";
 import { EventLog, startDashboard } from "../dashboard/mod.ts";
+import { visible } from "./visible.ts";
 
 const USAGE = `Usage: deno task tracker [options]
 
@@ -54,6 +55,9 @@ Options:
   --frame-budget-bytes N  bytes of large frames being received at once (default 67108864)
   --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
   --idle-timeout-ms MS       close connections silent this long (default 300000)
+  --trust-announced-hosts    record the host a peer announces (for NAT or proxies) instead of
+                             the address its connection comes from; peers choose only their
+                             port otherwise
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
   --no-sandbox         do not narrow Deno's permissions to the KV folder
@@ -85,6 +89,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         "handshake-timeout-ms": { type: "string" },
         "idle-timeout-ms": { type: "string" },
         "tls-key": { type: "string" },
+        "trust-announced-hosts": { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -178,7 +183,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       kvPath,
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
-      onLog: (line) => console.error(`tracker: ${line}`),
+      trustAnnouncedHosts: values["trust-announced-hosts"],
+      onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
       onEvent: (event) => events.record(event),
     });
   } catch (error) {
@@ -194,7 +200,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         port: httpPort,
         maxConnections: limits.maxHttpConnections,
         maxPerAddress: limits.maxPerAddress,
-        onLog: (line) => console.error(`tracker: ${line}`),
+        onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
       },
     );
   } catch (error) {

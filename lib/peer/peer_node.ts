@@ -35,7 +35,8 @@ export interface PeerNodeOptions {
   /** Port to listen on; 0 picks one. Default 0. */
   port?: number;
   /** Address other peers should use; default the listening address, or the address this
-   * machine reaches the tracker from when listening on all interfaces. */
+   * machine reaches the tracker from when listening on all interfaces. The tracker records it
+   * only when it trusts announced hosts; otherwise it records where the connection comes from. */
   announceHost?: string;
   /** Preferred chunk size. */
   chunkSize?: number;
@@ -69,6 +70,8 @@ export class PeerNode implements AsyncDisposable {
   #client: TrackerClient | undefined;
   #session: Session | undefined;
   #announceHost = "";
+  /** The host the tracker recorded at the last announce (what downloaders are given). */
+  #recordedHost: string | undefined;
   #tasks: Promise<void>[] = [];
   #rescanQueued: ReturnType<typeof setTimeout> | undefined;
   #rescanning: Promise<void> = Promise.resolve();
@@ -121,9 +124,12 @@ export class PeerNode implements AsyncDisposable {
     return node;
   }
 
-  /** Where other peers reach this one. */
+  /** Where other peers reach this one: the host the tracker recorded, and the listening port. */
   get addr(): { hostname: string; port: number } {
-    return { hostname: this.#announceHost, port: this.#server!.addr.port };
+    return {
+      hostname: this.#recordedHost ?? this.#announceHost,
+      port: this.#server!.addr.port,
+    };
   }
 
   /** The real path of the shared folder. */
@@ -234,11 +240,12 @@ export class PeerNode implements AsyncDisposable {
       sha256,
       chunkHashes,
     }));
-    await this.#client.announce(this.#session.token, {
+    const recorded = await this.#client.announce(this.#session.token, {
       host: this.#announceHost,
-      port: this.addr.port,
+      port: this.#server!.addr.port,
       ...(this.#options.serverTls ? { tls: true } : {}),
     }, files);
+    this.#recordedHost = recorded.host;
   }
 
   async #heartbeatLoop(): Promise<void> {

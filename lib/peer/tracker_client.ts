@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  announceReply,
   Channel,
   type ClientTls,
   type Conn,
@@ -194,12 +195,17 @@ export class TrackerClient implements AsyncDisposable {
     return (await this.#call({ type: "sessions", token }, sessionsReply)).sessions;
   }
 
-  /** Tells the tracker where this peer listens and what it shares. */
+  /**
+   * Tells the tracker where this peer listens and what it shares. Resolves to the address the
+   * tracker recorded and hands to downloaders: the address this connection comes from, unless the
+   * tracker trusts announced hosts (an older tracker that does not say gets `listen` back).
+   */
   async announce(
     token: string,
     listen: { host: string; port: number; tls?: boolean },
     files: FileManifest[],
-  ): Promise<void> {
+  ): Promise<{ host: string; port: number }> {
+    let recorded = { host: listen.host, port: listen.port };
     // Keep each frame well under the 1 MiB limit: batches of ≈ 512 KiB of JSON.
     const batches: FileManifest[][] = [[]];
     let bytes = 0;
@@ -214,7 +220,7 @@ export class TrackerClient implements AsyncDisposable {
       bytes += size;
     }
     for (const [i, batch] of batches.entries()) {
-      await this.#call(
+      const reply = await this.#call(
         {
           type: "announce",
           token,
@@ -224,9 +230,13 @@ export class TrackerClient implements AsyncDisposable {
           ...(listen.tls ? { tls: true } : {}),
           files: batch,
         },
-        okReply,
+        announceReply,
       );
+      if (reply.host !== undefined) {
+        recorded = { host: reply.host, port: reply.port ?? listen.port };
+      }
     }
+    return recorded;
   }
 
   /** Tells the tracker this peer is alive. */

@@ -6,6 +6,7 @@
  * @module
  */
 import { ProtocolError } from "./errors.ts";
+import { isHost, MAX_HOST_LENGTH } from "./host.ts";
 import {
   array,
   bool,
@@ -36,7 +37,7 @@ export const MIN_PASSWORD_LENGTH = 8;
 
 /**
  * Whether `name` is a safe relative file name: `/`-separated segments, none empty, `.` or `..`,
- * no backslash, NUL or other control character, at most 1024 characters.
+ * no backslash, NUL or other control character (C0, DEL or C1), at most 1024 characters.
  *
  * @example
  * ```ts
@@ -49,7 +50,7 @@ export const MIN_PASSWORD_LENGTH = 8;
 export function isSafeFileName(name: string): boolean {
   if (name.length === 0 || name.length > 1024) return false;
   // deno-lint-ignore no-control-regex
-  if (/[\u0000-\u001f\u007f\\]/.test(name)) return false;
+  if (/[\u0000-\u001f\u007f-\u009f\\]/.test(name)) return false;
   return name.split("/").every((part) => part !== "" && part !== "." && part !== "..");
 }
 
@@ -77,7 +78,17 @@ const versionPrefix = str({
   describe: "4-64 hex digits of a version id or SHA-256",
 });
 const token = str({ min: 1, max: 128, pattern: /^[A-Za-z0-9_-]+$/, describe: "a session token" });
-const host = str({ min: 1, max: 255 });
+/** An IPv4 address, an IPv6 address or a DNS name ({@link isHost}); nothing else. */
+const host: Schema<string> = (value, path) => {
+  const text = str({ min: 1, max: MAX_HOST_LENGTH })(value, path);
+  if (!isHost(text)) {
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `Cannot accept message: ${path} must be an IPv4 address, an IPv6 address or a DNS name`,
+    );
+  }
+  return text;
+};
 const port = int({ min: 1, max: 65535 });
 const size = int();
 
@@ -209,6 +220,16 @@ export const helloReply = object({
 
 /** Plain success reply. */
 export const okReply = object({ type: oneOf("ok") });
+
+/**
+ * Reply to `announce`: the address the tracker recorded for the peer and hands to downloaders
+ * (the connection's address unless the tracker trusts announced hosts); absent from old trackers.
+ */
+export const announceReply = object({
+  type: oneOf("ok"),
+  host: optional(host),
+  port: optional(port),
+});
 
 /** Reply to `login`. */
 export const sessionReply = object({

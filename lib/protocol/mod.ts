@@ -8,6 +8,7 @@ export * from "./errors.ts";
 export * from "./byte_budget.ts";
 export * from "./frame.ts";
 export * from "./schema.ts";
+export * from "./host.ts";
 export * from "./messages.ts";
 export * from "./manifest.ts";
 export * from "./channel.ts";

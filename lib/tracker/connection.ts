@@ -7,6 +7,7 @@
  */
 import {
   type ByteBudget,
+  canonicalAddress,
   Channel,
   checkHandshake,
   type Duplex,
@@ -70,7 +71,7 @@ export async function serveTrackerConnection(
   let greeted = false;
   const remote = (conn as Partial<Deno.Conn>).remoteAddr;
   const context: RequestContext = remote && "hostname" in remote
-    ? { address: remote.hostname }
+    ? { address: canonicalAddress(remote.hostname) }
     : {};
   try {
     while (!channel.closed) {

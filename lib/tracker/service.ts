@@ -60,11 +60,20 @@ export interface TrackerServiceOptions {
   sessionTtlMs?: number;
   /** The clock, in ms since the epoch (tests may pass their own). */
   now?: () => number;
+  /**
+   * Record the host a peer names in `announce` instead of the address its connection comes from
+   * (for peers behind NAT or a proxy, on a network whose peers are trusted). Default false: a peer
+   * chooses only its port.
+   */
+  trustAnnouncedHosts?: boolean;
 }
 
 /** Who sent a request: the connection's remote address and the agent it named in `hello`. */
 export interface RequestContext {
-  /** Remote IP address. */
+  /**
+   * Remote IP address, in `canonicalAddress()` form (IPv4-mapped IPv6 as IPv4). Absent only
+   * for in-process callers, whose `announce` then records the host they name.
+   */
   address?: string;
   /** The client's agent string from `hello`. */
   agent?: string;
@@ -115,6 +124,7 @@ export class TrackerService {
   readonly #store: TrackerStore;
   readonly #sessionTtlMs: number;
   readonly #now: () => number;
+  readonly #trustAnnouncedHosts: boolean;
   readonly #throttle: LoginThrottle;
   /** Liveness heard by this tracker, ahead of what is written to KV. */
   readonly #live = new Map<string, { session: string; lastSeen: number; persistedAt: number }>();
@@ -134,6 +144,7 @@ export class TrackerService {
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#sessionTtlMs = options.sessionTtlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
+    this.#trustAnnouncedHosts = options.trustAnnouncedHosts ?? false;
     this.#throttle = new LoginThrottle({ now: this.#now });
     this.#grants = new ReportGrants(this.#now);
   }
@@ -163,8 +174,13 @@ export class TrackerService {
             throw new TrackerError("INVALID", error.message);
           }
         }
+        // The peer chooses its port; its host is where the connection comes from, unless the
+        // tracker was told to trust announced hosts (NAT, proxies).
+        const host = this.#trustAnnouncedHosts || context.address === undefined
+          ? request.host
+          : context.address;
         await this.#store.putPeer(user, {
-          host: request.host,
+          host,
           port: request.port,
           lastSeen: this.#now(),
           online: true,
@@ -178,7 +194,7 @@ export class TrackerService {
           persistedAt: this.#now(),
         });
         this.#dropIndex();
-        return { type: "ok" };
+        return { type: "ok", host, port: request.port };
       }
       case "heartbeat": {
         const { user, tokenHash } = await this.#authenticate(request.token);

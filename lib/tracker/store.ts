@@ -31,7 +31,7 @@
  *
  * @module
  */
-import { type FileManifest, manifestId } from "../protocol/mod.ts";
+import { type FileManifest, isHost, manifestId } from "../protocol/mod.ts";
 import type { PasswordHash } from "./password.ts";
 
 /** A registered account. */
@@ -143,9 +143,9 @@ export interface TrackerStore extends AsyncDisposable {
   listSessions(user: string, now: number): Promise<Map<string, SessionRecord>>;
   /** The counts of each of `users`. */
   getStatsMany(users: string[]): Promise<Map<string, PeerStats>>;
-  /** The peer's address record, or null. */
+  /** The peer's address record, or null (also when its host is not an address or a DNS name). */
   getPeer(user: string): Promise<PeerRecord | null>;
-  /** Every peer's address record. */
+  /** Every peer's address record (but those whose host is not an address or a DNS name). */
   listPeers(): Promise<Map<string, PeerRecord>>;
   /** Stores the peer's address record. */
   putPeer(user: string, record: PeerRecord): Promise<void>;
@@ -287,14 +287,17 @@ export class KvTrackerStore implements TrackerStore {
     await op.commit();
   }
 
+  // A record whose host is not an address or a DNS name was written before hosts were checked:
+  // it reads as absent (the peer re-announces when it reconnects), so no reply carries it.
   async getPeer(user: string): Promise<PeerRecord | null> {
-    return (await this.#kv.get<PeerRecord>(["peer", user])).value;
+    const record = (await this.#kv.get<PeerRecord>(["peer", user])).value;
+    return record && isHost(record.host) ? record : null;
   }
 
   async listPeers(): Promise<Map<string, PeerRecord>> {
     const peers = new Map<string, PeerRecord>();
     for await (const entry of this.#kv.list<PeerRecord>({ prefix: ["peer"] })) {
-      peers.set(entry.key[1] as string, entry.value);
+      if (isHost(entry.value.host)) peers.set(entry.key[1] as string, entry.value);
     }
     return peers;
   }

@@ -355,6 +355,8 @@ export interface TrackerOptions {
   sessionTtlS?: number;
   /** KV file; by default one in a temporary folder removed when the tracker is disposed. */
   kvPath?: string;
+  /** More flags, e.g. `["--trust-announced-hosts"]`. */
+  args?: string[];
 }
 
 /** A running tracker process. */
@@ -391,6 +393,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const args = ["tracker.ts", "--port", "0", "--http-port", "0", "--kv", kvPath];
   if (options.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(options.heartbeatMs));
   if (options.sessionTtlS !== undefined) args.push("--session-ttl", String(options.sessionTtlS));
+  args.push(...options.args ?? []);
   const process = new Spawned("tracker", args);
   try {
     const match = await process.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/);
@@ -457,7 +460,7 @@ export async function startPeer(
   user: string,
   shareDir: string,
   trackerAddress: string,
-  options: { password?: string } = {},
+  options: { password?: string; args?: string[] } = {},
 ): Promise<ServingPeer> {
   const process = new Spawned(
     `peer ${user}`,
@@ -472,6 +475,7 @@ export async function startPeer(
       trackerAddress,
       "--user",
       user,
+      ...options.args ?? [],
     ],
     { P2PFS_PASSWORD: options.password ?? PASSWORD },
   );

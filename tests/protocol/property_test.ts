@@ -122,7 +122,7 @@ const trackerRequest: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({
     type: fc.constant("announce"),
     token,
-    host: fc.string({ minLength: 1, maxLength: 255 }),
+    host: fc.oneof(fc.ipV4(), fc.ipV6(), fc.domain()),
     port: fc.integer({ min: 1, max: 65535 }),
     replace: fc.boolean(),
     files: fc.array(manifest, { maxLength: 3 }),
