@@ -19,7 +19,12 @@ function positive(text: string | undefined, fallback: number): number {
   return Number.isInteger(value) && value > 0 ? value : NaN;
 }
 import { dirname, resolve as resolvePath } from "node:path";
-import { startTracker } from "../tracker/mod.ts";
+import {
+  MAX_WAITING_HASHES,
+  REGISTRATIONS_PER_ADDRESS,
+  ScryptHasher,
+  startTracker,
+} from "../tracker/mod.ts";
 import {
   canSandbox,
   currentScope,
@@ -45,6 +50,9 @@ Options:
   --max-per-address N  most connections at once from one address (default 256)
   --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
   --idle-timeout-ms MS       close connections silent this long (default 300000)
+  --max-waiting-hashes N     password checks that may wait for a turn; more get BUSY (default 16)
+  --max-registrations N      registrations one address may make at once, then one a minute
+                             (default 60)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
   --no-sandbox         do not narrow Deno's permissions to the KV folder
@@ -72,6 +80,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         "max-per-address": { type: "string" },
         "handshake-timeout-ms": { type: "string" },
         "idle-timeout-ms": { type: "string" },
+        "max-waiting-hashes": { type: "string" },
+        "max-registrations": { type: "string" },
         "tls-key": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -132,15 +142,19 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       maxPerAddress: positive(values["max-per-address"], MAX_CONNECTIONS_PER_ADDRESS),
       handshakeTimeoutMs: positive(values["handshake-timeout-ms"], HANDSHAKE_TIMEOUT_MS),
       idleTimeoutMs: positive(values["idle-timeout-ms"], TRACKER_IDLE_TIMEOUT_MS),
+      maxWaitingHashes: positive(values["max-waiting-hashes"], MAX_WAITING_HASHES),
+      registrationsPerAddress: positive(values["max-registrations"], REGISTRATIONS_PER_ADDRESS),
     };
     if (Object.values(limits).some(Number.isNaN)) {
       console.error(
-        "error: --max-connections, --max-per-address and the timeouts must be positive whole numbers",
+        "error: --max-connections, --max-per-address, --max-waiting-hashes, --max-registrations and the timeouts must be positive whole numbers",
       );
       return 2;
     }
+    const { maxWaitingHashes, ...serviceLimits } = limits;
     tracker = await startTracker({
-      ...limits,
+      ...serviceLimits,
+      hasher: new ScryptHasher({ maxWaiting: maxWaitingHashes }),
       ...(tls ? { tls } : {}),
       hostname: values.host,
       port,

@@ -32,11 +32,11 @@ export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keyBytes: 32 } as const;
 export const MAX_CONCURRENT_HASHES = 2;
 
 /**
- * At most this many hashes wait for their turn (≈ 0.8 s of work at 2 at once); one more is refused
+ * At most this many hashes wait for their turn (≈ 0.4 s of work at 2 at once); one more is refused
  * at once with {@link HashBusyError}, so a flood of `register` or `login` requests gets quick
  * `BUSY` replies instead of making every honest login wait behind it.
  */
-export const MAX_WAITING_HASHES = 32;
+export const MAX_WAITING_HASHES = 16;
 
 /**
  * Thrown when the queue of waiting hashes is full; the tracker answers `BUSY`.

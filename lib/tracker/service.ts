@@ -60,7 +60,7 @@ export interface TrackerServiceOptions {
   /** The clock, in ms since the epoch (tests may pass their own). */
   now?: () => number;
   /**
-   * Password hashing. Default: a {@link ScryptHasher} (at most 2 hashes running and 32 waiting,
+   * Password hashing. Default: a {@link ScryptHasher} (at most 2 hashes running and 16 waiting,
    * beyond which requests get `BUSY`).
    */
   hasher?: PasswordHasher;

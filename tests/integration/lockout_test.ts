@@ -113,7 +113,7 @@ Deno.test("lockout: a register flood beyond the hash queue gets BUSY at once, a 
   await using tracker = await startTracker();
   await registerUsers(tracker.address, ["carol"]);
   const flood = MAX_CONCURRENT_HASHES + MAX_WAITING_HASHES + 26;
-  // 60 connections, 30 from each of two addresses (under the per-address registration limit).
+  // Half from each of two addresses, each under the per-address registration limit.
   const channels = await Promise.all(
     Array.from(
       { length: flood },
