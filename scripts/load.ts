@@ -333,7 +333,15 @@ function roundMsFor(options: LoadOptions): number {
 }
 
 /** The tracker flags a load run needs: 500 connections from one address exceed the default cap. */
-export const LOAD_TRACKER_FLAGS: readonly string[] = ["--max-per-address", "1024"];
+export const LOAD_TRACKER_FLAGS: readonly string[] = [
+  "--max-per-address",
+  "1024",
+  // 500 peers log in (and may register) at once from one address.
+  "--max-waiting-hashes",
+  "1024",
+  "--max-registrations",
+  "1024",
+];
 
 async function main(): Promise<void> {
   const seconds = Number(Deno.env.get("LOAD_SECONDS") ?? 20);

@@ -178,7 +178,10 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   const user = values.user ?? Deno.env.get("P2PFS_USER");
   if (!user) throw new CliError(`Cannot run ${command}: give --user NAME or set P2PFS_USER`, 2);
   if (!USERNAME_PATTERN.test(user)) {
-    throw new CliError(`Cannot use user name "${user}": use 1-32 of A-Z a-z 0-9 _ . -`, 2);
+    throw new CliError(
+      `Cannot use user name "${user}": use 1-32 of A-Z a-z 0-9 _ . -, not . or ..`,
+      2,
+    );
   }
   const needs = (count: number, what: string) => {
     if (positionals.length !== count) {
@@ -515,6 +518,8 @@ function describeOtherError(error: unknown): string {
         return `${error.message} (check --user and P2PFS_PASSWORD, or create the account with 'register')`;
       case "USER_EXISTS":
         return `${error.message} (pick another name, or log in with it)`;
+      case "BUSY":
+        return `${error.message} (the tracker is overloaded; try again in a few seconds)`;
       case "NOT_FOUND":
         return `${error.message} (see what is available with 'list')`;
       default:

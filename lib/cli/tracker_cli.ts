@@ -24,7 +24,12 @@ function positive(text: string | undefined, fallback: number): number {
   return Number.isInteger(value) && value > 0 ? value : NaN;
 }
 import { dirname, resolve as resolvePath } from "node:path";
-import { startTracker } from "../tracker/mod.ts";
+import {
+  MAX_WAITING_HASHES,
+  REGISTRATIONS_PER_ADDRESS,
+  ScryptHasher,
+  startTracker,
+} from "../tracker/mod.ts";
 import {
   canSandbox,
   currentScope,
@@ -58,6 +63,9 @@ Options:
   --trust-announced-hosts    record the host a peer announces (for NAT or proxies) instead of
                              the address its connection comes from; peers choose only their
                              port otherwise
+  --max-waiting-hashes N     password checks that may wait for a turn; more get BUSY (default 16)
+  --max-registrations N      registrations one address may make at once, then one a minute
+                             (default 60)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
   --no-sandbox         do not narrow Deno's permissions to the KV folder
@@ -88,6 +96,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         "frame-budget-bytes": { type: "string" },
         "handshake-timeout-ms": { type: "string" },
         "idle-timeout-ms": { type: "string" },
+        "max-waiting-hashes": { type: "string" },
+        "max-registrations": { type: "string" },
         "tls-key": { type: "string" },
         "trust-announced-hosts": { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
@@ -157,10 +167,12 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       frameBudgetBytes: positive(values["frame-budget-bytes"], FRAME_BUDGET_BYTES),
       handshakeTimeoutMs: positive(values["handshake-timeout-ms"], HANDSHAKE_TIMEOUT_MS),
       idleTimeoutMs: positive(values["idle-timeout-ms"], TRACKER_IDLE_TIMEOUT_MS),
+      maxWaitingHashes: positive(values["max-waiting-hashes"], MAX_WAITING_HASHES),
+      registrationsPerAddress: positive(values["max-registrations"], REGISTRATIONS_PER_ADDRESS),
     };
     if (Object.values(wanted).some(Number.isNaN)) {
       console.error(
-        "error: --max-connections, --max-per-address, --max-unauthenticated, --max-http-connections, --frame-budget-bytes and the timeouts must be positive whole numbers",
+        "error: --max-connections, --max-per-address, --max-unauthenticated, --max-http-connections, --frame-budget-bytes, --max-waiting-hashes, --max-registrations and the timeouts must be positive whole numbers",
       );
       return 2;
     }
@@ -175,8 +187,10 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       caps.dashboard < wanted.maxHttpConnections;
     limitsLine = `limits: ${openFiles ?? "unknown"} open files; protocol ${caps.protocol} ` +
       `connections, dashboard ${caps.dashboard}${lowered ? " (lowered to fit)" : ""}`;
+    const { maxWaitingHashes, ...serviceLimits } = limits;
     tracker = await startTracker({
-      ...limits,
+      ...serviceLimits,
+      hasher: new ScryptHasher({ maxWaiting: maxWaitingHashes }),
       ...(tls ? { tls } : {}),
       hostname: values.host,
       port,

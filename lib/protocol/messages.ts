@@ -29,8 +29,11 @@ export const MAX_CHUNKS_PER_FILE = 8192;
 /** Most files one `announce` message may carry (a peer sends several messages for more). */
 export const MAX_FILES_PER_ANNOUNCE = 1000;
 
-/** Usernames: 1–32 of `[A-Za-z0-9_.-]`. */
-export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{1,32}$/;
+/**
+ * Usernames: 1–32 of `[A-Za-z0-9_.-]`, but not `.` or `..` (a name may end up in a path). The
+ * tracker compares names without regard to case.
+ */
+export const USERNAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,32}$/;
 
 /** Shortest password accepted at registration. */
 export const MIN_PASSWORD_LENGTH = 8;
@@ -69,7 +72,7 @@ const username = str({
   min: 1,
   max: 32,
   pattern: USERNAME_PATTERN,
-  describe: "1-32 of A-Z a-z 0-9 _ . -",
+  describe: "1-32 of A-Z a-z 0-9 _ . -, not . or ..",
 });
 const versionPrefix = str({
   min: 4,

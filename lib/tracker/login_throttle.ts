@@ -1,14 +1,35 @@
 /**
- * Slowing password guessing: after {@link LOGIN_FREE_FAILURES} failed logins for one user name or
- * from one address, each further attempt must wait twice as long as the last (1 s, 2 s, 4 s, … up
- * to 5 min). A success clears the record. Kept in memory: a restart forgets it, which costs an
- * attacker a restart of our tracker, not a way around it. Pure apart from the clock it is given.
+ * Slowing password guessing without locking anyone out. Failed logins are counted per (user name,
+ * address) and per address alone, never per user name alone: a guesser slows itself down, never
+ * the real user, who logs in from another address as if nothing happened.
+ *
+ * - After {@link LOGIN_FREE_FAILURES} failures for one name from one address, or
+ *   {@link LOGIN_FREE_FAILURES_PER_ADDRESS} from one address across names, each further attempt
+ *   from there must wait twice as long as the last (1 s, 2 s, 4 s, … up to
+ *   {@link LOGIN_MAX_DELAY_MS}), counted from the latest failure.
+ * - A failure is forgotten {@link LOGIN_FAILURE_WINDOW_MS} (an hour) after it happened, and no wait
+ *   is longer than {@link LOGIN_MAX_DELAY_MS} after the latest failure, so a back-off always ends
+ *   and cannot be kept up by a slow guesser (one guess every five minutes never has to wait). At
+ *   full speed one address gets about 15 guesses an hour at one name, about 30 across names.
+ * - A success clears the failures of that name from that address, not those of the address: an
+ *   attacker cannot reset its address's count by logging in to an account of its own.
+ * - Addresses are grouped by {@link addressGroup} (an IPv6 /64 counts as one address).
+ *
+ * Kept in memory: a restart forgets it, which costs an attacker a restart of our tracker, not a
+ * way around it. Pure apart from the clock it is given.
  *
  * @module
  */
+import { addressGroup } from "./address_group.ts";
 
-/** Failures allowed before attempts are slowed. */
+/** Failures allowed for one user name from one address before attempts are slowed. */
 export const LOGIN_FREE_FAILURES = 5;
+
+/** Failures allowed from one address, across all names, before attempts from it are slowed. */
+export const LOGIN_FREE_FAILURES_PER_ADDRESS = 20;
+
+/** How long a failure counts; older ones are forgotten. */
+export const LOGIN_FAILURE_WINDOW_MS = 60 * 60_000;
 
 /** The longest wait imposed. */
 export const LOGIN_MAX_DELAY_MS = 5 * 60_000;
@@ -16,13 +37,22 @@ export const LOGIN_MAX_DELAY_MS = 5 * 60_000;
 /** Most keys remembered; the oldest are forgotten beyond this, so memory stays bounded. */
 const MAX_KEYS = 100_000;
 
-interface Failures {
-  count: number;
-  last: number;
+/** Settings of a {@link LoginThrottle}; every field defaults to the constant of that name. */
+export interface LoginThrottleOptions {
+  /** The clock, in ms. */
+  now?: () => number;
+  /** {@link LOGIN_FREE_FAILURES}. */
+  freeFailures?: number;
+  /** {@link LOGIN_FREE_FAILURES_PER_ADDRESS}. */
+  freeFailuresPerAddress?: number;
+  /** The first wait; each further failure doubles it. Default 1 s. */
+  baseDelayMs?: number;
+  /** {@link LOGIN_FAILURE_WINDOW_MS}. */
+  windowMs?: number;
 }
 
 /**
- * Counts failed logins per key (a user name, an address) and says how long to wait.
+ * Counts failed logins per (name, address) and per address and says how long to wait.
  *
  * @example
  * ```ts
@@ -30,58 +60,88 @@ interface Failures {
  * import { LoginThrottle } from "./login_throttle.ts";
  * let now = 0;
  * const throttle = new LoginThrottle({ now: () => now });
- * for (let i = 0; i < 5; i++) throttle.fail(["user:ann"]);
- * assert.equal(throttle.retryAfter(["user:ann"]), 0);
- * throttle.fail(["user:ann"]);
- * assert.equal(throttle.retryAfter(["user:ann"]), 1000);
+ * for (let i = 0; i < 6; i++) throttle.fail("carol", "127.0.0.2");
+ * assert.equal(throttle.retryAfter("carol", "127.0.0.2"), 1000);
+ * // The real user, from another address, is not slowed.
+ * assert.equal(throttle.retryAfter("carol", "127.0.0.1"), 0);
  * now = 1000;
- * assert.equal(throttle.retryAfter(["user:ann"]), 0);
+ * assert.equal(throttle.retryAfter("carol", "127.0.0.2"), 0);
  * ```
  */
 export class LoginThrottle {
-  readonly #failures = new Map<string, Failures>();
+  /** Times of the recent failures of each key, oldest first; keys in least recent use first. */
+  readonly #failures = new Map<string, number[]>();
   readonly #now: () => number;
   readonly #free: number;
+  readonly #freePerAddress: number;
   readonly #baseMs: number;
+  readonly #windowMs: number;
 
   /** A throttle with the given clock and limits. */
-  constructor(options: { now?: () => number; freeFailures?: number; baseDelayMs?: number } = {}) {
+  constructor(options: LoginThrottleOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#free = options.freeFailures ?? LOGIN_FREE_FAILURES;
+    this.#freePerAddress = options.freeFailuresPerAddress ?? LOGIN_FREE_FAILURES_PER_ADDRESS;
     this.#baseMs = options.baseDelayMs ?? 1000;
+    this.#windowMs = options.windowMs ?? LOGIN_FAILURE_WINDOW_MS;
   }
 
-  /** Milliseconds until any of `keys` may try again (0: now). */
-  retryAfter(keys: string[]): number {
+  /**
+   * Milliseconds until `user` may try again from `address` (0: now). Without an address (a
+   * caller in this process) only the name counts.
+   */
+  retryAfter(user: string, address?: string): number {
     const now = this.#now();
     let wait = 0;
-    for (const key of keys) {
-      const failures = this.#failures.get(key);
-      if (!failures || failures.count <= this.#free) continue;
-      const delay = Math.min(
-        LOGIN_MAX_DELAY_MS,
-        this.#baseMs * 2 ** (failures.count - this.#free - 1),
-      );
-      wait = Math.max(wait, failures.last + delay - now);
+    for (const [key, free] of this.#keys(user, address)) {
+      const times = this.#recent(key, now);
+      const last = times.at(-1);
+      if (last === undefined || times.length <= free) continue;
+      const delay = Math.min(LOGIN_MAX_DELAY_MS, this.#baseMs * 2 ** (times.length - free - 1));
+      wait = Math.max(wait, last + delay - now);
     }
     return Math.max(0, wait);
   }
 
-  /** Records a failed attempt for each key. */
-  fail(keys: string[]): void {
+  /** Records a failed attempt at `user` from `address`. */
+  fail(user: string, address?: string): void {
     const now = this.#now();
-    for (const key of keys) {
-      const failures = this.#failures.get(key) ?? { count: 0, last: now };
-      this.#failures.delete(key); // re-insert: the map's order is oldest first
-      this.#failures.set(key, { count: failures.count + 1, last: now });
+    for (const [key, free] of this.#keys(user, address)) {
+      const times = this.#recent(key, now);
+      times.push(now);
+      // Beyond this many the wait is at its cap anyway.
+      const keep = free + Math.ceil(Math.log2(LOGIN_MAX_DELAY_MS / this.#baseMs)) + 2;
+      if (times.length > keep) times.splice(0, times.length - keep);
+      this.#failures.delete(key); // re-insert: the map's order is least recently failed first
+      this.#failures.set(key, times);
     }
     while (this.#failures.size > MAX_KEYS) {
       this.#failures.delete(this.#failures.keys().next().value!);
     }
   }
 
-  /** Forgets the failures of `keys` after a successful login. */
-  succeed(keys: string[]): void {
-    for (const key of keys) this.#failures.delete(key);
+  /** Forgets the failures of `user` from `address` after a successful login. */
+  succeed(user: string, address?: string): void {
+    this.#failures.delete(this.#keys(user, address)[0][0]);
+  }
+
+  /** The pair key first, then the address key, each with its free failures. */
+  #keys(user: string, address?: string): [[string, number], ...[string, number][]] {
+    const group = address === undefined ? "" : addressGroup(address);
+    const pair: [string, number] = [`pair\u0000${user.toLowerCase()}\u0000${group}`, this.#free];
+    return address === undefined ? [pair] : [pair, [`addr\u0000${group}`, this.#freePerAddress]];
+  }
+
+  /** The failures of `key` still inside the window (a live array, pruned in place). */
+  #recent(key: string, now: number): number[] {
+    const times = this.#failures.get(key);
+    if (!times) return [];
+    const fresh = times.findIndex((t) => now - t < this.#windowMs);
+    if (fresh === -1) {
+      this.#failures.delete(key);
+      return [];
+    }
+    if (fresh > 0) times.splice(0, fresh);
+    return times;
   }
 }

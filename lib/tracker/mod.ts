@@ -10,6 +10,8 @@ export * from "./store.ts";
 export * from "./service.ts";
 export * from "./connection.ts";
 export * from "./server.ts";
+export * from "./address_group.ts";
 export * from "./login_throttle.ts";
+export * from "./registration_limit.ts";
 export * from "./report_grants.ts";
 export * from "./unauthenticated_slots.ts";

@@ -31,38 +31,153 @@ export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keyBytes: 32 } as const;
  */
 export const MAX_CONCURRENT_HASHES = 2;
 
-let running = 0;
-const waiting: Array<() => void> = [];
+/**
+ * At most this many hashes wait for their turn (≈ 0.4 s of work at 2 at once); one more is refused
+ * at once with {@link HashBusyError}, so a flood of `register` or `login` requests gets quick
+ * `BUSY` replies instead of making every honest login wait behind it.
+ */
+export const MAX_WAITING_HASHES = 16;
 
-async function derive(
-  password: string,
-  salt: Uint8Array,
-  N: number,
-  r: number,
-  p: number,
-): Promise<Uint8Array> {
-  if (running >= MAX_CONCURRENT_HASHES) {
-    await new Promise<void>((resolve) => waiting.push(resolve));
-  }
-  running++;
-  try {
-    return await new Promise((resolve, reject) => {
-      scrypt(
-        password,
-        salt,
-        SCRYPT_PARAMS.keyBytes,
-        { N, r, p, maxmem: 256 * N * r },
-        (err, key) => {
-          if (err) reject(err);
-          else resolve(new Uint8Array(key));
-        },
-      );
-    });
-  } finally {
-    running--;
-    waiting.shift()?.();
+/**
+ * Thrown when the queue of waiting hashes is full; the tracker answers `BUSY`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { HashBusyError } from "./password.ts";
+ * assert.equal(new HashBusyError().code, "BUSY");
+ * ```
+ */
+export class HashBusyError extends Error {
+  /** The reply's code. */
+  readonly code = "BUSY";
+  /** Builds the error. */
+  constructor() {
+    super("Cannot check password now: too many password checks are waiting; try again shortly");
+    this.name = "HashBusyError";
   }
 }
+
+/** What the tracker needs from password hashing; tests may wrap it to count the calls. */
+export interface PasswordHasher {
+  /** Hashes a password with a fresh random salt; may throw {@link HashBusyError}. */
+  hash(password: string): Promise<PasswordHash>;
+  /** Whether `password` matches `stored`; may throw {@link HashBusyError}. */
+  verify(password: string, stored: PasswordHash): Promise<boolean>;
+}
+
+/** Settings of a {@link ScryptHasher}; each defaults to the constant of that name. */
+export interface ScryptHasherOptions {
+  /** {@link MAX_CONCURRENT_HASHES}. */
+  maxConcurrent?: number;
+  /** {@link MAX_WAITING_HASHES}. */
+  maxWaiting?: number;
+  /**
+   * The key derivation run inside the bounds; default scrypt. Tests of the bounds may pass one they
+   * hold open.
+   */
+  derive?: (password: string, salt: Uint8Array, params: ScryptParams) => Promise<Uint8Array>;
+}
+
+/** The cost parameters of one scrypt derivation. */
+export interface ScryptParams {
+  /** Cost. */
+  N: number;
+  /** Block size. */
+  r: number;
+  /** Parallelism. */
+  p: number;
+}
+
+/** scrypt of `password` and `salt` into a {@link SCRYPT_PARAMS}.keyBytes key. */
+function scryptKey(password: string, salt: Uint8Array, { N, r, p }: ScryptParams) {
+  return new Promise<Uint8Array>((resolve, reject) => {
+    scrypt(
+      password,
+      salt,
+      SCRYPT_PARAMS.keyBytes,
+      { N, r, p, maxmem: 256 * N * r },
+      (err, key) => {
+        if (err) reject(err);
+        else resolve(new Uint8Array(key));
+      },
+    );
+  });
+}
+
+/**
+ * scrypt hashing with at most `maxConcurrent` hashes running and `maxWaiting` waiting; beyond
+ * that a call fails at once with {@link HashBusyError}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ScryptHasher } from "./password.ts";
+ * const hasher = new ScryptHasher({ maxConcurrent: 1, maxWaiting: 0 });
+ * const results = await Promise.allSettled([hasher.hash("password1"), hasher.hash("password2")]);
+ * assert.equal(results[0].status, "fulfilled");
+ * assert.equal(results[1].status, "rejected");
+ * ```
+ */
+export class ScryptHasher implements PasswordHasher {
+  readonly #maxConcurrent: number;
+  readonly #maxWaiting: number;
+  readonly #kdf: (password: string, salt: Uint8Array, params: ScryptParams) => Promise<Uint8Array>;
+  #running = 0;
+  readonly #waiting: Array<() => void> = [];
+
+  /** A hasher with the given bounds. */
+  constructor(options: ScryptHasherOptions = {}) {
+    this.#maxConcurrent = options.maxConcurrent ?? MAX_CONCURRENT_HASHES;
+    this.#maxWaiting = options.maxWaiting ?? MAX_WAITING_HASHES;
+    this.#kdf = options.derive ?? scryptKey;
+  }
+
+  /** How many hashes are running and how many wait. */
+  get load(): { running: number; waiting: number } {
+    return { running: this.#running, waiting: this.#waiting.length };
+  }
+
+  async hash(password: string): Promise<PasswordHash> {
+    const salt = new Uint8Array(randomBytes(16));
+    const { N, r, p } = SCRYPT_PARAMS;
+    const key = await this.#derive(password, salt, N, r, p);
+    return { salt: salt.toHex(), hash: key.toHex(), N, r, p };
+  }
+
+  async verify(password: string, stored: PasswordHash): Promise<boolean> {
+    const salt = Uint8Array.fromHex(stored.salt);
+    const key = await this.#derive(password, salt, stored.N, stored.r, stored.p);
+    const expected = Uint8Array.fromHex(stored.hash);
+    return key.length === expected.length && timingSafeEqual(key, expected);
+  }
+
+  async #derive(
+    password: string,
+    salt: Uint8Array,
+    N: number,
+    r: number,
+    p: number,
+  ): Promise<Uint8Array> {
+    if (this.#running >= this.#maxConcurrent) {
+      if (this.#waiting.length >= this.#maxWaiting) throw new HashBusyError();
+      // A finishing hash hands its slot straight to the first waiter.
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running++;
+    }
+    try {
+      return await this.#kdf(password, salt, { N, r, p });
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
+    }
+  }
+}
+
+/** The hasher {@link hashPassword} and {@link verifyPassword} share. */
+const shared = new ScryptHasher();
 
 /**
  * Hashes a password with a fresh random salt.
@@ -75,16 +190,11 @@ async function derive(
  * assert.ok(await verifyPassword("correct horse", stored));
  * ```
  */
-export async function hashPassword(password: string): Promise<PasswordHash> {
-  const salt = new Uint8Array(randomBytes(16));
-  const { N, r, p } = SCRYPT_PARAMS;
-  const key = await derive(password, salt, N, r, p);
-  return { salt: salt.toHex(), hash: key.toHex(), N, r, p };
+export function hashPassword(password: string): Promise<PasswordHash> {
+  return shared.hash(password);
 }
 
 /** Whether `password` matches `stored`, compared in constant time. */
-export async function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
-  const key = await derive(password, Uint8Array.fromHex(stored.salt), stored.N, stored.r, stored.p);
-  const expected = Uint8Array.fromHex(stored.hash);
-  return key.length === expected.length && timingSafeEqual(key, expected);
+export function verifyPassword(password: string, stored: PasswordHash): Promise<boolean> {
+  return shared.verify(password, stored);
 }

@@ -15,10 +15,11 @@ import {
   type TrackerRequest,
   type VersionInfo,
 } from "../protocol/mod.ts";
-import { hashPassword, type PasswordHash, verifyPassword } from "./password.ts";
+import { HashBusyError, type PasswordHash, type PasswordHasher, ScryptHasher } from "./password.ts";
 import { ReportGrants } from "./report_grants.ts";
 import type { HolderRow, PeerRecord, SessionRecord, TrackerStore } from "./store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
+import { RegistrationLimit } from "./registration_limit.ts";
 import { hashToken, newToken } from "./token.ts";
 
 /** Codes of the tracker's refusals. */
@@ -29,7 +30,8 @@ export type TrackerErrorCode =
   | "NOT_FOUND"
   | "FORBIDDEN"
   | "INVALID"
-  | "RATE_LIMITED";
+  | "RATE_LIMITED"
+  | "BUSY";
 
 /**
  * A request the tracker refuses; becomes an `error` reply with the same code.
@@ -66,6 +68,13 @@ export interface TrackerServiceOptions {
    * chooses only its port.
    */
   trustAnnouncedHosts?: boolean;
+  /**
+   * Password hashing. Default: a {@link ScryptHasher} (at most 2 hashes running and 16 waiting,
+   * beyond which requests get `BUSY`).
+   */
+  hasher?: PasswordHasher;
+  /** `register` requests one address may send at once (`REGISTRATIONS_PER_ADDRESS`, 60). */
+  registrationsPerAddress?: number;
 }
 
 /** Who sent a request: the connection's remote address and the agent it named in `hello`. */
@@ -126,6 +135,8 @@ export class TrackerService {
   readonly #now: () => number;
   readonly #trustAnnouncedHosts: boolean;
   readonly #throttle: LoginThrottle;
+  readonly #registrations: RegistrationLimit;
+  readonly #hasher: PasswordHasher;
   /** Liveness heard by this tracker, ahead of what is written to KV. */
   readonly #live = new Map<string, { session: string; lastSeen: number; persistedAt: number }>();
   /** Sessions recently read from KV (revoked ones are dropped here at once). */
@@ -146,6 +157,11 @@ export class TrackerService {
     this.#now = options.now ?? Date.now;
     this.#trustAnnouncedHosts = options.trustAnnouncedHosts ?? false;
     this.#throttle = new LoginThrottle({ now: this.#now });
+    this.#registrations = new RegistrationLimit({
+      now: this.#now,
+      ...(options.registrationsPerAddress ? { perAddress: options.registrationsPerAddress } : {}),
+    });
+    this.#hasher = options.hasher ?? new ScryptHasher();
     this.#grants = new ReportGrants(this.#now);
   }
 
@@ -155,7 +171,7 @@ export class TrackerService {
       case "hello":
         return { type: "hello", version: request.version, server: "tracker" };
       case "register":
-        return await this.#register(request.username, request.password);
+        return await this.#register(request.username, request.password, context);
       case "login":
         return await this.#login(request.username, request.password, context);
       case "logout":
@@ -283,53 +299,109 @@ export class TrackerService {
     }
   }
 
-  async #register(username: string, password: string): Promise<Reply> {
+  /**
+   * Cheap refusals first: a bad password, too many registrations from this address, a taken name
+   * (in any case); only then the scrypt hash, which may answer `BUSY`.
+   */
+  async #register(username: string, password: string, context: RequestContext): Promise<Reply> {
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw new TrackerError(
         "INVALID",
         `Cannot register: password must have at least ${MIN_PASSWORD_LENGTH} characters`,
       );
     }
-    const record = { password: await hashPassword(password), createdAt: this.#now() };
+    if (context.address !== undefined) {
+      const wait = this.#registrations.take(context.address);
+      if (wait > 0) {
+        throw new TrackerError(
+          "RATE_LIMITED",
+          `Cannot register: too many registrations from your address; try again in ${
+            Math.ceil(wait / 1000)
+          } s`,
+        );
+      }
+    }
+    const taken = async () => {
+      const existing = await this.#store.getUser(username);
+      if (!existing) return;
+      const as = existing.name && existing.name !== username
+        ? ` (as ${existing.name}; names are compared without regard to case)`
+        : "";
+      throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken${as}`);
+    };
+    await taken();
+    const record = { password: await this.#hash(password), createdAt: this.#now() };
     if (!(await this.#store.createUser(username, record))) {
+      await taken(); // taken while we hashed
       throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken`);
     }
     return { type: "ok" };
   }
 
+  /**
+   * Logs in as `username` in any case; the session's user is the name as registered. Failures
+   * slow further attempts at that name from that address, and from that address at all, never
+   * from elsewhere.
+   */
   async #login(username: string, password: string, context: RequestContext): Promise<Reply> {
-    // Throttled by name and by address alike, whether or not the user exists.
-    const keys = [`user:${username}`, ...(context.address ? [`addr:${context.address}`] : [])];
-    const wait = this.#throttle.retryAfter(keys);
+    // Throttled whether or not the user exists.
+    const wait = this.#throttle.retryAfter(username, context.address);
     if (wait > 0) {
       throw new TrackerError(
         "RATE_LIMITED",
-        `Cannot log in: too many failed attempts; try again in ${Math.ceil(wait / 1000)} s`,
+        `Cannot log in: too many failed attempts from your address; try again in ${
+          Math.ceil(wait / 1000)
+        } s`,
       );
     }
     const user = await this.#store.getUser(username);
     // Hash even for unknown users so the reply time does not tell whether the user exists.
-    this.#dummyHash ??= hashPassword("p2pfs dummy password");
-    const ok = await verifyPassword(password, user?.password ?? await this.#dummyHash);
+    const ok = await this.#verify(password, user?.password ?? await this.#dummy());
     if (!user || !ok) {
-      this.#throttle.fail(keys);
+      this.#throttle.fail(username, context.address);
       throw new TrackerError("AUTH_FAILED", "Cannot log in: wrong username or password");
     }
-    this.#throttle.succeed(keys);
+    this.#throttle.succeed(username, context.address);
+    const name = user.name ?? username;
     const token = newToken();
     const now = this.#now();
     const expiresAt = now + this.#sessionTtlMs;
     await this.#store.putSession(
       hashToken(token),
       {
-        user: username,
+        user: name,
         expiresAt,
         createdAt: now,
         ...(context.agent ? { agent: context.agent } : {}),
       },
       now,
     );
-    return { type: "session", token, user: username, expiresAt, heartbeatMs: this.heartbeatMs };
+    return { type: "session", token, user: name, expiresAt, heartbeatMs: this.heartbeatMs };
+  }
+
+  /** A hash to check unknown users' passwords against, made once (again if that was refused). */
+  #dummy(): Promise<PasswordHash> {
+    this.#dummyHash ??= this.#hash("p2pfs dummy password").catch((error) => {
+      this.#dummyHash = undefined;
+      throw error;
+    });
+    return this.#dummyHash;
+  }
+
+  async #hash(password: string): Promise<PasswordHash> {
+    try {
+      return await this.#hasher.hash(password);
+    } catch (error) {
+      throw busy(error);
+    }
+  }
+
+  async #verify(password: string, stored: PasswordHash): Promise<boolean> {
+    try {
+      return await this.#hasher.verify(password, stored);
+    } catch (error) {
+      throw busy(error);
+    }
   }
 
   async #logout(token: string, options: { all?: boolean; session?: string }): Promise<Reply> {
@@ -618,6 +690,11 @@ export class TrackerService {
       versions,
     };
   }
+}
+
+/** A full hash queue as the `BUSY` refusal; any other error as it is. */
+function busy(error: unknown): unknown {
+  return error instanceof HashBusyError ? new TrackerError("BUSY", error.message) : error;
 }
 
 /**

@@ -6,7 +6,7 @@
  *
  * | key                                   | value                                   |
  * |---------------------------------------|-----------------------------------------|
- * | `["user", name]`                      | {@link UserRecord} (salted scrypt hash) |
+ * | `["user", lowercase(name)]`           | {@link UserRecord}: the name as registered, salted scrypt hash |
  * | `["session", sha256(token)]`          | {@link SessionRecord}, with `expireIn`  |
  * | `["user_session", user, sha256(token)]` | the same record, to list a user's sessions |
  * | `["peer", user]`                      | {@link PeerRecord}: address, liveness   |
@@ -22,6 +22,10 @@
  * | `["reported", downloader, source, id]` | `true`, with `expireIn` of a day: one outcome counted |
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  *
+ * User names are unique without regard to case: the key is the name in lower case, the record
+ * keeps the spelling it was registered with, and every other key uses that spelling (records
+ * written before names were folded sit under their own spelling, and are still found by it).
+ *
  * A version's `id` is its manifest id ({@link manifestId}), computed here from what was announced,
  * never taken from a client. A manifest is written parts first, head last, so a head that exists
  * always has all its parts; being content-addressed, it is never overwritten. Holder rows are
@@ -36,6 +40,8 @@ import type { PasswordHash } from "./password.ts";
 
 /** A registered account. */
 export interface UserRecord {
+  /** The name as it was registered (absent in records written before names were folded). */
+  name?: string;
   /** The salted password hash. */
   password: PasswordHash;
   /** When it was created, ms since the epoch. */
@@ -129,9 +135,12 @@ export interface PeerStats {
 
 /** Everything the tracker persists. */
 export interface TrackerStore extends AsyncDisposable {
-  /** Creates a user; false if the name is taken (exactly one of concurrent calls wins). */
+  /**
+   * Creates a user; false if the name is taken in any case (exactly one of concurrent calls
+   * wins). The record's `name` is set to `name`.
+   */
   createUser(name: string, record: UserRecord): Promise<boolean>;
-  /** The user's record, or null. */
+  /** The record of the user named `name` in any case, with `name` as registered; or null. */
   getUser(name: string): Promise<UserRecord | null>;
   /** Stores a session under its token hash; it expires by itself (`now` is the caller's clock). */
   putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void>;
@@ -227,14 +236,20 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
-    const key = ["user", name];
-    const result = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, record)
-      .commit();
+    const key = ["user", name.toLowerCase()];
+    const result = await this.#kv.atomic().check({ key, versionstamp: null })
+      .set(key, { ...record, name }).commit();
     return result.ok;
   }
 
   async getUser(name: string): Promise<UserRecord | null> {
-    return (await this.#kv.get<UserRecord>(["user", name])).value;
+    const lower = name.toLowerCase();
+    const folded = (await this.#kv.get<UserRecord>(["user", lower])).value;
+    if (folded) return { ...folded, name: folded.name ?? lower };
+    if (lower === name) return null;
+    // A record written before names were folded, under the spelling it was registered with.
+    const legacy = (await this.#kv.get<UserRecord>(["user", name])).value;
+    return legacy ? { ...legacy, name } : null;
   }
 
   async putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void> {

@@ -177,6 +177,24 @@ Deno.test("parseTrackerRequest() rejects a bad username as BAD_MESSAGE", () => {
   );
 });
 
+Deno.test("parseTrackerRequest() refuses '.' and '..' as user names but allows dots in a name", () => {
+  for (const username of [".", ".."]) {
+    for (const type of ["register", "login"]) {
+      assert.throws(
+        () => parseTrackerRequest({ type, username, password: "password1" }),
+        protocolError("BAD_MESSAGE"),
+        `${type} with username ${JSON.stringify(username)}`,
+      );
+    }
+  }
+  for (const username of ["...", ".ann", "ann.", "a..b"]) {
+    assert.equal(
+      parseTrackerRequest({ type: "register", username, password: "password1" }).type,
+      "register",
+    );
+  }
+});
+
 Deno.test("parseTrackerRequest() rejects unsafe file names as BAD_MESSAGE", () => {
   const names = ["../x", "a/../b", "/abs", "a//b", "a\\b", ".", "a/./b", "a/", "", "a\u0000b"];
   for (const name of names) {

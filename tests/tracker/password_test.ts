@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { hashPassword, SCRYPT_PARAMS, verifyPassword } from "../../lib/tracker/mod.ts";
+import {
+  HashBusyError,
+  hashPassword,
+  MAX_CONCURRENT_HASHES,
+  SCRYPT_PARAMS,
+  ScryptHasher,
+  verifyPassword,
+} from "../../lib/tracker/mod.ts";
 
 Deno.test("verifyPassword() accepts the password that was hashed", async () => {
   const stored = await hashPassword("correct horse battery");
@@ -44,4 +51,34 @@ Deno.test("verifyPassword() refuses a record whose key was tampered with", async
   const flipped = (stored.hash[0] === "0" ? "1" : "0") + stored.hash.slice(1);
   assert.equal(await verifyPassword("password1", { ...stored, hash: flipped }), false);
   assert.equal(await verifyPassword("password1", { ...stored, hash: stored.hash.slice(2) }), false);
+});
+
+Deno.test("ScryptHasher runs at most maxConcurrent, queues maxWaiting, and refuses more at once with BUSY", async () => {
+  const gate = Promise.withResolvers<void>();
+  let running = 0;
+  let most = 0;
+  const hasher = new ScryptHasher({
+    maxConcurrent: MAX_CONCURRENT_HASHES,
+    maxWaiting: 3,
+    derive: async (password) => {
+      most = Math.max(most, ++running);
+      await gate.promise;
+      running--;
+      return new TextEncoder().encode(password.padEnd(32, "."));
+    },
+  });
+  const accepted = Array.from(
+    { length: MAX_CONCURRENT_HASHES + 3 },
+    (_, i) => hasher.hash(`p${i}`),
+  );
+  assert.deepEqual(hasher.load, { running: MAX_CONCURRENT_HASHES, waiting: 3 });
+  await assert.rejects(hasher.hash("one too many"), (error) => {
+    assert.ok(error instanceof HashBusyError);
+    assert.equal(error.code, "BUSY");
+    return true;
+  });
+  gate.resolve();
+  assert.equal((await Promise.all(accepted)).length, MAX_CONCURRENT_HASHES + 3);
+  assert.equal(most, MAX_CONCURRENT_HASHES);
+  assert.deepEqual(hasher.load, { running: 0, waiting: 0 });
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { setTimeout } from "node:timers/promises";
 import {
   detailsReply,
   type FileManifest,
@@ -14,9 +15,15 @@ import {
 } from "../../lib/protocol/mod.ts";
 import {
   KvTrackerStore,
+  LOGIN_FREE_FAILURES_PER_ADDRESS,
   MISSED_HEARTBEATS_OFFLINE,
+  type PasswordHasher,
+  REGISTRATIONS_PER_ADDRESS,
+  ScryptHasher,
+  type ScryptParams,
   TrackerError,
   TrackerService,
+  type TrackerServiceOptions,
 } from "../../lib/tracker/mod.ts";
 
 const HEARTBEAT_MS = 1_000;
@@ -49,13 +56,14 @@ function trackerError(code: string, message?: string): (error: unknown) => boole
 /**
  * A service on an in-memory store with a clock the test moves by hand.
  */
-async function setup() {
+async function setup(options: TrackerServiceOptions = {}) {
   const store = await KvTrackerStore.open(":memory:");
   const clock = { now: Date.now() };
   const service = new TrackerService(store, {
     heartbeatMs: HEARTBEAT_MS,
     sessionTtlMs: SESSION_TTL_MS,
     now: () => clock.now,
+    ...options,
   });
   return {
     store,
@@ -514,7 +522,7 @@ Deno.test("TrackerService refuses a report about a user that does not hold the f
   }
 });
 
-Deno.test("TrackerService slows logins after 5 failures per user, even for unknown users", async () => {
+Deno.test("TrackerService slows logins after 5 failures per user from one caller, even for unknown users", async () => {
   await using t = await setup();
   await t.signUp("ann");
   for (const username of ["ann", "nobody"]) {
@@ -538,7 +546,7 @@ Deno.test("TrackerService slows logins per address across user names", async () 
   await using t = await setup();
   await t.signUp("ann");
   const from = { address: "192.0.2.7" };
-  for (let i = 0; i < 6; i++) {
+  for (let i = 0; i <= LOGIN_FREE_FAILURES_PER_ADDRESS; i++) {
     await assert.rejects(
       t.service.handle({ type: "login", username: `guess${i}`, password: "x" }, from),
       trackerError("AUTH_FAILED"),
@@ -553,6 +561,156 @@ Deno.test("TrackerService slows logins per address across user names", async () 
     { type: "login", username: "ann", password: "password1" },
     { address: "192.0.2.8" },
   );
+});
+
+Deno.test("TrackerService never locks the real user out from another address, however many guesses came from one", async () => {
+  await using t = await setup();
+  await t.signUp("carol");
+  const guesser = { address: "127.0.0.2" };
+  const replies: string[] = [];
+  for (let i = 0; i < 9; i++) {
+    const request = { type: "login", username: "carol", password: `guess-${i}` } as const;
+    replies.push(await t.service.handle(request, guesser).then(() => "ok", (e) => e.code));
+  }
+  assert.deepEqual(replies, [...Array(6).fill("AUTH_FAILED"), ...Array(3).fill("RATE_LIMITED")]);
+  const reply = await t.service.handle(
+    { type: "login", username: "carol", password: "password1" },
+    { address: "127.0.0.1" },
+  );
+  assert.equal(sessionReply(reply, "login").user, "carol");
+});
+
+Deno.test("TrackerService lets a guess every five minutes neither wait nor lock anyone out", async () => {
+  await using t = await setup();
+  await t.signUp("carol");
+  for (let i = 0; i < 15; i++) {
+    await assert.rejects(
+      t.service.handle(
+        { type: "login", username: "carol", password: `guess-${i}` },
+        { address: "127.0.0.2" },
+      ),
+      trackerError("AUTH_FAILED"),
+    );
+    t.clock.now += 5 * 60_000;
+  }
+  await t.service.handle(
+    { type: "login", username: "carol", password: "password1" },
+    { address: "127.0.0.1" },
+  );
+});
+
+/** A hasher that counts its calls and whose derivations wait until {@link open} is called. */
+function heldHasher(bounds: { maxConcurrent: number; maxWaiting: number }) {
+  let release = Promise.withResolvers<void>();
+  release.resolve();
+  const counts = { hash: 0, verify: 0, derive: 0 };
+  const inner = new ScryptHasher({
+    ...bounds,
+    derive: async (password: string, salt: Uint8Array, _params: ScryptParams) => {
+      counts.derive++;
+      await release.promise;
+      return new Uint8Array(createHash("sha256").update(password).update(salt).digest());
+    },
+  });
+  const hasher: PasswordHasher = {
+    hash: (password) => (counts.hash++, inner.hash(password)),
+    verify: (password, stored) => (counts.verify++, inner.verify(password, stored)),
+  };
+  return {
+    hasher,
+    inner,
+    counts,
+    hold: () => release = Promise.withResolvers<void>(),
+    open: () => release.resolve(),
+  };
+}
+
+Deno.test("TrackerService refuses a taken name with USER_EXISTS without hashing", async () => {
+  const held = heldHasher({ maxConcurrent: 2, maxWaiting: 32 });
+  await using t = await setup({ hasher: held.hasher });
+  okReply(await t.service.handle({ type: "register", username: "ann", password: "password1" }), "");
+  assert.equal(held.counts.hash, 1);
+  for (const username of ["ann", "Ann", "ANN"]) {
+    await assert.rejects(
+      t.service.handle({ type: "register", username, password: "password2" }),
+      trackerError("USER_EXISTS"),
+    );
+  }
+  assert.equal(held.counts.hash, 1);
+});
+
+Deno.test("TrackerService answers BUSY at once when the hash queue is full, but USER_EXISTS for a taken name", async () => {
+  const held = heldHasher({ maxConcurrent: 1, maxWaiting: 1 });
+  await using t = await setup({ hasher: held.hasher });
+  await t.signUp("ann");
+  held.hold();
+  // One hash runs and one waits, both held.
+  const first = t.service.handle({ type: "register", username: "bob", password: "password1" });
+  const second = t.service.handle({ type: "register", username: "cid", password: "password1" });
+  for (let i = 0; i < 1000 && held.inner.load.waiting < 1; i++) await setTimeout(0);
+  assert.deepEqual(held.inner.load, { running: 1, waiting: 1 });
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "dee", password: "password1" }),
+    trackerError("BUSY"),
+  );
+  await assert.rejects(
+    t.service.handle({ type: "login", username: "ann", password: "password1" }),
+    trackerError("BUSY"),
+  );
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "Ann", password: "password1" }),
+    trackerError("USER_EXISTS"),
+  );
+  held.open();
+  okReply(await first, "register");
+  okReply(await second, "register");
+  // BUSY was no failed login: the right password works at once.
+  await t.logIn("ann");
+});
+
+Deno.test("TrackerService limits registrations per address, taken names included", async () => {
+  await using t = await setup();
+  await t.signUp("ann");
+  const from = { address: "192.0.2.9" };
+  for (let i = 0; i < REGISTRATIONS_PER_ADDRESS; i++) {
+    await assert.rejects(
+      t.service.handle({ type: "register", username: "ann", password: "password1" }, from),
+      trackerError("USER_EXISTS"),
+    );
+  }
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "new-name", password: "password1" }, from),
+    trackerError("RATE_LIMITED"),
+  );
+  okReply(
+    await t.service.handle(
+      { type: "register", username: "new-name", password: "password1" },
+      { address: "192.0.2.10" },
+    ),
+    "register",
+  );
+  t.clock.now += 60_000;
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "new-name", password: "password1" }, from),
+    trackerError("USER_EXISTS"),
+  );
+});
+
+Deno.test("TrackerService treats names that differ only in case as one; login in any case gives the registered spelling", async () => {
+  await using t = await setup();
+  await t.signUp("alice");
+  await assert.rejects(
+    t.service.handle({ type: "register", username: "Alice", password: "password2" }),
+    trackerError(
+      "USER_EXISTS",
+      "Cannot register: the name Alice is taken (as alice; names are compared without regard to case)",
+    ),
+  );
+  const reply = await t.service.handle({ type: "login", username: "ALICE", password: "password1" });
+  const session = sessionReply(reply, "login");
+  assert.equal(session.user, "alice");
+  const me = meReply(await t.service.handle({ type: "whoami", token: session.token }), "whoami");
+  assert.equal(me.user, "alice");
 });
 
 Deno.test("TrackerService lists a user's sessions without tokens and revokes one or all", async () => {

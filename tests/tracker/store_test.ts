@@ -87,16 +87,27 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
     assert.equal(await store.getUser("ann"), null);
     assert.equal(await store.createUser("ann", user(1)), true);
     assert.equal(await store.createUser("ann", user(2)), false);
-    assert.deepEqual(await store.getUser("ann"), user(1));
+    assert.deepEqual(await store.getUser("ann"), { ...user(1), name: "ann" });
     assert.equal(await store.createUser("bob", user(3)), true);
   }],
+  [
+    "createUser() treats names that differ only in case as one, kept as first spelled",
+    async (store) => {
+      assert.equal(await store.createUser("Alice", user(1)), true);
+      assert.equal(await store.createUser("alice", user(2)), false);
+      assert.equal(await store.createUser("ALICE", user(3)), false);
+      for (const spelling of ["Alice", "alice", "aLiCe"]) {
+        assert.deepEqual(await store.getUser(spelling), { ...user(1), name: "Alice" });
+      }
+    },
+  ],
   ["createUser() lets exactly one of 10 concurrent calls for one name win", async (store) => {
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => store.createUser("race", user(i))),
     );
     assert.equal(results.filter((ok) => ok).length, 1);
     const winner = results.indexOf(true);
-    assert.deepEqual(await store.getUser("race"), user(winner));
+    assert.deepEqual(await store.getUser("race"), { ...user(winner), name: "race" });
   }],
   ["getSession() returns the session until expiresAt, judged by the given now", async (store) => {
     const expiresAt = Date.now() + 60_000;
@@ -271,7 +282,7 @@ Deno.test("KvTrackerStore on a file keeps its data after closing and reopening",
   await fixture.store.addStat("ann", "downloads", 4);
 
   const store = await fixture.reopen!();
-  assert.deepEqual(await store.getUser("ann"), user(7));
+  assert.deepEqual(await store.getUser("ann"), { ...user(7), name: "ann" });
   assert.equal(await store.createUser("ann", user(8)), false);
   assert.deepEqual(await store.getSession("tok", expiresAt - 1), { user: "ann", expiresAt });
   assert.deepEqual(await store.getPeer("ann"), peer);
@@ -286,4 +297,19 @@ Deno.test("putShares() counts a name listed twice once, so replacing with nothin
   assert.equal((await store.listHolders()).length, 1);
   await store.putShares("ann", [], true);
   assert.deepEqual(await store.listHolders(), []);
+});
+
+Deno.test("KvTrackerStore finds a user written under its own spelling before names were folded", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-store-test-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    {
+      using kv = await Deno.openKv(path);
+      await kv.set(["user", "Bob"], user(5)); // the layout before names were folded
+    }
+    await using store = await KvTrackerStore.open(path);
+    assert.deepEqual(await store.getUser("Bob"), { ...user(5), name: "Bob" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

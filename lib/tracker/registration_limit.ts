@@ -1,0 +1,80 @@
+/**
+ * How many `register` requests one address may send: {@link REGISTRATIONS_PER_ADDRESS} at once,
+ * then one more every {@link REGISTRATION_REFILL_MS} (a token bucket per address, grouped by
+ * {@link addressGroup}). Every attempt counts, taken names too, so the limit also slows anyone
+ * who probes which names exist. Kept in memory, like the login back-off.
+ *
+ * @module
+ */
+import { addressGroup } from "./address_group.ts";
+
+/** Registrations one address may make in a burst (a class behind one NAT fits). */
+export const REGISTRATIONS_PER_ADDRESS = 60;
+
+/** After the burst, one more registration per address per this many ms. */
+export const REGISTRATION_REFILL_MS = 60_000;
+
+/** Most addresses remembered; the least recently seen are forgotten beyond this. */
+const MAX_KEYS = 100_000;
+
+/** Settings of a {@link RegistrationLimit}; each defaults to the constant of that name. */
+export interface RegistrationLimitOptions {
+  /** The clock, in ms. */
+  now?: () => number;
+  /** {@link REGISTRATIONS_PER_ADDRESS}. */
+  perAddress?: number;
+  /** {@link REGISTRATION_REFILL_MS}. */
+  refillMs?: number;
+}
+
+/**
+ * A token bucket of registrations per address.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { RegistrationLimit } from "./registration_limit.ts";
+ * let now = 0;
+ * const limit = new RegistrationLimit({ now: () => now, perAddress: 2, refillMs: 1000 });
+ * assert.equal(limit.take("192.0.2.1"), 0);
+ * assert.equal(limit.take("192.0.2.1"), 0);
+ * assert.equal(limit.take("192.0.2.1"), 1000);
+ * assert.equal(limit.take("192.0.2.2"), 0);
+ * now = 1000;
+ * assert.equal(limit.take("192.0.2.1"), 0);
+ * ```
+ */
+export class RegistrationLimit {
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #now: () => number;
+  readonly #perAddress: number;
+  readonly #refillMs: number;
+
+  /** A limit with the given clock and sizes. */
+  constructor(options: RegistrationLimitOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#perAddress = options.perAddress ?? REGISTRATIONS_PER_ADDRESS;
+    this.#refillMs = options.refillMs ?? REGISTRATION_REFILL_MS;
+  }
+
+  /**
+   * Takes one registration for `address`: 0 if allowed, else the ms until the next one is (and
+   * nothing is taken).
+   */
+  take(address: string): number {
+    const key = addressGroup(address);
+    const now = this.#now();
+    const bucket = this.#buckets.get(key) ?? { tokens: this.#perAddress, at: now };
+    const tokens = Math.min(this.#perAddress, bucket.tokens + (now - bucket.at) / this.#refillMs);
+    this.#buckets.delete(key); // re-insert: least recently seen first
+    if (tokens < 1) {
+      this.#buckets.set(key, { tokens, at: now });
+      return Math.ceil((1 - tokens) * this.#refillMs);
+    }
+    this.#buckets.set(key, { tokens: tokens - 1, at: now });
+    while (this.#buckets.size > MAX_KEYS) {
+      this.#buckets.delete(this.#buckets.keys().next().value!);
+    }
+    return 0;
+  }
+}
