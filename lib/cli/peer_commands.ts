@@ -250,6 +250,7 @@ export async function getCommand(
         force: options.force ?? false,
         maxSources: options.sources ?? 4,
         pool,
+        renewTicket: async () => (await client.details(ctx.token, name, details.sha256)).ticket,
         ...(options.limiter ? { limiter: options.limiter } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (p) => {

@@ -7,7 +7,8 @@ export type PeerErrorCode =
   | "PATH_ESCAPE"
   | "STALE"
   | "DISK"
-  | "TRACKER_UNREACHABLE";
+  | "TRACKER_UNREACHABLE"
+  | "TRACKER_KEY_CHANGED";
 
 /**
  * A peer operation that could not be done; the CLI turns it into one line and a hint.

@@ -5,7 +5,12 @@
  *
  * @module
  */
-import { type ClientTls, RemoteError, type ServerTls } from "../protocol/mod.ts";
+import {
+  type ClientTls,
+  importPublicKey,
+  RemoteError,
+  type ServerTls,
+} from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
@@ -39,6 +44,10 @@ export interface PeerNodeOptions {
   serverTls?: ServerTls;
   /** Talk to the tracker over TLS. */
   trackerTls?: ClientTls;
+  /** Time a peer connection has to show a read ticket. Default `TICKET_WINDOW_MS` (10 s). */
+  ticketWindowMs?: number;
+  /** Most peer connections without a ticket at once. Default `MAX_UNTICKETED_CONNECTIONS`. */
+  maxUnticketed?: number;
   /** One-line notes about what happens (tracker lost, rescans). */
   onLog?: (line: string) => void;
 }
@@ -60,6 +69,8 @@ export class PeerNode implements AsyncDisposable {
   #server: PeerServer | undefined;
   #client: TrackerClient | undefined;
   #session: Session | undefined;
+  /** The tracker's ticket key, from the first login (the tracker client pins it). */
+  #trackerKey: CryptoKey | undefined;
   #announceHost = "";
   #tasks: Promise<void>[] = [];
   #rescanQueued: ReturnType<typeof setTimeout> | undefined;
@@ -90,11 +101,14 @@ export class PeerNode implements AsyncDisposable {
         root,
         lookup: (name) => node.#index.get(name),
         onStale: () => node.requestRescan(),
+        trackerKey: () => node.#trackerKey,
       },
       {
         hostname: options.hostname ?? "127.0.0.1",
         port: options.port ?? 0,
         onSent: (n) => node.#bytesSent += n,
+        ...(options.ticketWindowMs ? { ticketWindowMs: options.ticketWindowMs } : {}),
+        ...(options.maxUnticketed ? { maxUnticketed: options.maxUnticketed } : {}),
         ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
         ...(options.serverTls ? { tls: options.serverTls } : {}),
       },
@@ -194,6 +208,7 @@ export class PeerNode implements AsyncDisposable {
     });
     try {
       this.#session = await client.login(this.#options.user, this.#options.password);
+      this.#trackerKey ??= await importPublicKey(this.#session.trackerKey);
       this.#client = client;
       this.#announceHost = this.#options.announceHost ?? this.#pickAnnounceHost();
       await this.#announce();

@@ -14,3 +14,4 @@ export * from "./listener.ts";
 export * from "./transport.ts";
 export * from "./limits.ts";
 export * from "./handshake.ts";
+export * from "./ticket.ts";

@@ -12,3 +12,4 @@ export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./login_throttle.ts";
 export * from "./report_grants.ts";
+export * from "./ticket_issuer.ts";

@@ -9,6 +9,7 @@ import {
   type FileDetails,
   type FileSummary,
   type HolderInfo,
+  manifestId,
   MIN_PASSWORD_LENGTH,
   type TrackerRequest,
 } from "../protocol/mod.ts";
@@ -16,6 +17,7 @@ import { hashPassword, type PasswordHash, verifyPassword } from "./password.ts";
 import { ReportGrants } from "./report_grants.ts";
 import type { HolderRow, PeerRecord, SessionRecord, TrackerStore } from "./store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
+import { TicketIssuer } from "./ticket_issuer.ts";
 import { hashToken, newToken } from "./token.ts";
 
 /** Codes of the tracker's refusals. */
@@ -57,6 +59,8 @@ export interface TrackerServiceOptions {
   sessionTtlMs?: number;
   /** The clock, in ms since the epoch (tests may pass their own). */
   now?: () => number;
+  /** How long a read ticket opens new peer connections. Default `TICKET_TTL_MS` (10 min). */
+  ticketTtlMs?: number;
 }
 
 /** Who sent a request: the connection's remote address and the agent it named in `hello`. */
@@ -124,10 +128,13 @@ export class TrackerService {
   #indexGeneration = 0;
   readonly #manifests = new Map<string, string[]>();
   #dummyHash: Promise<PasswordHash> | undefined;
+  #issuer: Promise<TicketIssuer> | undefined;
+  readonly #ticketTtlMs: number | undefined;
 
   /** Serves requests against `store`. */
   constructor(store: TrackerStore, options: TrackerServiceOptions = {}) {
     this.#store = store;
+    this.#ticketTtlMs = options.ticketTtlMs;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#sessionTtlMs = options.sessionTtlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
@@ -187,7 +194,11 @@ export class TrackerService {
         // The downloader may now report on these sources for this file, once each.
         const sources = details.peers.map((p) => p.user).filter((u) => u !== user);
         this.#grants.grant(user, details.sha256, sources);
-        return { type: "details", ...details };
+        if (request.key === undefined) return { type: "details", ...details };
+        // A read ticket for this version, bound to the downloader's key (docs/security.md).
+        const version = manifestId(details);
+        const ticket = await (await this.#ticketIssuer()).issue({ user, version, key: request.key });
+        return { type: "details", ...details, ticket };
       }
       case "locate": {
         await this.#authenticate(request.token);
@@ -290,7 +301,27 @@ export class TrackerService {
       },
       now,
     );
-    return { type: "session", token, user: username, expiresAt, heartbeatMs: this.heartbeatMs };
+    const trackerKey = (await this.#ticketIssuer()).publicKey;
+    return {
+      type: "session",
+      token,
+      user: username,
+      expiresAt,
+      heartbeatMs: this.heartbeatMs,
+      trackerKey,
+    };
+  }
+
+  /** The ticket signer, loaded (or created) from the store on first use. */
+  #ticketIssuer(): Promise<TicketIssuer> {
+    this.#issuer ??= TicketIssuer.load(this.#store, {
+      now: this.#now,
+      ...(this.#ticketTtlMs !== undefined ? { ttlMs: this.#ticketTtlMs } : {}),
+    }).catch((error) => {
+      this.#issuer = undefined; // try again on the next request
+      throw error;
+    });
+    return this.#issuer;
   }
 
   async #logout(token: string, options: { all?: boolean; session?: string }): Promise<Reply> {

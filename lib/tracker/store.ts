@@ -16,6 +16,7 @@
  * | `["share", user, name]`               | {@link ShareRecord}: reverse index      |
  * | `["manifest", sha256, chunkSize]`     | {@link ManifestHead}                    |
  * | `["manifest", sha256, chunkSize, i]`  | part `i` of the chunk hashes: up to 1024 raw 32-byte digests |
+ * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
  *
  * A manifest is content-addressed and written parts first, head last, so a head that exists
  * always has all its parts.
@@ -105,6 +106,16 @@ export interface PeerStats {
   failures: number;
 }
 
+/** The tracker's Ed25519 key pair that signs read tickets, shared by every tracker on one KV. */
+export interface TicketKeyRecord {
+  /** The private key, PKCS #8. */
+  privateKey: Uint8Array;
+  /** The public key, raw 32 bytes. */
+  publicKey: Uint8Array;
+  /** When it was made, ms since the epoch. */
+  createdAt: number;
+}
+
 /** Everything the tracker persists. */
 export interface TrackerStore extends AsyncDisposable {
   /** Creates a user; false if the name is taken (exactly one of concurrent calls wins). */
@@ -137,6 +148,11 @@ export interface TrackerStore extends AsyncDisposable {
   addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void>;
   /** A user's counts (zero when none). */
   getStats(user: string): Promise<PeerStats>;
+  /**
+   * The ticket signing keys: the stored pair, or `candidate` once stored. Of concurrent first
+   * calls (several trackers on one KV) exactly one pair is stored, and every caller gets it.
+   */
+  ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord>;
 }
 
 const HASHES_PER_PART = 1024;
@@ -311,6 +327,17 @@ export class KvTrackerStore implements TrackerStore {
       downloads: Number(downloads.value?.value ?? 0n) / 1000,
       failures: Number(failures.value?.value ?? 0n) / 1000,
     };
+  }
+
+  async ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord> {
+    const key = ["ticket_keys"];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stored = await this.#kv.get<TicketKeyRecord>(key);
+      if (stored.value) return stored.value;
+      const result = await this.#kv.atomic().check(stored).set(key, candidate).commit();
+      if (result.ok) return candidate;
+    }
+    throw new Error("Cannot store the ticket keys: KV commit failed");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
