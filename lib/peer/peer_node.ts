@@ -5,12 +5,7 @@
  *
  * @module
  */
-import {
-  type ClientTls,
-  importPublicKey,
-  RemoteError,
-  type ServerTls,
-} from "../protocol/mod.ts";
+import { type ClientTls, importPublicKey, RemoteError, type ServerTls } from "../protocol/mod.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { RateLimiter } from "./rate_limiter.ts";

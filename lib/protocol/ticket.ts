@@ -158,10 +158,16 @@ export function decodeTicket(ticket: string): DecodedTicket {
 export async function signTicket(payload: TicketPayload, privateKey: CryptoKey): Promise<string> {
   const { user, version, key, expiresAt } = payloadSchema(payload, "ticket");
   const head = toBase64Url(encoder.encode(JSON.stringify({ user, version, key, expiresAt })));
-  const signature = await crypto.subtle.sign(ED25519, privateKey, encoder.encode(TICKET_TAG + head));
+  const signature = await crypto.subtle.sign(
+    ED25519,
+    privateKey,
+    encoder.encode(TICKET_TAG + head),
+  );
   const ticket = `${head}.${toBase64Url(new Uint8Array(signature))}`;
   if (ticket.length > MAX_TICKET_CHARS) {
-    throw new RangeError(`Cannot sign ticket: ${ticket.length} characters exceed ${MAX_TICKET_CHARS}`);
+    throw new RangeError(
+      `Cannot sign ticket: ${ticket.length} characters exceed ${MAX_TICKET_CHARS}`,
+    );
   }
   return ticket;
 }

@@ -197,7 +197,11 @@ export class TrackerService {
         if (request.key === undefined) return { type: "details", ...details };
         // A read ticket for this version, bound to the downloader's key (docs/security.md).
         const version = manifestId(details);
-        const ticket = await (await this.#ticketIssuer()).issue({ user, version, key: request.key });
+        const ticket = await (await this.#ticketIssuer()).issue({
+          user,
+          version,
+          key: request.key,
+        });
         return { type: "details", ...details, ticket };
       }
       case "locate": {

@@ -5,12 +5,7 @@
  *
  * @module
  */
-import {
-  newSigningKeys,
-  signTicket,
-  TICKET_TTL_MS,
-  toBase64Url,
-} from "../protocol/mod.ts";
+import { newSigningKeys, signTicket, TICKET_TTL_MS, toBase64Url } from "../protocol/mod.ts";
 import type { TrackerStore } from "./store.ts";
 
 /** What a ticket is issued for. */

@@ -435,7 +435,7 @@ export async function startPeer(
   user: string,
   shareDir: string,
   trackerAddress: string,
-  options: { password?: string } = {},
+  options: { password?: string; args?: string[] } = {},
 ): Promise<ServingPeer> {
   const process = new Spawned(
     `peer ${user}`,
@@ -450,6 +450,7 @@ export async function startPeer(
       trackerAddress,
       "--user",
       user,
+      ...(options.args ?? []),
     ],
     { P2PFS_PASSWORD: options.password ?? PASSWORD },
   );
