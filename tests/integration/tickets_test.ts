@@ -8,6 +8,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   DownloaderKey,
   parseAddress,
@@ -32,11 +33,13 @@ import {
   makeTempDir,
   PASSWORD,
   type PingJson,
+  pollUntil,
   randomBytes,
   registerUsers,
   runJson,
   sameBytes,
   sha256Hex,
+  Spawned,
   startPeer,
   startTracker,
   withTimeout,
@@ -301,4 +304,37 @@ Deno.test("tickets: a peer serves read only under a valid ticket proven on the c
     using fourth = await RawPeer.open(gate.port);
     assert.equal(fourth.challenge.length, 43);
   });
+});
+
+Deno.test("tickets: a serving peer refuses a tracker whose ticket key is not the one it pinned", async () => {
+  await using kv = await makeTempDir();
+  await using share = await makeTempDir();
+  await writeFile(share.path, "a.txt", "pinned");
+  const start = (kvPath: string, port: number) =>
+    new Spawned("tracker", [
+      "tracker.ts",
+      "--port",
+      String(port),
+      "--http-port",
+      "0",
+      "--heartbeat-ms",
+      "300",
+      "--kv",
+      kvPath,
+    ]);
+  await using first = start(join(kv.path, "first.kv"), 0);
+  const port = Number((await first.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/))[1]);
+  const address = `127.0.0.1:${port}`;
+  await registerUsers(address, ["seeder"]);
+  await using seeder = await startPeer("seeder", share.path, address);
+  await first.kill9();
+
+  // Another tracker, with another KV and so another key, answers at the same address.
+  await using second = start(join(kv.path, "second.kv"), port);
+  await second.waitForLine(/^tracker listening on/);
+  await registerUsers(address, ["seeder"]);
+  await pollUntil(
+    "the peer to refuse the new tracker key",
+    () => Promise.resolve(/ticket key changed/.test(seeder.process.stderr) ? true : undefined),
+  );
 });
