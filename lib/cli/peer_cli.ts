@@ -61,7 +61,7 @@ const USAGES: Record<string, string> = {
   register:
     `Usage: deno task peer register --user NAME\n\nCreates the account NAME.\n\nExample:\n  P2PFS_PASSWORD=secret123 deno task peer register --user ann`,
   serve:
-    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST] [--max-upload RATE]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n--max-upload limits the upload rate over all connections, e.g. 20MB/s.\n--announce-host names the host other peers should connect to (behind NAT or a proxy); the\ntracker records it only when it runs with --trust-announced-hosts, and otherwise records the\naddress this peer's connection comes from. The ready line shows the address it recorded.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0 --max-upload 20MB/s`,
+    `Usage: deno task peer serve --share DIR [--host HOST] [--port PORT] [--announce-host HOST] [--max-upload RATE]\n\nLogs in, shares DIR with other peers until Ctrl-C, then logs out.\n--max-upload limits the upload rate over all connections, e.g. 20MB/s.\n--announce-host names the host other peers should connect to (behind NAT or a proxy); the\ntracker records it only when it runs with --trust-announced-hosts, and otherwise records the\naddress this peer's connection comes from. The ready line shows the address it recorded.\nOther peers read only under a ticket from the tracker; a connection that shows none within\n--ticket-window-ms (default 10000) is closed, and at most --max-unticketed (default 64) such\nconnections are served at once.\n\nExample:\n  deno task peer serve --user ann --share ./shared --port 0 --max-upload 20MB/s`,
   list:
     `Usage: deno task peer list [--search TEXT] [--all]\n\nLists files with an online source (--all: every known file).\n\nExample:\n  deno task peer list --search report --json`,
   details:
@@ -161,6 +161,8 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         "tls-ca": { type: "string" },
         "tls-cert": { type: "string" },
         "tls-key": { type: "string" },
+        "ticket-window-ms": { type: "string" },
+        "max-unticketed": { type: "string" },
       },
     });
   } catch (error) {
@@ -258,6 +260,12 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         : {}),
       ...(serverTls ? { serverTls } : {}),
       ...(clientTls ? { trackerTls: clientTls } : {}),
+      ...(values["ticket-window-ms"] !== undefined
+        ? { ticketWindowMs: parsePositive(values["ticket-window-ms"], "--ticket-window-ms") }
+        : {}),
+      ...(values["max-unticketed"] !== undefined
+        ? { maxUnticketed: parsePositive(values["max-unticketed"], "--max-unticketed") }
+        : {}),
       onLog: (line) => log(`peer: ${visible(line)}`),
     });
     try {
@@ -471,6 +479,15 @@ function parsePort(text: string): number {
     throw new CliError(`Cannot use port "${text}": expected 0-65535`, 2);
   }
   return port;
+}
+
+/** A flag's positive whole number, or a usage error naming the flag. */
+function parsePositive(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new CliError(`Cannot use ${flag} "${text}": expected a positive whole number`, 2);
+  }
+  return value;
 }
 
 function waitForSignal(): Promise<void> {

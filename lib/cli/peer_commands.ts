@@ -312,6 +312,8 @@ export async function getCommand(
         force: options.force ?? false,
         maxSources: options.sources ?? 4,
         pool,
+        renewTicket: async () =>
+          (await client.details(ctx.token, name, { version: details.id })).ticket,
         ...(options.limiter ? { limiter: options.limiter } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (p) => {

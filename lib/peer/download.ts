@@ -5,6 +5,8 @@
  * gets more chunks; at the end idle sources race the last chunks (endgame). Every chunk is checked
  * against its SHA-256 before it is written to `NAME.part`; a source that closes, stalls or sends a
  * bad chunk is dropped, its chunks go back to the others, and a spare holder takes its place.
+ * Each source connection first shows the read ticket that came with `details` (renewed through
+ * `renewTicket` when it is about to expire), since peers serve `read` only under a ticket.
  * Verified chunks are recorded in `NAME.part.json`, so an interrupted download resumes. The whole
  * file's SHA-256 is checked (on a worker, following the verified prefix) before `NAME.part`
  * becomes `NAME`.
@@ -21,6 +23,7 @@
  */
 import { createHash } from "node:crypto";
 import {
+  decodeTicket,
   type FailureReason,
   type FileDetails,
   ProtocolError,
@@ -31,6 +34,7 @@ import { ChunkScheduler } from "./chunk_scheduler.ts";
 import { ConnectionPool } from "./connection_pool.ts";
 import { isStillAt, openNoFollow, prepareFolders, refuseNonFile } from "./download_folder.ts";
 import { DownloadLock, lockPath } from "./download_lock.ts";
+import { type DownloaderKey, processDownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
 import { type PeerClient, pingPeer } from "./peer_client.ts";
 import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
@@ -92,6 +96,13 @@ export interface DownloadOptions {
   limiter?: RateLimiter;
   /** Connections and pings reused between files. */
   pool?: ConnectionPool;
+  /** The key the ticket in `details` is bound to. Default: this process's downloader key. */
+  downloaderKey?: DownloaderKey;
+  /**
+   * A fresh ticket for the same version (e.g. from `details` again), asked for when the one in
+   * hand expires within a minute and a new source connection needs it.
+   */
+  renewTicket?: () => Promise<string | undefined>;
   /** Called as chunks are verified. */
   onProgress?: (progress: DownloadProgress) => void;
   /** Called with each source's outcome (to report to the tracker). */
@@ -310,6 +321,9 @@ class Transfer implements AsyncDisposable {
   #completed = false;
   /** Files of one chunk have nothing to resume: no state file for them. */
   readonly #resumable: boolean;
+  /** The read ticket shown on each new source connection, and its renewal if one is running. */
+  #ticket: string | undefined;
+  #renewal: Promise<string | undefined> | undefined;
 
   private constructor(
     partPath: string,
@@ -335,6 +349,24 @@ class Transfer implements AsyncDisposable {
     this.#hasher = new WholeHasher(partPath, details.size);
     this.#resumable = details.chunkHashes.length > 1;
     this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
+    this.#ticket = details.ticket;
+  }
+
+  /** The ticket to show a new connection: renewed first when it expires within a minute. */
+  async #currentTicket(): Promise<string | undefined> {
+    const ticket = this.#ticket;
+    const renew = this.#options.renewTicket;
+    if (ticket === undefined || renew === undefined) return ticket;
+    const { version, expiresAt } = decodeTicket(ticket).payload;
+    if (expiresAt - Date.now() > TICKET_RENEW_MARGIN_MS) return ticket;
+    this.#renewal ??= renew().then((fresh) => {
+      // Only a ticket for the same version will do; otherwise keep the old one.
+      if (fresh !== undefined && decodeTicket(fresh).payload.version === version) {
+        this.#ticket = fresh;
+      }
+      return this.#ticket;
+    }, () => this.#ticket).finally(() => this.#renewal = undefined);
+    return await this.#renewal;
   }
 
   /** Creates or reopens `NAME.part` at full length and records its state. */
@@ -494,6 +526,19 @@ class Transfer implements AsyncDisposable {
         );
       }
       const peer = client;
+      const ticket = await this.#currentTicket();
+      if (ticket !== undefined) {
+        const key = this.#options.downloaderKey ?? await processDownloaderKey();
+        // A peer that never answers the ticket is hung up on, like one that stalls.
+        const answer = AbortSignal.any([signal, AbortSignal.timeout(stallMs)]);
+        const hangUpNow = () => peer.close();
+        answer.addEventListener("abort", hangUpNow, { once: true });
+        try {
+          await peer.showTicket(ticket, key);
+        } finally {
+          answer.removeEventListener("abort", hangUpNow);
+        }
+      }
       // Stopping closes the connection only while answers are still due on it (an endgame copy,
       // a failure, Ctrl-C); a connection with nothing pending goes back to the pool.
       const hangUp = () => {
@@ -595,6 +640,9 @@ class Transfer implements AsyncDisposable {
     if (this.#scheduler.finished) this.#stop.abort(); // cancels endgame copies still in flight
   }
 }
+
+/** A ticket that expires within this long is renewed before it is shown to a new source. */
+const TICKET_RENEW_MARGIN_MS = 60_000;
 
 /**
  * Writes a verified chunk at its offset. Synchronous on purpose: a 1 MiB write into the page cache

@@ -9,7 +9,8 @@ export type PeerErrorCode =
   | "DISK"
   | "BUSY"
   | "BAD_PATH"
-  | "TRACKER_UNREACHABLE";
+  | "TRACKER_UNREACHABLE"
+  | "TRACKER_KEY_CHANGED";
 
 /**
  * A peer operation that could not be done; the CLI turns it into one line and a hint.

@@ -1,5 +1,6 @@
 /**
- * Talking to another peer: connect and `hello`, `ping`, and `read` a byte range.
+ * Talking to another peer: connect and `hello`, `ping`, show a read `ticket`, and `read` a byte
+ * range.
  *
  * @module
  */
@@ -8,11 +9,14 @@ import {
   type ClientTls,
   connect,
   dataReply,
+  decodeTicket,
   helloReply,
+  okReply,
   pongReply,
   PROTOCOL_VERSION,
   ProtocolError,
 } from "../protocol/mod.ts";
+import type { DownloaderKey } from "./downloader_key.ts";
 import { formatAddress } from "./tracker_client.ts";
 
 /**
@@ -28,10 +32,15 @@ export class PeerClient implements Disposable {
   readonly #channel: Channel;
   /** The user name the other peer gave in `hello`. */
   readonly user: string;
+  /** The challenge the other peer gave in `hello`, which ticket proofs sign. */
+  readonly #challenge: string | undefined;
+  /** Versions (manifest ids) a ticket was shown for on this connection. */
+  readonly #opened = new Set<string>();
 
-  private constructor(channel: Channel, user: string) {
+  private constructor(channel: Channel, user: string, challenge: string | undefined) {
     this.#channel = channel;
     this.user = user;
+    this.#challenge = challenge;
   }
 
   /** Connects and exchanges `hello`, giving up after `timeoutMs` (default 5 s). */
@@ -62,7 +71,7 @@ export class PeerClient implements Disposable {
           `Cannot use ${formatAddress(host, port)}: not a peer`,
         );
       }
-      return new PeerClient(channel, hello.user);
+      return new PeerClient(channel, hello.user, hello.challenge);
     } catch (error) {
       channel.close();
       if (signal.aborted) {
@@ -81,6 +90,21 @@ export class PeerClient implements Disposable {
     const pong = await this.#channel.request({ type: "ping", nonce }, pongReply);
     if (pong.nonce !== nonce) throw new ProtocolError("BAD_MESSAGE", "Cannot ping: wrong nonce");
     return performance.now() - started;
+  }
+
+  /**
+   * Shows a read ticket with this connection's proof, unless one for the same version was shown
+   * already; the other peer then serves `read` of that version here. Throws the peer's refusal.
+   */
+  async showTicket(ticket: string, key: DownloaderKey): Promise<void> {
+    const { version } = decodeTicket(ticket).payload;
+    if (this.#opened.has(version)) return;
+    if (this.#challenge === undefined) {
+      throw new ProtocolError("BAD_MESSAGE", "Cannot show ticket: the peer sent no challenge");
+    }
+    const proof = await key.prove(ticket, this.#challenge);
+    await this.#channel.request({ type: "ticket", ticket, proof }, okReply);
+    this.#opened.add(version);
   }
 
   /** Sends a `read` request without waiting, so several can be in flight (answers come in order). */

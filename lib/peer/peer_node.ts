@@ -8,6 +8,7 @@
 import {
   type ClientTls,
   fitConnectionCaps,
+  importPublicKey,
   MAX_CONNECTIONS,
   openFileLimit,
   RemoteError,
@@ -48,6 +49,10 @@ export interface PeerNodeOptions {
   serverTls?: ServerTls;
   /** Talk to the tracker over TLS. */
   trackerTls?: ClientTls;
+  /** Time a peer connection has to show a read ticket. Default `TICKET_WINDOW_MS` (10 s). */
+  ticketWindowMs?: number;
+  /** Most peer connections without a ticket at once. Default `MAX_UNTICKETED_CONNECTIONS`. */
+  maxUnticketed?: number;
   /** One-line notes about what happens (tracker lost, rescans). */
   onLog?: (line: string) => void;
 }
@@ -69,6 +74,8 @@ export class PeerNode implements AsyncDisposable {
   #server: PeerServer | undefined;
   #client: TrackerClient | undefined;
   #session: Session | undefined;
+  /** The tracker's ticket key, from the first login (the tracker client pins it). */
+  #trackerKey: CryptoKey | undefined;
   #announceHost = "";
   /** The host the tracker recorded at the last announce (what downloaders are given). */
   #recordedHost: string | undefined;
@@ -101,6 +108,7 @@ export class PeerNode implements AsyncDisposable {
         root,
         lookup: (name) => node.#index.get(name),
         onStale: () => node.requestRescan(),
+        trackerKey: () => node.#trackerKey,
       },
       {
         hostname: options.hostname ?? "127.0.0.1",
@@ -110,6 +118,8 @@ export class PeerNode implements AsyncDisposable {
           filesEach: { peer: 2 },
         }).peer,
         onSent: (n) => node.#bytesSent += n,
+        ...(options.ticketWindowMs ? { ticketWindowMs: options.ticketWindowMs } : {}),
+        ...(options.maxUnticketed ? { maxUnticketed: options.maxUnticketed } : {}),
         ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
         ...(options.serverTls ? { tls: options.serverTls } : {}),
       },
@@ -212,6 +222,7 @@ export class PeerNode implements AsyncDisposable {
     });
     try {
       this.#session = await client.login(this.#options.user, this.#options.password);
+      this.#trackerKey ??= await importPublicKey(this.#session.trackerKey);
       this.#client = client;
       this.#announceHost = this.#options.announceHost ?? this.#pickAnnounceHost();
       await this.#announce();

@@ -1,8 +1,11 @@
 /**
- * Serving other peers: `hello`, `ping`, and `read` of byte ranges of announced files. Only files
- * in the share index are served, by their relative name; before each read the path is resolved
- * again and must still lie inside the shared folder and match the indexed size and mtime, so a
- * swapped symlink or a file changed since indexing is refused rather than served.
+ * Serving other peers: `hello`, `ping`, `ticket`, and `read` of byte ranges of announced files.
+ * A `read` is served only for a version a valid ticket from the tracker opened on this connection
+ * (see `read_grants.ts`); a connection that shows none within `TICKET_WINDOW_MS` is closed, and
+ * at most `MAX_UNTICKETED_CONNECTIONS` such connections are served at once. Only files in the
+ * share index are served, by their relative name; before each read the path is resolved again and
+ * must still lie inside the shared folder and match the indexed size and mtime, so a swapped
+ * symlink or a file changed since indexing is refused rather than served.
  *
  * @module
  */
@@ -22,8 +25,11 @@ import {
   SEND_STALL_MS,
   serveListener,
   type ServerTls,
+  TICKET_WINDOW_MS,
+  TicketError,
 } from "../protocol/mod.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import { ConnectionTickets, UnticketedCap, versionOf } from "./read_grants.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
 
@@ -37,6 +43,8 @@ export interface ShareView {
   lookup(name: string): IndexedFile | undefined;
   /** Called when a file no longer matches its index entry. */
   onStale?(name: string): void;
+  /** The tracker's ticket key, pinned at login; until there is one, no ticket is accepted. */
+  trackerKey?(): CryptoKey | undefined;
 }
 
 /** Options for {@link servePeerConnection}. */
@@ -51,6 +59,10 @@ export interface PeerConnectionOptions {
   onSent?: (bytes: number) => void;
   /** Limits the upload rate (shared by every connection of the process). */
   limiter?: RateLimiter;
+  /** Time to show a valid ticket before the connection is closed. Default 10 s. */
+  ticketWindowMs?: number;
+  /** Counts connections without a ticket against the server's cap (none: no cap). */
+  unticketed?: UnticketedCap;
 }
 
 const SEND_BYTES = 1024 * 1024;
@@ -75,6 +87,22 @@ export async function servePeerConnection(
   options: PeerConnectionOptions = {},
 ): Promise<void> {
   const channel = new Channel(conn);
+  const cap = options.unticketed;
+  if (cap && !cap.enter()) {
+    await channel.send({
+      type: "error",
+      code: "BUSY",
+      message:
+        `Cannot accept connection: ${cap.max} connections without a ticket are open; try again later`,
+    }).catch(() => {});
+    channel.close();
+    return;
+  }
+  let counted = cap !== undefined;
+  const tickets = new ConnectionTickets();
+  const window = setTimeout(() => {
+    if (!tickets.any) channel.close();
+  }, options.ticketWindowMs ?? TICKET_WINDOW_MS);
   const idleMs = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
@@ -91,11 +119,37 @@ export async function servePeerConnection(
         const request = parsePeerRequest(message);
         if (checkHandshake(request, greeted, "peer")) {
           greeted = true;
-          reply = { type: "hello", version: PROTOCOL_VERSION, server: "peer", user: share.user };
+          reply = {
+            type: "hello",
+            version: PROTOCOL_VERSION,
+            server: "peer",
+            user: share.user,
+            challenge: tickets.challenge,
+          };
         } else if (request.type === "ping") {
           reply = { type: "pong", nonce: request.nonce };
+        } else if (request.type === "ticket") {
+          const trackerKey = share.trackerKey?.();
+          if (!trackerKey) {
+            throw new Refusal(
+              "FORBIDDEN",
+              "Cannot accept ticket: this peer has no tracker key yet (it has not logged in)",
+            );
+          }
+          await tickets.show(request.ticket, request.proof, trackerKey);
+          if (counted) {
+            cap?.leave();
+            counted = false;
+          }
+          reply = { type: "ok" };
         } else {
-          const file = open.get(share, request);
+          if (!tickets.any) {
+            throw new Refusal(
+              "FORBIDDEN",
+              `Cannot read ${request.name}: show a ticket from the tracker's details first`,
+            );
+          }
+          const file = open.get(share, request, tickets);
           channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
           try {
             await channel.send({ type: "data", offset: request.offset, length: request.length });
@@ -108,7 +162,9 @@ export async function servePeerConnection(
         }
       } catch (error) {
         if (channel.closed) break;
-        if (error instanceof Refusal || error instanceof ProtocolError) {
+        if (
+          error instanceof Refusal || error instanceof TicketError || error instanceof ProtocolError
+        ) {
           await channel.send({ type: "error", code: error.code, message: error.message });
           if (error instanceof ProtocolError && endsConnection(error, greeted)) break;
           continue;
@@ -120,6 +176,8 @@ export async function servePeerConnection(
   } catch {
     // the other side went away
   } finally {
+    clearTimeout(window);
+    if (counted) cap?.leave();
     channel.close();
   }
 }
@@ -138,8 +196,15 @@ class OpenFile implements Disposable {
   get(
     share: ShareView,
     request: { name: string; sha256: string; offset: number; length: number },
+    tickets: ConnectionTickets,
   ): Deno.FsFile {
     const entry = checkRequest(share, request);
+    if (!tickets.allows(versionOf(entry))) {
+      throw new Refusal(
+        "FORBIDDEN",
+        `Cannot read ${request.name}: no ticket for this version was shown on this connection`,
+      );
+    }
     if (this.#file && this.#entry === entry) {
       checkUnchanged(share, entry, this.#file);
       return this.#file;
@@ -259,8 +324,10 @@ export function startPeerServer(
   options:
     & { hostname?: string; port?: number; tls?: ServerTls }
     & ConnectionLimits
-    & Omit<PeerConnectionOptions, "signal"> = {},
+    & { maxUnticketed?: number }
+    & Omit<PeerConnectionOptions, "signal" | "unticketed"> = {},
 ): PeerServer {
+  const unticketed = new UnticketedCap(options.maxUnticketed);
   const listener = listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
@@ -268,7 +335,7 @@ export function startPeerServer(
   });
   return serveListener(
     listener,
-    (conn, signal) => servePeerConnection(conn, share, { ...options, signal }),
+    (conn, signal) => servePeerConnection(conn, share, { ...options, unticketed, signal }),
     options,
   );
 }

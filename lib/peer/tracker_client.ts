@@ -29,6 +29,7 @@ import {
   sessionReply,
   sessionsReply,
 } from "../protocol/mod.ts";
+import { processDownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
 
 /** A tracker address. */
@@ -74,6 +75,38 @@ export interface Session {
   expiresAt: number;
   /** How often the tracker wants heartbeats. */
   heartbeatMs: number;
+  /** The tracker's ticket public key (base64url), pinned for this tracker address. */
+  trackerKey: string;
+}
+
+/**
+ * Tracker ticket keys pinned by this process, by tracker address: the first login to an address
+ * pins the key it returns, and a later login there that returns another key is refused. Kept in
+ * memory only, for the life of the process (docs/security.md).
+ */
+const pinnedKeys = new Map<string, string>();
+
+/**
+ * Pins `key` for the tracker at `where`, or throws `TRACKER_KEY_CHANGED` if another key is pinned.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { pinTrackerKey } from "./tracker_client.ts";
+ * pinTrackerKey("example:1", "A".repeat(43));
+ * pinTrackerKey("example:1", "A".repeat(43));
+ * assert.throws(() => pinTrackerKey("example:1", "B".repeat(43)));
+ * ```
+ */
+export function pinTrackerKey(where: string, key: string): void {
+  const pinned = pinnedKeys.get(where);
+  if (pinned === undefined) pinnedKeys.set(where, key);
+  else if (pinned !== key) {
+    throw new PeerError(
+      "TRACKER_KEY_CHANGED",
+      `Cannot trust tracker at ${where}: its ticket key changed since this process first logged in (another tracker answers at that address, or its KV was replaced); restart this peer to accept the new key`,
+    );
+  }
 }
 
 /** Options for {@link TrackerClient.connect}. */
@@ -103,9 +136,17 @@ export class TrackerClient implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   /** Heartbeat interval the tracker asked for in `hello`. */
   readonly heartbeatMs: number;
+  /** The tracker's address as `HOST:PORT`, the key its ticket key is pinned under. */
+  readonly address: string;
 
-  private constructor(channel: Channel, heartbeatMs: number, localAddr?: Deno.NetAddr) {
+  private constructor(
+    channel: Channel,
+    address: string,
+    heartbeatMs: number,
+    localAddr?: Deno.NetAddr,
+  ) {
     this.#channel = channel;
+    this.address = address;
     this.localAddr = localAddr;
     this.heartbeatMs = heartbeatMs;
   }
@@ -141,7 +182,7 @@ export class TrackerClient implements AsyncDisposable {
       if (hello.server !== "tracker") {
         throw new PeerError("TRACKER_UNREACHABLE", `Cannot use ${where}: it is not a tracker`);
       }
-      return new TrackerClient(channel, hello.heartbeatMs ?? 10_000, conn.localAddr);
+      return new TrackerClient(channel, where, hello.heartbeatMs ?? 10_000, conn.localAddr);
     } catch (cause) {
       channel.close();
       if (cause instanceof PeerError) throw cause;
@@ -167,13 +208,22 @@ export class TrackerClient implements AsyncDisposable {
     await this.#call({ type: "register", username, password }, okReply);
   }
 
-  /** Logs in and returns the session. */
+  /**
+   * Logs in and returns the session; throws `TRACKER_KEY_CHANGED` (after logging the new session
+   * out) if the tracker's ticket key is not the one this process pinned for its address.
+   */
   async login(username: string, password: string): Promise<Session> {
-    const { token, user, expiresAt, heartbeatMs } = await this.#call(
+    const { token, user, expiresAt, heartbeatMs, trackerKey } = await this.#call(
       { type: "login", username, password },
       sessionReply,
     );
-    return { token, user, expiresAt, heartbeatMs };
+    try {
+      pinTrackerKey(this.address, trackerKey);
+    } catch (error) {
+      await this.logout(token).catch(() => {});
+      throw error;
+    }
+    return { token, user, expiresAt, heartbeatMs, trackerKey };
   }
 
   /**
@@ -254,14 +304,16 @@ export class TrackerClient implements AsyncDisposable {
 
   /**
    * Everything about one file: the version `get` would choose, or the one named by `sha256` (its
-   * whole-file hash) or `version` (a prefix of its id or SHA-256), and a list of every version.
+   * whole-file hash) or `version` (a prefix of its id or SHA-256), a list of every version, and a
+   * read ticket bound to this process's downloader key (see {@link processDownloaderKey}).
    */
   async details(
     token: string,
     name: string,
     which: { sha256?: string; version?: string } = {},
   ): Promise<FileDetails> {
-    return await this.#call({ type: "details", token, name, ...which }, detailsReply);
+    const key = (await processDownloaderKey()).publicKey;
+    return await this.#call({ type: "details", token, name, ...which, key }, detailsReply);
   }
 
   /** Where a peer listens and whether it is online. */

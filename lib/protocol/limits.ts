@@ -21,6 +21,11 @@
  * | {@link FRAME_BUDGET_BYTES} (byte_budget.ts) | 64 MiB per process | a frame above 64 KiB waits up to {@link FRAME_BUDGET_WAIT_MS} (5 s) for budget, then `BUSY`, connection closed |
  * | {@link MAX_FILES_PER_ANNOUNCE} (messages.ts) | 1000 | `BAD_MESSAGE` reply |
  * | {@link SEND_STALL_MS} | 30 s | a peer that stops reading what it asked for is cut off |
+ * | {@link TICKET_TTL_MS} | 10 min | the ticket opens no new connection (`FORBIDDEN`) |
+ * | {@link TICKET_WINDOW_MS} | 10 s | a peer connection that showed no valid ticket is closed |
+ * | {@link MAX_UNTICKETED_CONNECTIONS} | 64 | `BUSY` reply, connection closed |
+ * | {@link MAX_TICKETS_PER_CONNECTION} | 64 | the oldest ticket shown on the connection is forgotten |
+ * | {@link MAX_TICKET_CHARS} (messages.ts) | 512 | `BAD_MESSAGE` reply |
  *
  * A failed accept (for example `Too many open files`) never ends an accept loop: it pauses (5 ms,
  * doubling to 1 s) and goes on. Frames up to 64 KiB use each connection's standing buffer; a
@@ -38,7 +43,7 @@
 export { FRAME_BUDGET_BYTES, FRAME_BUDGET_WAIT_MS } from "./byte_budget.ts";
 export { MAX_FRAME_BYTES } from "./frame.ts";
 export { OPEN_FILES_RESERVE } from "./open_files.ts";
-export { MAX_FILES_PER_ANNOUNCE } from "./messages.ts";
+export { MAX_FILES_PER_ANNOUNCE, MAX_TICKET_CHARS } from "./messages.ts";
 
 /** Time allowed between connecting and the first complete message (`hello`). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -75,3 +80,15 @@ export const MAX_EVENT_STREAMS = 64;
 
 /** A send that makes no progress for this long (the other side stopped reading) is abandoned. */
 export const SEND_STALL_MS = 30_000;
+
+/** How long a read ticket from `details` opens new peer connections (open ones stay open). */
+export const TICKET_TTL_MS = 600_000;
+
+/** Time a peer connection has to show a valid ticket before it is closed (`ping` needs none). */
+export const TICKET_WINDOW_MS = 10_000;
+
+/** Most connections a peer serves at once that have not shown a valid ticket. */
+export const MAX_UNTICKETED_CONNECTIONS = 64;
+
+/** Most versions one peer connection keeps tickets for; the oldest is forgotten first. */
+export const MAX_TICKETS_PER_CONNECTION = 64;

@@ -38,6 +38,9 @@ export const USERNAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,32}$/;
 /** Shortest password accepted at registration. */
 export const MIN_PASSWORD_LENGTH = 8;
 
+/** Longest read ticket accepted, in characters (a real one is about 300). */
+export const MAX_TICKET_CHARS = 512;
+
 /**
  * Whether `name` is a safe relative file name: `/`-separated segments, none empty, `.` or `..`,
  * no backslash, NUL or other control character (C0, DEL or C1), at most 1024 characters.
@@ -92,6 +95,34 @@ const host: Schema<string> = (value, path) => {
   }
   return text;
 };
+/** A raw 32-byte Ed25519 public key in unpadded base64url: 43 characters. */
+export const publicKeyText = str({
+  min: 43,
+  max: 43,
+  pattern: /^[A-Za-z0-9_-]{43}$/,
+  describe: "an Ed25519 public key in base64url (43 characters)",
+});
+/** A 64-byte Ed25519 signature in unpadded base64url: 86 characters. */
+export const signatureText = str({
+  min: 86,
+  max: 86,
+  pattern: /^[A-Za-z0-9_-]{86}$/,
+  describe: "an Ed25519 signature in base64url (86 characters)",
+});
+/** A read ticket as it travels: base64url payload, a dot, base64url signature. */
+export const ticketText = str({
+  min: 3,
+  max: MAX_TICKET_CHARS,
+  pattern: /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+  describe: "a ticket (base64url, a dot, base64url)",
+});
+/** A connection's challenge nonce (32 random bytes in base64url). */
+const challenge = str({
+  min: 43,
+  max: 43,
+  pattern: /^[A-Za-z0-9_-]{43}$/,
+  describe: "a challenge of 43 base64url characters",
+});
 const port = int({ min: 1, max: 65535 });
 const size = int();
 
@@ -145,6 +176,7 @@ const trackerRequests = {
     name: fileName,
     sha256: optional(sha256),
     version: optional(versionPrefix),
+    key: optional(publicKeyText),
   }),
   locate: object({ type: oneOf("locate"), token, user: username }),
   report: object({
@@ -170,6 +202,7 @@ export type TrackerRequest = {
 const peerRequests = {
   hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
   ping: object({ type: oneOf("ping"), nonce: int() }),
+  ticket: object({ type: oneOf("ticket"), ticket: ticketText, proof: signatureText }),
   read: object({ type: oneOf("read"), name: fileName, sha256, offset: size, length: size }),
 };
 
@@ -219,6 +252,7 @@ export const helloReply = object({
   server: oneOf("tracker", "peer"),
   user: optional(username),
   heartbeatMs: optional(int({ min: 1 })),
+  challenge: optional(challenge),
 });
 
 /** Plain success reply. */
@@ -241,6 +275,7 @@ export const sessionReply = object({
   user: username,
   expiresAt: int(),
   heartbeatMs: int({ min: 1 }),
+  trackerKey: publicKeyText,
 });
 
 /** One entry of the `list` reply. */
@@ -292,6 +327,7 @@ export const detailsReply = object({
   chunkHashes: array(sha256, { max: MAX_CHUNKS_PER_FILE }),
   peers: array(holderInfo, { max: 100_000 }),
   versions: array(versionInfo, { max: 100_000 }),
+  ticket: optional(ticketText),
 });
 /** Reply to `details`. */
 export type FileDetails = Infer<typeof detailsReply>;

@@ -17,3 +17,4 @@ export * from "./transport.ts";
 export * from "./limits.ts";
 export * from "./open_files.ts";
 export * from "./handshake.ts";
+export * from "./ticket.ts";

@@ -15,3 +15,4 @@ export * from "./login_throttle.ts";
 export * from "./registration_limit.ts";
 export * from "./report_grants.ts";
 export * from "./unauthenticated_slots.ts";
+export * from "./ticket_issuer.ts";

@@ -10,6 +10,7 @@ import {
   type FileDetails,
   type FileSummary,
   type HolderInfo,
+  manifestId,
   MIN_PASSWORD_LENGTH,
   ProtocolError,
   type TrackerRequest,
@@ -20,6 +21,7 @@ import { ReportGrants } from "./report_grants.ts";
 import type { HolderRow, PeerRecord, SessionRecord, TrackerStore } from "./store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
 import { RegistrationLimit } from "./registration_limit.ts";
+import { TicketIssuer } from "./ticket_issuer.ts";
 import { hashToken, newToken } from "./token.ts";
 
 /** Codes of the tracker's refusals. */
@@ -75,6 +77,8 @@ export interface TrackerServiceOptions {
   hasher?: PasswordHasher;
   /** `register` requests one address may send at once (`REGISTRATIONS_PER_ADDRESS`, 60). */
   registrationsPerAddress?: number;
+  /** How long a read ticket opens new peer connections. Default `TICKET_TTL_MS` (10 min). */
+  ticketTtlMs?: number;
 }
 
 /** Who sent a request: the connection's remote address and the agent it named in `hello`. */
@@ -148,10 +152,13 @@ export class TrackerService {
   #indexGeneration = 0;
   readonly #manifests = new Map<string, string[]>();
   #dummyHash: Promise<PasswordHash> | undefined;
+  #issuer: Promise<TicketIssuer> | undefined;
+  readonly #ticketTtlMs: number | undefined;
 
   /** Serves requests against `store`. */
   constructor(store: TrackerStore, options: TrackerServiceOptions = {}) {
     this.#store = store;
+    this.#ticketTtlMs = options.ticketTtlMs;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#sessionTtlMs = options.sessionTtlMs ?? 24 * 3600_000;
     this.#now = options.now ?? Date.now;
@@ -230,7 +237,14 @@ export class TrackerService {
         // The downloader may now report on these sources for this version, once each.
         const sources = details.peers.map((p) => p.user).filter((u) => u !== user);
         this.#grants.grant(user, details.id, sources);
-        return { type: "details", ...details };
+        if (request.key === undefined) return { type: "details", ...details };
+        // A read ticket for this version, bound to the downloader's key (docs/security.md).
+        const ticket = await (await this.#ticketIssuer()).issue({
+          user,
+          version: details.id,
+          key: request.key,
+        });
+        return { type: "details", ...details, ticket };
       }
       case "locate": {
         await this.#authenticate(request.token);
@@ -376,7 +390,27 @@ export class TrackerService {
       },
       now,
     );
-    return { type: "session", token, user: name, expiresAt, heartbeatMs: this.heartbeatMs };
+    const trackerKey = (await this.#ticketIssuer()).publicKey;
+    return {
+      type: "session",
+      token,
+      user: name,
+      expiresAt,
+      heartbeatMs: this.heartbeatMs,
+      trackerKey,
+    };
+  }
+
+  /** The ticket signer, loaded (or created) from the store on first use. */
+  #ticketIssuer(): Promise<TicketIssuer> {
+    this.#issuer ??= TicketIssuer.load(this.#store, {
+      now: this.#now,
+      ...(this.#ticketTtlMs !== undefined ? { ttlMs: this.#ticketTtlMs } : {}),
+    }).catch((error) => {
+      this.#issuer = undefined; // try again on the next request
+      throw error;
+    });
+    return this.#issuer;
   }
 
   /** A hash to check unknown users' passwords against, made once (again if that was refused). */

@@ -21,6 +21,7 @@
  * | `["vstat", id, "downloads"]`          | `Deno.KvU64` in thousandths: downloads of a version |
  * | `["reported", downloader, source, id]` | `true`, with `expireIn` of a day: one outcome counted |
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
+ * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
  *
  * User names are unique without regard to case: the key is the name in lower case, the record
  * keeps the spelling it was registered with, and every other key uses that spelling (records
@@ -133,6 +134,16 @@ export interface PeerStats {
   failures: number;
 }
 
+/** The tracker's Ed25519 key pair that signs read tickets, shared by every tracker on one KV. */
+export interface TicketKeyRecord {
+  /** The private key, PKCS #8. */
+  privateKey: Uint8Array;
+  /** The public key, raw 32 bytes. */
+  publicKey: Uint8Array;
+  /** When it was made, ms since the epoch. */
+  createdAt: number;
+}
+
 /** Everything the tracker persists. */
 export interface TrackerStore extends AsyncDisposable {
   /**
@@ -188,6 +199,11 @@ export interface TrackerStore extends AsyncDisposable {
   collectManifests(now: number, limit: number): Promise<number>;
   /** A user's counts (zero when none). */
   getStats(user: string): Promise<PeerStats>;
+  /**
+   * The ticket signing keys: the stored pair, or `candidate` once stored. Of concurrent first
+   * calls (several trackers on one KV) exactly one pair is stored, and every caller gets it.
+   */
+  ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord>;
 }
 
 const HASHES_PER_PART = 1024;
@@ -469,6 +485,17 @@ export class KvTrackerStore implements TrackerStore {
       downloads: Number(downloads.value?.value ?? 0n) / 1000,
       failures: Number(failures.value?.value ?? 0n) / 1000,
     };
+  }
+
+  async ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord> {
+    const key = ["ticket_keys"];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const stored = await this.#kv.get<TicketKeyRecord>(key);
+      if (stored.value) return stored.value;
+      const result = await this.#kv.atomic().check(stored).set(key, candidate).commit();
+      if (result.ok) return candidate;
+    }
+    throw new Error("Cannot store the ticket keys: KV commit failed");
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -183,9 +183,21 @@ export function trackerMessage(context: Context): Record<string, unknown> {
 /** A peer request with plausible but often wrong fields; a few are valid reads of the real file. */
 export function peerMessage(context: Context): Record<string, unknown> {
   const { random, file } = context;
-  switch (random.int(5)) {
+  switch (random.int(6)) {
     case 0:
       return { type: "ping", nonce: random.pick<unknown>([random.int(1e6), -1, "x", 1.5]) };
+    case 5:
+      // A ticket that is well-formed or nearly so, but never signed by the tracker.
+      return {
+        type: "ticket",
+        ticket: random.pick<unknown>([
+          `${random.text(1 + random.int(300))}.${"A".repeat(86)}`,
+          `eyJ1c2VyIjoiYSJ9.${"A".repeat(86)}`,
+          "x".repeat(600),
+          7,
+        ]),
+        proof: random.pick<unknown>(["A".repeat(86), random.text(86), null]),
+      };
     case 1: {
       const offset = random.int(file.size);
       return {

@@ -475,7 +475,7 @@ export async function startPeer(
       trackerAddress,
       "--user",
       user,
-      ...options.args ?? [],
+      ...(options.args ?? []),
     ],
     { P2PFS_PASSWORD: options.password ?? PASSWORD },
   );

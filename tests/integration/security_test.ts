@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseAddress, TrackerClient } from "../../lib/peer/mod.ts";
+import { parseAddress, processDownloaderKey, TrackerClient } from "../../lib/peer/mod.ts";
 import {
   Channel,
   encodeMessage,
@@ -42,13 +42,21 @@ async function next(channel: Channel): Promise<Message | null> {
   return await withTimeout(channel.receive(), 10_000, "a reply");
 }
 
-/** A raw peer connection that has said hello. */
-async function greetPeer(port: number): Promise<Channel> {
+/**
+ * A raw peer connection that has said hello and, when given, shown `ticket` (a real one from
+ * `details`, bound to this process's downloader key), so what refuses a read is the path check,
+ * not a missing ticket.
+ */
+async function greetPeer(port: number, ticket?: string): Promise<Channel> {
   const channel = await connectRaw(port);
   await channel.send({ type: "hello", version: PROTOCOL_VERSION, agent: "security-test" });
   const hello = await next(channel);
   assert.equal(hello?.type, "hello", JSON.stringify(hello));
   assert.equal(hello?.server, "peer");
+  if (ticket === undefined) return channel;
+  const proof = await (await processDownloaderKey()).prove(ticket, String(hello.challenge));
+  await channel.send({ type: "ticket", ticket, proof });
+  assert.deepEqual(await next(channel), { type: "ok" });
   return channel;
 }
 
@@ -92,6 +100,10 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
   await Deno.symlink("public.txt", join(share, "inside-link.txt"));
   await registerUsers(tracker.address, ["ann", "bob"]);
   await using ann = await startPeer("ann", share, tracker.address);
+  await using bob = await TrackerClient.connect(parseAddress(tracker.address));
+  const bobToken = (await bob.login("bob", PASSWORD)).token;
+  // public.txt and inside-link.txt are one version, so this ticket opens both.
+  const ticket = (await bob.details(bobToken, "public.txt")).ticket!;
 
   await t.step("only links that stay inside the share are indexed and announced", async () => {
     assert.equal(ann.files, 2);
@@ -100,7 +112,7 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
   });
 
   await t.step("a read of a shared file is answered with its bytes", async () => {
-    using channel = await greetPeer(ann.port);
+    using channel = await greetPeer(ann.port, ticket);
     await channel.send({
       type: "read",
       name: "public.txt",
@@ -116,7 +128,7 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
   });
 
   await t.step("a read of ../secret.txt is refused with BAD_MESSAGE", async () => {
-    using channel = await greetPeer(ann.port);
+    using channel = await greetPeer(ann.port, ticket);
     await channel.send({
       type: "read",
       name: "../secret.txt",
@@ -128,7 +140,7 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
   });
 
   await t.step("a read of an absolute path is refused with BAD_MESSAGE", async () => {
-    using channel = await greetPeer(ann.port);
+    using channel = await greetPeer(ann.port, ticket);
     await channel.send({
       type: "read",
       name: secretPath,
@@ -140,7 +152,7 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
   });
 
   await t.step("a read through a link to a file outside the share is refused", async () => {
-    using channel = await greetPeer(ann.port);
+    using channel = await greetPeer(ann.port, ticket);
     for (const name of ["link.txt", "relative-link.txt"]) {
       await channel.send({
         type: "read",
@@ -160,7 +172,7 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
     await writeFile(root.path, "twin.txt", "X".repeat(open.length));
     const { mtime } = await Deno.stat(join(share, "public.txt"));
     await Deno.utime(twinPath, mtime!, mtime!);
-    using channel = await greetPeer(ann.port);
+    using channel = await greetPeer(ann.port, ticket);
     const swapped = join(share, "inside-link.txt");
     await Deno.remove(swapped);
     await Deno.symlink(twinPath, swapped);
@@ -172,7 +184,8 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
       length: open.length,
     });
     // FORBIDDEN, or NOT_FOUND if the peer already re-indexed after the change.
-    await assertRefused(channel, ["FORBIDDEN", "NOT_FOUND"]);
+    const refusal = await assertRefused(channel, ["FORBIDDEN", "NOT_FOUND"]);
+    assert.doesNotMatch(String(refusal.message), /ticket/, "the path check refused it");
   });
 
   await t.step("a read before hello is refused and the connection closed", async () => {

@@ -159,6 +159,14 @@ const peerRequest: fc.Arbitrary<Record<string, unknown>> = fc.oneof(
   fc.record({ type: fc.constant("hello"), version: fc.nat() }),
   fc.record({ type: fc.constant("ping"), nonce: fc.nat() }),
   fc.record({
+    type: fc.constant("ticket"),
+    ticket: fc.tuple(
+      fc.stringMatching(/^[A-Za-z0-9_-]{1,300}$/),
+      fc.stringMatching(/^[A-Za-z0-9_-]{86}$/),
+    ).map(([head, tail]) => `${head}.${tail}`),
+    proof: fc.stringMatching(/^[A-Za-z0-9_-]{86}$/),
+  }),
+  fc.record({
     type: fc.constant("read"),
     name: fileName,
     sha256: hex64,
@@ -438,6 +446,7 @@ Deno.test("parseTrackerRequest() and parsePeerRequest() throw nothing but Protoc
         "locate",
         "report",
         "ping",
+        "ticket",
         "read",
         "__proto__",
         "constructor",
@@ -513,6 +522,7 @@ Deno.test("every schema exported by messages.ts throws nothing but ProtocolError
       user: username,
       expiresAt: fc.nat(),
       heartbeatMs: fc.integer({ min: 1 }),
+      trackerKey: fc.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     }),
     fc.record({
       type: fc.constant("files"),

@@ -1,17 +1,24 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { setTimeout } from "node:timers/promises";
+import { DownloaderKey } from "../../lib/peer/mod.ts";
 import {
+  decodeTicket,
   detailsReply,
   type FileManifest,
   filesReply,
+  importPublicKey,
   manifestId,
   meReply,
+  newChallenge,
   okReply,
   peerReply,
   sessionReply,
   sessionsReply,
+  TICKET_TTL_MS,
+  TicketError,
   type TrackerRequest,
+  verifyTicket,
 } from "../../lib/protocol/mod.ts";
 import {
   KvTrackerStore,
@@ -924,4 +931,64 @@ Deno.test("TrackerService removes a manifest nobody announced for a day, and kee
   assert.deepEqual(await t.store.getChunkHashes(manifestId(back)), back.chunkHashes);
   assert.deepEqual(await t.store.getChunkHashes(manifestId(kept)), kept.chunkHashes);
   assert.equal(await t.service.collectManifests(), 0);
+});
+
+Deno.test("TrackerService details with a downloader key hands out a ticket for that version, signed with the key login gave", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const a = file("a.txt");
+  await t.announce(ann, [a]);
+  const login = sessionReply(
+    await t.service.handle({ type: "login", username: "bob", password: "password1" }),
+    "login",
+  );
+  const trackerKey = await importPublicKey(login.trackerKey);
+  const mine = await DownloaderKey.generate();
+
+  const plain = detailsReply(
+    await t.service.handle({ type: "details", token: bob, name: "a.txt" }),
+    "details",
+  );
+  assert.equal(plain.ticket, undefined, "no key, no ticket");
+
+  const reply = detailsReply(
+    await t.service.handle({ type: "details", token: bob, name: "a.txt", key: mine.publicKey }),
+    "details",
+  );
+  assert.ok(reply.ticket);
+  const { payload } = decodeTicket(reply.ticket);
+  assert.deepEqual(payload, {
+    user: "bob",
+    version: manifestId(a),
+    key: mine.publicKey,
+    expiresAt: t.clock.now + TICKET_TTL_MS,
+  });
+  const challenge = newChallenge();
+  const proof = await mine.prove(reply.ticket, challenge);
+  const check = { trackerKey, challenge, proof, now: t.clock.now };
+  assert.deepEqual(await verifyTicket(reply.ticket, check), payload);
+  await assert.rejects(
+    verifyTicket(reply.ticket, { ...check, now: payload.expiresAt }),
+    (error) => error instanceof TicketError && /expired/.test(error.message),
+  );
+  // Every login, by anyone, gives the same tracker key.
+  const again = sessionReply(
+    await t.service.handle({ type: "login", username: "ann", password: "password1" }),
+    "login",
+  );
+  assert.equal(again.trackerKey, login.trackerKey);
+});
+
+Deno.test("TrackerService gives no ticket to a revoked session", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  await t.announce(ann, [file("a.txt")]);
+  const key = (await DownloaderKey.generate()).publicKey;
+  await t.service.handle({ type: "logout", token: bob, all: true });
+  await assert.rejects(
+    t.service.handle({ type: "details", token: bob, name: "a.txt", key }),
+    trackerError("BAD_TOKEN"),
+  );
 });

@@ -5,6 +5,7 @@ import { type FileManifest, manifestId } from "../../lib/protocol/mod.ts";
 import {
   type HolderRow,
   KvTrackerStore,
+  TicketIssuer,
   type TrackerStore,
   type UserRecord,
 } from "../../lib/tracker/mod.ts";
@@ -258,6 +259,20 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
     assert.deepEqual(await store.getStats("ann"), { downloads: 5, failures: 2 });
     assert.deepEqual(await store.getStats("bob"), { downloads: 0, failures: 1 });
   }],
+  [
+    "ticketKeys() stores the first pair and returns it to every later and concurrent call",
+    async (store) => {
+      const pair = (n: number) => ({
+        privateKey: new Uint8Array(48).fill(n),
+        publicKey: new Uint8Array(32).fill(n),
+        createdAt: n,
+      });
+      const results = await Promise.all([1, 2, 3, 4].map((n) => store.ticketKeys(pair(n))));
+      const first = results[0]!;
+      for (const result of results) assert.deepEqual(result, first);
+      assert.deepEqual(await store.ticketKeys(pair(9)), first);
+    },
+  ],
 ];
 
 for (const implementation of implementations) {
@@ -309,6 +324,20 @@ Deno.test("KvTrackerStore finds a user written under its own spelling before nam
     }
     await using store = await KvTrackerStore.open(path);
     assert.deepEqual(await store.getUser("Bob"), { ...user(5), name: "Bob" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two trackers on one KV file sign tickets with one key pair, created once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-store-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    await using a = await KvTrackerStore.open(path);
+    await using b = await KvTrackerStore.open(path);
+    const [one, two] = await Promise.all([TicketIssuer.load(a), TicketIssuer.load(b)]);
+    assert.equal(one.publicKey, two.publicKey);
+    assert.equal((await TicketIssuer.load(b)).publicKey, one.publicKey);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

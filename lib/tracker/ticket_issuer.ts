@@ -1,0 +1,84 @@
+/**
+ * Issuing read tickets: the tracker's Ed25519 key pair, created once in its store (so every
+ * tracker process on one KV signs with the same key) and used to sign a ticket for each `details`
+ * that names a downloader key.
+ *
+ * @module
+ */
+import { newSigningKeys, signTicket, TICKET_TTL_MS, toBase64Url } from "../protocol/mod.ts";
+import type { TrackerStore } from "./store.ts";
+
+/** What a ticket is issued for. */
+export interface TicketRequest {
+  /** The downloader's user. */
+  user: string;
+  /** The manifest id of the version. */
+  version: string;
+  /** The downloader's ephemeral public key (base64url). */
+  key: string;
+}
+
+/**
+ * Signs read tickets with the tracker's key pair.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { decodeTicket } from "../protocol/mod.ts";
+ * import { KvTrackerStore, TicketIssuer } from "./mod.ts";
+ * await using store = await KvTrackerStore.open(":memory:");
+ * const issuer = await TicketIssuer.load(store);
+ * const ticket = await issuer.issue({ user: "ann", version: "a".repeat(64), key: "A".repeat(43) });
+ * assert.equal(decodeTicket(ticket).payload.user, "ann");
+ * assert.equal((await TicketIssuer.load(store)).publicKey, issuer.publicKey);
+ * ```
+ */
+export class TicketIssuer {
+  /** The public key peers pin, 43 base64url characters. */
+  readonly publicKey: string;
+  readonly #privateKey: CryptoKey;
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+
+  private constructor(publicKey: string, privateKey: CryptoKey, ttlMs: number, now: () => number) {
+    this.publicKey = publicKey;
+    this.#privateKey = privateKey;
+    this.#ttlMs = ttlMs;
+    this.#now = now;
+  }
+
+  /** Reads the store's key pair, creating it first if there is none. */
+  static async load(
+    store: TrackerStore,
+    options: { ttlMs?: number; now?: () => number } = {},
+  ): Promise<TicketIssuer> {
+    const now = options.now ?? Date.now;
+    const fresh = await newSigningKeys();
+    const record = await store.ticketKeys({
+      privateKey: new Uint8Array(await crypto.subtle.exportKey("pkcs8", fresh.privateKey)),
+      publicKey: new Uint8Array(await crypto.subtle.exportKey("raw", fresh.publicKey)),
+      createdAt: now(),
+    });
+    const privateKey = await crypto.subtle.importKey(
+      "pkcs8",
+      new Uint8Array(record.privateKey),
+      { name: "Ed25519" },
+      false,
+      ["sign"],
+    );
+    if (record.publicKey.length !== 32) {
+      throw new Error("Cannot load the ticket keys: the stored public key is not 32 bytes");
+    }
+    return new TicketIssuer(
+      toBase64Url(record.publicKey),
+      privateKey,
+      options.ttlMs ?? TICKET_TTL_MS,
+      now,
+    );
+  }
+
+  /** A ticket for `request` that expires after the ticket lifetime. */
+  async issue(request: TicketRequest): Promise<string> {
+    return await signTicket({ ...request, expiresAt: this.#now() + this.#ttlMs }, this.#privateKey);
+  }
+}

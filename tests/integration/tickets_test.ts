@@ -1,0 +1,340 @@
+/**
+ * Read tickets against real processes: a tracker and serving peers on loopback, and raw clients
+ * that send exactly the attacks a peer must refuse — a `read` with no ticket, an expired ticket, a
+ * ticket for another version, one signed by another key, and one replayed by another user — each
+ * answered `FORBIDDEN` with no file bytes; then a valid ticket that works, the ticket window, the
+ * cap on connections without a ticket, and `get` and `ping` end to end.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  DownloaderKey,
+  parseAddress,
+  processDownloaderKey,
+  TrackerClient,
+} from "../../lib/peer/mod.ts";
+import {
+  Channel,
+  dataReply,
+  type FileDetails,
+  helloReply,
+  manifestId,
+  type Message,
+  newSigningKeys,
+  PROTOCOL_VERSION,
+  signTicket,
+  type TicketPayload,
+} from "../../lib/protocol/mod.ts";
+import type { TicketKeyRecord } from "../../lib/tracker/mod.ts";
+import {
+  type GetJson,
+  makeTempDir,
+  PASSWORD,
+  type PingJson,
+  pollUntil,
+  randomBytes,
+  registerUsers,
+  runJson,
+  sameBytes,
+  sha256Hex,
+  Spawned,
+  startPeer,
+  startTracker,
+  withTimeout,
+  writeFile,
+} from "./_harness.ts";
+
+const MiB = 1024 * 1024;
+
+/** A raw connection to a serving peer that speaks the protocol by hand. */
+class RawPeer implements Disposable {
+  readonly channel: Channel;
+  readonly challenge: string;
+
+  private constructor(channel: Channel, challenge: string) {
+    this.channel = channel;
+    this.challenge = challenge;
+  }
+
+  static async open(port: number): Promise<RawPeer> {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    const channel = new Channel(conn);
+    try {
+      const hello = await withTimeout(
+        channel.request({ type: "hello", version: PROTOCOL_VERSION }, helloReply),
+        10_000,
+        "the peer's hello",
+      );
+      assert.ok(hello.challenge, "the peer's hello carries a challenge");
+      return new RawPeer(channel, hello.challenge);
+    } catch (error) {
+      channel.close();
+      throw error;
+    }
+  }
+
+  /** The next message, within a bounded wait. */
+  async next(): Promise<Message | null> {
+    return await withTimeout(this.channel.receive(), 10_000, "a reply from the peer");
+  }
+
+  /** Shows `ticket` with `proof` and returns the reply. */
+  async show(ticket: string, proof: string): Promise<Message | null> {
+    await this.channel.send({ type: "ticket", ticket, proof });
+    return await this.next();
+  }
+
+  /** Shows `ticket` proven with `key` for this connection. */
+  async showWith(ticket: string, key: DownloaderKey): Promise<Message | null> {
+    return await this.show(ticket, await key.prove(ticket, this.challenge));
+  }
+
+  /**
+   * Asks for a whole file and asserts it is refused with `FORBIDDEN` and that no file bytes came:
+   * the very next frame after the refusal answers a `ping`.
+   */
+  async assertReadForbidden(file: { name: string; sha256: string; size: number }): Promise<void> {
+    await this.channel.send({
+      type: "read",
+      name: file.name,
+      sha256: file.sha256,
+      offset: 0,
+      length: file.size,
+    });
+    const reply = await this.next();
+    assert.equal(reply?.type, "error", `a read is refused: ${JSON.stringify(reply)}`);
+    assert.equal(reply?.code, "FORBIDDEN", JSON.stringify(reply));
+    await this.channel.send({ type: "ping", nonce: 4242 });
+    const pong = await this.next();
+    assert.deepEqual(pong, { type: "pong", nonce: 4242 }, "no file bytes came before the pong");
+  }
+
+  /** Reads `[offset, offset + length)` of a file and returns the bytes. */
+  async read(
+    file: { name: string; sha256: string },
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array> {
+    await this.channel.send({ type: "read", name: file.name, sha256: file.sha256, offset, length });
+    const header = await this.next();
+    assert.equal(header?.type, "data", JSON.stringify(header));
+    dataReply(header, "data");
+    const bytes = new Uint8Array(length);
+    await withTimeout(this.channel.reader.readExact(bytes), 10_000, "the file bytes");
+    return bytes;
+  }
+
+  [Symbol.dispose](): void {
+    this.channel.close();
+  }
+}
+
+/** The tracker's ticket signing key, read from its KV file as a second tracker process would. */
+async function trackerSigningKey(kvPath: string): Promise<CryptoKey> {
+  const kv = await Deno.openKv(kvPath);
+  try {
+    const record = (await kv.get<TicketKeyRecord>(["ticket_keys"])).value;
+    assert.ok(record, "the tracker stored its ticket keys");
+    return await crypto.subtle.importKey(
+      "pkcs8",
+      new Uint8Array(record.privateKey),
+      { name: "Ed25519" },
+      false,
+      ["sign"],
+    );
+  } finally {
+    kv.close();
+  }
+}
+
+function versionOf(details: FileDetails): string {
+  return manifestId(details);
+}
+
+Deno.test("tickets: a peer serves read only under a valid ticket proven on the connection", async (t) => {
+  await using tracker = await startTracker();
+  await using share = await makeTempDir();
+  await registerUsers(tracker.address, ["seeder", "gate", "brief", "alice", "bob"]);
+  const big = await writeFile(share.path, "big.bin", randomBytes(2 * MiB + 123));
+  await writeFile(share.path, "other.txt", "another version of nothing in particular");
+  await using seeder = await startPeer("seeder", share.path, tracker.address);
+
+  await using alice = await TrackerClient.connect(parseAddress(tracker.address));
+  const aliceToken = (await alice.login("alice", PASSWORD)).token;
+  const bigDetails = await alice.details(aliceToken, "big.bin");
+  const otherDetails = await alice.details(aliceToken, "other.txt");
+  const bigFile = { name: "big.bin", sha256: bigDetails.sha256, size: bigDetails.size };
+  assert.equal(bigFile.sha256, sha256Hex(big));
+  assert.ok(bigDetails.ticket && otherDetails.ticket, "details hands out a ticket");
+  const aliceKey = await processDownloaderKey();
+
+  await t.step("a read without a ticket is refused and sends no bytes", async () => {
+    using raw = await RawPeer.open(seeder.port);
+    await raw.assertReadForbidden(bigFile);
+    // ping needs no ticket
+    await raw.channel.send({ type: "ping", nonce: 7 });
+    assert.deepEqual(await raw.next(), { type: "pong", nonce: 7 });
+  });
+
+  await t.step(
+    "a read of a name the peer does not share is FORBIDDEN too, not NOT_FOUND",
+    async () => {
+      using raw = await RawPeer.open(seeder.port);
+      await raw.assertReadForbidden({ name: "secret.txt", sha256: "0".repeat(64), size: 1 });
+    },
+  );
+
+  await t.step("a valid ticket opens its version on that connection", async () => {
+    using raw = await RawPeer.open(seeder.port);
+    assert.deepEqual(await raw.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
+    const head = await raw.read(bigFile, 0, 1000);
+    const tail = await raw.read(bigFile, big.length - 77, 77);
+    assert.ok(sameBytes(head, big.subarray(0, 1000)));
+    assert.ok(sameBytes(tail, big.subarray(big.length - 77)));
+  });
+
+  await t.step("a ticket for another version does not open this one", async () => {
+    using raw = await RawPeer.open(seeder.port);
+    assert.notEqual(versionOf(otherDetails), versionOf(bigDetails));
+    assert.deepEqual(await raw.showWith(otherDetails.ticket!, aliceKey), { type: "ok" });
+    await raw.assertReadForbidden(bigFile);
+  });
+
+  await t.step("an expired ticket signed with the tracker's own key is refused", async () => {
+    const trackerKey = await trackerSigningKey(tracker.kvPath);
+    const payload: TicketPayload = {
+      user: "alice",
+      version: versionOf(bigDetails),
+      key: aliceKey.publicKey,
+      expiresAt: Date.now() - 1000,
+    };
+    const expired = await signTicket(payload, trackerKey);
+    using raw = await RawPeer.open(seeder.port);
+    const reply = await raw.showWith(expired, aliceKey);
+    assert.equal(reply?.code, "FORBIDDEN", JSON.stringify(reply));
+    assert.match(String(reply?.message), /expired/);
+    await raw.assertReadForbidden(bigFile);
+    // The same ticket with a future expiry, from the same key, works: only the expiry differed.
+    const fresh = await signTicket({ ...payload, expiresAt: Date.now() + 60_000 }, trackerKey);
+    assert.deepEqual(await raw.showWith(fresh, aliceKey), { type: "ok" });
+    assert.ok(sameBytes(await raw.read(bigFile, 0, 10), big.subarray(0, 10)));
+  });
+
+  await t.step("a ticket signed by another key is refused", async () => {
+    const forger = await newSigningKeys();
+    const forged = await signTicket({
+      user: "alice",
+      version: versionOf(bigDetails),
+      key: aliceKey.publicKey,
+      expiresAt: Date.now() + 60_000,
+    }, forger.privateKey);
+    using raw = await RawPeer.open(seeder.port);
+    const reply = await raw.showWith(forged, aliceKey);
+    assert.equal(reply?.code, "FORBIDDEN", JSON.stringify(reply));
+    await raw.assertReadForbidden(bigFile);
+  });
+
+  await t.step("alice's ticket replayed by bob, who lacks alice's key, is refused", async () => {
+    // bob, a member with his own key, replays the ticket he saw (on a peer, or in a log).
+    const bobKey = await DownloaderKey.generate();
+    using raw = await RawPeer.open(seeder.port);
+    const mine = await raw.showWith(bigDetails.ticket!, bobKey);
+    assert.equal(mine?.code, "FORBIDDEN", JSON.stringify(mine));
+    // ... nor does alice's proof copied from her own connection work on his.
+    using hers = await RawPeer.open(seeder.port);
+    const herProof = await aliceKey.prove(bigDetails.ticket!, hers.challenge);
+    const copied = await raw.show(bigDetails.ticket!, herProof);
+    assert.equal(copied?.code, "FORBIDDEN", JSON.stringify(copied));
+    await raw.assertReadForbidden(bigFile);
+  });
+
+  await t.step("a malformed ticket gets BAD_MESSAGE and the connection goes on", async () => {
+    using raw = await RawPeer.open(seeder.port);
+    const reply = await raw.show("abc.def", "A".repeat(86));
+    assert.equal(reply?.code, "BAD_MESSAGE", JSON.stringify(reply));
+    await raw.assertReadForbidden(bigFile);
+  });
+
+  await t.step("get downloads end to end and ping needs no ticket", async () => {
+    await using out = await makeTempDir();
+    const got = await runJson<GetJson>("bob", tracker.address, [
+      "get",
+      "big.bin",
+      "--out",
+      out.path,
+    ]);
+    assert.deepEqual(got.sources, ["seeder"]);
+    assert.ok(sameBytes(await Deno.readFile(got.path), big));
+    const ping = await runJson<PingJson>("bob", tracker.address, ["ping", "seeder"]);
+    assert.equal(ping.online, true);
+  });
+
+  await t.step("a connection that shows no ticket within the window is closed", async () => {
+    await using brief = await startPeer("brief", share.path, tracker.address, {
+      args: ["--ticket-window-ms", "2000"],
+    });
+    // The ticketed connection opens first, so its window is over once the silent one is closed.
+    using ticketed = await RawPeer.open(brief.port);
+    assert.deepEqual(await ticketed.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
+    using silent = await RawPeer.open(brief.port);
+    assert.equal(await silent.next(), null, "the peer hung up on the connection without a ticket");
+    // The one that showed a ticket stays open past the window and still reads.
+    assert.ok(sameBytes(await ticketed.read(bigFile, 5, 5), big.subarray(5, 10)));
+  });
+
+  await t.step("connections without a ticket have their own cap", async () => {
+    await using gate = await startPeer("gate", share.path, tracker.address, {
+      args: ["--max-unticketed", "2"],
+    });
+    using first = await RawPeer.open(gate.port);
+    using _second = await RawPeer.open(gate.port);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: gate.port });
+    const third = new Channel(conn);
+    try {
+      const refused = await withTimeout(third.receive(), 10_000, "the BUSY reply");
+      assert.equal(refused?.code, "BUSY", JSON.stringify(refused));
+      assert.equal(await withTimeout(third.receive(), 10_000, "the close"), null);
+    } finally {
+      third.close();
+    }
+    // A connection that shows a ticket no longer counts: another may come in.
+    assert.deepEqual(await first.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
+    using fourth = await RawPeer.open(gate.port);
+    assert.equal(fourth.challenge.length, 43);
+  });
+});
+
+Deno.test("tickets: a serving peer refuses a tracker whose ticket key is not the one it pinned", async () => {
+  await using kv = await makeTempDir();
+  await using share = await makeTempDir();
+  await writeFile(share.path, "a.txt", "pinned");
+  const start = (kvPath: string, port: number) =>
+    new Spawned("tracker", [
+      "tracker.ts",
+      "--port",
+      String(port),
+      "--http-port",
+      "0",
+      "--heartbeat-ms",
+      "300",
+      "--kv",
+      kvPath,
+    ]);
+  await using first = start(join(kv.path, "first.kv"), 0);
+  const port = Number((await first.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/))[1]);
+  const address = `127.0.0.1:${port}`;
+  await registerUsers(address, ["seeder"]);
+  await using seeder = await startPeer("seeder", share.path, address);
+  await first.kill9();
+
+  // Another tracker, with another KV and so another key, answers at the same address.
+  await using second = start(join(kv.path, "second.kv"), port);
+  await second.waitForLine(/^tracker listening on/);
+  await registerUsers(address, ["seeder"]);
+  await pollUntil(
+    "the peer to refuse the new tracker key",
+    () => Promise.resolve(/ticket key changed/.test(seeder.process.stderr) ? true : undefined),
+  );
+});
