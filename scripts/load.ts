@@ -341,6 +341,8 @@ export const LOAD_TRACKER_FLAGS: readonly string[] = [
   "1024",
   "--max-registrations",
   "1024",
+  "--max-unauthenticated",
+  "1024",
 ];
 
 async function main(): Promise<void> {

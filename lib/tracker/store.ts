@@ -489,11 +489,17 @@ export class KvTrackerStore implements TrackerStore {
 
   async ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord> {
     const key = ["ticket_keys"];
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < 20; attempt++) {
       const stored = await this.#kv.get<TicketKeyRecord>(key);
       if (stored.value) return stored.value;
-      const result = await this.#kv.atomic().check(stored).set(key, candidate).commit();
-      if (result.ok) return candidate;
+      try {
+        const result = await this.#kv.atomic().check(stored).set(key, candidate).commit();
+        if (result.ok) return candidate;
+      } catch (error) {
+        // Another connection to the same SQLite file holds its write lock: wait and look again.
+        if (!(error instanceof Error && /database is locked/.test(error.message))) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10 * (attempt + 1)));
+      }
     }
     throw new Error("Cannot store the ticket keys: KV commit failed");
   }

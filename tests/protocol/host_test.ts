@@ -174,9 +174,11 @@ Deno.test("replies that carry a host refuse one that is not an address or a DNS 
         name: "a.txt",
         size: 1,
         sha256: HASH,
+        id: HASH,
         chunkSize: 1,
         chunkHashes: [HASH],
         peers: [holder],
+        versions: [],
       }, "details"),
     badMessage("details.peers[0].host"),
   );

@@ -92,7 +92,7 @@ const chunkings = fc.array(
 // Valid messages, to mutate.
 
 const hex64 = fc.stringMatching(/^[0-9a-f]{64}$/);
-const username = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/);
+const username = fc.stringMatching(/^[A-Za-z0-9_.-]{1,32}$/).filter((n) => n !== "." && n !== "..");
 const token = fc.stringMatching(/^[A-Za-z0-9_-]{1,128}$/);
 const segment = fc.stringMatching(/^[A-Za-z0-9 _.-]{1,12}$/).filter((s) => s !== "." && s !== "..");
 const fileName = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join("/"));
