@@ -16,6 +16,7 @@ import {
   filesReply,
   type FileSummary,
   helloReply,
+  holdersReply,
   logoutReply,
   type MeInfo,
   meReply,
@@ -294,12 +295,25 @@ export class TrackerClient implements AsyncDisposable {
     await this.#call({ type: "heartbeat", token }, okReply);
   }
 
-  /** Files with online sources (or all, with `all`), optionally filtered by `search`. */
+  /**
+   * Files with online sources (or all, with `all`), optionally filtered by `search`: every page,
+   * in (name, version id) order.
+   */
   async list(
     token: string,
     options: { search?: string; all?: boolean } = {},
   ): Promise<FileSummary[]> {
-    return (await this.#call({ type: "list", token, ...options }, filesReply)).files;
+    const files: FileSummary[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#call(
+        { type: "list", token, ...options, ...(cursor !== undefined ? { cursor } : {}) },
+        filesReply,
+      );
+      files.push(...page.files);
+      cursor = page.next;
+    } while (cursor !== undefined);
+    return files;
   }
 
   /**
@@ -313,7 +327,22 @@ export class TrackerClient implements AsyncDisposable {
     which: { sha256?: string; version?: string } = {},
   ): Promise<FileDetails> {
     const key = (await processDownloaderKey()).publicKey;
-    return await this.#call({ type: "details", token, name, ...which, key }, detailsReply);
+    const details = await this.#call(
+      { type: "details", token, name, ...which, key },
+      detailsReply,
+    );
+    // Holders beyond the first page come a page at a time.
+    let cursor = details.next;
+    while (cursor !== undefined) {
+      const page = await this.#call(
+        { type: "holders", token, name, id: details.id, cursor },
+        holdersReply,
+      );
+      details.peers.push(...page.peers);
+      cursor = page.next;
+    }
+    delete details.next;
+    return details;
   }
 
   /** Where a peer listens and whether it is online. */

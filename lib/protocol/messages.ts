@@ -26,6 +26,19 @@ export const PROTOCOL_VERSION = 1;
 /** Most chunks one file may have; the indexer grows the chunk size to stay under it. */
 export const MAX_CHUNKS_PER_FILE = 8192;
 
+/** Most entries one page of `list` or `holders` carries (pages are bounded in bytes too). */
+export const MAX_PAGE_ENTRIES = 5_000;
+
+/** Most versions of one name a `details` reply lists (the preferred ones). */
+export const MAX_VERSIONS_LISTED = 100;
+
+/**
+ * Most bytes of JSON the entries of one page may take: `list` and `holders` pages, and the holders
+ * in a `details` reply (whose chunk hashes take at most 8192 × 67 bytes more), so that every reply
+ * stays well within the frame limit.
+ */
+export const MAX_PAGE_BYTES = 256 * 1024;
+
 /** Most files one `announce` message may carry (a peer sends several messages for more). */
 export const MAX_FILES_PER_ANNOUNCE = 1000;
 
@@ -83,6 +96,8 @@ const versionPrefix = str({
   pattern: /^[0-9a-f]+$/,
   describe: "4-64 hex digits of a version id or SHA-256",
 });
+/** Where a `list` page starts: the last version's id, then its name (opaque to clients). */
+const listCursor = str({ min: 65, max: 64 + 1024, describe: "a cursor from a list reply" });
 const token = str({ min: 1, max: 128, pattern: /^[A-Za-z0-9_-]+$/, describe: "a session token" });
 /** An IPv4 address, an IPv6 address or a DNS name ({@link isHost}); nothing else. */
 const host: Schema<string> = (value, path) => {
@@ -169,6 +184,8 @@ const trackerRequests = {
     token,
     search: optional(str({ max: 256 })),
     all: optional(bool()),
+    cursor: optional(listCursor),
+    limit: optional(int({ min: 1, max: MAX_PAGE_ENTRIES })),
   }),
   details: object({
     type: oneOf("details"),
@@ -177,6 +194,13 @@ const trackerRequests = {
     sha256: optional(sha256),
     version: optional(versionPrefix),
     key: optional(publicKeyText),
+  }),
+  holders: object({
+    type: oneOf("holders"),
+    token,
+    name: fileName,
+    id: sha256,
+    cursor: optional(username),
   }),
   locate: object({ type: oneOf("locate"), token, user: username }),
   report: object({
@@ -286,7 +310,8 @@ export type FileSummary = Infer<typeof fileSummary>;
 /** Reply to `list`. */
 export const filesReply = object({
   type: oneOf("files"),
-  files: array(fileSummary, { max: 100_000 }),
+  files: array(fileSummary, { max: MAX_PAGE_ENTRIES }),
+  next: optional(listCursor),
 });
 
 /** One holder of a file in the `details` reply. */
@@ -325,9 +350,18 @@ export const detailsReply = object({
   sha256,
   chunkSize: int({ min: 1 }),
   chunkHashes: array(sha256, { max: MAX_CHUNKS_PER_FILE }),
-  peers: array(holderInfo, { max: 100_000 }),
-  versions: array(versionInfo, { max: 100_000 }),
+  peers: array(holderInfo, { max: MAX_PAGE_ENTRIES }),
+  versions: array(versionInfo, { max: MAX_VERSIONS_LISTED }),
   ticket: optional(ticketText),
+  /** More holders follow: ask `holders` with this cursor. */
+  next: optional(username),
+});
+
+/** Reply to `holders`: the next page of a version's holders. */
+export const holdersReply = object({
+  type: oneOf("holders"),
+  peers: array(holderInfo, { max: MAX_PAGE_ENTRIES }),
+  next: optional(username),
 });
 /** Reply to `details`. */
 export type FileDetails = Infer<typeof detailsReply>;

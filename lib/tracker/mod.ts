@@ -8,6 +8,7 @@ export * from "./password.ts";
 export * from "./token.ts";
 export * from "./store.ts";
 export * from "./service.ts";
+export * from "./paging.ts";
 export * from "./connection.ts";
 export * from "./server.ts";
 export * from "./address_group.ts";

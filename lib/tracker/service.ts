@@ -10,7 +10,8 @@ import {
   type FileDetails,
   type FileSummary,
   type HolderInfo,
-  manifestId,
+  MAX_PAGE_ENTRIES,
+  MAX_VERSIONS_LISTED,
   MIN_PASSWORD_LENGTH,
   ProtocolError,
   type TrackerRequest,
@@ -20,6 +21,7 @@ import { HashBusyError, type PasswordHash, type PasswordHasher, ScryptHasher } f
 import { ReportGrants } from "./report_grants.ts";
 import type { HolderRow, PeerRecord, SessionRecord, TrackerStore } from "./store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
+import { compareText, startAfter, takePage } from "./paging.ts";
 import { RegistrationLimit } from "./registration_limit.ts";
 import { TicketIssuer } from "./ticket_issuer.ts";
 import { hashToken, newToken } from "./token.ts";
@@ -226,10 +228,17 @@ export class TrackerService {
       }
       case "list": {
         await this.#authenticate(request.token);
-        return {
-          type: "files",
-          files: await this.#list(request.search ?? "", request.all ?? false),
-        };
+        return await this.#list(request);
+      }
+      case "holders": {
+        const { user } = await this.#authenticate(request.token);
+        const page = await this.#holders(request.name, request.id, request.cursor);
+        this.#grants.grant(
+          user,
+          request.id,
+          page.peers.map((p) => p.user).filter((u) => u !== user),
+        );
+        return { type: "holders", ...page };
       }
       case "details": {
         const { user } = await this.#authenticate(request.token);
@@ -619,28 +628,84 @@ export class TrackerService {
     this.#indexGeneration++;
   }
 
-  async #list(search: string, all: boolean): Promise<FileSummary[]> {
+  /**
+   * One page of `list`: versions in (name, id) order, from after `cursor` (the last page's
+   * `next`), at most `limit` and {@link MAX_PAGE_BYTES} of them.
+   */
+  async #list(
+    request: { search?: string; all?: boolean; cursor?: string; limit?: number },
+  ): Promise<Reply> {
     const index = await this.#holderIndex();
-    const needle = search.toLowerCase();
-    const files: FileSummary[] = [];
-    for (const version of index.versions) {
-      if (needle && !version.lowerName.includes(needle)) continue;
-      let sources = 0;
-      for (const user of version.users) {
-        const peer = index.peers.get(user);
-        if (peer && this.#isOnline(user, peer)) sources++;
+    const needle = (request.search ?? "").toLowerCase();
+    const all = request.all ?? false;
+    const cursor = request.cursor;
+    const from = cursor === undefined ? 0 : startAfter(
+      index.versions,
+      { id: cursor.slice(0, 64), name: cursor.slice(64) },
+      (v, c) => compareText(v.name, c.name) || compareText(v.id, c.id),
+    );
+    const online = (user: string) => {
+      const peer = index.peers.get(user);
+      return peer !== undefined && this.#isOnline(user, peer);
+    };
+    function* matching(): Generator<FileSummary> {
+      for (let i = from; i < index.versions.length; i++) {
+        const version = index.versions[i]!;
+        if (needle && !version.lowerName.includes(needle)) continue;
+        const sources = version.users.filter(online).length;
+        if (!all && sources === 0) continue;
+        const { name, size, sha256, id } = version;
+        yield { name, size, sha256, id, sources };
       }
-      if (!all && sources === 0) continue;
-      files.push({
-        name: version.name,
-        size: version.size,
-        sha256: version.sha256,
-        id: version.id,
-        sources,
-      });
     }
-    // Already in name order; versions of one name: most sources first.
-    return files.sort((a, b) => (a.name === b.name ? b.sources - a.sources : 0));
+    const page = takePage(matching(), request.limit ? { maxEntries: request.limit } : {});
+    const last = page.entries.at(-1);
+    return {
+      type: "files",
+      files: page.entries,
+      ...(page.more && last ? { next: `${last.id}${last.name}` } : {}),
+    };
+  }
+
+  /** One page of the holders of version `id` of `name`, by user name, after `cursor`. */
+  async #holders(
+    name: string,
+    id: string,
+    cursor: string | undefined,
+  ): Promise<{ peers: HolderInfo[]; next?: string }> {
+    const index = await this.#holderIndex();
+    const holders = (index.holdersByName.get(name) ?? []).filter((h) => h.id === id)
+      .sort((a, b) => compareText(a.user, b.user));
+    const from = cursor === undefined
+      ? 0
+      : startAfter(holders, cursor, (h, c) => compareText(h.user, c));
+    const peers = index.peers;
+    const rows = holders.slice(from, from + MAX_PAGE_ENTRIES).filter((h) => peers.has(h.user));
+    const more = from + MAX_PAGE_ENTRIES < holders.length;
+    // Counts are read for at most one page's worth of holders.
+    const stats = await this.#store.getStatsMany(rows.map((h) => h.user));
+    const live = this.#live;
+    const isOnline = (user: string, peer: PeerRecord) => this.#isOnline(user, peer);
+    function* infos(): Generator<HolderInfo> {
+      for (const holder of rows) {
+        const peer = peers.get(holder.user)!;
+        yield {
+          user: holder.user,
+          host: peer.host,
+          port: peer.port,
+          online: isOnline(holder.user, peer),
+          ...(peer.tls ? { tls: true } : {}),
+          lastSeen: Math.max(peer.lastSeen, live.get(holder.user)?.lastSeen ?? 0),
+          ...(stats.get(holder.user) ?? { downloads: 0, failures: 0 }),
+        };
+      }
+    }
+    const page = takePage(infos());
+    const last = page.entries.at(-1) ?? rows.at(-1);
+    return {
+      peers: page.entries,
+      ...((page.more || more) && last ? { next: last.user } : {}),
+    };
   }
 
   /**
@@ -697,22 +762,7 @@ export class TrackerService {
     if (!chunkHashes) {
       throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} has no manifest`);
     }
-    const holders = byId.get(chosen.id)!;
-    const infos: HolderInfo[] = [];
-    const stats = await this.#store.getStatsMany(holders.map((h) => h.user));
-    for (const holder of holders) {
-      const peer = peers.get(holder.user);
-      if (!peer) continue;
-      infos.push({
-        user: holder.user,
-        host: peer.host,
-        port: peer.port,
-        online: this.#isOnline(holder.user, peer),
-        ...(peer.tls ? { tls: true } : {}),
-        lastSeen: Math.max(peer.lastSeen, this.#live.get(holder.user)?.lastSeen ?? 0),
-        ...(stats.get(holder.user) ?? { downloads: 0, failures: 0 }),
-      });
-    }
+    const page = await this.#holders(name, chosen.id, undefined);
     return {
       name,
       id: chosen.id,
@@ -720,8 +770,9 @@ export class TrackerService {
       sha256: chosen.sha256,
       chunkSize: chosen.chunkSize,
       chunkHashes,
-      peers: infos,
-      versions,
+      peers: page.peers,
+      versions: versions.slice(0, MAX_VERSIONS_LISTED),
+      ...(page.next ? { next: page.next } : {}),
     };
   }
 }
@@ -796,7 +847,7 @@ function buildFileIndex(holders: HolderRow[], peers: Map<string, PeerRecord>): F
     version.users.push(holder.user);
   }
   const versions = [...byVersion.values()].sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0
+    compareText(a.name, b.name) || compareText(a.id, b.id)
   );
   return { versions, holdersByName, peers };
 }
