@@ -72,6 +72,32 @@ const SECURITY_HEADERS: Record<string, string> = {
   "referrer-policy": "no-referrer",
 };
 
+/** Files listed on one page of `/files`. */
+const FILES_PER_PAGE = 500;
+
+/**
+ * The files after the cursor `?after=` (a name, a NUL, a version id), at most `limit`, and the
+ * cursor of the page after it.
+ */
+function pageOfFiles(
+  files: FileView[],
+  url: URL,
+  limit: number,
+): { page: FileView[]; next?: string } {
+  const after = url.searchParams.get("after");
+  let from = 0;
+  if (after) {
+    const [name = "", id = ""] = after.split("\u0000");
+    from = files.findIndex((f) => f.name > name || (f.name === name && f.id > id));
+    if (from < 0) from = files.length;
+  }
+  const page = files.slice(from, from + limit);
+  const last = page.at(-1);
+  return from + limit < files.length && last
+    ? { page, next: `${last.name}\u0000${last.id}` }
+    : { page };
+}
+
 function json(body: unknown, status = 200): Response {
   return new Response(JSON.stringify(body, null, 2) + "\n", {
     status,
@@ -225,8 +251,19 @@ export function createDashboardHandler(
         return json(await readStats(source) satisfies Stats);
       case "/api/peers":
         return json(await readPeers(source) satisfies PeerView[]);
-      case "/api/files":
-        return json(await readFiles(source, search) satisfies FileView[]);
+      case "/api/files": {
+        // A page of at most `limit` files (default 1,000) after the cursor `after`; the next
+        // page's address is in the `link` header.
+        const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get("limit")) || 1000));
+        const files = pageOfFiles(await readFiles(source, search), url, limit);
+        const response = json(files.page satisfies FileView[]);
+        if (files.next) {
+          const next = new URL(url);
+          next.searchParams.set("after", files.next);
+          response.headers.set("link", `<${next.pathname}${next.search}>; rel="next"`);
+        }
+        return response;
+      }
       case "/api/transfers": {
         const limit = Math.min(10_000, Math.max(1, Number(url.searchParams.get("limit")) || 100));
         return json(source.events.transfers({ limit }));
@@ -253,8 +290,17 @@ export function createDashboardHandler(
           ),
         );
       }
-      case "/files":
-        return page(request, filesPage(await readFiles(source, search), search));
+      case "/files": {
+        const all = await readFiles(source, search);
+        const files = pageOfFiles(all, url, FILES_PER_PAGE);
+        const next = files.next
+          ? `/files?${new URLSearchParams({ search, after: files.next })}`
+          : undefined;
+        return page(
+          request,
+          filesPage(files.page, search, { total: all.length, ...(next ? { next } : {}) }),
+        );
+      }
       case "/transfers": {
         const transfers = source.events.transfers({ limit: 200 });
         return page(

@@ -278,7 +278,12 @@ export function peersPage(
 }
 
 /** The files table with its search box. */
-export function filesPage(files: readonly FileView[], search: string): Page {
+export function filesPage(
+  files: readonly FileView[],
+  search: string,
+  paging: { total?: number; next?: string } = {},
+): Page {
+  const total = paging.total ?? files.length;
   const rows = files.map((f) =>
     html`
       <tr data-name="${f.name}">
@@ -299,7 +304,7 @@ export function filesPage(files: readonly FileView[], search: string): Page {
     `,
     live: html`
       <p
-        class="summary"><span data-stat="files">${files.length}</span> file${files.length === 1
+        class="summary"><span data-stat="files">${total}</span> file${total === 1
           ? ""
           : "s"}${search
           ? html`
@@ -319,7 +324,13 @@ export function filesPage(files: readonly FileView[], search: string): Page {
                 </tr>
               </thead>
               <tbody>${rows}</tbody>
-            </table>
+            </table>${paging.next
+              ? html`
+                <p
+                  class="more">Showing ${files.length} of ${total}. <a rel="next" href="${paging
+                    .next}">Next page →</a></p>
+              `
+              : ""}
           `}
     `,
   };

@@ -262,7 +262,7 @@ export async function readFiles(source: DashboardSource, search = ""): Promise<F
     return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
   };
   return summarize(holders.filter((h) => h.name.toLowerCase().includes(needle)), online)
-    .sort((a, b) => cmp(a.name, b.name) || b.sourcesOnline - a.sourcesOnline);
+    .sort((a, b) => cmp(a.name, b.name) || cmp(a.id, b.id));
 }
 
 /** A file's versions, holders and chunk maps, or null when nobody shares that name. */

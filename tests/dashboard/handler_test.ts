@@ -207,3 +207,29 @@ Deno.test("/api/events starts with hello and sends a change after a tracker even
     await reader.cancel();
   }
 });
+
+Deno.test("/api/files and /files page a long list: every file once, with a link to the next page", async () => {
+  await using f = await makeFixture();
+  const names = Array.from({ length: 1234 }, (_, i) => `f${String(i).padStart(4, "0")}.txt`);
+  await f.share("ann", names.map((name) => manifest(name, 10)));
+  const seen: string[] = [];
+  let path: string | null = "/api/files?limit=500";
+  let pages = 0;
+  while (path !== null) {
+    const response: Response = await f.handle(new Request(`http://127.0.0.1${path}`));
+    const body = await response.json() as FileView[];
+    assert.ok(body.length <= 500);
+    seen.push(...body.map((file) => file.name));
+    const link = response.headers.get("link");
+    path = link ? link.slice(1, link.indexOf(">")) : null;
+    assert.ok(++pages <= 3, "three pages");
+  }
+  assert.deepEqual(seen, names);
+  const html = (await f.getText("/files")).body;
+  assert.match(html, /<span data-stat="files">1234<\/span> files/);
+  assert.match(html, /Showing 500 of 1234\./);
+  const next = html.match(/rel="next" href="([^"]+)"/)?.[1]?.replaceAll("&amp;", "&");
+  assert.ok(next);
+  const second = (await f.getText(next)).body;
+  assert.ok(second.includes("f0500.txt") && !second.includes("f0499.txt"));
+});
