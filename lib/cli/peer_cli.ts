@@ -344,7 +344,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   const ctx: CommandContext = {
     client,
     token: session.token,
-    user,
+    user: session.user,
     json: values.json,
     colour: colourFor(Deno.stdout),
     // JSON text keeps its exact value; DEL and C1 in its strings are written as \u escapes.

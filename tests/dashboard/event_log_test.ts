@@ -65,6 +65,16 @@ Deno.test("EventLog keeps accepted transfers newest first and leaves refused rep
   assert.equal(c.bytesReported, 200);
 });
 
+Deno.test("EventLog adds nothing for a report the tracker did not count (a repeat within a day)", () => {
+  const log = new EventLog({ now: () => T0 });
+  log.record(report(T0 - 1000, true));
+  for (let i = 0; i < 100; i++) log.record(report(T0, true, { outcome: "not_counted" }));
+  const c = log.counters();
+  assert.equal(c.transfersOk, 1);
+  assert.equal(c.bytesReported, 100);
+  assert.equal(log.transfers().length, 1);
+});
+
 Deno.test("EventLog forgets the oldest transfers beyond its capacity", () => {
   const log = new EventLog({ capacity: 3, now: () => T0 });
   for (let i = 0; i < 5; i++) log.record(report(T0 + i, true));

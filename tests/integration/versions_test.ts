@@ -8,8 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { parseAddress, TrackerClient } from "../../lib/peer/mod.ts";
-import { type FileManifest, RemoteError } from "../../lib/protocol/mod.ts";
+import { indexShare, parseAddress, startPeerServer, TrackerClient } from "../../lib/peer/mod.ts";
+import {
+  type FileManifest,
+  importPublicKey,
+  manifestId,
+  RemoteError,
+} from "../../lib/protocol/mod.ts";
 import {
   type DetailsJson,
   type GetJson,
@@ -125,4 +130,37 @@ Deno.test("versions: forged manifests under alice's name and hash neither hide, 
     [{ user: "alice", failures: 0 }],
   );
   await alice.stop();
+});
+
+Deno.test("versions: a version whose whole-file hash is false fails at the end and is reported against the holder that served it", async () => {
+  await using tracker = await startTracker();
+  await using share = await makeTempDir();
+  await using out = await makeTempDir();
+  await registerUsers(tracker.address, ["mallory", "bob"]);
+  await writeFile(share.path, "claim.bin", randomBytes(2 * MiB + 7));
+  // mallory serves the real bytes, chunk for chunk, but claims another whole-file SHA-256.
+  const index = await indexShare(share.path);
+  const real = index.get("claim.bin")!;
+  const lie = { ...real, sha256: "0".repeat(64) };
+  await using client = await TrackerClient.connect(parseAddress(tracker.address));
+  const session = await client.login("mallory", PASSWORD);
+  const trackerKey = await importPublicKey(session.trackerKey);
+  await using server = startPeerServer({
+    user: "mallory",
+    root: await Deno.realPath(share.path),
+    lookup: (name) => (name === "claim.bin" ? lie : undefined),
+    trackerKey: () => trackerKey,
+  });
+  const { path: _path, mtimeMs: _mtime, ...manifest } = lie;
+  await client.announce(session.token, { host: "127.0.0.1", port: server.addr.port }, [manifest]);
+
+  const run = await runAs("bob", tracker.address, ["get", "claim.bin", "--out", out.path]);
+  assert.notEqual(run.code, 0, "the whole-file check must fail");
+  assert.match(run.stderr, /whole-file SHA-256 [0-9a-f]{64} does not match 0{64}/);
+  const details = await runJson<DetailsJson>("bob", tracker.address, ["details", "claim.bin"]);
+  assert.equal(details.id, manifestId(lie));
+  assert.deepEqual(
+    details.peers.map(({ user, downloads, failures }) => ({ user, downloads, failures })),
+    [{ user: "mallory", downloads: 0, failures: 1 }],
+  );
 });
