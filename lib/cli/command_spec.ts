@@ -148,7 +148,7 @@ export function flagsFor(command: Command<never>, mode: CommandMode, common: Fla
  * const flags = { out: { type: "string", path: true, help: "" }, force: { type: "boolean", help: "" } } as const;
  * const parsed = parseFlags(["a.txt", "--out", "dl", "--force"], flags, "/home/ann");
  * assert.deepEqual(parsed, { values: { out: "/home/ann/dl", force: true }, positionals: ["a.txt"] });
- * assert.throws(() => parseFlags(["--forse"], flags, "/"), /did you mean '--force'/);
+ * assert.throws(() => parseFlags(["--forse"], flags, "/"), /did you mean --force/);
  * ```
  */
 export function parseFlags(
@@ -243,7 +243,7 @@ export function renderHelp(
 ): string {
   const flags = Object.entries(flagsFor(command, mode, {})).filter(([n]) => n !== "help");
   const lines = [
-    `Usage: ${program ? `${program} ` : ""}${command.name} ${command.usage}`.trimEnd(),
+    `Usage: ${program ? `${program} ` : ""}${command.name} ${usageIn(command, mode)}`.trimEnd(),
     "",
     command.help,
   ];
@@ -263,6 +263,16 @@ export function renderHelp(
     );
   }
   return lines.join("\n");
+}
+
+/** A command's usage words without the flags that do not work in `mode`. */
+function usageIn(command: Command<never>, mode: CommandMode): string {
+  if (mode === "cli") return command.usage;
+  let usage = command.usage;
+  for (const [name, flag] of Object.entries(command.flags)) {
+    if (flag.cliOnly) usage = usage.replace(new RegExp(`\\s*\\[--${name}( [^\\]]+)?\\]`), "");
+  }
+  return usage;
 }
 
 /** The list of commands that can be typed in `mode`. */

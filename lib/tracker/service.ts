@@ -10,7 +10,6 @@ import {
   type FileDetails,
   type FileSummary,
   type HolderInfo,
-  manifestId,
   MIN_PASSWORD_LENGTH,
   ProtocolError,
   type TrackerRequest,
