@@ -28,7 +28,7 @@ function describeOtherError(error: unknown, hints: ErrorHints): string {
   if (error instanceof PeerError) {
     switch (error.code) {
       case "TRACKER_UNREACHABLE":
-        if (/TLS/.test(error.message)) return error.message;
+        if (/TLS|HTTP server/.test(error.message)) return error.message;
         return `${error.message} (is the tracker running? start one with 'p2pfs-tracker' or 'deno task -q tracker', or pass --tracker HOST:PORT)`;
       case "NO_SOURCE":
         return `${error.message} (try again when a peer that has it is online)`;
