@@ -136,13 +136,14 @@ export async function runPeerCli(args: string[]): Promise<number> {
       ["serve", "shell", "get"].includes(command.name) && Deno.env.get(SANDBOXED_ENV) !== "1" &&
       !values["no-sandbox"] && canSandbox()
     ) {
-      const scope = sandboxScope(command.name, {
-        ...(share ? { share } : {}),
-        out: stringValue(values.out) ??
-          (command.name === "get" ? userPath("downloads") : share ?? userCwd()),
-        tlsFiles,
-      });
-      const args = childArgs(command.name, { ...values, ...(share ? { share } : {}) }, positionals);
+      const out = stringValue(values.out) ??
+        (command.name === "get" ? userPath("downloads") : share ?? userCwd());
+      const scope = sandboxScope(command.name, { ...(share ? { share } : {}), out, tlsFiles });
+      const args = childArgs(
+        command.name,
+        { ...values, ...(share ? { share } : {}), ...(command.name === "get" ? { out } : {}) },
+        positionals,
+      );
       if (scope) return await runSandboxed(args, scope);
     }
 

@@ -9,6 +9,7 @@
 import { parseRate, RateLimiter, type TrackerAddress, type TrackerClient } from "../peer/mod.ts";
 import type { ClientTls } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
+import { userPath } from "./paths.ts";
 import {
   type Command,
   type CommandCall,
@@ -254,9 +255,10 @@ export function peerCommands(cliOnly: {
       needsLogin: true,
       modes: ["cli", "shell"],
       async run({ values, positionals, host }) {
+        const version = versionOption(values.version);
         const ctx = await host.login();
         await detailsCommand(ctx, positionals[0]!, {
-          ...versionOption(values.version),
+          ...version,
           log: (line) => host.log(line),
         });
         return 0;
@@ -322,11 +324,11 @@ export function peerCommands(cliOnly: {
             USAGE_EXIT,
           );
         }
-        const outDir = stringValue(values.out) ?? host.shell?.outDir;
-        if (outDir === undefined) throw new TypeError("Cannot run get: no download folder");
+        const outDir = stringValue(values.out) ?? host.shell?.outDir ?? userPath("downloads");
         const sources = parseCount(stringValue(values.sources) ?? "4", "--sources");
         const maxRate = stringValue(values["max-rate"]);
         const limiter = maxRate ? new RateLimiter(parseRateOption(maxRate)) : undefined;
+        const version = versionOption(values.version);
         const ctx = await host.login();
         let outcome: GetOutcome | undefined;
         try {
@@ -336,7 +338,7 @@ export function peerCommands(cliOnly: {
             explain: !!values.explain,
             quiet: !!values.quiet,
             sources,
-            ...versionOption(values.version),
+            ...version,
             ...(prefix !== undefined ? { prefix } : {}),
             ...(limiter ? { limiter } : {}),
             log: (line) => host.log(line),
