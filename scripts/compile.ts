@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { PROGRAM_PERMISSIONS, PROGRAMS } from "./install.ts";
 import { ROOT } from "./_processes.ts";
+import { stripColour } from "../lib/cli/colour.ts";
 
 async function main(): Promise<number> {
   for (const program of PROGRAMS) {
@@ -50,8 +51,7 @@ async function main(): Promise<number> {
  * ```
  */
 export function compileFailure(stderr: string): string | undefined {
-  // deno's own colours, if any
-  const text = stderr.replace(/\x1b\[[0-9;]*m/g, "");
+  const text = stripColour(stderr); // deno's own colours, if any
   const url = /error sending request for url \((\S+?)\)/.exec(text)?.[1];
   if (url) return `cannot download ${url}`;
   return /^error: (.*)$/m.exec(text)?.[1];

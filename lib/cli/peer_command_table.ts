@@ -355,7 +355,8 @@ export function peerCommands(cliOnly: {
           }
           throw error;
         } finally {
-          host.shell?.gotten(outcome);
+          // A cancelled get is not a failure: nothing is counted, the folder is re-indexed.
+          host.shell?.gotten(host.signal.aborted ? outcome ?? { files: [], failed: [] } : outcome);
         }
         return outcome.failed.length > 0 ? 1 : 0;
       },

@@ -27,7 +27,7 @@ Deno.test("setupPlan() stops without root and prints the one command to run", ()
   assert.equal(plan.action, "stop");
   assert.ok(plan.action === "stop");
   assert.match(plan.message, /^Cannot run the tests: missing openssl \(.*\), tmux \(.*\);/);
-  assert.match(plan.message, /\n  sudo apt-get install -y openssl tmux$/);
+  assert.match(plan.message, /\n {2}sudo apt-get install -y openssl tmux$/);
 });
 
 Deno.test("the test packages cover Chromium, openssl, tmux and script", () => {
