@@ -180,7 +180,7 @@ async function trackerLoadBench(writeDocs: boolean): Promise<void> {
   const section = `<!-- tracker-load -->
 ## Tracker under load
 
-Made by \`${seeded ? "LOAD_ACCOUNTS=seeded " : ""}LOAD_SECONDS=${seconds} deno task bench\` on ${
+Made by \`${seeded ? "LOAD_ACCOUNTS=seeded " : ""}LOAD_SECONDS=${seconds} deno task bench --write-docs\` on ${
     new Date().toISOString().slice(0, 10)
   }: 500 simulated peers in 4 processes (\`scripts/_load_client.ts\`, one tracker connection
 each), ${
@@ -366,7 +366,7 @@ async function main(writeDocs: boolean): Promise<void> {
     `Deno ${Deno.version.deno}`;
   const doc = `# Benchmarks
 
-Made by \`BENCH_MB=${sizeMb} BENCH_RUNS=${runs} deno task bench\` on ${
+Made by \`BENCH_MB=${sizeMb} BENCH_RUNS=${runs} deno task bench --write-docs\` on ${
     new Date().toISOString().slice(0, 10)
   }: ${machine}, loopback, every process on the same machine, files in the system temp folder.
 MB = 10^6 bytes. "get" times are whole commands (start-up, login, details, pings, transfer,

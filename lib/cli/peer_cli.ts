@@ -305,7 +305,7 @@ async function runRegister({ values, host }: CommandCall<PeerHost>): Promise<num
   const password = await settings.password();
   if (password.length < MIN_PASSWORD_LENGTH) {
     throw new CliError(
-      `Cannot register ${settings.user}: the password has ${password.length} characters; use at least ${MIN_PASSWORD_LENGTH}`,
+      `Cannot register ${settings.user}: the password has ${password.length} characters; it needs at least ${MIN_PASSWORD_LENGTH} characters`,
       USAGE_EXIT,
     );
   }

@@ -137,7 +137,7 @@ Deno.test("usage mistakes exit 2 and say what to do", async (t) => {
     [
       "a short password at register",
       ["register"],
-      /the password has 5 characters; use at least 8/,
+      /the password has 5 characters; it needs at least 8 characters/,
       { P2PFS_PASSWORD: "short" },
     ],
     ["a bad --version prefix", ["get", "a.txt", "--version", "xyz"], /4-64 hex digits/],
