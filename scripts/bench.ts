@@ -180,7 +180,9 @@ async function trackerLoadBench(writeDocs: boolean): Promise<void> {
   const section = `<!-- tracker-load -->
 ## Tracker under load
 
-Made by \`${seeded ? "LOAD_ACCOUNTS=seeded " : ""}LOAD_SECONDS=${seconds} deno task bench --write-docs\` on ${
+Made by \`${
+    seeded ? "LOAD_ACCOUNTS=seeded " : ""
+  }LOAD_SECONDS=${seconds} deno task bench --write-docs\` on ${
     new Date().toISOString().slice(0, 10)
   }: 500 simulated peers in 4 processes (\`scripts/_load_client.ts\`, one tracker connection
 each), ${
