@@ -8,18 +8,73 @@
  * 5. SHA-256 indexing speed of `serve` on the big file.
  *
  * Each transfer runs `BENCH_RUNS` times (default 3) and the median is reported. It prints a table
- * (MB/s, files/s, ratio to the limit, peak RSS of each process) and writes it to
- * `docs/benchmarks.md`. `BENCH_MB` sets the big file's size (default 1024 MiB). Reading other
+ * (MB/s, files/s, ratio to the limit, peak RSS of each process), and writes it to
+ * `docs/benchmarks.md` only with `--write-docs`. Ctrl-C stops the processes it started and removes
+ * its temporary folders. `--help` prints the usage. `BENCH_MB` sets the big file's size (default 1024 MiB). Reading other
  * processes' peak RSS from /proc needs `--allow-all`, which the task passes.
  *
  * @module
  */
 import { join } from "node:path";
+import { parseArgs } from "node:util";
 import { hashFile } from "../lib/peer/mod.ts";
 import { ROOT, runPeer, type Started, startProcess } from "./_processes.ts";
 import { LOAD_TRACKER_FLAGS, type LoadResult, peakRssMb, runLoad, seedAccounts } from "./load.ts";
 
 const MB = 1_000_000;
+
+const USAGE = `Usage: deno task bench [--write-docs]
+
+Measures transfers on loopback (the wire's limit, get from 1 and 4 sources, 1,000 small files,
+indexing), then the tracker under 500 simulated peers, and prints the figures.
+
+Options:
+  --write-docs  also write the figures into docs/benchmarks.md
+  -h, --help    show this help
+
+Environment: BENCH_MB (big file size, default 1024), BENCH_RUNS (default 3), LOAD_SECONDS
+(default 20), BENCH_LOAD_ONLY=1 (only the tracker load), LOAD_ACCOUNTS=seeded.
+Ctrl-C stops the processes it started and removes its temporary folders.`;
+
+/** What to clean up on Ctrl-C: temporary folders and the processes started. */
+const live = { dirs: new Set<string>(), children: new Set<Deno.ChildProcess>() };
+
+/** A temporary folder removed at the end, or on Ctrl-C. */
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
+  live.dirs.add(dir);
+  return dir;
+}
+
+async function removeDir(dir: string): Promise<void> {
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  live.dirs.delete(dir);
+}
+
+/** On Ctrl-C or SIGTERM: stop every process started, remove every temporary folder, exit 130. */
+function cleanUpOnSignal(): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.error("bench: interrupted; stopping its processes and removing its temporary folders");
+    for (const child of live.children) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // it exited meanwhile
+      }
+    }
+    await Promise.race([
+      Promise.allSettled([...live.children].map((c) => c.status)),
+      new Promise((resolve) => setTimeout(resolve, 5_000)),
+    ]);
+    for (const dir of live.dirs) Deno.removeSync(dir, { recursive: true });
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
 
 interface Row {
   what: string;
@@ -41,9 +96,11 @@ async function run(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
+  live.children.add(child);
   let peak = 0;
   const sampler = setInterval(() => peak = Math.max(peak, peakRssMb(child.pid) ?? 0), 25);
   const out = await child.output();
+  live.children.delete(child);
   clearInterval(sampler);
   if (!out.success) throw new Error(`${args.join(" ")} failed`);
   return { stdout: new TextDecoder().decode(out.stdout), peakMb: peak };
@@ -74,10 +131,10 @@ async function writeRandomFile(path: string, mib: number): Promise<void> {
  * of the file is left alone). Every peer registers through the protocol unless
  * `LOAD_ACCOUNTS=seeded`. `BENCH_LOAD_ONLY=1 deno task bench` runs only this part.
  */
-async function trackerLoadBench(): Promise<void> {
+async function trackerLoadBench(writeDocs: boolean): Promise<void> {
   const seconds = Number(Deno.env.get("LOAD_SECONDS") ?? 20);
   const seeded = Deno.env.get("LOAD_ACCOUNTS") === "seeded";
-  const dir = await Deno.makeTempDir({ prefix: "p2pfs-bench-load-" });
+  const dir = await tempDir("p2pfs-bench-load-");
   const kvPath = join(dir, "tracker.kv");
   const options = { seconds, registerPerProcess: seeded ? 5 : 125 };
   let result: LoadResult;
@@ -88,6 +145,7 @@ async function trackerLoadBench(): Promise<void> {
       ["--port", "0", "--kv", kvPath, ...LOAD_TRACKER_FLAGS],
       { ready: /^tracker listening/ },
     );
+    live.children.add(tracker.child);
     try {
       const address = tracker.line.replace("tracker listening on ", "").trim();
       console.error(`tracker load: 500 peers, ${seconds} s...`);
@@ -96,7 +154,7 @@ async function trackerLoadBench(): Promise<void> {
       await tracker.stop();
     }
   } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await removeDir(dir);
   }
   const ms = (n: number | undefined) => n === undefined ? "" : n.toFixed(1);
   const row = (what: string, count: number, f: { p50: number; p99: number } | undefined) =>
@@ -118,10 +176,13 @@ async function trackerLoadBench(): Promise<void> {
     result.trackerPeakRssMb?.toFixed(0) ?? "?"
   } MB, ${result.errors} errors; set-up ${result.setupSeconds.toFixed(1)} s`;
   console.log(`tracker load: ${summary}\n${table}`);
+  if (!writeDocs) return;
   const section = `<!-- tracker-load -->
 ## Tracker under load
 
-Made by \`${seeded ? "LOAD_ACCOUNTS=seeded " : ""}LOAD_SECONDS=${seconds} deno task bench\` on ${
+Made by \`${
+    seeded ? "LOAD_ACCOUNTS=seeded " : ""
+  }LOAD_SECONDS=${seconds} deno task bench --write-docs\` on ${
     new Date().toISOString().slice(0, 10)
   }: 500 simulated peers in 4 processes (\`scripts/_load_client.ts\`, one tracker connection
 each), ${
@@ -148,11 +209,11 @@ ${await Deno.readTextFile(join(ROOT, "docs", "tracker_load_notes.md")).catch(() 
     .output();
 }
 
-async function main(): Promise<void> {
+async function main(writeDocs: boolean): Promise<void> {
   const sizeMb = Number(Deno.env.get("BENCH_MB") ?? 1024);
   const runs = Number(Deno.env.get("BENCH_RUNS") ?? 3);
   const bytes = sizeMb * 1024 * 1024;
-  const dir = await Deno.makeTempDir({ prefix: "p2pfs-bench-" });
+  const dir = await tempDir("p2pfs-bench-");
   const running: Started[] = [];
   const rows: Row[] = [];
   const log = (text: string) => console.error(text);
@@ -209,6 +270,7 @@ async function main(): Promise<void> {
       ready: /^tracker listening/,
     });
     running.push(tracker);
+    live.children.add(tracker.child);
     const address = tracker.line.replace("tracker listening on ", "");
     const env = (user: string) => ({
       P2PFS_TRACKER: address,
@@ -224,6 +286,7 @@ async function main(): Promise<void> {
         env: env(user),
       });
       running.push(seed);
+      live.children.add(seed.child);
       seeds.push(seed);
     }
     const smallSeed = await startProcess(
@@ -232,6 +295,7 @@ async function main(): Promise<void> {
       { ready: /serving/, env: env("smallseed") },
     );
     running.push(smallSeed);
+    live.children.add(smallSeed.child);
 
     const out = join(dir, "out");
     const timeGet = async (label: string, args: string[]) => {
@@ -292,7 +356,7 @@ async function main(): Promise<void> {
     });
   } finally {
     for (const p of running.reverse()) await p.stop();
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await removeDir(dir);
   }
 
   const table = [
@@ -304,7 +368,7 @@ async function main(): Promise<void> {
     `Deno ${Deno.version.deno}`;
   const doc = `# Benchmarks
 
-Made by \`BENCH_MB=${sizeMb} BENCH_RUNS=${runs} deno task bench\` on ${
+Made by \`BENCH_MB=${sizeMb} BENCH_RUNS=${runs} deno task bench --write-docs\` on ${
     new Date().toISOString().slice(0, 10)
   }: ${machine}, loopback, every process on the same machine, files in the system temp folder.
 MB = 10^6 bytes. "get" times are whole commands (start-up, login, details, pings, transfer,
@@ -313,15 +377,37 @@ verification, fsync, rename). Peak RSS is each command's VmHWM, its sandboxed ch
 ${table}
 `;
   console.log(table);
+  if (!writeDocs) {
+    log("not written to docs/benchmarks.md (add --write-docs)");
+    await trackerLoadBench(false);
+    return;
+  }
   const notes = await Deno.readTextFile(join(ROOT, "docs", "benchmark_notes.md")).catch(() => "");
   await Deno.writeTextFile(join(ROOT, "docs", "benchmarks.md"), notes ? `${doc}\n${notes}` : doc);
   await new Deno.Command(Deno.execPath(), { args: ["fmt", "docs/benchmarks.md"], cwd: ROOT })
     .output();
   log("written to docs/benchmarks.md");
-  await trackerLoadBench();
+  await trackerLoadBench(true);
 }
 
 if (import.meta.main) {
-  if (Deno.env.get("BENCH_LOAD_ONLY")) await trackerLoadBench();
-  else await main();
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: Deno.args,
+      options: { "write-docs": { type: "boolean" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (error) {
+    console.error(`error: ${error instanceof Error ? error.message : error}\n\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  cleanUpOnSignal();
+  const writeDocs = values["write-docs"] ?? false;
+  if (Deno.env.get("BENCH_LOAD_ONLY")) await trackerLoadBench(writeDocs);
+  else await main(writeDocs);
+  Deno.exit(0);
 }

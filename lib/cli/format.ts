@@ -97,3 +97,68 @@ export function formatTable(
     ...rows.map((row) => line(row, cellStyle)),
   ].join("\n");
 }
+
+/**
+ * A download count for people: whole counts as they are, fractional ones (a source that sent part
+ * of a file counts that part) to one decimal. `--json` keeps the exact value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatCount } from "./format.ts";
+ * assert.equal(formatCount(8.255), "8.3");
+ * assert.equal(formatCount(15.18), "15.2");
+ * assert.equal(formatCount(3), "3");
+ * ```
+ */
+export function formatCount(count: number): string {
+  return String(Math.round(count * 10) / 10);
+}
+
+/**
+ * A file's chunks: `1 (12 B)` for a file that fits in one, `N × SIZE` otherwise, with the last
+ * chunk's size when it is shorter.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatChunks } from "./format.ts";
+ * assert.equal(formatChunks(12, 1048576, 1), "1 (12 B)");
+ * assert.equal(formatChunks(3 * 1048576, 1048576, 3), "3 × 1.00 MiB");
+ * assert.equal(formatChunks(2621440, 1048576, 3), "3 × 1.00 MiB (last 512 KiB)");
+ * ```
+ */
+export function formatChunks(size: number, chunkSize: number, chunks: number): string {
+  if (chunks <= 1) return `${chunks} (${formatBytes(size)})`;
+  const last = size - (chunks - 1) * chunkSize;
+  return `${chunks} × ${formatBytes(chunkSize)}${
+    last > 0 && last < chunkSize ? ` (last ${formatBytes(last)})` : ""
+  }`;
+}
+
+/**
+ * Whole percentages of `parts` that add up to 100 (largest remainders get the rounding), or all
+ * zeros when the parts are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { percentages } from "./format.ts";
+ * assert.deepEqual(percentages([1, 1, 1]), [34, 33, 33]);
+ * assert.deepEqual(percentages([5, 0]), [100, 0]);
+ * ```
+ */
+export function percentages(parts: readonly number[]): number[] {
+  const total = parts.reduce((a, b) => a + b, 0);
+  if (total <= 0) return parts.map(() => 0);
+  const exact = parts.map((p) => (p / total) * 100);
+  const result = exact.map(Math.floor);
+  let left = 100 - result.reduce((a, b) => a + b, 0);
+  const order = exact.map((e, i) => [e - Math.floor(e), i] as const).sort((a, b) => b[0] - a[0]);
+  for (const [, i] of order) {
+    if (left <= 0) break;
+    result[i]!++;
+    left--;
+  }
+  return result;
+}

@@ -15,7 +15,15 @@ import {
 } from "../peer/mod.ts";
 import type { ClientTls, FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
 import { paint } from "./colour.ts";
-import { formatBytes, formatSeconds, formatTable, type TableOptions } from "./format.ts";
+import {
+  formatBytes,
+  formatChunks,
+  formatCount,
+  formatSeconds,
+  formatTable,
+  percentages,
+  type TableOptions,
+} from "./format.ts";
 import { ProgressLine } from "./progress.ts";
 import { visible } from "./visible.ts";
 
@@ -145,7 +153,7 @@ export async function detailsCommand(
         `size:       ${formatBytes(details.size)} (${details.size} bytes)`,
         `version:    ${details.id}`,
         `sha256:     ${details.sha256}`,
-        `chunks:     ${details.chunkHashes.length} × ${formatBytes(details.chunkSize)}`,
+        `chunks:     ${formatChunks(details.size, details.chunkSize, details.chunkHashes.length)}`,
         ...(details.versions.length > 1
           ? [
             `versions:   ${details.versions.length}: ${
@@ -162,8 +170,8 @@ export async function detailsCommand(
             p.user,
             formatAddress(p.host, p.port),
             p.online ? "yes" : "no",
-            String(p.downloads),
-            String(p.failures),
+            formatCount(p.downloads),
+            formatCount(p.failures),
           ]),
           { right: [3, 4], ...tableStyle(ctx.colour ?? false, [2]) },
         ),
@@ -334,7 +342,7 @@ export async function getCommand(
             note(
               `  ${i < (options.sources ?? 4) ? "use  " : "spare"} ${c.user}: rtt ${
                 round(c.rttMs ?? 0)
-              } ms, ${round(c.downloads)} downloads, ${c.failures} failures → score ${
+              } ms, ${formatCount(c.downloads)} downloads, ${c.failures} failures → score ${
                 round(c.score)
               }`,
             )
@@ -443,9 +451,9 @@ export function describeDownload(result: DownloadResult): string {
   const rate = result.seconds > 0
     ? `${formatBytes(result.fetchedBytes / result.seconds)}/s`
     : "instant";
-  const shares = result.perSource.filter((s) => s.bytes > 0).map((s) =>
-    `${s.user} ${Math.round((s.bytes / Math.max(1, result.fetchedBytes)) * 100)}%`
-  );
+  const delivered = result.perSource.filter((s) => s.bytes > 0);
+  const percent = percentages(delivered.map((s) => s.bytes));
+  const shares = delivered.map((s, i) => `${s.user} ${percent[i]}%`);
   const reused = result.reusedBytes > 0
     ? `, ${formatBytes(result.reusedBytes)} kept from an earlier run`
     : "";

@@ -60,19 +60,39 @@ export function renderProgress(state: ProgressState, width: number): string {
   return line.length > width ? `${line.slice(0, Math.max(0, width - 1))}…` : line;
 }
 
-/** A live line on a terminal stream; inert when the stream is not a terminal. */
+/** Where a {@link ProgressLine} draws, and its clock. */
+export interface ProgressLineOptions {
+  /** No line at all. */
+  quiet?: boolean;
+  /** The terminal stream (default stderr). */
+  stream?: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  /** Milliseconds now (default `performance.now`). */
+  now?: () => number;
+  /** Columns (default the terminal's). */
+  columns?: number;
+}
+
+/**
+ * A live line on a terminal stream; inert when the stream is not a terminal. Rate and ETA count
+ * only bytes fetched in this run: bytes re-verified from an earlier run's `.part` are not
+ * throughput.
+ */
 export class ProgressLine {
   readonly #stream: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
   readonly #enabled: boolean;
+  readonly #now: () => number;
+  readonly #columns: number | undefined;
   readonly #encoder = new TextEncoder();
   readonly #samples: Array<[number, number]> = [];
   #lastDraw = 0;
   #drawn = false;
 
   /** Draws on `stream` (default stderr) unless `quiet` or it is not a terminal. */
-  constructor(options: { quiet?: boolean; stream?: typeof Deno.stderr } = {}) {
+  constructor(options: ProgressLineOptions = {}) {
     this.#stream = options.stream ?? Deno.stderr;
     this.#enabled = !options.quiet && this.#stream.isTerminal();
+    this.#now = options.now ?? (() => performance.now());
+    this.#columns = options.columns;
   }
 
   /** Whether anything is drawn. */
@@ -83,14 +103,16 @@ export class ProgressLine {
   /** Updates the line (redrawn at most every 100 ms unless `force`). */
   update(state: Omit<ProgressState, "rate">, force = false): void {
     if (!this.#enabled) return;
-    const now = performance.now();
-    this.#samples.push([now, state.doneBytes]);
+    const now = this.#now();
+    // Re-verified bytes are not fetched: the rate window starts again once fetching does.
+    if (state.phase === "verify") this.#samples.length = 0;
+    else this.#samples.push([now, state.doneBytes]);
     while (this.#samples.length > 2 && now - this.#samples[0]![0] > 3000) this.#samples.shift();
     if (!force && now - this.#lastDraw < 100) return;
     this.#lastDraw = now;
-    const [t0, b0] = this.#samples[0]!;
+    const [t0, b0] = this.#samples[0] ?? [now, state.doneBytes];
     const rate = now - t0 > 200 ? ((state.doneBytes - b0) / (now - t0)) * 1000 : null;
-    const width = safeColumns();
+    const width = this.#columns ?? safeColumns();
     this.#write(`\r${renderProgress({ ...state, rate }, width - 1)}\x1b[K`);
     this.#drawn = true;
   }

@@ -6,14 +6,11 @@
  */
 import { formatAddress, type PeerNode, type TrackerAddress, TrackerClient } from "../peer/mod.ts";
 import type { ClientTls } from "../protocol/mod.ts";
-import { describeError } from "./peer_cli.ts";
-import {
-  type CommandContext,
-  detailsCommand,
-  getCommand,
-  listCommand,
-  pingCommand,
-} from "./peer_commands.ts";
+import { checkPositionals, findCommand, flagsFor, parseFlags, renderHelp } from "./command_spec.ts";
+import { describeError } from "./describe_error.ts";
+import type { PeerCommand, PeerHost } from "./peer_command_table.ts";
+import type { CommandContext } from "./peer_commands.ts";
+import { CliError } from "./cli_error.ts";
 import { formatBytes } from "./format.ts";
 import { colourFor, paint } from "./colour.ts";
 import { type CompletionTarget, splitWords } from "./completion.ts";
@@ -34,41 +31,11 @@ export interface ShellOptions {
   outDir: string;
   /** TLS for the tracker and TLS peers. */
   tls?: ClientTls;
+  /** The command table (the command line's, so both accept the same commands). */
+  commands: readonly PeerCommand[];
   /** Lets the shell take over where the serving peer's notes are printed. */
   setLog?: (print: (line: string) => void) => void;
 }
-
-const HELP = `Commands:
-  help [COMMAND]       this list, or more about one command
-  list [TEXT]          files available (matching TEXT)
-  details FILE         size, hashes and holders of FILE
-  ping USER            check USER's peer directly
-  get FILE... [--force] download into the shared folder (then shared on)
-  status               who you are, the tracker, what you share
-  logout, quit         log out and leave
-File names with spaces go in double quotes. On a terminal: Tab completes commands, file
-names and user names; Up/Down recall earlier lines; Ctrl-A/E/U/K/W edit; Ctrl-C clears the
-line; Ctrl-D on an empty line leaves.`;
-
-/** `help COMMAND`: what each shell command does, with an example. */
-export const COMMAND_HELP: Readonly<Record<string, string>> = {
-  help: "help [COMMAND]\n  Lists the commands, or tells more about one.\n  Example: help get",
-  list:
-    "list [TEXT]\n  Files with an online source whose names contain TEXT (any case).\n  Example: list report",
-  details:
-    "details FILE\n  Size, SHA-256, chunks and every holder of FILE with its stats.\n  Example: details docs/report.pdf",
-  ping: "ping USER\n  Connects to USER's peer directly and times a ping.\n  Example: ping bob",
-  get:
-    'get FILE... [--force]\n  Downloads into the shared folder (so it is shared on), verified; --force replaces\n  a file that exists.\n  Example: get notes.txt "my photo.jpg"',
-  status:
-    "status\n  Who you are, the tracker, what you share, uploads and downloads of this session.",
-  logout: "logout\n  Logs out and leaves (same as quit).",
-  quit: "quit\n  Logs out and leaves (also: exit, Ctrl-D on an empty line).",
-  exit: "exit\n  Logs out and leaves (same as quit).",
-};
-
-/** Shell command names, for completion. */
-export const SHELL_COMMANDS: readonly string[] = Object.keys(COMMAND_HELP);
 
 /** How long names fetched for completion are reused. */
 const COMPLETION_CACHE_MS = 5_000;
@@ -97,15 +64,46 @@ export function completionSource(
   return "none";
 }
 
-/** Runs the interactive loop until the user leaves. */
+/**
+ * Shell command names (and aliases) from a command table, for completion.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shellCommandNames } from "./shell.ts";
+ * assert.deepEqual(
+ *   shellCommandNames([{ name: "quit", aliases: ["exit"], modes: ["shell"] }, { name: "serve", modes: ["cli"] }]),
+ *   ["quit", "exit"],
+ * );
+ * ```
+ */
+export function shellCommandNames(
+  table: readonly { name: string; aliases?: readonly string[]; modes: readonly string[] }[],
+): string[] {
+  return table.filter((c) => c.modes.includes("shell")).flatMap((c) => [
+    c.name,
+    ...(c.aliases ?? []),
+  ]);
+}
+
+/**
+ * Runs the interactive loop until the user leaves. Ctrl-C while a command runs cancels that
+ * command (a `get` keeps its verified chunks) and gives the prompt back.
+ */
 export async function runShell(node: PeerNode, options: ShellOptions): Promise<void> {
   const interactive = Deno.stdin.isTerminal();
   const colour = colourFor(Deno.stdout);
   const where = formatAddress(options.tracker.hostname, options.tracker.port);
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  Deno.addSignalListener("SIGTERM", onSignal);
+  // The command running now, if any: Ctrl-C cancels it instead of ending the session.
+  let running: AbortController | undefined;
+  const onInterrupt = () => running ? running.abort() : stop.abort();
+  const onTerminate = () => {
+    running?.abort();
+    stop.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onTerminate);
   const print = (text: string) => console.log(text);
   print(
     `p2pfs shell: ${options.user} on tracker ${where}, serving ${node.files.size} files on ${
@@ -124,6 +122,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
     });
     return { client, token };
   };
+  const commandNames = shellCommandNames(options.commands);
 
   // Names for Tab, fetched from the tracker and reused for a few seconds.
   let files: { at: number; names: string[] } | undefined;
@@ -157,7 +156,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
   const complete = async (target: CompletionTarget): Promise<readonly string[]> => {
     switch (completionSource(target)) {
       case "commands":
-        return SHELL_COMMANDS;
+        return commandNames;
       case "files":
         return shown(await fileNames());
       case "users":
@@ -175,6 +174,29 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
   }, 1000);
   Deno.unrefTimer(sampler);
   const downloaded = { files: 0, bytes: 0, failed: 0 };
+  const statusText = () => {
+    const [t0, b0] = samples[0]!;
+    const seconds = (performance.now() - t0) / 1000;
+    const rate = seconds > 0 ? (node.bytesSent - b0) / seconds : 0;
+    return [
+      `user:       ${options.user}`,
+      `tracker:    ${where} (${
+        node.connected
+          ? paint("green", "connected", colour)
+          : paint("yellow", "reconnecting", colour)
+      }${options.tls ? ", TLS" : ""})`,
+      `serving:    ${formatAddress(node.addr.hostname, node.addr.port)}`,
+      `share:      ${node.root} (${node.files.size} files, ${
+        formatBytes([...node.files.values()].reduce((sum, f) => sum + f.size, 0))
+      })`,
+      `uploaded:   ${formatBytes(node.bytesSent)}${
+        rate > 0 ? `, now ${formatBytes(rate)}/s` : ", idle now"
+      }`,
+      `downloaded: ${downloaded.files} file${downloaded.files === 1 ? "" : "s"}, ${
+        formatBytes(downloaded.bytes)
+      } this session${downloaded.failed ? ` (${downloaded.failed} failed)` : ""}`,
+    ].join("\n");
+  };
 
   const prompt = interactive
     ? `${paint("cyan", options.user, colour)}@${paint("dim", where, colour)}> `
@@ -185,102 +207,93 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
   // The serving peer's notes go above the line being edited instead of through it.
   if (reader) options.setLog?.((line) => reader.note(line));
   const lines = reader ? readEditedLines(reader, prompt) : readLines(stop.signal, "");
+  let leaving = false;
   try {
     for await (const line of lines) {
-      const [command, ...args] = splitWords(line);
-      if (!command) continue;
-      if (command === "quit" || command === "logout" || command === "exit") break;
-      try {
-        if (command === "help") {
-          const topic = args[0];
-          if (topic === undefined) print(HELP);
-          else if (topic in COMMAND_HELP) print(COMMAND_HELP[topic]!);
-          else print(`unknown command '${topic}'; type 'help'`);
-          continue;
-        }
-        if (command === "status") {
-          const [t0, b0] = samples[0]!;
-          const seconds = (performance.now() - t0) / 1000;
-          const rate = seconds > 0 ? (node.bytesSent - b0) / seconds : 0;
-          print([
-            `user:       ${options.user}`,
-            `tracker:    ${where} (${
-              node.connected
-                ? paint("green", "connected", colour)
-                : paint("yellow", "reconnecting", colour)
-            }${options.tls ? ", TLS" : ""})`,
-            `serving:    ${formatAddress(node.addr.hostname, node.addr.port)}`,
-            `share:      ${node.root} (${node.files.size} files, ${
-              formatBytes([...node.files.values()].reduce((sum, f) => sum + f.size, 0))
-            })`,
-            `uploaded:   ${formatBytes(node.bytesSent)}${
-              rate > 0 ? `, now ${formatBytes(rate)}/s` : ", idle now"
-            }`,
-            `downloaded: ${downloaded.files} file${downloaded.files === 1 ? "" : "s"}, ${
-              formatBytes(downloaded.bytes)
-            } this session${downloaded.failed ? ` (${downloaded.failed} failed)` : ""}`,
-          ].join("\n"));
-          continue;
-        }
-        if (!(command in COMMAND_HELP)) {
-          print(`unknown command '${command}'; type 'help'`);
-          continue;
-        }
-        const { client, token } = await tracker();
-        const ctx: CommandContext = {
-          client,
-          token,
-          user: options.user,
-          json: false,
-          colour,
-          print,
-          ...(options.tls ? { tls: options.tls } : {}),
-        };
-        switch (command) {
-          case "list":
-            await listCommand(ctx, args.length ? { search: args.join(" ") } : {});
-            break;
-          case "details":
-            if (args.length !== 1) throw new Error("usage: details FILE");
-            await detailsCommand(ctx, args[0]!);
-            break;
-          case "ping":
-            if (args.length !== 1) throw new Error("usage: ping USER");
-            await pingCommand(ctx, args[0]!);
-            break;
-          case "get": {
-            const force = args.includes("--force");
-            const names = args.filter((a) => a !== "--force");
-            if (names.length === 0) throw new Error("usage: get FILE... [--force]");
-            try {
-              const outcome = await getCommand(ctx, names, {
-                outDir: options.outDir,
-                force,
-                log: print,
-              });
+      const [name, ...args] = splitWords(line);
+      if (!name) continue;
+      const controller = new AbortController();
+      running = controller;
+      const host: PeerHost = {
+        mode: "shell",
+        program: "",
+        print,
+        log: print,
+        colour,
+        signal: controller.signal,
+        login: async (): Promise<CommandContext> => {
+          const { client, token } = await tracker();
+          return {
+            client,
+            token,
+            user: options.user,
+            json: false,
+            colour,
+            print,
+            ...(options.tls ? { tls: options.tls } : {}),
+          };
+        },
+        shell: {
+          outDir: options.outDir,
+          status: statusText,
+          leave: () => leaving = true,
+          gotten: (outcome) => {
+            if (outcome) {
               downloaded.files += outcome.files.length;
               downloaded.bytes += outcome.files.reduce((sum, f) => sum + f.fetchedBytes, 0);
               downloaded.failed += outcome.failed.length;
-            } catch (error) {
-              downloaded.failed++;
-              throw error;
-            }
+            } else downloaded.failed++;
             node.requestRescan();
-            break;
-          }
+          },
+        },
+      };
+      try {
+        const command = findCommand(options.commands, name, "shell");
+        const { values, positionals } = parseFlags(
+          args,
+          flagsFor(command, "shell", {}),
+          options.outDir,
+        );
+        if (values.help) {
+          print(renderHelp(command, "shell", ""));
+          continue;
         }
+        checkPositionals(command, positionals, "");
+        const json = !!values.json;
+        await command.run({
+          values,
+          positionals,
+          host: json
+            ? {
+              ...host,
+              login: async () => ({ ...(await host.login()), json: true }),
+            }
+            : host,
+        });
       } catch (error) {
-        print(`${paint("red", "error:", colour)} ${describeError(error)}`);
+        if (controller.signal.aborted && !stop.signal.aborted) {
+          print(
+            `cancelled ${name}: ${
+              name === "get" ? "verified chunks are kept; run it again to resume" : "stopped"
+            }`,
+          );
+        } else {
+          const message = error instanceof CliError ? error.message : describeError(error);
+          print(`${paint("red", "error:", colour)} ${message}`);
+        }
         if (error instanceof Error && /connection closed|Broken pipe|reset/i.test(error.message)) {
           client?.close();
           client = undefined;
         }
+      } finally {
+        running = undefined;
       }
+      if (leaving || stop.signal.aborted) break;
     }
   } finally {
     clearInterval(sampler);
-    Deno.removeSignalListener("SIGINT", onSignal);
-    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    Deno.removeSignalListener("SIGTERM", onTerminate);
     client?.close();
   }
 }

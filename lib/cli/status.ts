@@ -9,7 +9,7 @@
  */
 import { formatAddress, PeerError, type TrackerClient } from "../peer/mod.ts";
 import { paint } from "./colour.ts";
-import { formatBytes } from "./format.ts";
+import { formatBytes, formatCount } from "./format.ts";
 import { describeScope, type SandboxScope } from "./sandbox.ts";
 import { visible } from "./visible.ts";
 
@@ -152,7 +152,9 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
         "served",
         report.downloads === null
           ? unknown
-          : `${round(report.downloads)} downloads, ${round(report.failures ?? 0)} failures`,
+          : `${formatCount(report.downloads)} downloads, ${
+            formatCount(report.failures ?? 0)
+          } failures`,
       ],
     );
   }
@@ -164,8 +166,4 @@ export function formatStatus(report: StatusReport, colour: boolean): string {
   ]);
   const width = Math.max(...lines.map(([label]) => label!.length)) + 2;
   return lines.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`).join("\n");
-}
-
-function round(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }

@@ -58,6 +58,8 @@ export class TerminalLineReader {
   async read(prompt: string): Promise<string | null> {
     const promptWidth = [...stripColour(prompt)].length;
     let state = emptyState(this.#history);
+    // The line (and cursor) whose choices were last listed: Tab again there lists nothing more.
+    let listedFor: string | undefined;
     const draw = () => {
       const cursorAt = promptWidth + state.cursor;
       this.#write(
@@ -97,7 +99,9 @@ export class TerminalLineReader {
             ).catch(() => []);
             const completion = completeLine(state, candidates);
             state = completion.state;
-            if (completion.choices.length > 0) {
+            const at = `${state.cursor}:${state.line}`;
+            if (completion.choices.length > 0 && listedFor !== at) {
+              listedFor = at;
               const listed = formatChoices(completion.choices, columns());
               this.#write(`\r\n${listed.replaceAll("\n", "\r\n")}\r\n`);
             }

@@ -3,7 +3,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import {
   fitConnectionCaps,
   FRAME_BUDGET_BYTES,
@@ -41,8 +40,43 @@ import {
 import { formatAddress } from "../peer/mod.ts";
 import { EventLog, startDashboard } from "../dashboard/mod.ts";
 import { visible } from "./visible.ts";
+import { type FlagSpecs, parseFlags } from "./command_spec.ts";
+import { CliError } from "./cli_error.ts";
+import { userCwd, userPath } from "./paths.ts";
+import { versionLine } from "./version.ts";
 
-const USAGE = `Usage: deno task tracker [options]
+/** How the tracker program is called in messages. */
+export const TRACKER_PROGRAM = "p2pfs-tracker";
+
+/** The tracker's flags (help text is in the usage below). */
+const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
+  ...[
+    "host",
+    "port",
+    "http-port",
+    "kv",
+    "heartbeat-ms",
+    "session-ttl",
+    "max-connections",
+    "max-per-address",
+    "max-unauthenticated",
+    "max-http-connections",
+    "frame-budget-bytes",
+    "handshake-timeout-ms",
+    "idle-timeout-ms",
+    "max-waiting-hashes",
+    "max-registrations",
+  ].map((name) => [name, { type: "string", help: "" }]),
+  ["tls-cert", { type: "string", path: true, help: "" }],
+  ["tls-key", { type: "string", path: true, help: "" }],
+  ["no-sandbox", { type: "boolean", help: "" }],
+  ["trust-announced-hosts", { type: "boolean", help: "" }],
+  ["version", { type: "boolean", help: "" }],
+  ["help", { type: "boolean", short: "h", help: "" }],
+]);
+
+const USAGE =
+  `Usage: p2pfs-tracker [options]   (from the repository: deno task -q tracker [options])
 
 Options:
   --host HOST          address to listen on (default 127.0.0.1)
@@ -70,42 +104,59 @@ Options:
   --tls-key FILE       ... and this private key (PEM)
   --no-sandbox         do not narrow Deno's permissions to the KV folder
   -h, --help           show this help
+  --version            show the program's version
+
+Paths are taken from the folder the command was run from.
 
 Example:
-  deno task tracker --port 7070 --kv ./data/tracker.kv`;
+  p2pfs-tracker --port 7070 --kv ./data/tracker.kv`;
 
 /** Runs the tracker command line; resolves to the exit code once the tracker stopped. */
 export async function runTrackerCli(args: string[]): Promise<number> {
-  let values;
+  let parsed;
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        host: { type: "string", default: "127.0.0.1" },
-        port: { type: "string", default: "7070" },
-        "http-port": { type: "string", default: "7080" },
-        kv: { type: "string", default: "./data/tracker.kv" },
-        "heartbeat-ms": { type: "string", default: "10000" },
-        "session-ttl": { type: "string", default: "86400" },
-        "tls-cert": { type: "string" },
-        "no-sandbox": { type: "boolean", default: false },
-        "max-connections": { type: "string" },
-        "max-per-address": { type: "string" },
-        "max-unauthenticated": { type: "string" },
-        "max-http-connections": { type: "string" },
-        "frame-budget-bytes": { type: "string" },
-        "handshake-timeout-ms": { type: "string" },
-        "idle-timeout-ms": { type: "string" },
-        "max-waiting-hashes": { type: "string" },
-        "max-registrations": { type: "string" },
-        "tls-key": { type: "string" },
-        "trust-announced-hosts": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
+    parsed = parseFlags(args, TRACKER_FLAGS, userCwd());
+    if (parsed.positionals.length > 0) {
+      throw new CliError(`Cannot use '${parsed.positionals[0]}': the tracker takes only options`);
+    }
   } catch (error) {
     console.error(`error: ${error instanceof Error ? error.message : error}\n\n${USAGE}`);
     return 2;
+  }
+  const flags = parsed.values;
+  const text = (name: string, fallback: string): string => {
+    const value = flags[name];
+    return typeof value === "string" ? value : fallback;
+  };
+  const optional = (name: string): string | undefined => {
+    const value = flags[name];
+    return typeof value === "string" ? value : undefined;
+  };
+  const values = {
+    help: flags.help === true,
+    host: text("host", "127.0.0.1"),
+    port: text("port", "7070"),
+    "http-port": text("http-port", "7080"),
+    kv: text("kv", "./data/tracker.kv"),
+    "heartbeat-ms": text("heartbeat-ms", "10000"),
+    "session-ttl": text("session-ttl", "86400"),
+    "tls-cert": optional("tls-cert"),
+    "tls-key": optional("tls-key"),
+    "no-sandbox": flags["no-sandbox"] === true,
+    "trust-announced-hosts": flags["trust-announced-hosts"] === true,
+    "max-connections": optional("max-connections"),
+    "max-per-address": optional("max-per-address"),
+    "max-unauthenticated": optional("max-unauthenticated"),
+    "max-http-connections": optional("max-http-connections"),
+    "frame-budget-bytes": optional("frame-budget-bytes"),
+    "handshake-timeout-ms": optional("handshake-timeout-ms"),
+    "idle-timeout-ms": optional("idle-timeout-ms"),
+    "max-waiting-hashes": optional("max-waiting-hashes"),
+    "max-registrations": optional("max-registrations"),
+  };
+  if (flags.version === true) {
+    console.log(versionLine(TRACKER_PROGRAM));
+    return 0;
   }
   if (values.help) {
     console.log(USAGE);
@@ -127,8 +178,9 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error("error: --heartbeat-ms and --session-ttl must be positive numbers");
     return 2;
   }
-  const kvPath = values.kv;
-  const localKv = kvPath !== ":memory:" && !/^https?:\/\//.test(kvPath);
+  const localKv = values.kv !== ":memory:" && !/^https?:\/\//.test(values.kv);
+  // A KV file is taken from the folder the command was run from, like every path.
+  const kvPath = localKv ? userPath(values.kv) : values.kv;
   const kvDir = localKv ? dirname(resolvePath(kvPath)) : undefined;
   if (kvDir) await Deno.mkdir(kvDir, { recursive: true });
 
@@ -136,9 +188,10 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   if (Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"] && canSandbox()) {
     const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
     const scope = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
-    return await runSandboxed(args, scope, "tracker.ts");
+    return await runSandboxed([...args, `--kv=${kvPath}`], scope, "tracker.ts");
   }
   const scope = currentScope();
+  if (localKv) console.error(`tracker: kv ${kvPath}`);
   console.error(
     scope
       ? `tracker: ${describeScope(scope)}`
@@ -202,6 +255,12 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       onEvent: (event) => events.record(event),
     });
   } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse || /address already in use/i.test(String(error))) {
+      console.error(
+        `error: Cannot start tracker: port ${port} on ${values.host} is in use (stop what uses it, pick another with --port PORT, or --port 0 for a free one)`,
+      );
+      return 1;
+    }
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
     return 1;
   }

@@ -187,6 +187,13 @@ export class TrackerClient implements AsyncDisposable {
     } catch (cause) {
       channel.close();
       if (cause instanceof PeerError) throw cause;
+      if (looksLikeHttp(cause)) {
+        throw new PeerError(
+          "TRACKER_UNREACHABLE",
+          `Cannot talk to tracker at ${where}: it is an HTTP server (probably the tracker's dashboard); the tracker itself listens on another port, 7070 by default, shown as "tracker listening on HOST:PORT" when it starts`,
+          { cause },
+        );
+      }
       if (looksLikeTls(cause)) {
         throw new PeerError(
           "TRACKER_UNREACHABLE",
@@ -391,6 +398,13 @@ export class TrackerClient implements AsyncDisposable {
 }
 
 /** Whether a hello failed because the other side answered with a TLS record (a TLS server). */
+/** An HTTP server answers a frame with `HTTP/1.1 400 ...`: its first four bytes read as a length. */
+function looksLikeHttp(error: unknown): boolean {
+  if (!(error instanceof ProtocolError) || error.code !== "FRAME_TOO_LARGE") return false;
+  const length = Number(/length (\d+)/.exec(error.message)?.[1] ?? 0);
+  return length === 0x48545450; // "HTTP"
+}
+
 function looksLikeTls(error: unknown): boolean {
   if (!(error instanceof ProtocolError) || error.code !== "FRAME_TOO_LARGE") return false;
   const length = Number(/length (\d+)/.exec(error.message)?.[1] ?? 0);

@@ -6,7 +6,8 @@ import {
   formatChoices,
 } from "../../lib/cli/completion.ts";
 import { emptyState } from "../../lib/cli/line_editor.ts";
-import { completionSource, SHELL_COMMANDS } from "../../lib/cli/shell.ts";
+import { PEER_COMMANDS } from "../../lib/cli/peer_cli.ts";
+import { completionSource, shellCommandNames } from "../../lib/cli/shell.ts";
 
 const at = (line: string, cursor = [...line].length) => ({ ...emptyState(), line, cursor });
 
@@ -62,5 +63,7 @@ Deno.test("the shell completes commands first, files for get/details, users for 
   assert.equal(completionSource({ words: ["ping"], prefix: "b" }), "users");
   assert.equal(completionSource({ words: ["help"], prefix: "g" }), "commands");
   assert.equal(completionSource({ words: ["list"], prefix: "" }), "none");
-  assert.ok(SHELL_COMMANDS.includes("details") && SHELL_COMMANDS.includes("quit"));
+  const names = shellCommandNames(PEER_COMMANDS);
+  assert.ok(names.includes("details") && names.includes("quit") && names.includes("exit"));
+  assert.ok(!names.includes("serve"), "serve runs on the command line only");
 });

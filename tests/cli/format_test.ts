@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { formatBytes, formatSeconds, formatTable } from "../../lib/cli/format.ts";
+import {
+  formatBytes,
+  formatChunks,
+  formatCount,
+  formatSeconds,
+  formatTable,
+  percentages,
+} from "../../lib/cli/format.ts";
 import { splitWords } from "../../lib/cli/shell.ts";
 
 Deno.test("formatBytes() uses binary units with three significant digits", () => {
@@ -27,4 +34,20 @@ Deno.test("formatTable() aligns columns and right-aligns the ones asked for", ()
 Deno.test("splitWords() keeps double-quoted words together", () => {
   assert.deepEqual(splitWords('get "my file.txt" --force'), ["get", "my file.txt", "--force"]);
   assert.deepEqual(splitWords("  list  "), ["list"]);
+});
+
+Deno.test("formatCount() rounds fractional download counts to one decimal", () => {
+  assert.equal(formatCount(8.255), "8.3");
+  assert.equal(formatCount(15.18), "15.2");
+  assert.equal(formatCount(0), "0");
+});
+
+Deno.test("formatChunks() shows a 12-byte file as one chunk of 12 B", () => {
+  assert.equal(formatChunks(12, 1024 * 1024, 1), "1 (12 B)");
+});
+
+Deno.test("percentages() of per-source shares add up to 100", () => {
+  for (const parts of [[1, 1, 1], [2, 2, 2, 1], [333, 333, 334], [1, 2, 3, 4, 5, 6, 7]]) {
+    assert.equal(percentages(parts).reduce((a, b) => a + b, 0), 100, String(parts));
+  }
 });

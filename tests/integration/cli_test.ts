@@ -5,9 +5,11 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import {
   makeTempDir,
   PASSWORD,
+  pathExists,
   pollUntil,
   registerUsers,
   ROOT,
@@ -130,7 +132,7 @@ Deno.test("shell on a terminal completes a file name with Tab and recalls it wit
 
     await t.step("Up recalls the earlier line, which runs again", async () => {
       await tmux("send-keys", "-t", session, "help get", "Enter");
-      await waitFor("help for get", (text) => text.includes("get FILE... [--force]"));
+      await waitFor("help for get", (text) => text.includes("Usage: get FILE..."));
       await tmux("send-keys", "-t", session, "Up", "Up");
       await waitFor(
         "the recalled line",
@@ -145,6 +147,67 @@ Deno.test("shell on a terminal completes a file name with Tab and recalls it wit
 
     await t.step("Ctrl-D on an empty line leaves the shell", async () => {
       await tmux("send-keys", "-t", session, "C-d");
+      await pollUntil("the shell to exit", async () => {
+        const listed = await tmux("list-sessions", "-F", "#{session_name}").catch(() => "");
+        return listed.split("\n").includes(session) ? undefined : true;
+      });
+    });
+  } finally {
+    await tmux("kill-session", "-t", session).catch(() => {});
+  }
+});
+
+Deno.test("shell on a terminal: Ctrl-C during get cancels it, keeps its chunks, gives the prompt back", async (t) => {
+  await using tracker = await startTracker();
+  await using annShare = await makeTempDir();
+  await using bobShare = await makeTempDir();
+  // 16 MiB at 1 MB/s: the get is still running when Ctrl-C comes.
+  await writeFile(annShare.path, "big.bin", new Uint8Array(16 * 1024 * 1024).fill(7));
+  await registerUsers(tracker.address, ["ann", "bob"]);
+  await using _ann = await startPeer("ann", annShare.path, tracker.address, {
+    args: ["--max-upload", "1MB/s"],
+  });
+  const session = `p2pfs-it-${crypto.randomUUID().slice(0, 8)}`;
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [
+    `cd ${quote(ROOT)} &&`,
+    `NO_COLOR=1 P2PFS_PASSWORD=${quote(PASSWORD)}`,
+    quote(Deno.execPath()),
+    "run -A peer.ts shell --user bob",
+    `--tracker ${tracker.address} --share ${quote(bobShare.path)}`,
+  ].join(" ");
+  await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command);
+  const screen = () => tmux("capture-pane", "-p", "-t", session);
+  const waitFor = (what: string, test: (text: string) => boolean) =>
+    pollUntil(what, async () => {
+      const text = await screen();
+      return test(text) ? text : undefined;
+    }, { intervalMs: 100 });
+  try {
+    await waitFor("the prompt", (text) => /^bob@127\.0\.0\.1:\d+>/m.test(text));
+
+    await t.step("Ctrl-C stops the get with one line and the prompt comes back", async () => {
+      await tmux("send-keys", "-t", session, "get big.bin", "Enter");
+      await waitFor("the progress line", (text) => /big\.bin\s+\d+%/.test(text));
+      await tmux("send-keys", "-t", session, "C-c");
+      const text = await waitFor(
+        "the cancel line and a fresh prompt",
+        (text) =>
+          /^cancelled get: verified chunks are kept; run it again to resume$/m.test(text) &&
+          /bob@127\.0\.0\.1:\d+> $/.test(text.trimEnd() + " "),
+      );
+      assert.doesNotMatch(text, /rescan failed|signal has been aborted/);
+      assert.ok(await pathExists(join(bobShare.path, "big.bin.part.json")), "progress kept");
+      assert.equal(await pathExists(join(bobShare.path, "big.bin")), false);
+    });
+
+    await t.step("the shell takes the next command at once", async () => {
+      await tmux("send-keys", "-t", session, "status", "Enter");
+      await waitFor("the status", (text) => /^downloaded: 0 files/m.test(text));
+    });
+
+    await t.step("quit says goodbye", async () => {
+      await tmux("send-keys", "-t", session, "quit", "Enter");
       await pollUntil("the shell to exit", async () => {
         const listed = await tmux("list-sessions", "-F", "#{session_name}").catch(() => "");
         return listed.split("\n").includes(session) ? undefined : true;

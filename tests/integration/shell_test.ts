@@ -38,8 +38,9 @@ Deno.test("shell: commands piped to stdin list, show status, download and quit",
     assert.match(out, /^notes\.txt\s/m);
     assert.match(out, /^user:\s+bob$/m);
     assert.match(out, /^tracker:\s+127\.0\.0\.1:\d+ \(connected\)$/m);
-    assert.match(out, /^downloaded notes\.txt .* from ann .*SHA-256 verified$/m);
+    assert.match(out, /^downloaded notes\.txt .* from ann 100% *; SHA-256 verified$/m);
     assert.doesNotMatch(out, /^error:/m);
+    assert.match(out, /^bye, bob: logged out of 127\.0\.0\.1:\d+$/m);
   });
 
   await t.step("the downloaded file lands in the shared folder with the same bytes", async () => {
@@ -47,11 +48,18 @@ Deno.test("shell: commands piped to stdin list, show status, download and quit",
   });
 
   await t.step("a mistake prints an error line and the shell carries on", async () => {
-    const run = await shell("get missing.txt\nget notes.txt\nfly away\nhelp\nstatus\n");
+    const run = await shell(
+      'get missing.txt\nget notes.txt\nfly away\nlst\nget "notes.txt" --forse\nping\nhelp\nstatus\n',
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^error: .*missing\.txt is not shared/m);
     assert.match(run.stdout, /^error: .*notes\.txt exists .*--force/m);
-    assert.match(run.stdout, /^unknown command 'fly'; type 'help'$/m);
+    assert.match(run.stdout, /^error: Cannot run 'fly': unknown command \(type 'help'\)$/m);
+    assert.match(run.stdout, /^error: Cannot run 'lst': unknown command; did you mean 'list'\?/m);
+    // A mistyped flag is a flag, not a file name.
+    assert.match(run.stdout, /^error: Cannot use --forse: unknown option; did you mean --force\?/m);
+    assert.doesNotMatch(run.stdout, /--forse is not shared/);
+    assert.match(run.stdout, /^error: Cannot run ping: expected one USER$/m);
     assert.match(run.stdout, /^Commands:$/m);
     // The shell now shares what it downloaded before, and ended at end of input.
     assert.match(run.stdout, /^share:\s+.*\(1 files, /m);

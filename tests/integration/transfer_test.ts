@@ -173,10 +173,11 @@ Deno.test("transfer: a third user lists, pings and downloads from two serving pe
     assert.equal(await pathExists(join(out.path, "no-such-file.txt")), false);
   });
 
-  await t.step("ping --json reports a stopped peer as offline", async () => {
+  await t.step("ping --json reports a stopped peer as offline, with exit code 1", async () => {
     assert.equal((await bob.stop()).code, 0, bob.process.stderr);
-    const ping = await runJson<PingJson>("cat", tracker.address, ["ping", "bob"]);
-    assert.deepEqual(ping, { user: "bob", online: false, rttMs: null });
+    const run = await runAs("cat", tracker.address, ["ping", "bob", "--json"]);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(run.json<PingJson>(), { user: "bob", online: false, rttMs: null });
     const files = await runJson<ListedFile[]>("cat", tracker.address, ["list"]);
     assert.deepEqual(files.map((f) => [f.name, f.sources]), [
       ["big.bin", 1],
