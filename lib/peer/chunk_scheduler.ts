@@ -4,8 +4,18 @@
  * more chunks. When nothing unassigned is left (the endgame), an idle source may race a chunk
  * already in flight elsewhere; the first verified copy wins.
  *
+ * A source may hold only some chunks (a partial holder, or a seed that super-seeds): its have-map
+ * is set with {@link ChunkScheduler.setHave} and it is only handed chunks it has. In `rarest`
+ * order (a swarm), the first `RANDOM_FIRST_CHUNKS` chunks are taken at random, so a newcomer soon
+ * has something to share, then the chunk held by the fewest connected sources, ties at random.
+ * In `sequential` order (the default) the lowest chunk a source has goes first, so the whole-file
+ * hash can follow the verified prefix.
+ *
  * @module
  */
+
+/** In `rarest` order, how many chunks are taken at random before rarity counts. */
+export const RANDOM_FIRST_CHUNKS = 4;
 
 /**
  * Chunk bookkeeping for one download.
@@ -26,13 +36,26 @@ export class ChunkScheduler {
   readonly total: number;
   readonly #done: Uint8Array;
   readonly #inFlight = new Map<number, Set<string>>();
+  readonly #order: "sequential" | "rarest";
+  readonly #random: () => number;
+  /** Have-maps of sources that hold only part of the file; the others hold everything. */
+  readonly #haves = new Map<string, Uint8Array>();
+  /** Per chunk, how many connected sources with a have-map hold it. */
+  readonly #availability: Uint16Array;
   #doneCount = 0;
   #cursor = 0;
   #prefix = 0;
 
   /** Starts with the chunks in `verified` already done. */
-  constructor(total: number, verified: Iterable<number> = []) {
+  constructor(
+    total: number,
+    verified: Iterable<number> = [],
+    options: { order?: "sequential" | "rarest"; random?: () => number } = {},
+  ) {
     this.total = total;
+    this.#order = options.order ?? "sequential";
+    this.#random = options.random ?? Math.random;
+    this.#availability = new Uint16Array(total);
     this.#done = new Uint8Array(total);
     for (const index of verified) {
       if (index >= 0 && index < total && !this.#done[index]) {
@@ -63,6 +86,33 @@ export class ChunkScheduler {
     return this.#done[index] === 1;
   }
 
+  /** One byte per chunk, 1 once verified: a live view (it changes as chunks are verified). */
+  get doneMap(): Uint8Array {
+    return this.#done;
+  }
+
+  /**
+   * Sets what `source` holds: its have-map (one byte per chunk), or `null` for the whole file.
+   * Returns whether it holds a chunk this download still needs.
+   */
+  setHave(source: string, have: Uint8Array | null): boolean {
+    const old = this.#haves.get(source);
+    if (old) { for (let i = 0; i < this.total; i++) if (old[i]) this.#availability[i]!--; }
+    if (have === null) {
+      this.#haves.delete(source);
+      return !this.finished;
+    }
+    const copy = have.slice(0, this.total);
+    this.#haves.set(source, copy);
+    let useful = false;
+    for (let i = 0; i < this.total; i++) {
+      if (!copy[i]) continue;
+      this.#availability[i]!++;
+      if (!this.#done[i]) useful = true;
+    }
+    return useful;
+  }
+
   /** Indexes of the verified chunks. */
   verified(): number[] {
     const out: number[] = [];
@@ -81,16 +131,17 @@ export class ChunkScheduler {
     ) {
       this.#cursor++;
     }
-    if (this.#cursor < this.total) {
-      const index = this.#cursor;
-      this.#inFlight.set(index, new Set([source]));
-      this.#cursor++;
-      return index;
+    const have = this.#haves.get(source);
+    const fresh = this.#order === "rarest" ? this.#rarest(have) : this.#lowest(have);
+    if (fresh !== null) {
+      this.#inFlight.set(fresh, new Set([source]));
+      return fresh;
     }
     let best: number | null = null;
     let bestCopies = Infinity;
     for (const [index, sources] of this.#inFlight) {
       if (sources.has(source) || sources.size >= maxCopies) continue;
+      if (have && !have[index]) continue;
       if (sources.size < bestCopies || (sources.size === bestCopies && index < best!)) {
         best = index;
         bestCopies = sources.size;
@@ -127,8 +178,9 @@ export class ChunkScheduler {
     }
   }
 
-  /** Gives back every chunk `source` had in flight; returns their indexes. */
+  /** Gives back every chunk `source` had in flight and forgets its have-map; returns the chunks. */
   dropSource(source: string): number[] {
+    if (this.#haves.has(source)) this.setHave(source, null);
     const dropped: number[] = [];
     for (const [index, sources] of [...this.#inFlight]) {
       if (sources.has(source)) {
@@ -137,6 +189,35 @@ export class ChunkScheduler {
       }
     }
     return dropped;
+  }
+
+  /** The lowest chunk neither verified nor in flight that `have` holds. */
+  #lowest(have: Uint8Array | undefined): number | null {
+    for (let i = this.#cursor; i < this.total; i++) {
+      if (!this.#done[i] && !this.#inFlight.has(i) && (!have || have[i])) return i;
+    }
+    return null;
+  }
+
+  /** Random among the first few; then the one held by the fewest sources, ties at random. */
+  #rarest(have: Uint8Array | undefined): number | null {
+    const randomOnly = this.#doneCount < RANDOM_FIRST_CHUNKS;
+    let best: number | null = null;
+    let bestAvailability = Infinity;
+    let ties = 0;
+    for (let i = this.#cursor; i < this.total; i++) {
+      if (this.#done[i] || this.#inFlight.has(i) || (have && !have[i])) continue;
+      // Sources without a have-map hold every chunk: they add the same to each, so leave them out.
+      const availability = randomOnly ? 0 : this.#availability[i]!;
+      if (availability < bestAvailability) {
+        best = i;
+        bestAvailability = availability;
+        ties = 1;
+      } else if (availability === bestAvailability && this.#random() * ++ties < 1) {
+        best = i;
+      }
+    }
+    return best;
   }
 
   #advancePrefix(): void {

@@ -26,6 +26,7 @@ import {
   decodeTicket,
   type FailureReason,
   type FileDetails,
+  type HolderInfo,
   ProtocolError,
   RemoteError,
 } from "../protocol/mod.ts";
@@ -48,6 +49,7 @@ import {
   type SourceStats,
 } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
@@ -111,6 +113,15 @@ export interface DownloadOptions {
   onRanked?: (ranked: RankedCandidate[], unreachable: Candidate[]) => void;
   /** Called with one-line notes: sources dropped, replaced, endgame. */
   onEvent?: (line: string) => void;
+  /**
+   * Serve the verified chunks of this download to other peers meanwhile (a partial holder): the
+   * `.part` is registered here until the download ends. Also switches chunk order to rarest first.
+   */
+  swarm?: SwarmFiles;
+  /** Asks the tracker for the version's holders again, to find new (partial) sources. */
+  discover?: () => Promise<HolderInfo[]>;
+  /** How often to call `discover` while sources are free. Default 2 s. */
+  discoverMs?: number;
 }
 
 /** What one source delivered. */
@@ -187,7 +198,9 @@ export async function downloadFile(
           activeSources: 0,
         }),
     );
-    const scheduler = new ChunkScheduler(details.chunkHashes.length, reused);
+    const scheduler = new ChunkScheduler(details.chunkHashes.length, reused, {
+      order: options.swarm ? "rarest" : "sequential",
+    });
     const reusedBytes = bytesOfChunks(details, reused);
 
     const ranked = scheduler.finished ? [] : await rankHolders(details, pool, options);
@@ -321,6 +334,8 @@ class Transfer implements AsyncDisposable {
   #completed = false;
   /** Files of one chunk have nothing to resume: no state file for them. */
   readonly #resumable: boolean;
+  /** The `.part` as other peers see it while this download serves it (see `swarm_files.ts`). */
+  #served: SwarmFile | undefined;
   /** The read ticket shown on each new source connection, and its renewal if one is running. */
   #ticket: string | undefined;
   #renewal: Promise<string | undefined> | undefined;
@@ -381,7 +396,7 @@ class Transfer implements AsyncDisposable {
     let file: Deno.FsFile;
     try {
       // Never `truncate` at open: that would act before the handle is checked.
-      file = openNoFollow(partPath, { write: true, create: true });
+      file = openNoFollow(partPath, { read: true, write: true, create: true });
     } catch (cause) {
       if (cause instanceof PeerError) throw cause;
       throw new DiskError(cause);
@@ -395,6 +410,22 @@ class Transfer implements AsyncDisposable {
     }
     const transfer = new Transfer(partPath, file, details, scheduler, pool, options);
     if (transfer.#resumable) await transfer.#saver.flush();
+    if (options.swarm) {
+      transfer.#served = {
+        name: details.name,
+        id: details.id,
+        sha256: details.sha256,
+        size: details.size,
+        chunkSize: details.chunkSize,
+        have: scheduler.doneMap,
+        readAt: (buffer, position) => {
+          // Seek and read in one synchronous step: sources write through the same handle.
+          file.seekSync(position, Deno.SeekMode.Start);
+          return file.readSync(buffer);
+        },
+      };
+      options.swarm.add(transfer.#served);
+    }
     return transfer;
   }
 
@@ -403,9 +434,49 @@ class Transfer implements AsyncDisposable {
     const signal = this.#options.signal;
     const onAbort = () => this.#stop.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const all = [...ranked];
+    const known = new Set(ranked.map((r) => r.user));
+    let discovery: ReturnType<typeof setInterval> | undefined;
     try {
       const spares = [...ranked];
       const running = new Set<Promise<void>>();
+      const maxSources = Math.max(1, this.#options.maxSources ?? 4);
+      const discover = this.#options.discover;
+      if (discover) {
+        let busy = false;
+        discovery = setInterval(async () => {
+          if (busy || running.size >= maxSources || this.#stop.signal.aborted) return;
+          busy = true;
+          try {
+            for (const p of await discover()) {
+              if (!p.online || p.user === this.#options.self || known.has(p.user)) continue;
+              known.add(p.user);
+              const candidate: RankedCandidate = {
+                user: p.user,
+                host: p.host,
+                port: p.port,
+                ...(p.tls ? { tls: true } : {}),
+                rttMs: null,
+                downloads: p.downloads,
+                failures: p.failures,
+                score: Number.MAX_SAFE_INTEGER,
+              };
+              all.push(candidate);
+              spares.push(candidate);
+              this.#options.onEvent?.(
+                `found source ${p.user}${p.complete === false ? " (partial)" : ""}`,
+              );
+            }
+            while (running.size < maxSources && spares.length > 0 && !this.#stop.signal.aborted) {
+              startNext();
+            }
+          } catch {
+            // the tracker did not answer: try again next time
+          } finally {
+            busy = false;
+          }
+        }, this.#options.discoverMs ?? 2_000);
+      }
       const startNext = () => {
         const source = spares.shift();
         if (!source) return;
@@ -422,7 +493,6 @@ class Transfer implements AsyncDisposable {
         });
         running.add(done);
       };
-      const maxSources = Math.max(1, this.#options.maxSources ?? 4);
       for (let i = 0; i < maxSources && !this.#scheduler.finished; i++) startNext();
       while (running.size > 0) await Promise.race(running);
       signal?.throwIfAborted();
@@ -435,7 +505,7 @@ class Transfer implements AsyncDisposable {
           }); verified chunks are kept for the next run`,
         );
       }
-      const results: SourceResult[] = ranked.map((source) => {
+      const results: SourceResult[] = all.map((source) => {
         const stats = this.#stats.get(source.user) ?? freshStats();
         const failure = this.#failures.get(source.user);
         return {
@@ -447,6 +517,7 @@ class Transfer implements AsyncDisposable {
       });
       return results;
     } finally {
+      clearInterval(discovery);
       signal?.removeEventListener("abort", onAbort);
       this.#stop.abort();
     }
@@ -492,6 +563,7 @@ class Transfer implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stop.abort();
+    if (this.#served) this.#options.swarm?.remove(this.#served);
     this.#hasher[Symbol.dispose]();
     // Keep verified chunks for a resume.
     if (!this.#completed && this.#resumable) await this.#saver.flush();
@@ -547,19 +619,64 @@ class Transfer implements AsyncDisposable {
       signal.addEventListener("abort", hangUp, { once: true });
       cleanups.push(() => signal.removeEventListener("abort", hangUp));
       const chunkBuffer = new Uint8Array(Math.min(details.chunkSize, details.size));
+      const chunks = details.chunkHashes.length;
+      // What the source holds: it says with `have`; one that is not complete (a partial holder,
+      // or a seed handing out its rarest chunks) is asked again now and then for more.
+      let complete = true;
+      let lastHaveAsk = performance.now();
+      let havePending = false;
+      let reads = 0;
+      const applyHave = (answer: { have: Uint8Array; complete: boolean }) => {
+        complete = answer.complete;
+        this.#scheduler.setHave(source.user, complete ? null : answer.have);
+      };
+      await peer.sendHave(details.name, details.id);
+      pending.push(HAVE);
+      applyHave(await peer.expectHave(chunks));
+      pending.shift();
       const fill = async () => {
-        while (pending.length < depth && !signal.aborted) {
+        while (reads < depth && !signal.aborted) {
           const index = this.#scheduler.take(source.user);
           if (index === null) break;
           const range = chunkRange(index, details);
           pending.push(index);
+          reads++;
           await peer.sendRead(details.name, details.sha256, range.offset, range.length);
+        }
+        if (
+          !complete && !havePending && reads > 0 &&
+          performance.now() - lastHaveAsk > HAVE_POLL_MS
+        ) {
+          havePending = true;
+          lastHaveAsk = performance.now();
+          pending.push(HAVE);
+          await peer.sendHave(details.name, details.id);
         }
       };
       lastByte = performance.now();
-      await fill();
-      while (pending.length > 0 && !signal.aborted) {
+      while (!signal.aborted) {
+        await fill();
+        if (pending.length === 0) {
+          if (complete || this.#scheduler.finished) break;
+          // Parked: nothing here this download still needs; ask again after a pause.
+          await pause(PARK_POLL_MS, signal);
+          if (signal.aborted) break;
+          pending.push(HAVE);
+          lastByte = performance.now();
+          await peer.sendHave(details.name, details.id);
+          applyHave(await peer.expectHave(chunks));
+          pending.shift();
+          lastHaveAsk = performance.now();
+          continue;
+        }
         const index = pending[0]!;
+        if (index === HAVE) {
+          applyHave(await peer.expectHave(chunks));
+          pending.shift();
+          havePending = false;
+          lastByte = performance.now();
+          continue;
+        }
         const range = chunkRange(index, details);
         const requested = performance.now();
         await peer.expectData(range.offset, range.length);
@@ -571,6 +688,7 @@ class Transfer implements AsyncDisposable {
           lastByte = performance.now();
         }
         pending.shift();
+        reads--;
         // Even a copy that lost an endgame race is checked: a source that lies is dropped.
         if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
           throw new ChunkCorrupt(index);
@@ -587,7 +705,6 @@ class Transfer implements AsyncDisposable {
           );
           this.#chunkDone(range.length);
         }
-        await fill();
       }
       for (const cleanup of cleanups.splice(0)) cleanup();
       this.#pool.release(peer, source, pending.length === 0);
@@ -639,6 +756,28 @@ class Transfer implements AsyncDisposable {
     });
     if (this.#scheduler.finished) this.#stop.abort(); // cancels endgame copies still in flight
   }
+}
+
+/** Marks a pending `have` request among the pending chunk reads of a source. */
+const HAVE = -1;
+
+/** A source that is not complete is asked `have` again at most this often while it sends. */
+const HAVE_POLL_MS = 500;
+
+/** A parked source (nothing this download needs) is asked `have` again after this pause. */
+const PARK_POLL_MS = 300;
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** A ticket that expires within this long is renewed before it is shown to a new source. */

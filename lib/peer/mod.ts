@@ -22,3 +22,4 @@ export * from "./peer_node.ts";
 export * from "./part_state.ts";
 export * from "./download_folder.ts";
 export * from "./download_lock.ts";
+export * from "./swarm_files.ts";
