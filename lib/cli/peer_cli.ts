@@ -12,6 +12,8 @@ import {
   PeerError,
   PeerNode,
   RateLimiter,
+  SwarmSeat,
+  type SwarmSeatOptions,
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
@@ -163,6 +165,8 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         "tls-key": { type: "string" },
         "ticket-window-ms": { type: "string" },
         "max-unticketed": { type: "string" },
+        "no-upload": { type: "boolean", default: false },
+        "seed-for": { type: "string" },
       },
     });
   } catch (error) {
@@ -404,8 +408,18 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
         const onSignal = () => stop.abort();
         Deno.addSignalListener("SIGINT", onSignal);
         Deno.addSignalListener("SIGTERM", onSignal);
+        const seedForMs = values["seed-for"] === undefined
+          ? 0
+          : parseDuration(values["seed-for"], "--seed-for");
+        // A get serves what it has verified meanwhile (a partial holder), unless --no-upload.
+        await using seat = values["no-upload"] ? undefined : await SwarmSeat.start({
+          user,
+          trackerKey: session.trackerKey,
+          ...(await servingOptions(values)),
+        });
         try {
           const outcome = await getCommand(ctx, positionals, {
+            ...(seat ? { seat, seed: seedForMs > 0 } : {}),
             outDir: values.out ?? "./downloads",
             force: values.force,
             explain: values.explain,
@@ -420,6 +434,18 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
             signal: stop.signal,
           });
           if (outcome.failed.length > 0) return 1;
+          if (seat && seedForMs > 0 && outcome.files.length > 0) {
+            if (!values.quiet) {
+              console.error(`seeding for ${values["seed-for"]} on port ${seat.addr.port}`);
+            }
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, seedForMs);
+              stop.signal.addEventListener("abort", () => {
+                clearTimeout(timer);
+                resolve();
+              }, { once: true });
+            });
+          }
         } catch (error) {
           if (stop.signal.aborted) {
             throw new CliError(
@@ -439,6 +465,59 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     await client.logout(session.token).catch(() => {});
   }
   return 0;
+}
+
+/** `--seed-for DURATION`: a whole number with `ms`, `s`, `m` or `h` (bare: seconds). */
+function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"]!;
+  const ms = match ? Number(match[1]) * unit : NaN;
+  if (!Number.isSafeInteger(ms) || ms > 7 * 24 * 3_600_000) {
+    throw new CliError(
+      `Cannot use ${flag} "${text}": expected e.g. 30s, 10m or 2h (at most a week)`,
+      2,
+    );
+  }
+  return ms;
+}
+
+/** The serving flags `get` shares with `serve`: --host, --port, --announce-host, --max-upload, TLS. */
+async function servingOptions(values: {
+  host?: string | undefined;
+  port?: string | undefined;
+  "announce-host"?: string | undefined;
+  "max-upload"?: string | undefined;
+  "tls-cert"?: string | undefined;
+  "tls-key"?: string | undefined;
+}): Promise<Omit<SwarmSeatOptions, "user" | "trackerKey">> {
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new CliError(`Cannot run get: give both --tls-cert and --tls-key`, 2);
+  }
+  const announceHost = values["announce-host"];
+  if (announceHost !== undefined && !isHost(announceHost)) {
+    throw new CliError(
+      `Cannot use --announce-host "${
+        visible(announceHost)
+      }": expected an IPv4 address, an IPv6 address or a DNS name`,
+      2,
+    );
+  }
+  return {
+    hostname: values.host ?? "127.0.0.1",
+    port: parsePort(values.port ?? "0"),
+    ...(announceHost ? { announceHost } : {}),
+    ...(values["max-upload"]
+      ? { uploadLimiter: new RateLimiter(parseRateOption(values["max-upload"])) }
+      : {}),
+    ...(values["tls-cert"]
+      ? {
+        tls: {
+          cert: await readPemOption(values["tls-cert"]),
+          key: await readPemOption(values["tls-key"]!),
+        },
+      }
+      : {}),
+  };
 }
 
 function parseTracker(text: string): TrackerAddress {

@@ -493,6 +493,13 @@ class Transfer implements AsyncDisposable {
         });
         running.add(done);
       };
+      // What an earlier run kept is served (and announced) from the start.
+      this.#options.onProgress?.({
+        phase: "fetch",
+        doneBytes: this.#doneBytes,
+        totalBytes: this.#details.size,
+        activeSources: 0,
+      });
       for (let i = 0; i < maxSources && !this.#scheduler.finished; i++) startNext();
       while (running.size > 0) await Promise.race(running);
       signal?.throwIfAborted();

@@ -23,3 +23,5 @@ export * from "./part_state.ts";
 export * from "./download_folder.ts";
 export * from "./download_lock.ts";
 export * from "./swarm_files.ts";
+export * from "./swarm_seat.ts";
+export * from "./fetch_file.ts";
