@@ -417,6 +417,11 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
           trackerKey: session.trackerKey,
           ...(await servingOptions(values)),
         });
+        if (seat) {
+          console.error(
+            `get: serving verified chunks on ${formatAddress(seat.addr.hostname, seat.addr.port)}`,
+          );
+        }
         try {
           const outcome = await getCommand(ctx, positionals, {
             ...(seat ? { seat, seed: seedForMs > 0 } : {}),

@@ -156,9 +156,13 @@ Deno.test("partial holders: a resumed get is listed with what it kept, and --see
     "15s",
   ]);
   // Its first listing already counts the chunks kept from the first run.
+  const address = await pollUntil(
+    "r1 serves",
+    () => Promise.resolve(/serving verified chunks on (\S+)/.exec(second.stderr)?.[1]),
+  );
   const listed = await pollUntil("r1 is listed", async () => {
     const d = await runJson<DetailsJson>("r2", tracker.address, ["details", "big.bin"]);
-    return d.peers.find((p) => p.user === "r1");
+    return d.peers.find((p) => p.user === "r1" && p.address === address);
   });
   assert.ok(listed.progress > 0, `r1 listed with progress ${listed.progress}`);
   // Once it finished, the seed goes away and r2 gets the file from r1 alone.
