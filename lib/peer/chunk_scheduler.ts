@@ -7,7 +7,8 @@
  * A source may hold only some chunks (a partial holder, or a seed that super-seeds): its have-map
  * is set with {@link ChunkScheduler.setHave} and it is only handed chunks it has. In `rarest`
  * order (a swarm), the first `RANDOM_FIRST_CHUNKS` chunks are taken at random, so a newcomer soon
- * has something to share, then the chunk held by the fewest connected sources, ties at random.
+ * has something to share, then the chunk held by the fewest connected sources, ties at random
+ * when other downloaders are among the sources (lowest first with seeds alone).
  * In `sequential` order (the default) the lowest chunk a source has goes first, so the whole-file
  * hash can follow the verified prefix.
  *
@@ -40,6 +41,8 @@ export class ChunkScheduler {
   readonly #random: () => number;
   /** Have-maps of sources that hold only part of the file; the others hold everything. */
   readonly #haves = new Map<string, Uint8Array>();
+  /** Sources that are downloads in progress (other downloaders); with none, ties go low first. */
+  readonly #partial = new Set<string>();
   /** Per chunk, how many connected sources with a have-map hold it. */
   readonly #availability: Uint16Array;
   #doneCount = 0;
@@ -95,13 +98,15 @@ export class ChunkScheduler {
    * Sets what `source` holds: its have-map (one byte per chunk), or `null` for the whole file.
    * Returns whether it holds a chunk this download still needs.
    */
-  setHave(source: string, have: Uint8Array | null): boolean {
+  setHave(source: string, have: Uint8Array | null, partial = false): boolean {
     const old = this.#haves.get(source);
     if (old) { for (let i = 0; i < this.total; i++) if (old[i]) this.#availability[i]!--; }
+    this.#partial.delete(source);
     if (have === null) {
       this.#haves.delete(source);
       return !this.finished;
     }
+    if (partial) this.#partial.add(source);
     const copy = have.slice(0, this.total);
     this.#haves.set(source, copy);
     let useful = false;
@@ -202,6 +207,9 @@ export class ChunkScheduler {
   /** Random among the first few; then the one held by the fewest sources, ties at random. */
   #rarest(have: Uint8Array | undefined): number | null {
     const randomOnly = this.#doneCount < RANDOM_FIRST_CHUNKS;
+    // Ties at random only among other downloaders: with seeds alone, the lowest chunk goes first,
+    // so the whole-file hash can follow the verified prefix.
+    const randomTies = randomOnly || this.#partial.size > 0;
     let best: number | null = null;
     let bestAvailability = Infinity;
     let ties = 0;
@@ -213,7 +221,9 @@ export class ChunkScheduler {
         best = i;
         bestAvailability = availability;
         ties = 1;
-      } else if (availability === bestAvailability && this.#random() * ++ties < 1) {
+      } else if (
+        availability === bestAvailability && randomTies && this.#random() * ++ties < 1
+      ) {
         best = i;
       }
     }

@@ -300,6 +300,7 @@ async function rankHolders(
       rttMs,
       downloads: p.downloads,
       failures: p.failures,
+      ...(p.complete === false ? { partial: true } : {}),
     };
   }));
   const ranked = rankSources(pinged);
@@ -459,6 +460,7 @@ class Transfer implements AsyncDisposable {
                 rttMs: null,
                 downloads: p.downloads,
                 failures: p.failures,
+                ...(p.complete === false ? { partial: true } : {}),
                 score: Number.MAX_SAFE_INTEGER,
               };
               all.push(candidate);
@@ -635,7 +637,7 @@ class Transfer implements AsyncDisposable {
       let reads = 0;
       const applyHave = (answer: { have: Uint8Array; complete: boolean }) => {
         complete = answer.complete;
-        this.#scheduler.setHave(source.user, complete ? null : answer.have);
+        this.#scheduler.setHave(source.user, complete ? null : answer.have, source.partial);
       };
       await peer.sendHave(details.name, details.id);
       pending.push(HAVE);
