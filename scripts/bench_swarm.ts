@@ -116,6 +116,12 @@ async function main(): Promise<void> {
         "8",
       ], t0)
     ));
+    for (const [i, c] of crowd.entries()) {
+      const mib = Object.entries(c.result.perSource).map(([u, b]) =>
+        `${u} ${(b / 2 ** 20).toFixed(0)}`
+      );
+      log(`${downloaders[i]}: ${c.seconds.toFixed(1)} s from ${mib.join(", ")}`);
+    }
     const times = crowd.map((c) => c.seconds).sort((a, b) => a - b);
     const fromSeed = crowd.reduce((sum, c) => sum + (c.result.perSource.seed1 ?? 0), 0);
     const fromPeers = crowd.reduce(

@@ -183,3 +183,66 @@ Deno.test("partial holders: a resumed get is listed with what it kept, and --see
   // r1 keeps seeding until --seed-for ends, then exits by itself.
   assert.equal((await second.wait()).code, 0, second.stderr);
 });
+
+Deno.test("partial holders: one killed mid-way is dropped and the other downloader finishes", async () => {
+  await using tracker = await startTracker();
+  const original = randomBytes(16 * MiB);
+  await using _seed = await seed(tracker.address, original, "4MB/s", ["k1", "k2"]);
+  await using out1 = await makeTempDir();
+  await using out2 = await makeTempDir();
+  await using victim = spawnGet("k1", tracker.address, ["big.bin", "--out", out1.path, "--quiet"]);
+  await using survivor = spawnGet("k2", tracker.address, [
+    "big.bin",
+    "--out",
+    out2.path,
+    "--json",
+    "--quiet",
+  ]);
+  // Once the tracker lists k1 with something to share, it is killed without a word.
+  await pollUntil("k1 shares chunks", async () => {
+    const d = await runJson<DetailsJson>("s0", tracker.address, ["details", "big.bin"]);
+    return d.peers.some((p) => p.user === "k1" && p.progress > 0) || undefined;
+  });
+  await victim.kill9();
+  await result(survivor);
+  assert.ok(sameBytes(await Deno.readFile(join(out2.path, "big.bin")), original));
+});
+
+Deno.test("partial holders: one that serves a corrupt chunk is dropped and blamed", async () => {
+  await using tracker = await startTracker();
+  const original = randomBytes(8 * MiB);
+  await using _seed = await seed(tracker.address, original, "4MB/s", ["liar", "honest"]);
+  await using out1 = await makeTempDir();
+  await using out2 = await makeTempDir();
+  await using liar = spawnGet("liar", tracker.address, [
+    "big.bin",
+    "--out",
+    out1.path,
+    "--json",
+    "--quiet",
+    "--seed-for",
+    "60s",
+  ]);
+  await pollUntil("liar finished", () => Promise.resolve(liar.lines.length > 0 || undefined));
+  // Its finished copy is overwritten in place: every chunk it serves from now on is wrong.
+  {
+    using file = await Deno.open(join(out1.path, "big.bin"), { write: true });
+    await file.write(randomBytes(original.length));
+  }
+  const run = await runAs("honest", tracker.address, [
+    "get",
+    "big.bin",
+    "--out",
+    out2.path,
+    "--json",
+    "--quiet",
+    "--no-upload",
+  ]);
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(sameBytes(await Deno.readFile(join(out2.path, "big.bin")), original));
+  assert.match(run.stderr, /dropped source liar \(corrupt/);
+  const details = await runJson<DetailsJson>("s0", tracker.address, ["details", "big.bin"]);
+  const blamed = details.peers.find((p) => p.user === "liar");
+  assert.ok(blamed && blamed.failures >= 1, `liar not blamed: ${JSON.stringify(details.peers)}`);
+  await liar.stop();
+});
