@@ -43,7 +43,16 @@ async function get(
   t0: number,
 ): Promise<{ result: GetJson; seconds: number }> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "peer.ts", "get", ...args, "--json", "--quiet"],
+    args: [
+      "run",
+      "-A",
+      "peer.ts",
+      "get",
+      ...args,
+      "--json",
+      "--quiet",
+      ...(Deno.env.get("SWARM_DEBUG") ? ["--explain"] : []),
+    ],
     cwd: ROOT,
     env,
     stdout: "piped",
@@ -51,6 +60,10 @@ async function get(
   }).output();
   const seconds = (performance.now() - t0) / 1000;
   if (!out.success) throw new Error(`get failed: ${new TextDecoder().decode(out.stderr)}`);
+  const debug = Deno.env.get("SWARM_DEBUG");
+  if (debug) {
+    await Deno.writeFile(`${debug}-${env.P2PFS_USER}.txt`, out.stderr);
+  }
   return { result: JSON.parse(new TextDecoder().decode(out.stdout)) as GetJson, seconds };
 }
 

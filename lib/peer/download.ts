@@ -120,7 +120,7 @@ export interface DownloadOptions {
   swarm?: SwarmFiles;
   /** Asks the tracker for the version's holders again, to find new (partial) sources. */
   discover?: () => Promise<HolderInfo[]>;
-  /** How often to call `discover` while sources are free. Default 2 s. */
+  /** How often to call `discover` while sources are free. Default 1 s. */
   discoverMs?: number;
 }
 
@@ -477,7 +477,7 @@ class Transfer implements AsyncDisposable {
           } finally {
             busy = false;
           }
-        }, this.#options.discoverMs ?? 2_000);
+        }, this.#options.discoverMs ?? 1_000);
       }
       const startNext = () => {
         const source = spares.shift();
@@ -667,12 +667,13 @@ class Transfer implements AsyncDisposable {
         await fill();
         if (pending.length === 0) {
           if (complete || this.#scheduler.finished) break;
-          // Parked: nothing here this download still needs; ask again after a pause.
-          await pause(PARK_POLL_MS, signal);
+          // Parked: nothing here this download still needs. A partial holder answers when it has
+          // more; a seed that holds chunks back is asked again after a pause.
+          if (!source.partial) await pause(PARK_POLL_MS, signal);
           if (signal.aborted) break;
           pending.push(HAVE);
           lastByte = performance.now();
-          await peer.sendHave(details.name, details.id);
+          await peer.sendHave(details.name, details.id, source.partial === true);
           applyHave(await peer.expectHave(chunks));
           pending.shift();
           lastHaveAsk = performance.now();
@@ -757,6 +758,7 @@ class Transfer implements AsyncDisposable {
     this.#doneBytes += bytes;
     if (this.#resumable) this.#saver.mark();
     this.#hasher.advance(chunkRange(this.#scheduler.prefix, this.#details).offset);
+    this.#options.swarm?.changed(this.#details.name);
     this.#options.onProgress?.({
       phase: "fetch",
       doneBytes: this.#doneBytes,

@@ -115,8 +115,8 @@ export class PeerClient implements Disposable {
   }
 
   /** Sends a `have` request without waiting (answered in order with the reads before it). */
-  async sendHave(name: string, id: string): Promise<void> {
-    await this.#channel.send({ type: "have", name, id });
+  async sendHave(name: string, id: string, wait = false): Promise<void> {
+    await this.#channel.send({ type: "have", name, id, ...(wait ? { wait: true } : {}) });
   }
 
   /** Waits for the `have` reply answering the oldest pending `have`: the map and whether final. */

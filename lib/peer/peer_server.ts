@@ -17,6 +17,7 @@ import {
   encodeHaveMap,
   endsConnection,
   HANDSHAKE_TIMEOUT_MS,
+  HAVE_WAIT_MS,
   listen,
   type OutgoingMessage,
   parsePeerRequest,
@@ -33,7 +34,7 @@ import type { RateLimiter } from "./rate_limiter.ts";
 import { ConnectionTickets, UnticketedCap, versionOf } from "./read_grants.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
-import { rangeVerified, SeedLedger, type SwarmFile } from "./swarm_files.ts";
+import { rangeVerified, SeedLedger, type SwarmFile, type SwarmFiles } from "./swarm_files.ts";
 
 /** What a peer server needs to know about its share. */
 export interface ShareView {
@@ -49,6 +50,8 @@ export interface ShareView {
   trackerKey?(): CryptoKey | undefined;
   /** A file this peer is downloading (or just downloaded) and serves from what it has verified. */
   partial?(name: string): SwarmFile | undefined;
+  /** Where those files live, to wait for more of their chunks (`have` with `wait`). */
+  readonly swarm?: SwarmFiles;
 }
 
 /** Options for {@link servePeerConnection}. */
@@ -115,6 +118,7 @@ export async function servePeerConnection(
   let greeted = false;
   using open = new OpenFile();
   const sentHere = new Map<string, Uint8Array>(); // per version: chunks sent on this connection
+  const told = new Map<string, number>(); // per version: chunks the last `have` reply counted
   let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
     while (!channel.closed) {
@@ -150,7 +154,9 @@ export async function servePeerConnection(
           }
           reply = { type: "ok" };
         } else if (request.type === "have") {
+          if (request.wait) await waitForMore(share, request, told, options.signal);
           reply = answerHave(share, request, tickets, sentHere, options.ledger);
+          told.set(request.id, countHave(share, request));
         } else {
           if (!tickets.any) {
             throw new Refusal(
@@ -369,6 +375,33 @@ function answerHave(
     return { type: "have", id: request.id, bits: encodeHaveMap(partial.have), complete };
   }
   throw new Refusal("NOT_FOUND", `Cannot tell chunks of ${request.name}: not shared here`);
+}
+
+/** Chunks of a partial file verified so far (-1 for any other file). */
+function countHave(share: ShareView, request: { name: string; id: string }): number {
+  const partial = share.partial?.(request.name);
+  if (!partial || partial.id !== request.id) return -1;
+  let count = 0;
+  for (const b of partial.have) count += b;
+  return count;
+}
+
+/** Holds a `have` with `wait` until a partial file has more than last told, or `HAVE_WAIT_MS`. */
+async function waitForMore(
+  share: ShareView,
+  request: { name: string; id: string },
+  told: Map<string, number>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const before = told.get(request.id);
+  const files = share.swarm;
+  if (before === undefined || !files) return;
+  const deadline = Date.now() + HAVE_WAIT_MS;
+  while (countHave(share, request) === before && countHave(share, request) >= 0) {
+    const left = deadline - Date.now();
+    if (left <= 0 || signal?.aborted) return;
+    await files.waitForMore(request.name, left, signal);
+  }
 }
 
 /** Records the chunks a `read` sends, on this connection and in the seeding ledger. */

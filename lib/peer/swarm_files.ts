@@ -43,6 +43,7 @@ export interface SwarmFile {
  */
 export class SwarmFiles {
   readonly #files = new Map<string, SwarmFile>();
+  readonly #waiters = new Map<string, Set<() => void>>();
 
   /** Serves `file` under its name (replacing an earlier one of that name). */
   add(file: SwarmFile): void {
@@ -52,6 +53,31 @@ export class SwarmFiles {
   /** Stops serving `file` (if it is still the one under its name). */
   remove(file: SwarmFile): void {
     if (this.#files.get(file.name) === file) this.#files.delete(file.name);
+  }
+
+  /** Wakes those waiting for more chunks of `name` (see {@link SwarmFiles.waitForMore}). */
+  changed(name: string): void {
+    const waiters = this.#waiters.get(name);
+    if (!waiters) return;
+    this.#waiters.delete(name);
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves at the next {@link SwarmFiles.changed} of `name`, after `ms`, or on abort. */
+  waitForMore(name: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      let waiters = this.#waiters.get(name);
+      if (!waiters) this.#waiters.set(name, waiters = new Set());
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+      waiters.add(done);
+    });
   }
 
   /** The file served under `name`. */

@@ -56,7 +56,7 @@ export interface SwarmSeatOptions {
  */
 export class SwarmSeat implements AsyncDisposable {
   /** The files served while downloading. */
-  readonly files: SwarmFiles = new SwarmFiles();
+  readonly files: SwarmFiles;
   readonly #server: PeerServer;
   readonly #announceHost: string;
   readonly #tls: boolean;
@@ -64,7 +64,8 @@ export class SwarmSeat implements AsyncDisposable {
   readonly #finished: Deno.FsFile[] = [];
   #bytesSent = 0;
 
-  private constructor(server: PeerServer, announceHost: string, tls: boolean) {
+  private constructor(files: SwarmFiles, server: PeerServer, announceHost: string, tls: boolean) {
+    this.files = files;
     this.#server = server;
     this.#announceHost = announceHost;
     this.#tls = tls;
@@ -73,6 +74,7 @@ export class SwarmSeat implements AsyncDisposable {
   /** Starts listening. */
   static async start(options: SwarmSeatOptions): Promise<SwarmSeat> {
     const key = await importPublicKey(options.trackerKey);
+    const files = new SwarmFiles();
     let seat: SwarmSeat | undefined;
     const hostname = options.hostname ?? "127.0.0.1";
     const server = startPeerServer(
@@ -80,7 +82,8 @@ export class SwarmSeat implements AsyncDisposable {
         user: options.user,
         root: "/",
         lookup: () => undefined,
-        partial: (name) => seat?.files.get(name),
+        partial: (name) => files.get(name),
+        swarm: files,
         trackerKey: () => key,
       },
       {
@@ -98,7 +101,7 @@ export class SwarmSeat implements AsyncDisposable {
     );
     const announceHost = options.announceHost ??
       (hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname);
-    seat = new SwarmSeat(server, announceHost, options.tls !== undefined);
+    seat = new SwarmSeat(files, server, announceHost, options.tls !== undefined);
     return seat;
   }
 

@@ -54,6 +54,9 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** Longest read ticket accepted, in characters (a real one is about 300). */
 export const MAX_TICKET_CHARS = 512;
 
+/** Longest a `have` request with `wait` is held before it is answered with what there is. */
+export const HAVE_WAIT_MS = 2_000;
+
 /** Most characters of an encoded have-map: `MAX_CHUNKS_PER_FILE` bits in base64. */
 export const MAX_HAVE_MAP_CHARS: number = Math.ceil(Math.ceil(MAX_CHUNKS_PER_FILE / 8) / 3) * 4;
 
@@ -247,8 +250,12 @@ const peerRequests = {
   ping: object({ type: oneOf("ping"), nonce: int() }),
   ticket: object({ type: oneOf("ticket"), ticket: ticketText, proof: signatureText }),
   read: object({ type: oneOf("read"), name: fileName, sha256, offset: size, length: size }),
-  /** Which chunks of version `id` the peer can serve now (answered with a `have` reply). */
-  have: object({ type: oneOf("have"), name: fileName, id: sha256 }),
+  /**
+   * Which chunks of version `id` the peer can serve (answered with a `have` reply); with `wait`,
+   * the answer waits until it has verified more than it last told this connection, or at most
+   * `HAVE_WAIT_MS`.
+   */
+  have: object({ type: oneOf("have"), name: fileName, id: sha256, wait: optional(bool()) }),
 };
 
 /** A request one peer sends another, by its `type`. */
