@@ -20,6 +20,7 @@ import { ROOT, runPeer, type Started, startProcess } from "./_processes.ts";
 const MB = 1_000_000;
 
 interface GetJson {
+  seconds: number;
   perSource: Record<string, number>;
   size: number;
 }
@@ -133,7 +134,7 @@ async function main(): Promise<void> {
       const mib = Object.entries(c.result.perSource).map(([u, b]) =>
         `${u} ${(b / 2 ** 20).toFixed(0)}`
       );
-      log(`${downloaders[i]}: ${c.seconds.toFixed(1)} s from ${mib.join(", ")}`);
+      log(`${downloaders[i]}: ${c.seconds.toFixed(1)} s (in get ${c.result.seconds.toFixed(1)} s) from ${mib.join(", ")}`);
     }
     const times = crowd.map((c) => c.seconds).sort((a, b) => a - b);
     const fromSeed = crowd.reduce((sum, c) => sum + (c.result.perSource.seed1 ?? 0), 0);

@@ -727,6 +727,11 @@ class Transfer implements AsyncDisposable {
       }
       if (this.#stop.signal.aborted) return; // finished, or the whole download was stopped
       const reason: FailureReason = stalled ? "timeout" : failureReasonOf(error);
+      if (source.partial && (reason === "closed" || reason === "not_found")) {
+        // Another downloader that finished or stopped and left: no fault of its own.
+        this.#options.onEvent?.(`source ${source.user} left (a download that ended)`);
+        return;
+      }
       const stats = this.#stats.get(source.user) ?? freshStats();
       if (reason === "corrupt") stats.corrupt++;
       if (reason === "timeout") stats.stalls++;
