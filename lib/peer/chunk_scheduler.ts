@@ -37,6 +37,8 @@ export class ChunkScheduler {
   readonly total: number;
   readonly #done: Uint8Array;
   readonly #inFlight = new Map<number, Set<string>>();
+  /** When each chunk in flight was first asked for. */
+  readonly #since = new Map<number, number>();
   readonly #order: "sequential" | "rarest";
   readonly #random: () => number;
   /** Have-maps of sources that hold only part of the file; the others hold everything. */
@@ -118,6 +120,15 @@ export class ChunkScheduler {
     return useful;
   }
 
+  /** Whether a chunk is in flight on other sources that `source` could race later (endgame). */
+  raceable(source: string, maxCopies = 2): boolean {
+    const have = this.#haves.get(source);
+    for (const [index, sources] of this.#inFlight) {
+      if (!sources.has(source) && sources.size < maxCopies && (!have || have[index])) return true;
+    }
+    return false;
+  }
+
   /** Indexes of the verified chunks. */
   verified(): number[] {
     const out: number[] = [];
@@ -128,9 +139,14 @@ export class ChunkScheduler {
   /**
    * The next chunk for `source`: the lowest one neither verified nor in flight; failing that (the
    * endgame) one in flight on fewer than `maxCopies` sources and not on this one, fewest copies
-   * first. `null` when there is nothing useful to do.
+   * first, and only once it has been in flight for `raceAfterMs` (so a source that started late
+   * is not raced for chunks it is about to deliver). `null` when there is nothing to do now.
    */
-  take(source: string, maxCopies = 2): number | null {
+  take(
+    source: string,
+    maxCopies = 2,
+    options: { raceAfterMs?: number; now?: number } = {},
+  ): number | null {
     while (
       this.#cursor < this.total && (this.#done[this.#cursor] || this.#inFlight.has(this.#cursor))
     ) {
@@ -138,15 +154,19 @@ export class ChunkScheduler {
     }
     const have = this.#haves.get(source);
     const fresh = this.#order === "rarest" ? this.#rarest(have) : this.#lowest(have);
+    const now = options.now ?? performance.now();
     if (fresh !== null) {
       this.#inFlight.set(fresh, new Set([source]));
+      this.#since.set(fresh, now);
       return fresh;
     }
+    const raceAfter = options.raceAfterMs ?? 0;
     let best: number | null = null;
     let bestCopies = Infinity;
     for (const [index, sources] of this.#inFlight) {
       if (sources.has(source) || sources.size >= maxCopies) continue;
       if (have && !have[index]) continue;
+      if (now - (this.#since.get(index) ?? now) < raceAfter) continue;
       if (sources.size < bestCopies || (sources.size === bestCopies && index < best!)) {
         best = index;
         bestCopies = sources.size;
@@ -165,6 +185,7 @@ export class ChunkScheduler {
     sources?.delete(source);
     const others = [...(sources ?? [])];
     this.#inFlight.delete(index);
+    this.#since.delete(index);
     if (this.#done[index]) return { first: false, others };
     this.#done[index] = 1;
     this.#doneCount++;
@@ -179,6 +200,7 @@ export class ChunkScheduler {
     sources.delete(source);
     if (sources.size === 0) {
       this.#inFlight.delete(index);
+      this.#since.delete(index);
       if (!this.#done[index] && index < this.#cursor) this.#cursor = index;
     }
   }

@@ -645,7 +645,7 @@ class Transfer implements AsyncDisposable {
       pending.shift();
       const fill = async () => {
         while (reads < depth && !signal.aborted) {
-          const index = this.#scheduler.take(source.user);
+          const index = this.#scheduler.take(source.user, 2, { raceAfterMs: ENDGAME_GRACE_MS });
           if (index === null) break;
           const range = chunkRange(index, details);
           pending.push(index);
@@ -666,7 +666,14 @@ class Transfer implements AsyncDisposable {
       while (!signal.aborted) {
         await fill();
         if (pending.length === 0) {
-          if (complete || this.#scheduler.finished) break;
+          if (this.#scheduler.finished) break;
+          if (complete) {
+            // Endgame: chunks still in flight elsewhere are raced once they are overdue.
+            if (!this.#scheduler.raceable(source.user)) break;
+            await pause(ENDGAME_POLL_MS, signal);
+            lastByte = performance.now();
+            continue;
+          }
           // Parked: nothing here this download still needs. A partial holder answers when it has
           // more; a seed that holds chunks back is asked again after a pause.
           if (!source.partial) await pause(PARK_POLL_MS, signal);
@@ -773,6 +780,18 @@ class Transfer implements AsyncDisposable {
     if (this.#scheduler.finished) this.#stop.abort(); // cancels endgame copies still in flight
   }
 }
+
+/**
+ * An idle source races a chunk in flight elsewhere (endgame) only once it has been in flight this
+ * long. Without the grace, a source that connected a few milliseconds late (connection, ticket and
+ * `have` are three round trips, and the first read opens the file) lost every chunk it was asked
+ * for to a warm source that raced it at once, and delivered nothing: that was the demo's
+ * "alice 0 MiB, bob 24 MiB" with alice ranked first.
+ */
+const ENDGAME_GRACE_MS = 250;
+
+/** How often an idle source looks again for overdue chunks to race. */
+const ENDGAME_POLL_MS = 25;
 
 /** Marks a pending `have` request among the pending chunk reads of a source. */
 const HAVE = -1;
