@@ -635,6 +635,8 @@ class Transfer implements AsyncDisposable {
       let lastHaveAsk = performance.now();
       let havePending = false;
       let reads = 0;
+      // Told `BUSY` (its upload slots are taken): ask again after a pause.
+      let choked = false;
       const applyHave = (answer: { have: Uint8Array; complete: boolean }) => {
         complete = answer.complete;
         this.#scheduler.setHave(source.user, complete ? null : answer.have, source.partial);
@@ -644,7 +646,7 @@ class Transfer implements AsyncDisposable {
       applyHave(await peer.expectHave(chunks));
       pending.shift();
       const fill = async () => {
-        while (reads < depth && !signal.aborted) {
+        while (!choked && reads < depth && !signal.aborted) {
           const index = this.#scheduler.take(source.user, 2, { raceAfterMs: ENDGAME_GRACE_MS });
           if (index === null) break;
           const range = chunkRange(index, details);
@@ -665,6 +667,12 @@ class Transfer implements AsyncDisposable {
       lastByte = performance.now();
       while (!signal.aborted) {
         await fill();
+        if (pending.length === 0 && choked && !this.#scheduler.finished) {
+          await pause(CHOKE_RETRY_MS, signal);
+          choked = false;
+          lastByte = performance.now();
+          continue;
+        }
         if (pending.length === 0) {
           if (this.#scheduler.finished) break;
           if (complete) {
@@ -696,7 +704,17 @@ class Transfer implements AsyncDisposable {
         }
         const range = chunkRange(index, details);
         const requested = performance.now();
-        await peer.expectData(range.offset, range.length);
+        try {
+          await peer.expectData(range.offset, range.length);
+        } catch (error) {
+          if (!(error instanceof RemoteError && error.code === "BUSY")) throw error;
+          pending.shift();
+          reads--;
+          this.#scheduler.release(index, source.user);
+          choked = true;
+          lastByte = performance.now();
+          continue;
+        }
         await this.#options.limiter?.take(range.length, signal);
         const buffer = chunkBuffer.subarray(0, range.length);
         lastByte = performance.now();
@@ -721,6 +739,7 @@ class Transfer implements AsyncDisposable {
             observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, elapsed),
           );
           this.#chunkDone(range.length);
+          this.#options.swarm?.credit(source.user, range.length);
         }
       }
       for (const cleanup of cleanups.splice(0)) cleanup();
@@ -789,6 +808,9 @@ class Transfer implements AsyncDisposable {
  * "alice 0 MiB, bob 24 MiB" with alice ranked first.
  */
 const ENDGAME_GRACE_MS = 250;
+
+/** A source that said `BUSY` (every upload slot taken) is asked again after this pause. */
+const CHOKE_RETRY_MS = 300;
 
 /** How often an idle source looks again for overdue chunks to race. */
 const ENDGAME_POLL_MS = 25;

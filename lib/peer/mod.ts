@@ -25,3 +25,4 @@ export * from "./download_lock.ts";
 export * from "./swarm_files.ts";
 export * from "./swarm_seat.ts";
 export * from "./fetch_file.ts";
+export * from "./upload_slots.ts";

@@ -34,6 +34,7 @@ import type { RateLimiter } from "./rate_limiter.ts";
 import { ConnectionTickets, UnticketedCap, versionOf } from "./read_grants.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
+import { UploadSlots } from "./upload_slots.ts";
 import { rangeVerified, SeedLedger, type SwarmFile, type SwarmFiles } from "./swarm_files.ts";
 
 /** What a peer server needs to know about its share. */
@@ -72,6 +73,8 @@ export interface PeerConnectionOptions {
   unticketed?: UnticketedCap;
   /** Chunks sent per version, shared by the server's connections, for super-seeding. */
   ledger?: SeedLedger;
+  /** The server's upload slots (see `upload_slots.ts`); none: every downloader at once. */
+  slots?: UploadSlots;
 }
 
 const SEND_BYTES = 1024 * 1024;
@@ -116,6 +119,7 @@ export async function servePeerConnection(
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
   let greeted = false;
+  let reader = ""; // the account the last valid ticket was issued to
   using open = new OpenFile();
   const sentHere = new Map<string, Uint8Array>(); // per version: chunks sent on this connection
   const told = new Map<string, number>(); // per version: chunks the last `have` reply counted
@@ -147,7 +151,7 @@ export async function servePeerConnection(
               "Cannot accept ticket: this peer has no tracker key yet (it has not logged in)",
             );
           }
-          await tickets.show(request.ticket, request.proof, trackerKey);
+          reader = (await tickets.show(request.ticket, request.proof, trackerKey)).user;
           if (counted) {
             cap?.leave();
             counted = false;
@@ -165,6 +169,12 @@ export async function servePeerConnection(
             );
           }
           const source = open.get(share, request, tickets);
+          if (options.slots && !options.slots.admit(channel, reader)) {
+            throw new Refusal(
+              "BUSY",
+              `Cannot send ${request.name} now: every upload slot is taken; ask again shortly`,
+            );
+          }
           channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
           try {
             noteSent(source, request, sentHere, options.ledger);
@@ -193,6 +203,7 @@ export async function servePeerConnection(
     // the other side went away
   } finally {
     clearTimeout(window);
+    options.slots?.leave(channel);
     if (counted) cap?.leave();
     channel.close();
   }
@@ -476,11 +487,15 @@ export function startPeerServer(
   options:
     & { hostname?: string; port?: number; tls?: ServerTls }
     & ConnectionLimits
-    & { maxUnticketed?: number }
-    & Omit<PeerConnectionOptions, "signal" | "unticketed" | "ledger"> = {},
+    & { maxUnticketed?: number; uploadSlots?: number; credit?: (user: string) => number }
+    & Omit<PeerConnectionOptions, "signal" | "unticketed" | "ledger" | "slots"> = {},
 ): PeerServer {
   const unticketed = new UnticketedCap(options.maxUnticketed);
   const ledger = new SeedLedger();
+  const slots = options.uploadSlots === 0 ? undefined : new UploadSlots({
+    ...(options.uploadSlots ? { max: options.uploadSlots } : {}),
+    ...(options.credit ? { credit: options.credit } : {}),
+  });
   const listener = listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
@@ -488,7 +503,14 @@ export function startPeerServer(
   });
   return serveListener(
     listener,
-    (conn, signal) => servePeerConnection(conn, share, { ...options, unticketed, ledger, signal }),
+    (conn, signal) =>
+      servePeerConnection(conn, share, {
+        ...options,
+        unticketed,
+        ledger,
+        ...(slots ? { slots } : {}),
+        signal,
+      }),
     options,
   );
 }

@@ -44,6 +44,7 @@ export interface SwarmFile {
 export class SwarmFiles {
   readonly #files = new Map<string, SwarmFile>();
   readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #credit = new Map<string, number>();
 
   /** Serves `file` under its name (replacing an earlier one of that name). */
   add(file: SwarmFile): void {
@@ -78,6 +79,17 @@ export class SwarmFiles {
       signal?.addEventListener("abort", done, { once: true });
       waiters.add(done);
     });
+  }
+
+  /** Counts `bytes` received from `user` (what reciprocity in `upload_slots.ts` looks at). */
+  credit(user: string, bytes: number): void {
+    this.#credit.set(user, (this.#credit.get(user) ?? 0) + bytes);
+    if (this.#credit.size > 10_000) this.#credit.delete(this.#credit.keys().next().value!);
+  }
+
+  /** Bytes received from `user` by this process's downloads. */
+  creditOf(user: string): number {
+    return this.#credit.get(user) ?? 0;
   }
 
   /** The file served under `name`. */

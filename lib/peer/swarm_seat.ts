@@ -92,6 +92,7 @@ export class SwarmSeat implements AsyncDisposable {
         maxConnections: fitConnectionCaps(openFileLimit(), { peer: MAX_CONNECTIONS }, {
           filesEach: { peer: 1 },
         }).peer,
+        credit: (user) => files.creditOf(user),
         onSent: (n) => {
           if (seat) seat.#bytesSent += n;
         },
