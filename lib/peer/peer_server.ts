@@ -169,7 +169,7 @@ export async function servePeerConnection(
             );
           }
           const source = open.get(share, request, tickets);
-          if (options.slots && !options.slots.admit(channel, reader)) {
+          if (options.slots && !options.slots.admit(reader)) {
             throw new Refusal(
               "BUSY",
               `Cannot send ${request.name} now: every upload slot is taken; ask again shortly`,
@@ -203,7 +203,6 @@ export async function servePeerConnection(
     // the other side went away
   } finally {
     clearTimeout(window);
-    options.slots?.leave(channel);
     if (counted) cap?.leave();
     channel.close();
   }
