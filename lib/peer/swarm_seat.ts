@@ -62,10 +62,17 @@ export class SwarmSeat implements AsyncDisposable {
   readonly #tls: boolean;
   readonly #reporters = new Set<ProgressReporter>();
   readonly #finished: Deno.FsFile[] = [];
-  #bytesSent = 0;
+  readonly #sent: { bytes: number };
 
-  private constructor(files: SwarmFiles, server: PeerServer, announceHost: string, tls: boolean) {
+  private constructor(
+    files: SwarmFiles,
+    server: PeerServer,
+    announceHost: string,
+    tls: boolean,
+    sent: { bytes: number },
+  ) {
     this.files = files;
+    this.#sent = sent;
     this.#server = server;
     this.#announceHost = announceHost;
     this.#tls = tls;
@@ -75,7 +82,7 @@ export class SwarmSeat implements AsyncDisposable {
   static async start(options: SwarmSeatOptions): Promise<SwarmSeat> {
     const key = await importPublicKey(options.trackerKey);
     const files = new SwarmFiles();
-    let seat: SwarmSeat | undefined;
+    const sent = { bytes: 0 };
     const hostname = options.hostname ?? "127.0.0.1";
     const server = startPeerServer(
       {
@@ -93,17 +100,14 @@ export class SwarmSeat implements AsyncDisposable {
           filesEach: { peer: 1 },
         }).peer,
         credit: (user) => files.creditOf(user),
-        onSent: (n) => {
-          if (seat) seat.#bytesSent += n;
-        },
+        onSent: (n) => sent.bytes += n,
         ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
         ...(options.tls ? { tls: options.tls } : {}),
       },
     );
     const announceHost = options.announceHost ??
       (hostname === "0.0.0.0" || hostname === "::" ? "127.0.0.1" : hostname);
-    seat = new SwarmSeat(files, server, announceHost, options.tls !== undefined);
-    return seat;
+    return new SwarmSeat(files, server, announceHost, options.tls !== undefined, sent);
   }
 
   /** Where it listens. */
@@ -113,7 +117,7 @@ export class SwarmSeat implements AsyncDisposable {
 
   /** Bytes served to other peers so far. */
   get bytesSent(): number {
-    return this.#bytesSent;
+    return this.#sent.bytes;
   }
 
   /** A reporter of this peer's progress on version `id` of `name` to the tracker. */
