@@ -11,7 +11,7 @@ import {
   formatAddress,
   pingPeer,
   type RateLimiter,
-  type SwarmSeat,
+  type SwarmHost,
   type TrackerClient,
 } from "../peer/mod.ts";
 import type { ClientTls, FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
@@ -252,7 +252,7 @@ export interface GetOptions {
   /** Stops the downloads (verified chunks are kept). */
   signal?: AbortSignal;
   /** Serve verified chunks to other peers while downloading (a partial holder). */
-  seat?: SwarmSeat;
+  seat?: SwarmHost;
   /** With a seat: keep serving finished files until the seat closes. */
   seed?: boolean;
 }

@@ -254,6 +254,8 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
             if (names.length === 0) throw new Error("usage: get FILE... [--force]");
             try {
               const outcome = await getCommand(ctx, names, {
+                // What the shell downloads is served meanwhile from what it has verified.
+                seat: node,
                 outDir: options.outDir,
                 force,
                 log: print,

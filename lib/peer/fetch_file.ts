@@ -8,7 +8,7 @@
  */
 import type { FileDetails } from "../protocol/mod.ts";
 import { downloadFile, type DownloadOptions, type DownloadResult } from "./download.ts";
-import type { SwarmSeat } from "./swarm_seat.ts";
+import type { SwarmHost } from "./swarm_seat.ts";
 import type { TrackerClient } from "./tracker_client.ts";
 
 /** Options for {@link fetchFile}. */
@@ -16,7 +16,7 @@ export interface FetchOptions extends Omit<DownloadOptions, "swarm" | "discover"
   /** Which version: a prefix of its id or SHA-256 (default: the one `details` picks). */
   version?: string;
   /** Serve what this download has meanwhile (a partial holder). */
-  seat?: SwarmSeat;
+  seat?: SwarmHost;
   /** With a seat: keep serving the finished file until the seat closes. */
   seed?: boolean;
   /** Called with `details` before the download starts. */
@@ -50,7 +50,7 @@ export async function fetchFile(
   try {
     const result = await downloadFile(details, {
       ...options,
-      ...(seat ? { swarm: seat.files } : {}),
+      ...(seat ? { swarm: seat.swarm } : {}),
       renewTicket: async () => (await client.details(token, name, { version: details.id })).ticket,
       discover: async () => (await client.details(token, name, { version: details.id })).peers,
       onProgress: (p) => {
@@ -74,7 +74,7 @@ export async function fetchFile(
         await options.onReport?.(report);
       },
     });
-    if (seat && reporter && options.seed) {
+    if (seat?.serveFinished && reporter && options.seed) {
       seat.serveFinished({ ...details, chunks: details.chunkHashes.length }, result.path);
       reporter.update(1);
     } else {

@@ -26,6 +26,33 @@ export const PROGRESS_INTERVAL_MS = 2_000;
 /** ... and at least this often, so it stays listed (the tracker drops it after 15 s of silence). */
 export const PROGRESS_KEEPALIVE_MS = 5_000;
 
+/**
+ * What serves a download's verified chunks meanwhile: a `get`'s {@link SwarmSeat}, or a serving
+ * peer (`serve`, `shell`) for what it downloads.
+ */
+export interface SwarmHost {
+  /** The files served while downloading. */
+  readonly swarm: SwarmFiles;
+  /** A reporter of progress on one version to the tracker. */
+  progress(
+    client: TrackerClient,
+    token: string,
+    version: { name: string; id: string },
+  ): ProgressReporter;
+  /** Serves a finished download until the host closes (a `get` with `--seed-for`). */
+  serveFinished?(
+    version: {
+      name: string;
+      id: string;
+      sha256: string;
+      size: number;
+      chunkSize: number;
+      chunks: number;
+    },
+    path: string,
+  ): void;
+}
+
 /** Settings of a {@link SwarmSeat}. */
 export interface SwarmSeatOptions {
   /** This peer's user, told in `hello`. */
@@ -51,12 +78,12 @@ export interface SwarmSeatOptions {
  * ```ts ignore
  * await using seat = await SwarmSeat.start({ user: "ann", trackerKey: session.trackerKey });
  * const progress = seat.progress(client, token, details);
- * await downloadFile(details, { outDir, swarm: seat.files, onProgress: (p) => progress.update(p.doneBytes / p.totalBytes) });
+ * await downloadFile(details, { outDir, swarm: seat.swarm, onProgress: (p) => progress.update(p.doneBytes / p.totalBytes) });
  * ```
  */
-export class SwarmSeat implements AsyncDisposable {
+export class SwarmSeat implements SwarmHost, AsyncDisposable {
   /** The files served while downloading. */
-  readonly files: SwarmFiles;
+  readonly swarm: SwarmFiles;
   readonly #server: PeerServer;
   readonly #announceHost: string;
   readonly #tls: boolean;
@@ -71,7 +98,7 @@ export class SwarmSeat implements AsyncDisposable {
     tls: boolean,
     sent: { bytes: number },
   ) {
-    this.files = files;
+    this.swarm = files;
     this.#sent = sent;
     this.#server = server;
     this.#announceHost = announceHost;
@@ -153,7 +180,7 @@ export class SwarmSeat implements AsyncDisposable {
   ): void {
     const file = openNoFollow(path, { read: true });
     this.#finished.push(file);
-    this.files.add({
+    this.swarm.add({
       name: version.name,
       id: version.id,
       sha256: version.sha256,
