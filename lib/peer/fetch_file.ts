@@ -54,7 +54,9 @@ export async function fetchFile(
       renewTicket: async () => (await client.details(token, name, { version: details.id })).ticket,
       discover: async () => (await client.details(token, name, { version: details.id })).peers,
       onProgress: (p) => {
-        if (p.phase === "fetch") reporter?.update(p.doneBytes / Math.max(1, p.totalBytes));
+        if (p.phase === "fetch") {
+          reporter?.update(p.doneBytes / Math.max(1, p.totalBytes), seat?.swarm.get(name)?.have);
+        }
         options.onProgress?.(p);
       },
       onReport: async (report) => {

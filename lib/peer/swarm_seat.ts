@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  encodeHaveMap,
   fitConnectionCaps,
   importPublicKey,
   MAX_CONNECTIONS,
@@ -214,6 +215,7 @@ export class ProgressReporter {
   readonly #onEnd: () => void;
   readonly #keepalive: ReturnType<typeof setInterval>;
   #progress = 0;
+  #have: Uint8Array | undefined;
   #sentAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
@@ -233,10 +235,14 @@ export class ProgressReporter {
     this.#keepalive = setInterval(() => this.#send(), PROGRESS_KEEPALIVE_MS);
   }
 
-  /** Records the share held (0-1); sent now if the last update is old enough, else soon. */
-  update(progress: number): void {
+  /**
+   * Records the share held (0-1) and which chunks (a live have-map, for the dashboard's chunk
+   * map); sent now if the last update is old enough, else soon.
+   */
+  update(progress: number, have?: Uint8Array): void {
     if (this.#ended) return;
     this.#progress = Math.min(1, Math.max(0, progress));
+    if (have) this.#have = have;
     const wait = this.#sentAt + PROGRESS_INTERVAL_MS - Date.now();
     if (wait <= 0 || this.#progress === 1) this.#send();
     else this.#timer ??= setTimeout(() => this.#send(), wait);
@@ -276,6 +282,7 @@ export class ProgressReporter {
       port,
       ...(tls ? { tls: true } : {}),
       progress: this.#progress,
+      ...(this.#have && !withdraw ? { have: encodeHaveMap(this.#have) } : {}),
       ...(withdraw ? { withdraw: true } : {}),
     }).catch(() => {});
   }

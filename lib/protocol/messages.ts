@@ -223,6 +223,8 @@ const trackerRequests = {
     port,
     tls: optional(bool()),
     progress: num({ min: 0, max: 1 }),
+    /** Which chunks it holds, as a have-map (see `have_map.ts`), for the dashboard's chunk map. */
+    have: optional(str({ max: MAX_HAVE_MAP_CHARS })),
     withdraw: optional(bool()),
   }),
   report: object({

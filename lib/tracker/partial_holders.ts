@@ -34,6 +34,8 @@ export interface PartialHolder {
   tls?: boolean;
   /** Share of the file it holds, 0-1. */
   progress: number;
+  /** Which chunks it holds (a have-map, not checked here: the dashboard decodes it). */
+  have?: string;
   /** When it last sent `progress`. */
   updatedAt: number;
 }

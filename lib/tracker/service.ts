@@ -137,6 +137,10 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 export class TrackerService {
   /** Heartbeat interval peers are told to keep. */
   readonly heartbeatMs: number;
+  /** Downloads in progress that serve what they have, for read-only observers (the dashboard). */
+  get partialHolders(): PartialHolders {
+    return this.#partial;
+  }
   readonly #store: TrackerStore;
   readonly #sessionTtlMs: number;
   readonly #now: () => number;
@@ -229,13 +233,16 @@ export class TrackerService {
         const host = this.#trustAnnouncedHosts || context.address === undefined
           ? request.host
           : context.address;
-        const { name, id, port, tls, progress, withdraw } = request;
-        this.#partial.update(
-          name,
-          id,
-          { user, host, port, ...(tls ? { tls } : {}), progress },
-          withdraw,
-        );
+        const { name, id, port, tls, progress, have, withdraw } = request;
+        const holder = {
+          user,
+          host,
+          port,
+          progress,
+          ...(tls ? { tls } : {}),
+          ...(have ? { have } : {}),
+        };
+        this.#partial.update(name, id, holder, withdraw);
         return { type: "ok" };
       }
       case "heartbeat": {
