@@ -46,7 +46,10 @@ export async function fetchFile(
   );
   options.onDetails?.(details);
   const seat = options.seat;
-  const reporter = seat?.progress(client, token, details);
+  // A one-chunk file has nothing to share before it is done: it is listed only to seed.
+  const reporter = details.chunkHashes.length > 1 || options.seed
+    ? seat?.progress(client, token, details)
+    : undefined;
   try {
     const result = await downloadFile(details, {
       ...options,
@@ -80,11 +83,11 @@ export async function fetchFile(
       seat.serveFinished({ ...details, chunks: details.chunkHashes.length }, result.path);
       reporter.update(1);
     } else {
-      await reporter?.withdraw();
+      void reporter?.withdraw(); // off the critical path: the seat waits for it when it closes
     }
     return result;
   } catch (error) {
-    await reporter?.withdraw();
+    void reporter?.withdraw();
     throw error;
   }
 }

@@ -89,6 +89,8 @@ export class SwarmSeat implements SwarmHost, AsyncDisposable {
   readonly #announceHost: string;
   readonly #tls: boolean;
   readonly #reporters = new Set<ProgressReporter>();
+  /** Withdrawals on their way to the tracker: closing waits for them. */
+  readonly #withdrawals = new Set<Promise<void>>();
   readonly #finished: Deno.FsFile[] = [];
   readonly #sent: { bytes: number };
 
@@ -159,7 +161,11 @@ export class SwarmSeat implements SwarmHost, AsyncDisposable {
       host: this.#announceHost,
       port: this.#server.addr.port,
       tls: this.#tls,
-    }, () => this.#reporters.delete(reporter));
+    }, (withdrawn) => {
+      this.#reporters.delete(reporter);
+      this.#withdrawals.add(withdrawn);
+      withdrawn.finally(() => this.#withdrawals.delete(withdrawn));
+    });
     this.#reporters.add(reporter);
     return reporter;
   }
@@ -198,6 +204,7 @@ export class SwarmSeat implements SwarmHost, AsyncDisposable {
   /** Withdraws from every version and stops serving. */
   async close(): Promise<void> {
     await Promise.all([...this.#reporters].map((r) => r.withdraw()));
+    await Promise.all([...this.#withdrawals]);
     await this.#server.close();
     for (const file of this.#finished.splice(0)) file.close();
   }
@@ -212,13 +219,14 @@ export class ProgressReporter {
   readonly #client: TrackerClient;
   readonly #token: string;
   readonly #where: { name: string; id: string; host: string; port: number; tls: boolean };
-  readonly #onEnd: () => void;
+  readonly #onEnd: (withdrawn: Promise<void>) => void;
   readonly #keepalive: ReturnType<typeof setInterval>;
   #progress = 0;
   #have: Uint8Array | undefined;
   #sentAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ended = false;
+  #withdrawn: Promise<void> | undefined;
   #inFlight: Promise<void> = Promise.resolve();
 
   /** A reporter for one version (see {@link SwarmSeat.progress}). */
@@ -226,7 +234,7 @@ export class ProgressReporter {
     client: TrackerClient,
     token: string,
     where: { name: string; id: string; host: string; port: number; tls: boolean },
-    onEnd: () => void,
+    onEnd: (withdrawn: Promise<void>) => void,
   ) {
     this.#client = client;
     this.#token = token;
@@ -255,14 +263,14 @@ export class ProgressReporter {
   }
 
   /** Tells the tracker this peer no longer serves the version. */
-  async withdraw(): Promise<void> {
-    if (this.#ended) return;
+  withdraw(): Promise<void> {
+    if (this.#ended) return this.#withdrawn ?? Promise.resolve();
     this.#ended = true;
     clearInterval(this.#keepalive);
     clearTimeout(this.#timer);
-    this.#onEnd();
-    await this.#inFlight;
-    await this.#call(true);
+    this.#withdrawn = this.#inFlight.then(() => this.#call(true));
+    this.#onEnd(this.#withdrawn);
+    return this.#withdrawn;
   }
 
   #send(): void {
