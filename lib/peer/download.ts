@@ -1,12 +1,15 @@
 /**
- * Swarm download of one file: ping the online holders at once, rank them, and fetch from up to
- * `maxSources` of them in parallel. Each source keeps several `read` requests in flight on its
- * connection and asks the {@link ChunkScheduler} for more as its answers arrive, so a faster source
- * gets more chunks; at the end idle sources race the last chunks (endgame). Every chunk is checked
- * against its SHA-256 before it is written to `NAME.part`; a source that closes, stalls or sends a
- * bad chunk is dropped, its chunks go back to the others, and a spare holder takes its place.
- * Each source connection first shows the read ticket that came with `details` (renewed through
- * `renewTicket` when it is about to expire), since peers serve `read` only under a ticket.
+ * The transfer of one file: ping the online holders at once, rank them, and fetch from up to
+ * `maxSources` of them in parallel, each through a source fetcher (`source_fetcher.ts`: pipelined,
+ * stall-guarded, yields verified chunks) that asks the {@link ChunkScheduler} for more as its
+ * answers arrive, so a faster source gets more chunks; at the end idle sources race chunks that
+ * are overdue elsewhere (endgame). Holders found later (other downloaders serving what they have,
+ * through `discover`) join while sources are free. A source that closes, stalls or sends a bad
+ * chunk is dropped, its chunks go back to the others, and a spare holder takes its place. Each
+ * source connection first shows the read ticket that came with `details` (renewed through
+ * `renewTicket` when it is about to expire), since peers serve `read` only under a ticket. With
+ * `swarm`, the `.part` is served meanwhile from its verified chunks. The fetch-a-file use case
+ * (details, download, reports) is `fetch_file.ts`.
  * Verified chunks are recorded in `NAME.part.json`, so an interrupted download resumes. The whole
  * file's SHA-256 is checked (on a worker, following the verified prefix) before `NAME.part`
  * becomes `NAME`.
@@ -21,7 +24,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import {
   decodeTicket,
   type FailureReason,
@@ -35,9 +37,9 @@ import { ChunkScheduler } from "./chunk_scheduler.ts";
 import { ConnectionPool } from "./connection_pool.ts";
 import { isStillAt, openNoFollow, prepareFolders, refuseNonFile } from "./download_folder.ts";
 import { DownloadLock, lockPath } from "./download_lock.ts";
-import { type DownloaderKey, processDownloaderKey } from "./downloader_key.ts";
+import type { DownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
-import { type PeerClient, pingPeer } from "./peer_client.ts";
+import { pingPeer } from "./peer_client.ts";
 import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
 import {
   type Candidate,
@@ -50,6 +52,7 @@ import {
 } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
+import { ChunkCorrupt, type ChunkPicker, fetchChunks } from "./source_fetcher.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
@@ -581,170 +584,43 @@ class Transfer implements AsyncDisposable {
 
   async #runSource(source: RankedCandidate): Promise<void> {
     const details = this.#details;
-    const depth = Math.max(1, this.#options.pipelineDepth ?? 4);
-    const stallMs = this.#options.stallTimeoutMs ?? 8_000;
-    const stop = new AbortController();
-    const signal = AbortSignal.any([this.#stop.signal, stop.signal]);
-    const pending: number[] = [];
-    let client: PeerClient | undefined;
-    let lastByte = performance.now();
-    let stalled = false;
-    const watchdog = setInterval(() => {
-      if (pending.length > 0 && performance.now() - lastByte > stallMs) {
-        stalled = true;
-        stop.abort();
-      }
-    }, Math.min(1000, stallMs / 4));
-    const file = this.#file;
-    const cleanups: Array<() => void> = [];
+    const scheduler = this.#scheduler;
+    const picker: ChunkPicker = {
+      take: (user) => scheduler.take(user, 2, { raceAfterMs: ENDGAME_GRACE_MS }),
+      release: (index, user) => scheduler.release(index, user),
+      setHave: (user, have, partial) => scheduler.setHave(user, have, partial),
+      raceable: (user) => scheduler.raceable(user),
+      get finished() {
+        return scheduler.finished;
+      },
+    };
     this.#active++;
     try {
-      client = await this.#pool.acquire(source, { signal, timeoutMs: 5_000 });
-      if (client.user !== source.user) {
-        throw new ProtocolError(
-          "BAD_MESSAGE",
-          `Cannot use ${source.user}: a different peer (${client.user}) answered`,
+      const chunks = fetchChunks(source, picker, {
+        details,
+        pool: this.#pool,
+        ticket: () => this.#currentTicket(),
+        ...(this.#options.downloaderKey ? { downloaderKey: this.#options.downloaderKey } : {}),
+        ...(this.#options.pipelineDepth ? { pipelineDepth: this.#options.pipelineDepth } : {}),
+        stallMs: this.#options.stallTimeoutMs ?? 8_000,
+        ...(this.#options.limiter ? { limiter: this.#options.limiter } : {}),
+        signal: this.#stop.signal,
+      });
+      for await (const chunk of chunks) {
+        if (scheduler.isDone(chunk.index)) {
+          scheduler.release(chunk.index, source.user); // lost an endgame race
+          continue;
+        }
+        const range = chunkRange(chunk.index, details);
+        writeAt(this.#file, chunk.bytes, range.offset);
+        scheduler.complete(chunk.index, source.user);
+        this.#stats.set(
+          source.user,
+          observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, chunk.elapsedMs),
         );
+        this.#options.swarm?.credit(source.user, range.length);
+        this.#chunkDone(range.length);
       }
-      const peer = client;
-      const ticket = await this.#currentTicket();
-      if (ticket !== undefined) {
-        const key = this.#options.downloaderKey ?? await processDownloaderKey();
-        // A peer that never answers the ticket is hung up on, like one that stalls.
-        const answer = AbortSignal.any([signal, AbortSignal.timeout(stallMs)]);
-        const hangUpNow = () => peer.close();
-        answer.addEventListener("abort", hangUpNow, { once: true });
-        try {
-          await peer.showTicket(ticket, key);
-        } finally {
-          answer.removeEventListener("abort", hangUpNow);
-        }
-      }
-      // Stopping closes the connection only while answers are still due on it (an endgame copy,
-      // a failure, Ctrl-C); a connection with nothing pending goes back to the pool.
-      const hangUp = () => {
-        if (pending.length > 0) peer.close();
-      };
-      signal.addEventListener("abort", hangUp, { once: true });
-      cleanups.push(() => signal.removeEventListener("abort", hangUp));
-      const chunkBuffer = new Uint8Array(Math.min(details.chunkSize, details.size));
-      const chunks = details.chunkHashes.length;
-      // What the source holds: it says with `have`; one that is not complete (a partial holder,
-      // or a seed handing out its rarest chunks) is asked again now and then for more.
-      let complete = true;
-      let lastHaveAsk = performance.now();
-      let havePending = false;
-      let reads = 0;
-      // Told `BUSY` (its upload slots are taken): ask again after a pause.
-      let choked = false;
-      const applyHave = (answer: { have: Uint8Array; complete: boolean }) => {
-        complete = answer.complete;
-        this.#scheduler.setHave(source.user, complete ? null : answer.have, source.partial);
-      };
-      await peer.sendHave(details.name, details.id);
-      pending.push(HAVE);
-      applyHave(await peer.expectHave(chunks));
-      pending.shift();
-      const fill = async () => {
-        while (!choked && reads < depth && !signal.aborted) {
-          const index = this.#scheduler.take(source.user, 2, { raceAfterMs: ENDGAME_GRACE_MS });
-          if (index === null) break;
-          const range = chunkRange(index, details);
-          pending.push(index);
-          reads++;
-          await peer.sendRead(details.name, details.sha256, range.offset, range.length);
-        }
-        if (
-          !complete && !havePending && reads > 0 &&
-          performance.now() - lastHaveAsk > HAVE_POLL_MS
-        ) {
-          havePending = true;
-          lastHaveAsk = performance.now();
-          pending.push(HAVE);
-          await peer.sendHave(details.name, details.id);
-        }
-      };
-      lastByte = performance.now();
-      while (!signal.aborted) {
-        await fill();
-        if (pending.length === 0 && choked && !this.#scheduler.finished) {
-          await pause(CHOKE_RETRY_MS, signal);
-          choked = false;
-          lastByte = performance.now();
-          continue;
-        }
-        if (pending.length === 0) {
-          if (this.#scheduler.finished) break;
-          if (complete) {
-            // Endgame: chunks still in flight elsewhere are raced once they are overdue.
-            if (!this.#scheduler.raceable(source.user)) break;
-            await pause(ENDGAME_POLL_MS, signal);
-            lastByte = performance.now();
-            continue;
-          }
-          // Parked: nothing here this download still needs. A partial holder answers when it has
-          // more; a seed that holds chunks back is asked again after a pause.
-          if (!source.partial) await pause(PARK_POLL_MS, signal);
-          if (signal.aborted) break;
-          pending.push(HAVE);
-          lastByte = performance.now();
-          await peer.sendHave(details.name, details.id, source.partial === true);
-          applyHave(await peer.expectHave(chunks));
-          pending.shift();
-          lastHaveAsk = performance.now();
-          continue;
-        }
-        const index = pending[0]!;
-        if (index === HAVE) {
-          applyHave(await peer.expectHave(chunks));
-          pending.shift();
-          havePending = false;
-          lastByte = performance.now();
-          continue;
-        }
-        const range = chunkRange(index, details);
-        const requested = performance.now();
-        try {
-          await peer.expectData(range.offset, range.length);
-        } catch (error) {
-          if (!(error instanceof RemoteError && error.code === "BUSY")) throw error;
-          pending.shift();
-          reads--;
-          this.#scheduler.release(index, source.user);
-          choked = true;
-          lastByte = performance.now();
-          continue;
-        }
-        await this.#options.limiter?.take(range.length, signal);
-        const buffer = chunkBuffer.subarray(0, range.length);
-        lastByte = performance.now();
-        for (let at = 0; at < buffer.length; at += 256 * 1024) {
-          await peer.readExact(buffer.subarray(at, Math.min(at + 256 * 1024, buffer.length)));
-          lastByte = performance.now();
-        }
-        pending.shift();
-        reads--;
-        // Even a copy that lost an endgame race is checked: a source that lies is dropped.
-        if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
-          throw new ChunkCorrupt(index);
-        }
-        if (this.#scheduler.isDone(index)) {
-          this.#scheduler.release(index, source.user); // lost an endgame race
-        } else {
-          const elapsed = performance.now() - requested;
-          writeAt(file, buffer, range.offset);
-          this.#scheduler.complete(index, source.user);
-          this.#stats.set(
-            source.user,
-            observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, elapsed),
-          );
-          this.#chunkDone(range.length);
-          this.#options.swarm?.credit(source.user, range.length);
-        }
-      }
-      for (const cleanup of cleanups.splice(0)) cleanup();
-      this.#pool.release(peer, source, pending.length === 0);
-      client = undefined;
     } catch (error) {
       if (error instanceof DiskError) {
         this.#fatal ??= error;
@@ -752,7 +628,7 @@ class Transfer implements AsyncDisposable {
         return;
       }
       if (this.#stop.signal.aborted) return; // finished, or the whole download was stopped
-      const reason: FailureReason = stalled ? "timeout" : failureReasonOf(error);
+      const reason: FailureReason = failureReasonOf(error);
       if (source.partial && (reason === "closed" || reason === "not_found")) {
         // Another downloader that finished or stopped and left: no fault of its own.
         this.#options.onEvent?.(`source ${source.user} left (a download that ended)`);
@@ -776,12 +652,8 @@ class Transfer implements AsyncDisposable {
         reason,
       });
     } finally {
-      for (const cleanup of cleanups) cleanup();
-      clearInterval(watchdog);
-      client?.close();
-      this.#scheduler.dropSource(source.user);
+      scheduler.dropSource(source.user);
       this.#active--;
-      stop.abort();
     }
   }
 
@@ -809,34 +681,6 @@ class Transfer implements AsyncDisposable {
  */
 const ENDGAME_GRACE_MS = 250;
 
-/** A source that said `BUSY` (every upload slot taken) is asked again after this pause. */
-const CHOKE_RETRY_MS = 300;
-
-/** How often an idle source looks again for overdue chunks to race. */
-const ENDGAME_POLL_MS = 25;
-
-/** Marks a pending `have` request among the pending chunk reads of a source. */
-const HAVE = -1;
-
-/** A source that is not complete is asked `have` again at most this often while it sends. */
-const HAVE_POLL_MS = 500;
-
-/** A parked source (nothing this download needs) is asked `have` again after this pause. */
-const PARK_POLL_MS = 300;
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** A ticket that expires within this long is renewed before it is shown to a new source. */
 const TICKET_RENEW_MARGIN_MS = 60_000;
 
@@ -852,12 +696,6 @@ function writeAt(file: Deno.FsFile, bytes: Uint8Array, offset: number): void {
     while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
   } catch (cause) {
     throw new DiskError(cause);
-  }
-}
-
-class ChunkCorrupt extends Error {
-  constructor(readonly index: number) {
-    super(`Cannot accept chunk ${index}: SHA-256 does not match`);
   }
 }
 

@@ -26,3 +26,4 @@ export * from "./swarm_files.ts";
 export * from "./swarm_seat.ts";
 export * from "./fetch_file.ts";
 export * from "./upload_slots.ts";
+export * from "./source_fetcher.ts";
