@@ -168,7 +168,9 @@ export async function* fetchChunks(
       lastHaveAsk = performance.now();
       lastByte = performance.now();
     };
-    await askHave(false);
+    // A file of a few chunks from a complete source: nothing to learn from a have-map (there is
+    // no super-seeding to do), so no round trip for it.
+    if (source.partial || chunks > depth) await askHave(false);
     const fill = async () => {
       while (!choked && reads < depth && !signal.aborted) {
         const index = picker.take(source.user);
