@@ -24,7 +24,7 @@ export const UPLOAD_ROTATE_MS = 5_000;
 const OFFER_MS = 2_000;
 
 /** A slot whose downloader has not asked for a chunk this long is free again. */
-export const UPLOAD_IDLE_MS = 1_000;
+export const UPLOAD_IDLE_MS = 250;
 
 /**
  * The upload slots of one serving peer, by downloading account (several connections of one

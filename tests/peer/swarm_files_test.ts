@@ -62,7 +62,7 @@ Deno.test("UploadSlots serves at most its number of accounts, puts those that ga
   now += 10;
   assert.ok(!slots.admit("giver"));
   // While it keeps asking, "first" keeps its slot until the rotation time...
-  for (now = 500; now < 5_000; now += 500) assert.ok(slots.admit("first"));
+  for (now = 200; now < 5_000; now += 200) assert.ok(slots.admit("first"));
   // ...then gives it up, and the one that uploaded to us is offered it before the other.
   now = 5_100;
   assert.ok(!slots.admit("first"));
