@@ -10,6 +10,8 @@ import {
   parseAddress,
   PeerNode,
   RateLimiter,
+  SwarmSeat,
+  type SwarmSeatOptions,
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
@@ -197,6 +199,7 @@ export async function runPeerCli(args: string[]): Promise<number> {
             token: login.token,
             // The spelling the account was registered with (names are case-insensitive).
             user: session.user,
+            trackerKey: session.trackerKey,
             json,
             colour: colourFor(Deno.stdout),
             // JSON text keeps its exact value; DEL and C1 in its strings are written as escapes.

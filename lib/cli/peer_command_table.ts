@@ -6,7 +6,16 @@
  *
  * @module
  */
-import { parseRate, RateLimiter, type TrackerAddress, type TrackerClient } from "../peer/mod.ts";
+import {
+  formatAddress,
+  parseRate,
+  RateLimiter,
+  type SwarmHost,
+  SwarmSeat,
+  type TrackerAddress,
+  type TrackerClient,
+} from "../peer/mod.ts";
+import { parseDuration, servingOptions } from "./serving_options.ts";
 import type { ClientTls } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
 import { userPath } from "./paths.ts";
@@ -57,6 +66,8 @@ export interface PeerShellSession {
   leave(): void;
   /** Counts a `get` and re-indexes the shared folder. */
   gotten(outcome: GetOutcome | undefined): void;
+  /** The shell's serving peer, which serves what `get` has verified meanwhile. */
+  seat?: SwarmHost;
 }
 
 /** The peer's command host: the command line has `cli`, the shell has `shell`. */
@@ -301,9 +312,27 @@ export function peerCommands(cliOnly: {
         explain: { type: "boolean", help: "show how sources were ranked, chosen and dropped" },
         quiet: { type: "boolean", short: "q", help: "no progress line" },
         json: JSON_FLAG,
+        "no-upload": {
+          type: "boolean",
+          cliOnly: true,
+          help: "serve nothing while downloading (by default a get serves what it verified)",
+        },
+        "seed-for": {
+          type: "string",
+          value: "DURATION",
+          cliOnly: true,
+          help: "keep serving the finished files this long, e.g. 10m (default 0)",
+        },
+        host: { ...SERVING_FLAGS.host!, cliOnly: true },
+        port: { ...SERVING_FLAGS.port!, cliOnly: true },
+        "announce-host": { ...SERVING_FLAGS["announce-host"]!, cliOnly: true },
+        "max-upload": { ...SERVING_FLAGS["max-upload"]!, cliOnly: true },
+        "tls-cert": { ...SERVING_FLAGS["tls-cert"]!, cliOnly: true },
+        "tls-key": { ...SERVING_FLAGS["tls-key"]!, cliOnly: true },
       },
       help: [
-        "Downloads files from up to N online peers at once, verifying every chunk. Ctrl-C stops",
+        "Downloads files from up to N online peers at once, verifying every chunk, and serves",
+        "the chunks it has verified to other downloaders meanwhile (--no-upload: not). Ctrl-C stops",
         "it keeping every verified chunk; the same get resumes from NAME.part. In the shell, files",
         "are saved into the shared folder, so they are shared on.",
       ].join("\n"),
@@ -330,9 +359,39 @@ export function peerCommands(cliOnly: {
         const limiter = maxRate ? new RateLimiter(parseRateOption(maxRate)) : undefined;
         const version = versionOption(values.version);
         const ctx = await host.login();
+        const seedForText = stringValue(values["seed-for"]);
+        const seedForMs = seedForText === undefined ? 0 : parseDuration(seedForText, "--seed-for");
+        // A get serves what it has verified meanwhile (a partial holder), unless --no-upload; the
+        // shell's serving peer does that for the shell.
+        await using ownSeat = host.cli && !values["no-upload"] && ctx.trackerKey
+          ? await SwarmSeat.start({
+            user: ctx.user,
+            trackerKey: ctx.trackerKey,
+            ...(await servingOptions(
+              {
+                host: stringValue(values.host),
+                port: stringValue(values.port),
+                "announce-host": stringValue(values["announce-host"]),
+                "max-upload": stringValue(values["max-upload"]),
+                "tls-cert": stringValue(values["tls-cert"]),
+                "tls-key": stringValue(values["tls-key"]),
+              },
+              parseRateOption,
+            )),
+          })
+          : undefined;
+        if (ownSeat && !values.quiet) {
+          host.log(
+            `get: serving verified chunks on ${
+              formatAddress(ownSeat.addr.hostname, ownSeat.addr.port)
+            }`,
+          );
+        }
+        const seat: SwarmHost | undefined = ownSeat ?? host.shell?.seat;
         let outcome: GetOutcome | undefined;
         try {
           outcome = await getCommand(ctx, positionals, {
+            ...(seat ? { seat, seed: seedForMs > 0 } : {}),
             outDir,
             force: !!values.force,
             explain: !!values.explain,
@@ -344,6 +403,16 @@ export function peerCommands(cliOnly: {
             log: (line) => host.log(line),
             signal: host.signal,
           });
+          if (ownSeat && seedForMs > 0 && outcome.files.length > 0 && !host.signal.aborted) {
+            if (!values.quiet) host.log(`seeding for ${seedForText} on port ${ownSeat.addr.port}`);
+            await new Promise<void>((resolve) => {
+              const timer = setTimeout(resolve, seedForMs);
+              host.signal.addEventListener("abort", () => {
+                clearTimeout(timer);
+                resolve();
+              }, { once: true });
+            });
+          }
         } catch (error) {
           if (host.signal.aborted) {
             throw new CliError(

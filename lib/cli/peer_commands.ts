@@ -6,11 +6,12 @@
  */
 import {
   ConnectionPool,
-  downloadFile,
   type DownloadResult,
+  fetchFile,
   formatAddress,
   pingPeer,
   type RateLimiter,
+  type SwarmHost,
   type TrackerClient,
 } from "../peer/mod.ts";
 import type { ClientTls, FileDetails, FileSummary, SessionInfo } from "../protocol/mod.ts";
@@ -35,6 +36,8 @@ export interface CommandContext {
   token: string;
   /** Who is logged in. */
   user: string;
+  /** The tracker's ticket key from login (base64url), for serving while downloading. */
+  trackerKey?: string;
   /** Prints one line of output. */
   print: (text: string) => void;
   /** Whether to print JSON instead of text. */
@@ -136,6 +139,8 @@ export async function detailsCommand(
         online: p.online,
         downloads: p.downloads,
         failures: p.failures,
+        complete: p.complete ?? true,
+        progress: p.progress ?? 1,
       })),
       versions: details.versions.map(({ id, sha256, size, chunkSize, holders, online }) => ({
         id,
@@ -256,6 +261,10 @@ export interface GetOptions {
   log?: (line: string) => void;
   /** Stops the downloads (verified chunks are kept). */
   signal?: AbortSignal;
+  /** Serve verified chunks to other peers while downloading (a partial holder). */
+  seat?: SwarmHost;
+  /** With a seat: keep serving finished files until the seat closes. */
+  seed?: boolean;
 }
 
 /** What `get` did for all the files it was asked for. */
@@ -306,22 +315,21 @@ export async function getCommand(
 
   const fetchOne = async (name: string, client: TrackerClient) => {
     try {
-      const details = await client.details(
-        ctx.token,
-        name,
-        options.version ? { version: options.version } : {},
-      );
-      const several = options.version ? undefined : versionsNote(details);
-      if (several) note(several);
-      totals.set(name, details.size);
-      const result = await downloadFile(details, {
+      const result = await fetchFile(client, ctx.token, name, {
+        ...(options.version ? { version: options.version } : {}),
+        ...(options.seat ? { seat: options.seat, seed: options.seed ?? false } : {}),
+        onDetails: (details) => {
+          const several = options.version ? undefined : versionsNote(details);
+          if (several) note(several);
+          totals.set(name, details.size);
+        },
+        onReportError: (source, error) =>
+          note(`could not report on ${source}: ${error instanceof Error ? error.message : error}`),
         outDir: options.outDir,
         self: ctx.user,
         force: options.force ?? false,
         maxSources: options.sources ?? 4,
         pool,
-        renewTicket: async () =>
-          (await client.details(ctx.token, name, { version: details.id })).ticket,
         ...(options.limiter ? { limiter: options.limiter } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         onProgress: (p) => {
@@ -351,25 +359,6 @@ export async function getCommand(
         },
         onEvent: (line) => {
           if (options.explain || line.startsWith("dropped")) note(`${name}: ${line}`);
-        },
-        onReport: async (report) => {
-          try {
-            await client.report(ctx.token, {
-              name: details.name,
-              sha256: details.sha256,
-              id: details.id,
-              source: report.source,
-              ok: report.ok,
-              bytes: report.bytes,
-              ...(report.reason ? { reason: report.reason } : {}),
-            });
-          } catch (error) {
-            note(
-              `could not report on ${report.source}: ${
-                error instanceof Error ? error.message : error
-              }`,
-            );
-          }
         },
       });
       done.set(name, result.size);

@@ -234,6 +234,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
           };
         },
         shell: {
+          seat: node,
           outDir: options.outDir,
           status: statusText,
           leave: () => leaving = true,

@@ -267,7 +267,12 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   let dashboard;
   try {
     dashboard = startDashboard(
-      { store: tracker.store, heartbeatMs: tracker.heartbeatMs, events },
+      {
+        store: tracker.store,
+        heartbeatMs: tracker.heartbeatMs,
+        events,
+        partialHolders: tracker.partialHolders,
+      },
       {
         hostname: values.host,
         port: httpPort,

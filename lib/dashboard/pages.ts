@@ -349,16 +349,18 @@ export function filePage(file: FileDetailView, now: number): Page {
             v.chunkSize,
           )}</dd><dt>Sources online</dt><dd data-stat="sourcesOnline">${v
           .sourcesOnline}</dd><dt>Holders</dt><dd>${v.holders.length}</dd></dl>
-      <h3>Chunk map</h3><p class="hint">How many online sources hold each chunk: every holder of a version holds all of it.</p>${chunkMap(
+      <h3>Chunk map</h3><p class="hint">How many online sources hold each chunk: every complete holder, and each download in progress that has verified it.</p>${chunkMap(
         v.chunkMap,
       )}
-      <h3>Holders</h3><table class="holders"><thead><tr><th>User</th><th>Address</th><th>Status</th><th>Last seen</th><th class="n">Downloads</th><th class="n">Failures</th></tr></thead><tbody>${v
+      <h3>Swarm</h3><table class="holders"><thead><tr><th>User</th><th>Address</th><th>Status</th><th>Last seen</th><th class="n">Downloads</th><th class="n">Failures</th></tr></thead><tbody>${v
         .holders.map((h) =>
           html`
             <tr data-user="${h.user}">
               <td>${h.user}</td>
               <td><code>${h.address}</code></td>
-              <td>${status(h.online)}</td>
+              <td>${h.complete
+                ? status(h.online)
+                : `downloading ${Math.floor(h.progress * 100)}%`}</td>
               <td>${ago(h.lastSeen, now)}</td>
               <td class="n">${formatCount(h.downloads)}</td>
               <td class="n">${formatCount(h.failures)}</td>

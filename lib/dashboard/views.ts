@@ -5,9 +5,11 @@
  *
  * @module
  */
+import { decodeHaveMap } from "../protocol/mod.ts";
 import {
   type HolderRow,
   MISSED_HEARTBEATS_OFFLINE,
+  type PartialHolders,
   type PeerRecord,
   type TrackerStore,
 } from "../tracker/mod.ts";
@@ -21,6 +23,8 @@ export interface DashboardSource {
   heartbeatMs: number;
   /** Events since the tracker started. */
   events: EventLog;
+  /** Downloads in progress that serve what they have (the tracker's, read only). */
+  partialHolders?: PartialHolders;
 }
 
 /** The overview's numbers (`/api/stats`). */
@@ -97,6 +101,10 @@ export interface HolderView {
   online: boolean;
   /** Last announce or heartbeat, ms since the epoch. */
   lastSeen: number;
+  /** Whether it holds the whole file (false: a download in progress serving what it has). */
+  complete: boolean;
+  /** Share of the file it holds, 0-1. */
+  progress: number;
   /** Downloads others reported from it. */
   downloads: number;
   /** Failed transfers others reported from it. */
@@ -118,8 +126,8 @@ export interface VersionView {
   /** Holders online now. */
   sourcesOnline: number;
   /**
-   * For each chunk, how many online sources hold it. Every holder of a version holds all of its
-   * chunks, so every entry equals {@link sourcesOnline}; the map is per version.
+   * For each chunk, how many online sources hold it: every complete holder, plus each download in
+   * progress that has verified it (from the have-map it sends with its progress).
    */
   chunkMap: number[];
   /** Every holder. */
@@ -288,12 +296,37 @@ export async function readFile(
         address: peer ? formatHostPort(peer.host, peer.port) : "",
         online: peer !== undefined && isOnline(peer, source.heartbeatMs, now),
         lastSeen: peer?.lastSeen ?? 0,
+        complete: true,
+        progress: 1,
         downloads: stats.downloads,
         failures: stats.failures,
       };
     }));
     holderViews.sort((a, b) => Number(b.online) - Number(a.online) || cmp(a.user, b.user));
     const sourcesOnline = holderViews.filter((h) => h.online).length;
+    const chunkMap = new Array<number>(chunks).fill(sourcesOnline);
+    // Downloads in progress: listed after the holders, counted where their have-maps say.
+    for (const p of source.partialHolders?.list(name, id, rows) ?? []) {
+      const stats = await source.store.getStats(p.user);
+      holderViews.push({
+        user: p.user,
+        address: formatHostPort(p.host, p.port),
+        online: true,
+        lastSeen: p.updatedAt,
+        complete: p.progress >= 1,
+        progress: p.progress,
+        downloads: stats.downloads,
+        failures: stats.failures,
+      });
+      let have: Uint8Array | undefined;
+      try {
+        have = p.have === undefined ? undefined : decodeHaveMap(p.have, chunks);
+      } catch {
+        have = undefined; // a map that does not fit this version counts for nothing
+      }
+      if (have) { for (let i = 0; i < chunks; i++) chunkMap[i]! += have[i]!; }
+      else if (p.progress >= 1) { for (let i = 0; i < chunks; i++) chunkMap[i]!++; }
+    }
     versions.push({
       id,
       sha256: first.sha256,
@@ -301,7 +334,7 @@ export async function readFile(
       chunkSize: first.chunkSize,
       chunks,
       sourcesOnline,
-      chunkMap: new Array<number>(chunks).fill(sourcesOnline),
+      chunkMap,
       holders: holderViews,
     });
   }

@@ -1,12 +1,15 @@
 /**
- * Swarm download of one file: ping the online holders at once, rank them, and fetch from up to
- * `maxSources` of them in parallel. Each source keeps several `read` requests in flight on its
- * connection and asks the {@link ChunkScheduler} for more as its answers arrive, so a faster source
- * gets more chunks; at the end idle sources race the last chunks (endgame). Every chunk is checked
- * against its SHA-256 before it is written to `NAME.part`; a source that closes, stalls or sends a
- * bad chunk is dropped, its chunks go back to the others, and a spare holder takes its place.
- * Each source connection first shows the read ticket that came with `details` (renewed through
- * `renewTicket` when it is about to expire), since peers serve `read` only under a ticket.
+ * The transfer of one file: ping the online holders at once, rank them, and fetch from up to
+ * `maxSources` of them in parallel, each through a source fetcher (`source_fetcher.ts`: pipelined,
+ * stall-guarded, yields verified chunks) that asks the {@link ChunkScheduler} for more as its
+ * answers arrive, so a faster source gets more chunks; at the end idle sources race chunks that
+ * are overdue elsewhere (endgame). Holders found later (other downloaders serving what they have,
+ * through `discover`) join while sources are free. A source that closes, stalls or sends a bad
+ * chunk is dropped, its chunks go back to the others, and a spare holder takes its place. Each
+ * source connection first shows the read ticket that came with `details` (renewed through
+ * `renewTicket` when it is about to expire), since peers serve `read` only under a ticket. With
+ * `swarm`, the `.part` is served meanwhile from its verified chunks. The fetch-a-file use case
+ * (details, download, reports) is `fetch_file.ts`.
  * Verified chunks are recorded in `NAME.part.json`, so an interrupted download resumes. The whole
  * file's SHA-256 is checked (on a worker, following the verified prefix) before `NAME.part`
  * becomes `NAME`.
@@ -21,11 +24,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import {
   decodeTicket,
   type FailureReason,
   type FileDetails,
+  type HolderInfo,
   ProtocolError,
   RemoteError,
 } from "../protocol/mod.ts";
@@ -34,9 +37,9 @@ import { ChunkScheduler } from "./chunk_scheduler.ts";
 import { ConnectionPool } from "./connection_pool.ts";
 import { isStillAt, openNoFollow, prepareFolders, refuseNonFile } from "./download_folder.ts";
 import { DownloadLock, lockPath } from "./download_lock.ts";
-import { type DownloaderKey, processDownloaderKey } from "./downloader_key.ts";
+import type { DownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
-import { type PeerClient, pingPeer } from "./peer_client.ts";
+import { pingPeer } from "./peer_client.ts";
 import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
 import {
   type Candidate,
@@ -48,6 +51,8 @@ import {
   type SourceStats,
 } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
+import { ChunkCorrupt, type ChunkPicker, fetchChunks } from "./source_fetcher.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
@@ -111,6 +116,15 @@ export interface DownloadOptions {
   onRanked?: (ranked: RankedCandidate[], unreachable: Candidate[]) => void;
   /** Called with one-line notes: sources dropped, replaced, endgame. */
   onEvent?: (line: string) => void;
+  /**
+   * Serve the verified chunks of this download to other peers meanwhile (a partial holder): the
+   * `.part` is registered here until the download ends. Also switches chunk order to rarest first.
+   */
+  swarm?: SwarmFiles;
+  /** Asks the tracker for the version's holders again, to find new (partial) sources. */
+  discover?: () => Promise<HolderInfo[]>;
+  /** How often to call `discover` while sources are free. Default 1 s. */
+  discoverMs?: number;
 }
 
 /** What one source delivered. */
@@ -187,7 +201,9 @@ export async function downloadFile(
           activeSources: 0,
         }),
     );
-    const scheduler = new ChunkScheduler(details.chunkHashes.length, reused);
+    const scheduler = new ChunkScheduler(details.chunkHashes.length, reused, {
+      order: options.swarm ? "rarest" : "sequential",
+    });
     const reusedBytes = bytesOfChunks(details, reused);
 
     const ranked = scheduler.finished ? [] : await rankHolders(details, pool, options);
@@ -287,6 +303,7 @@ async function rankHolders(
       rttMs,
       downloads: p.downloads,
       failures: p.failures,
+      ...(p.complete === false ? { partial: true } : {}),
     };
   }));
   const ranked = rankSources(pinged);
@@ -321,6 +338,8 @@ class Transfer implements AsyncDisposable {
   #completed = false;
   /** Files of one chunk have nothing to resume: no state file for them. */
   readonly #resumable: boolean;
+  /** The `.part` as other peers see it while this download serves it (see `swarm_files.ts`). */
+  #served: SwarmFile | undefined;
   /** The read ticket shown on each new source connection, and its renewal if one is running. */
   #ticket: string | undefined;
   #renewal: Promise<string | undefined> | undefined;
@@ -381,7 +400,7 @@ class Transfer implements AsyncDisposable {
     let file: Deno.FsFile;
     try {
       // Never `truncate` at open: that would act before the handle is checked.
-      file = openNoFollow(partPath, { write: true, create: true });
+      file = openNoFollow(partPath, { read: true, write: true, create: true });
     } catch (cause) {
       if (cause instanceof PeerError) throw cause;
       throw new DiskError(cause);
@@ -395,6 +414,22 @@ class Transfer implements AsyncDisposable {
     }
     const transfer = new Transfer(partPath, file, details, scheduler, pool, options);
     if (transfer.#resumable) await transfer.#saver.flush();
+    if (options.swarm) {
+      transfer.#served = {
+        name: details.name,
+        id: details.id,
+        sha256: details.sha256,
+        size: details.size,
+        chunkSize: details.chunkSize,
+        have: scheduler.doneMap,
+        readAt: (buffer, position) => {
+          // Seek and read in one synchronous step: sources write through the same handle.
+          file.seekSync(position, Deno.SeekMode.Start);
+          return file.readSync(buffer);
+        },
+      };
+      options.swarm.add(transfer.#served);
+    }
     return transfer;
   }
 
@@ -403,9 +438,50 @@ class Transfer implements AsyncDisposable {
     const signal = this.#options.signal;
     const onAbort = () => this.#stop.abort();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const all = [...ranked];
+    const known = new Set(ranked.map((r) => r.user));
+    let discovery: ReturnType<typeof setInterval> | undefined;
     try {
       const spares = [...ranked];
       const running = new Set<Promise<void>>();
+      const maxSources = Math.max(1, this.#options.maxSources ?? 4);
+      const discover = this.#options.discover;
+      if (discover) {
+        let busy = false;
+        discovery = setInterval(async () => {
+          if (busy || running.size >= maxSources || this.#stop.signal.aborted) return;
+          busy = true;
+          try {
+            for (const p of await discover()) {
+              if (!p.online || p.user === this.#options.self || known.has(p.user)) continue;
+              known.add(p.user);
+              const candidate: RankedCandidate = {
+                user: p.user,
+                host: p.host,
+                port: p.port,
+                ...(p.tls ? { tls: true } : {}),
+                rttMs: null,
+                downloads: p.downloads,
+                failures: p.failures,
+                ...(p.complete === false ? { partial: true } : {}),
+                score: Number.MAX_SAFE_INTEGER,
+              };
+              all.push(candidate);
+              spares.push(candidate);
+              this.#options.onEvent?.(
+                `found source ${p.user}${p.complete === false ? " (partial)" : ""}`,
+              );
+            }
+            while (running.size < maxSources && spares.length > 0 && !this.#stop.signal.aborted) {
+              startNext();
+            }
+          } catch {
+            // the tracker did not answer: try again next time
+          } finally {
+            busy = false;
+          }
+        }, this.#options.discoverMs ?? 1_000);
+      }
       const startNext = () => {
         const source = spares.shift();
         if (!source) return;
@@ -422,7 +498,13 @@ class Transfer implements AsyncDisposable {
         });
         running.add(done);
       };
-      const maxSources = Math.max(1, this.#options.maxSources ?? 4);
+      // What an earlier run kept is served (and announced) from the start.
+      this.#options.onProgress?.({
+        phase: "fetch",
+        doneBytes: this.#doneBytes,
+        totalBytes: this.#details.size,
+        activeSources: 0,
+      });
       for (let i = 0; i < maxSources && !this.#scheduler.finished; i++) startNext();
       while (running.size > 0) await Promise.race(running);
       signal?.throwIfAborted();
@@ -435,7 +517,7 @@ class Transfer implements AsyncDisposable {
           }); verified chunks are kept for the next run`,
         );
       }
-      const results: SourceResult[] = ranked.map((source) => {
+      const results: SourceResult[] = all.map((source) => {
         const stats = this.#stats.get(source.user) ?? freshStats();
         const failure = this.#failures.get(source.user);
         return {
@@ -447,6 +529,7 @@ class Transfer implements AsyncDisposable {
       });
       return results;
     } finally {
+      clearInterval(discovery);
       signal?.removeEventListener("abort", onAbort);
       this.#stop.abort();
     }
@@ -492,6 +575,7 @@ class Transfer implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#stop.abort();
+    if (this.#served) this.#options.swarm?.remove(this.#served);
     this.#hasher[Symbol.dispose]();
     // Keep verified chunks for a resume.
     if (!this.#completed && this.#resumable) await this.#saver.flush();
@@ -500,98 +584,43 @@ class Transfer implements AsyncDisposable {
 
   async #runSource(source: RankedCandidate): Promise<void> {
     const details = this.#details;
-    const depth = Math.max(1, this.#options.pipelineDepth ?? 4);
-    const stallMs = this.#options.stallTimeoutMs ?? 8_000;
-    const stop = new AbortController();
-    const signal = AbortSignal.any([this.#stop.signal, stop.signal]);
-    const pending: number[] = [];
-    let client: PeerClient | undefined;
-    let lastByte = performance.now();
-    let stalled = false;
-    const watchdog = setInterval(() => {
-      if (pending.length > 0 && performance.now() - lastByte > stallMs) {
-        stalled = true;
-        stop.abort();
-      }
-    }, Math.min(1000, stallMs / 4));
-    const file = this.#file;
-    const cleanups: Array<() => void> = [];
+    const scheduler = this.#scheduler;
+    const picker: ChunkPicker = {
+      take: (user) => scheduler.take(user, 2, { raceAfterMs: ENDGAME_GRACE_MS }),
+      release: (index, user) => scheduler.release(index, user),
+      setHave: (user, have, partial) => scheduler.setHave(user, have, partial),
+      raceable: (user) => scheduler.raceable(user),
+      get finished() {
+        return scheduler.finished;
+      },
+    };
     this.#active++;
     try {
-      client = await this.#pool.acquire(source, { signal, timeoutMs: 5_000 });
-      if (client.user !== source.user) {
-        throw new ProtocolError(
-          "BAD_MESSAGE",
-          `Cannot use ${source.user}: a different peer (${client.user}) answered`,
+      const chunks = fetchChunks(source, picker, {
+        details,
+        pool: this.#pool,
+        ticket: () => this.#currentTicket(),
+        ...(this.#options.downloaderKey ? { downloaderKey: this.#options.downloaderKey } : {}),
+        ...(this.#options.pipelineDepth ? { pipelineDepth: this.#options.pipelineDepth } : {}),
+        stallMs: this.#options.stallTimeoutMs ?? 8_000,
+        ...(this.#options.limiter ? { limiter: this.#options.limiter } : {}),
+        signal: this.#stop.signal,
+      });
+      for await (const chunk of chunks) {
+        if (scheduler.isDone(chunk.index)) {
+          scheduler.release(chunk.index, source.user); // lost an endgame race
+          continue;
+        }
+        const range = chunkRange(chunk.index, details);
+        writeAt(this.#file, chunk.bytes, range.offset);
+        scheduler.complete(chunk.index, source.user);
+        this.#stats.set(
+          source.user,
+          observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, chunk.elapsedMs),
         );
+        this.#options.swarm?.credit(source.user, range.length);
+        this.#chunkDone(range.length);
       }
-      const peer = client;
-      const ticket = await this.#currentTicket();
-      if (ticket !== undefined) {
-        const key = this.#options.downloaderKey ?? await processDownloaderKey();
-        // A peer that never answers the ticket is hung up on, like one that stalls.
-        const answer = AbortSignal.any([signal, AbortSignal.timeout(stallMs)]);
-        const hangUpNow = () => peer.close();
-        answer.addEventListener("abort", hangUpNow, { once: true });
-        try {
-          await peer.showTicket(ticket, key);
-        } finally {
-          answer.removeEventListener("abort", hangUpNow);
-        }
-      }
-      // Stopping closes the connection only while answers are still due on it (an endgame copy,
-      // a failure, Ctrl-C); a connection with nothing pending goes back to the pool.
-      const hangUp = () => {
-        if (pending.length > 0) peer.close();
-      };
-      signal.addEventListener("abort", hangUp, { once: true });
-      cleanups.push(() => signal.removeEventListener("abort", hangUp));
-      const chunkBuffer = new Uint8Array(Math.min(details.chunkSize, details.size));
-      const fill = async () => {
-        while (pending.length < depth && !signal.aborted) {
-          const index = this.#scheduler.take(source.user);
-          if (index === null) break;
-          const range = chunkRange(index, details);
-          pending.push(index);
-          await peer.sendRead(details.name, details.sha256, range.offset, range.length);
-        }
-      };
-      lastByte = performance.now();
-      await fill();
-      while (pending.length > 0 && !signal.aborted) {
-        const index = pending[0]!;
-        const range = chunkRange(index, details);
-        const requested = performance.now();
-        await peer.expectData(range.offset, range.length);
-        await this.#options.limiter?.take(range.length, signal);
-        const buffer = chunkBuffer.subarray(0, range.length);
-        lastByte = performance.now();
-        for (let at = 0; at < buffer.length; at += 256 * 1024) {
-          await peer.readExact(buffer.subarray(at, Math.min(at + 256 * 1024, buffer.length)));
-          lastByte = performance.now();
-        }
-        pending.shift();
-        // Even a copy that lost an endgame race is checked: a source that lies is dropped.
-        if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
-          throw new ChunkCorrupt(index);
-        }
-        if (this.#scheduler.isDone(index)) {
-          this.#scheduler.release(index, source.user); // lost an endgame race
-        } else {
-          const elapsed = performance.now() - requested;
-          writeAt(file, buffer, range.offset);
-          this.#scheduler.complete(index, source.user);
-          this.#stats.set(
-            source.user,
-            observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, elapsed),
-          );
-          this.#chunkDone(range.length);
-        }
-        await fill();
-      }
-      for (const cleanup of cleanups.splice(0)) cleanup();
-      this.#pool.release(peer, source, pending.length === 0);
-      client = undefined;
     } catch (error) {
       if (error instanceof DiskError) {
         this.#fatal ??= error;
@@ -599,7 +628,12 @@ class Transfer implements AsyncDisposable {
         return;
       }
       if (this.#stop.signal.aborted) return; // finished, or the whole download was stopped
-      const reason: FailureReason = stalled ? "timeout" : failureReasonOf(error);
+      const reason: FailureReason = failureReasonOf(error);
+      if (source.partial && (reason === "closed" || reason === "not_found")) {
+        // Another downloader that finished or stopped and left: no fault of its own.
+        this.#options.onEvent?.(`source ${source.user} left (a download that ended)`);
+        return;
+      }
       const stats = this.#stats.get(source.user) ?? freshStats();
       if (reason === "corrupt") stats.corrupt++;
       if (reason === "timeout") stats.stalls++;
@@ -618,12 +652,8 @@ class Transfer implements AsyncDisposable {
         reason,
       });
     } finally {
-      for (const cleanup of cleanups) cleanup();
-      clearInterval(watchdog);
-      client?.close();
-      this.#scheduler.dropSource(source.user);
+      scheduler.dropSource(source.user);
       this.#active--;
-      stop.abort();
     }
   }
 
@@ -631,6 +661,7 @@ class Transfer implements AsyncDisposable {
     this.#doneBytes += bytes;
     if (this.#resumable) this.#saver.mark();
     this.#hasher.advance(chunkRange(this.#scheduler.prefix, this.#details).offset);
+    this.#options.swarm?.changed(this.#details.name);
     this.#options.onProgress?.({
       phase: "fetch",
       doneBytes: this.#doneBytes,
@@ -640,6 +671,15 @@ class Transfer implements AsyncDisposable {
     if (this.#scheduler.finished) this.#stop.abort(); // cancels endgame copies still in flight
   }
 }
+
+/**
+ * An idle source races a chunk in flight elsewhere (endgame) only once it has been in flight this
+ * long. Without the grace, a source that connected a few milliseconds late (connection, ticket and
+ * `have` are three round trips, and the first read opens the file) lost every chunk it was asked
+ * for to a warm source that raced it at once, and delivered nothing: that was the demo's
+ * "alice 0 MiB, bob 24 MiB" with alice ranked first.
+ */
+const ENDGAME_GRACE_MS = 250;
 
 /** A ticket that expires within this long is renewed before it is shown to a new source. */
 const TICKET_RENEW_MARGIN_MS = 60_000;
@@ -656,12 +696,6 @@ function writeAt(file: Deno.FsFile, bytes: Uint8Array, offset: number): void {
     while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
   } catch (cause) {
     throw new DiskError(cause);
-  }
-}
-
-class ChunkCorrupt extends Error {
-  constructor(readonly index: number) {
-    super(`Cannot accept chunk ${index}: SHA-256 does not match`);
   }
 }
 

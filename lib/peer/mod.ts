@@ -22,3 +22,8 @@ export * from "./peer_node.ts";
 export * from "./part_state.ts";
 export * from "./download_folder.ts";
 export * from "./download_lock.ts";
+export * from "./swarm_files.ts";
+export * from "./swarm_seat.ts";
+export * from "./fetch_file.ts";
+export * from "./upload_slots.ts";
+export * from "./source_fetcher.ts";

@@ -9,7 +9,9 @@ import {
   type ClientTls,
   connect,
   dataReply,
+  decodeHaveMap,
   decodeTicket,
+  haveReply,
   helloReply,
   okReply,
   pongReply,
@@ -110,6 +112,17 @@ export class PeerClient implements Disposable {
   /** Sends a `read` request without waiting, so several can be in flight (answers come in order). */
   async sendRead(name: string, sha256: string, offset: number, length: number): Promise<void> {
     await this.#channel.send({ type: "read", name, sha256, offset, length });
+  }
+
+  /** Sends a `have` request without waiting (answered in order with the reads before it). */
+  async sendHave(name: string, id: string, wait = false): Promise<void> {
+    await this.#channel.send({ type: "have", name, id, ...(wait ? { wait: true } : {}) });
+  }
+
+  /** Waits for the `have` reply answering the oldest pending `have`: the map and whether final. */
+  async expectHave(chunks: number): Promise<{ have: Uint8Array; complete: boolean }> {
+    const reply = await this.#channel.expect(haveReply);
+    return { have: decodeHaveMap(reply.bits, chunks), complete: reply.complete };
   }
 
   /** Waits for the `data` header answering the oldest pending `read` of `offset` and `length`. */

@@ -19,6 +19,8 @@ import { isPartialDownload } from "./part_state.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import { type IndexedFile, indexShare } from "./share_index.ts";
+import { SwarmFiles } from "./swarm_files.ts";
+import { ProgressReporter } from "./swarm_seat.ts";
 import { type Session, type TrackerAddress, TrackerClient } from "./tracker_client.ts";
 
 /** Settings of a {@link PeerNode}. */
@@ -109,6 +111,8 @@ export class PeerNode implements AsyncDisposable {
         lookup: (name) => node.#index.get(name),
         onStale: () => node.requestRescan(),
         trackerKey: () => node.#trackerKey,
+        partial: (name) => node.swarm.get(name),
+        swarm: node.swarm,
       },
       {
         hostname: options.hostname ?? "127.0.0.1",
@@ -118,6 +122,7 @@ export class PeerNode implements AsyncDisposable {
           filesEach: { peer: 2 },
         }).peer,
         onSent: (n) => node.#bytesSent += n,
+        credit: (user) => node.swarm.creditOf(user),
         ...(options.ticketWindowMs ? { ticketWindowMs: options.ticketWindowMs } : {}),
         ...(options.maxUnticketed ? { maxUnticketed: options.maxUnticketed } : {}),
         ...(options.uploadLimiter ? { limiter: options.uploadLimiter } : {}),
@@ -132,6 +137,23 @@ export class PeerNode implements AsyncDisposable {
     }
     node.#tasks.push(node.#heartbeatLoop(), node.#watchLoop());
     return node;
+  }
+
+  /** Files this peer downloads (in the shell) and serves meanwhile from what it has verified. */
+  readonly swarm: SwarmFiles = new SwarmFiles();
+
+  /** Tells the tracker this peer's progress on a version it downloads (see `swarm_seat.ts`). */
+  progress(
+    client: TrackerClient,
+    token: string,
+    version: { name: string; id: string },
+  ): ProgressReporter {
+    return new ProgressReporter(client, token, {
+      ...version,
+      host: this.addr.hostname,
+      port: this.addr.port,
+      tls: this.#options.serverTls !== undefined,
+    }, () => {});
   }
 
   /** Where other peers reach this one: the host the tracker recorded, and the listening port. */

@@ -14,8 +14,10 @@ import {
   checkHandshake,
   type ConnectionLimits,
   type Duplex,
+  encodeHaveMap,
   endsConnection,
   HANDSHAKE_TIMEOUT_MS,
+  HAVE_WAIT_MS,
   listen,
   type OutgoingMessage,
   parsePeerRequest,
@@ -32,6 +34,8 @@ import type { RateLimiter } from "./rate_limiter.ts";
 import { ConnectionTickets, UnticketedCap, versionOf } from "./read_grants.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
+import { UploadSlots } from "./upload_slots.ts";
+import { rangeVerified, SeedLedger, type SwarmFile, type SwarmFiles } from "./swarm_files.ts";
 
 /** What a peer server needs to know about its share. */
 export interface ShareView {
@@ -45,6 +49,10 @@ export interface ShareView {
   onStale?(name: string): void;
   /** The tracker's ticket key, pinned at login; until there is one, no ticket is accepted. */
   trackerKey?(): CryptoKey | undefined;
+  /** A file this peer is downloading (or just downloaded) and serves from what it has verified. */
+  partial?(name: string): SwarmFile | undefined;
+  /** Where those files live, to wait for more of their chunks (`have` with `wait`). */
+  readonly swarm?: SwarmFiles;
 }
 
 /** Options for {@link servePeerConnection}. */
@@ -63,6 +71,10 @@ export interface PeerConnectionOptions {
   ticketWindowMs?: number;
   /** Counts connections without a ticket against the server's cap (none: no cap). */
   unticketed?: UnticketedCap;
+  /** Chunks sent per version, shared by the server's connections, for super-seeding. */
+  ledger?: SeedLedger;
+  /** The server's upload slots (see `upload_slots.ts`); none: every downloader at once. */
+  slots?: UploadSlots;
 }
 
 const SEND_BYTES = 1024 * 1024;
@@ -107,7 +119,10 @@ export async function servePeerConnection(
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
   let greeted = false;
+  let reader = ""; // the account the last valid ticket was issued to
   using open = new OpenFile();
+  const sentHere = new Map<string, Uint8Array>(); // per version: chunks sent on this connection
+  const told = new Map<string, number>(); // per version: chunks the last `have` reply counted
   let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
     while (!channel.closed) {
@@ -136,12 +151,16 @@ export async function servePeerConnection(
               "Cannot accept ticket: this peer has no tracker key yet (it has not logged in)",
             );
           }
-          await tickets.show(request.ticket, request.proof, trackerKey);
+          reader = (await tickets.show(request.ticket, request.proof, trackerKey)).user;
           if (counted) {
             cap?.leave();
             counted = false;
           }
           reply = { type: "ok" };
+        } else if (request.type === "have") {
+          if (request.wait) await waitForMore(share, request, told, options.signal);
+          reply = answerHave(share, request, tickets, sentHere, options.ledger);
+          told.set(request.id, countHave(share, request));
         } else {
           if (!tickets.any) {
             throw new Refusal(
@@ -149,12 +168,19 @@ export async function servePeerConnection(
               `Cannot read ${request.name}: show a ticket from the tracker's details first`,
             );
           }
-          const file = open.get(share, request, tickets);
+          const source = open.get(share, request, tickets);
+          if (options.slots && !options.slots.admit(reader)) {
+            throw new Refusal(
+              "BUSY",
+              `Cannot send ${request.name} now: every upload slot is taken; ask again shortly`,
+            );
+          }
           channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
           try {
+            noteSent(source, request, sentHere, options.ledger);
             await channel.send({ type: "data", offset: request.offset, length: request.length });
             sendBuffer ??= new Uint8Array(SEND_BYTES);
-            await sendRange(channel, file, request, sendBuffer, options);
+            await sendRange(channel, source.readAt, request, sendBuffer, options);
           } finally {
             channel.closeAfter(idleMs);
           }
@@ -194,6 +220,46 @@ class OpenFile implements Disposable {
   #file: Deno.FsFile | undefined;
 
   get(
+    share: ShareView,
+    request: { name: string; sha256: string; offset: number; length: number },
+    tickets: ConnectionTickets,
+  ): ReadSource {
+    const partial = share.partial?.(request.name);
+    const indexed = share.lookup(request.name);
+    if (partial && partial.sha256 === request.sha256 && indexed?.sha256 !== request.sha256) {
+      if (!tickets.allows(partial.id)) {
+        throw new Refusal(
+          "FORBIDDEN",
+          `Cannot read ${request.name}: no ticket for this version was shown on this connection`,
+        );
+      }
+      if (!rangeVerified(partial, request.offset, request.length)) {
+        throw new Refusal(
+          "NOT_FOUND",
+          `Cannot read ${request.name}: this peer has not verified that range yet`,
+        );
+      }
+      return {
+        id: partial.id,
+        chunkSize: partial.chunkSize,
+        size: partial.size,
+        readAt: partial.readAt,
+      };
+    }
+    const file = this.#indexed(share, request, tickets);
+    const entry = this.#entry!;
+    return {
+      id: versionOf(entry),
+      chunkSize: entry.chunkSize,
+      size: entry.size,
+      readAt: (buffer, position) => {
+        file.seekSync(position, Deno.SeekMode.Start);
+        return file.readSync(buffer);
+      },
+    };
+  }
+
+  #indexed(
     share: ShareView,
     request: { name: string; sha256: string; offset: number; length: number },
     tickets: ConnectionTickets,
@@ -276,19 +342,114 @@ function openForRead(
   return file;
 }
 
+/** What a `read` is served from: an indexed file or one being downloaded. */
+interface ReadSource {
+  id: string;
+  chunkSize: number;
+  size: number;
+  readAt(buffer: Uint8Array, position: number): number | null;
+}
+
+/** Answers `have`: the verified chunks of a partial file, or a complete file's super-seeding map. */
+function answerHave(
+  share: ShareView,
+  request: { name: string; id: string },
+  tickets: ConnectionTickets,
+  sentHere: Map<string, Uint8Array>,
+  ledger: SeedLedger | undefined,
+): OutgoingMessage {
+  if (!tickets.allows(request.id)) {
+    throw new Refusal(
+      "FORBIDDEN",
+      `Cannot tell chunks of ${request.name}: no ticket for this version was shown on this connection`,
+    );
+  }
+  const partial = share.partial?.(request.name);
+  const entry = share.lookup(request.name);
+  if (entry && versionOf(entry) === request.id) {
+    const chunks = entry.chunkHashes.length;
+    if (!ledger) {
+      return {
+        type: "have",
+        id: request.id,
+        bits: encodeHaveMap(new Uint8Array(chunks).fill(1)),
+        complete: true,
+      };
+    }
+    const here = sentHere.get(request.id) ?? new Uint8Array(chunks);
+    const { have, complete } = ledger.advertise(request.id, chunks, here);
+    return { type: "have", id: request.id, bits: encodeHaveMap(have), complete };
+  }
+  if (partial && partial.id === request.id) {
+    const complete = partial.have.every((b) => b === 1);
+    return { type: "have", id: request.id, bits: encodeHaveMap(partial.have), complete };
+  }
+  throw new Refusal("NOT_FOUND", `Cannot tell chunks of ${request.name}: not shared here`);
+}
+
+/** Chunks of a partial file verified so far (-1 for any other file). */
+function countHave(share: ShareView, request: { name: string; id: string }): number {
+  const partial = share.partial?.(request.name);
+  if (!partial || partial.id !== request.id) return -1;
+  let count = 0;
+  for (const b of partial.have) count += b;
+  return count;
+}
+
+/** Holds a `have` with `wait` until a partial file has more than last told, or `HAVE_WAIT_MS`. */
+async function waitForMore(
+  share: ShareView,
+  request: { name: string; id: string },
+  told: Map<string, number>,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  const before = told.get(request.id);
+  const files = share.swarm;
+  if (before === undefined || !files) return;
+  const deadline = Date.now() + HAVE_WAIT_MS;
+  while (countHave(share, request) === before && countHave(share, request) >= 0) {
+    const left = deadline - Date.now();
+    if (left <= 0 || signal?.aborted) return;
+    await files.waitForMore(request.name, left, signal);
+  }
+}
+
+/** Records the chunks a `read` sends, on this connection and in the seeding ledger. */
+function noteSent(
+  source: ReadSource,
+  range: { offset: number; length: number },
+  sentHere: Map<string, Uint8Array>,
+  ledger: SeedLedger | undefined,
+): void {
+  if (range.length === 0) return;
+  const chunks = Math.max(1, Math.ceil(source.size / source.chunkSize));
+  let here = sentHere.get(source.id);
+  if (!here) {
+    if (sentHere.size >= 16) sentHere.delete(sentHere.keys().next().value!);
+    sentHere.set(source.id, here = new Uint8Array(chunks));
+  }
+  const first = Math.floor(range.offset / source.chunkSize);
+  const last = Math.floor((range.offset + range.length - 1) / source.chunkSize);
+  for (let i = first; i <= last && i < chunks; i++) {
+    if (!here[i]) ledger?.sent(source.id, chunks, i);
+    here[i] = 1;
+  }
+}
+
 async function sendRange(
   channel: Channel,
-  file: Deno.FsFile,
+  readAt: (buffer: Uint8Array, position: number) => number | null,
   range: { offset: number; length: number },
   buffer: Uint8Array,
   options: PeerConnectionOptions,
 ): Promise<void> {
   // Synchronous reads on purpose: from the page cache a 1 MiB read takes ≈ 90 µs this way against
-  // ≈ 210 µs through the async op and its thread hop (measured here).
-  file.seekSync(range.offset, Deno.SeekMode.Start);
+  // ≈ 210 µs through the async op and its thread hop (measured here). Each read seeks first: a
+  // file being downloaded is written through the same handle between our awaits.
+  let position = range.offset;
   let left = range.length;
   while (left > 0) {
-    const n = file.readSync(buffer.subarray(0, Math.min(buffer.length, left)));
+    const n = readAt(buffer.subarray(0, Math.min(buffer.length, left)), position);
     if (n === null) throw new Error("file shrank while sending");
     await options.limiter?.take(n, options.signal);
     // A downloader that stops reading what it asked for is cut off after SEND_STALL_MS.
@@ -300,6 +461,7 @@ async function sendRange(
     }
     options.onSent?.(n);
     left -= n;
+    position += n;
   }
 }
 
@@ -324,10 +486,15 @@ export function startPeerServer(
   options:
     & { hostname?: string; port?: number; tls?: ServerTls }
     & ConnectionLimits
-    & { maxUnticketed?: number }
-    & Omit<PeerConnectionOptions, "signal" | "unticketed"> = {},
+    & { maxUnticketed?: number; uploadSlots?: number; credit?: (user: string) => number }
+    & Omit<PeerConnectionOptions, "signal" | "unticketed" | "ledger" | "slots"> = {},
 ): PeerServer {
   const unticketed = new UnticketedCap(options.maxUnticketed);
+  const ledger = new SeedLedger();
+  const slots = options.uploadSlots === 0 ? undefined : new UploadSlots({
+    ...(options.uploadSlots ? { max: options.uploadSlots } : {}),
+    ...(options.credit ? { credit: options.credit } : {}),
+  });
   const listener = listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 0,
@@ -335,7 +502,14 @@ export function startPeerServer(
   });
   return serveListener(
     listener,
-    (conn, signal) => servePeerConnection(conn, share, { ...options, unticketed, signal }),
+    (conn, signal) =>
+      servePeerConnection(conn, share, {
+        ...options,
+        unticketed,
+        ledger,
+        ...(slots ? { slots } : {}),
+        signal,
+      }),
     options,
   );
 }

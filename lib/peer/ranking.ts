@@ -23,6 +23,8 @@ export interface Candidate {
   downloads: number;
   /** Failed or corrupt transfers reported by downloaders. */
   failures: number;
+  /** A download in progress that serves what it has (a partial holder). */
+  partial?: boolean;
 }
 
 /** A candidate with its score. */

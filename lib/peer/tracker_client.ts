@@ -380,6 +380,25 @@ export class TrackerClient implements AsyncDisposable {
     await this.#call({ type: "report", token, ...report }, okReply);
   }
 
+  /**
+   * Tells the tracker this peer serves the verified chunks of version `id` of `name` at
+   * `host:port` while it downloads it (`progress` 0-1), or with `withdraw` that it stopped.
+   */
+  async progress(
+    token: string,
+    update: {
+      name: string;
+      id: string;
+      host: string;
+      port: number;
+      tls?: boolean;
+      progress: number;
+      withdraw?: boolean;
+    },
+  ): Promise<void> {
+    await this.#call({ type: "progress", token, ...update }, okReply);
+  }
+
   /** Closes the connection. */
   close(): void {
     this.#channel.close();

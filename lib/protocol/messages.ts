@@ -54,6 +54,12 @@ export const MIN_PASSWORD_LENGTH = 8;
 /** Longest read ticket accepted, in characters (a real one is about 300). */
 export const MAX_TICKET_CHARS = 512;
 
+/** Longest a `have` request with `wait` is held before it is answered with what there is. */
+export const HAVE_WAIT_MS = 2_000;
+
+/** Most characters of an encoded have-map: `MAX_CHUNKS_PER_FILE` bits in base64. */
+export const MAX_HAVE_MAP_CHARS: number = Math.ceil(Math.ceil(MAX_CHUNKS_PER_FILE / 8) / 3) * 4;
+
 /**
  * Whether `name` is a safe relative file name: `/`-separated segments, none empty, `.` or `..`,
  * no backslash, NUL or other control character (C0, DEL or C1), at most 1024 characters.
@@ -203,6 +209,24 @@ const trackerRequests = {
     cursor: optional(username),
   }),
   locate: object({ type: oneOf("locate"), token, user: username }),
+  /**
+   * A running download of version `id` of `name` serves the chunks it has verified at
+   * `host:port` (a partial holder); `progress` is the share verified, 0-1 (1: it holds the whole
+   * file and is seeding it); `withdraw` ends it. Sent at most every few seconds.
+   */
+  progress: object({
+    type: oneOf("progress"),
+    token,
+    name: fileName,
+    id: sha256,
+    host,
+    port,
+    tls: optional(bool()),
+    progress: num({ min: 0, max: 1 }),
+    /** Which chunks it holds, as a have-map (see `have_map.ts`), for the dashboard's chunk map. */
+    have: optional(str({ max: MAX_HAVE_MAP_CHARS })),
+    withdraw: optional(bool()),
+  }),
   report: object({
     type: oneOf("report"),
     token,
@@ -228,6 +252,12 @@ const peerRequests = {
   ping: object({ type: oneOf("ping"), nonce: int() }),
   ticket: object({ type: oneOf("ticket"), ticket: ticketText, proof: signatureText }),
   read: object({ type: oneOf("read"), name: fileName, sha256, offset: size, length: size }),
+  /**
+   * Which chunks of version `id` the peer can serve (answered with a `have` reply); with `wait`,
+   * the answer waits until it has verified more than it last told this connection, or at most
+   * `HAVE_WAIT_MS`.
+   */
+  have: object({ type: oneOf("have"), name: fileName, id: sha256, wait: optional(bool()) }),
 };
 
 /** A request one peer sends another, by its `type`. */
@@ -324,6 +354,10 @@ export const holderInfo = object({
   lastSeen: int(),
   downloads: num({ min: 0 }),
   failures: num({ min: 0 }),
+  /** Whether it holds the whole file (false: a download in progress that serves what it has). */
+  complete: optional(bool()),
+  /** Share of the file it holds, 0-1. */
+  progress: optional(num({ min: 0, max: 1 })),
 });
 /** One holder of a file in the `details` reply. */
 export type HolderInfo = Infer<typeof holderInfo>;
@@ -412,6 +446,17 @@ export const peerReply = object({
 
 /** Reply to a peer's `ping`. */
 export const pongReply = object({ type: oneOf("pong"), nonce: int() });
+
+/**
+ * Reply to `have`: the chunks the peer serves now as a have-map (see `have_map.ts`). `complete`
+ * says the map is final (the whole file); otherwise ask again later for more.
+ */
+export const haveReply = object({
+  type: oneOf("have"),
+  id: sha256,
+  bits: str({ max: MAX_HAVE_MAP_CHARS }),
+  complete: bool(),
+});
 
 /** Header before raw file bytes in reply to `read`. */
 export const dataReply = object({ type: oneOf("data"), offset: size, length: size });

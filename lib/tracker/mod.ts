@@ -17,3 +17,4 @@ export * from "./registration_limit.ts";
 export * from "./report_grants.ts";
 export * from "./unauthenticated_slots.ts";
 export * from "./ticket_issuer.ts";
+export * from "./partial_holders.ts";

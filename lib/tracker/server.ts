@@ -19,6 +19,7 @@ import {
   TrackerService,
   type TrackerServiceOptions,
 } from "./service.ts";
+import type { PartialHolders } from "./partial_holders.ts";
 import { KvTrackerStore, type TrackerStore } from "./store.ts";
 import { hashToken } from "./token.ts";
 import { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
@@ -85,6 +86,8 @@ export interface RunningTracker extends AsyncDisposable {
   readonly store: TrackerStore;
   /** Heartbeat interval peers are told to keep; a peer silent for 3 is offline. */
   readonly heartbeatMs: number;
+  /** Downloads in progress that serve what they have (read only, for the dashboard). */
+  readonly partialHolders: PartialHolders;
   /** Stops listening, closes every connection and the store. */
   close(): Promise<void>;
 }
@@ -157,6 +160,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     addr: served.addr,
     store,
     heartbeatMs: service.heartbeatMs,
+    partialHolders: service.partialHolders,
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -21,6 +21,7 @@ import { HashBusyError, type PasswordHash, type PasswordHasher, ScryptHasher } f
 import { ReportGrants } from "./report_grants.ts";
 import type { HolderRow, PeerRecord, SessionRecord, TrackerStore } from "./store.ts";
 import { LoginThrottle } from "./login_throttle.ts";
+import { partialHolderInfos, PartialHolders } from "./partial_holders.ts";
 import { compareText, startAfter, takePage } from "./paging.ts";
 import { RegistrationLimit } from "./registration_limit.ts";
 import { TicketIssuer } from "./ticket_issuer.ts";
@@ -136,6 +137,10 @@ function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
 export class TrackerService {
   /** Heartbeat interval peers are told to keep. */
   readonly heartbeatMs: number;
+  /** Downloads in progress that serve what they have, for read-only observers (the dashboard). */
+  get partialHolders(): PartialHolders {
+    return this.#partial;
+  }
   readonly #store: TrackerStore;
   readonly #sessionTtlMs: number;
   readonly #now: () => number;
@@ -149,6 +154,7 @@ export class TrackerService {
   readonly #sessionCache = new Map<string, { session: SessionRecord; until: number }>();
   /** Which sources each downloader may report on. */
   readonly #grants: ReportGrants;
+  readonly #partial: PartialHolders;
   #index: { at: number; value: FileIndex } | undefined;
   #indexBuild: Promise<FileIndex> | undefined;
   #indexGeneration = 0;
@@ -172,6 +178,7 @@ export class TrackerService {
     });
     this.#hasher = options.hasher ?? new ScryptHasher();
     this.#grants = new ReportGrants(this.#now);
+    this.#partial = new PartialHolders(this.#now);
   }
 
   /** Handles one checked request (anything but `hello`) and returns its reply. */
@@ -220,6 +227,23 @@ export class TrackerService {
         });
         this.#dropIndex();
         return { type: "ok", host, port: request.port };
+      }
+      case "progress": {
+        const { user } = await this.#authenticate(request.token);
+        const host = this.#trustAnnouncedHosts || context.address === undefined
+          ? request.host
+          : context.address;
+        const { name, id, port, tls, progress, have, withdraw } = request;
+        const holder = {
+          user,
+          host,
+          port,
+          progress,
+          ...(tls ? { tls } : {}),
+          ...(have ? { have } : {}),
+        };
+        this.#partial.update(name, id, holder, withdraw);
+        return { type: "ok" };
       }
       case "heartbeat": {
         const { user, tokenHash } = await this.#authenticate(request.token);
@@ -282,7 +306,8 @@ export class TrackerService {
           );
         }
         const holders = await this.#store.listHolders(request.name);
-        const holder = holders.find((h) => h.id === request.id && h.user === request.source);
+        const holder = holders.find((h) => h.id === request.id && h.user === request.source) ??
+          this.#partial.holderRow(holders, request.name, request.id, request.source);
         if (!holder || holder.sha256 !== request.sha256) {
           throw new TrackerError(
             "NOT_FOUND",
@@ -682,8 +707,12 @@ export class TrackerService {
     const peers = index.peers;
     const rows = holders.slice(from, from + MAX_PAGE_ENTRIES).filter((h) => peers.has(h.user));
     const more = from + MAX_PAGE_ENTRIES < holders.length;
+    // Downloads in progress that serve what they have come on the first page (see partial_holders).
+    const partial = cursor === undefined ? this.#partial.list(name, id, holders) : [];
     // Counts are read for at most one page's worth of holders.
-    const stats = await this.#store.getStatsMany(rows.map((h) => h.user));
+    const stats = await this.#store.getStatsMany(
+      [...rows.map((h) => h.user), ...partial.map((h) => h.user)],
+    );
     const live = this.#live;
     const isOnline = (user: string, peer: PeerRecord) => this.#isOnline(user, peer);
     function* infos(): Generator<HolderInfo> {
@@ -697,8 +726,11 @@ export class TrackerService {
           ...(peer.tls ? { tls: true } : {}),
           lastSeen: Math.max(peer.lastSeen, live.get(holder.user)?.lastSeen ?? 0),
           ...(stats.get(holder.user) ?? { downloads: 0, failures: 0 }),
+          complete: true,
+          progress: 1,
         };
       }
+      yield* partialHolderInfos(partial, stats);
     }
     const page = takePage(infos());
     const last = page.entries.at(-1) ?? rows.at(-1);

@@ -10,7 +10,7 @@ import {
   type Handler,
 } from "../../lib/dashboard/mod.ts";
 import type { FileManifest } from "../../lib/protocol/mod.ts";
-import { KvTrackerStore, type TrackerEvent } from "../../lib/tracker/mod.ts";
+import { KvTrackerStore, PartialHolders, type TrackerEvent } from "../../lib/tracker/mod.ts";
 
 /** An in-memory store, an event log and a handler, all on one settable clock. */
 export interface Fixture extends AsyncDisposable {
@@ -18,6 +18,8 @@ export interface Fixture extends AsyncDisposable {
   store: KvTrackerStore;
   /** The event log. */
   events: EventLog;
+  /** Downloads in progress, as the tracker keeps them. */
+  partialHolders: PartialHolders;
   /** The handler under test. */
   handle: Handler;
   /** The clock's time, ms since the epoch; tests move it. */
@@ -53,7 +55,8 @@ export async function makeFixture(): Promise<Fixture> {
   const store = await KvTrackerStore.open(":memory:");
   const clock = { now: Date.UTC(2030, 0, 1, 12, 0, 0) };
   const events = new EventLog({ now: () => clock.now });
-  const source = { store, heartbeatMs: HEARTBEAT_MS, events };
+  const partialHolders = new PartialHolders(() => clock.now);
+  const source = { store, heartbeatMs: HEARTBEAT_MS, events, partialHolders };
   const feed = new ChangeFeed(source, { coalesceMs: 1 });
   const handle = createDashboardHandler(source, feed);
   const request = (path: string, init?: RequestInit) =>
@@ -61,6 +64,7 @@ export async function makeFixture(): Promise<Fixture> {
   return {
     store,
     events,
+    partialHolders,
     handle,
     clock,
     async getJson<T>(path: string, init?: RequestInit) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { FileDetailView, FileView, PeerView, Stats } from "../../lib/dashboard/mod.ts";
+import { encodeHaveMap, manifestId } from "../../lib/protocol/mod.ts";
 import { HEARTBEAT_MS, makeFixture, manifest } from "./_fixture.ts";
 
 const MiB = 1 << 20;
@@ -232,4 +233,27 @@ Deno.test("/api/files and /files page a long list: every file once, with a link 
   assert.ok(next);
   const second = (await f.getText(next)).body;
   assert.ok(second.includes("f0500.txt") && !second.includes("f0499.txt"));
+});
+
+Deno.test("a file's page shows its swarm: downloads in progress with their share, counted in the chunk map", async () => {
+  await using f = await makeFixture();
+  const file = manifest("big.bin", 3 * MiB);
+  await f.share("ann", [file]);
+  const id = manifestId(file);
+  f.partialHolders.update("big.bin", id, {
+    user: "dl",
+    host: "127.0.0.1",
+    port: 5000,
+    progress: 1 / 3,
+    have: encodeHaveMap(Uint8Array.of(0, 1, 0)),
+  });
+  const { body } = await f.getJson<FileDetailView>("/api/files/big.bin");
+  const version = body.versions[0]!;
+  assert.deepEqual(version.chunkMap, [1, 2, 1]);
+  assert.deepEqual(
+    version.holders.map((h) => [h.user, h.complete, Math.round(h.progress * 100)]),
+    [["ann", true, 100], ["dl", false, 33]],
+  );
+  const page = await f.getText("/files/big.bin");
+  assert.match(page.body, /downloading 33%/);
 });

@@ -665,6 +665,10 @@ export interface DetailsJson {
     online: boolean;
     downloads: number;
     failures: number;
+    /** Whether it holds the whole file (false: a download in progress). */
+    complete: boolean;
+    /** Share of the file it holds, 0-1. */
+    progress: number;
   }[];
   /** Every version of the name. */
   versions: {

@@ -107,8 +107,24 @@ Deno.test("transfer: a third user lists, pings and downloads from two serving pe
     assert.equal(details.chunks, 4);
     const peers = [...details.peers].sort((a, b) => a.user.localeCompare(b.user));
     assert.deepEqual(peers, [
-      { user: "ann", address: ann.address, online: true, downloads: 0, failures: 0 },
-      { user: "bob", address: bob.address, online: true, downloads: 0, failures: 0 },
+      {
+        user: "ann",
+        address: ann.address,
+        online: true,
+        downloads: 0,
+        failures: 0,
+        complete: true,
+        progress: 1,
+      },
+      {
+        user: "bob",
+        address: bob.address,
+        online: true,
+        downloads: 0,
+        failures: 0,
+        complete: true,
+        progress: 1,
+      },
     ]);
   });
 

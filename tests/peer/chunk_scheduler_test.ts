@@ -60,3 +60,29 @@ Deno.test("ChunkScheduler.prefix grows only over contiguous verified chunks", ()
   assert.equal(s.prefix, 2);
   assert.deepEqual(s.verified(), [0, 1]);
 });
+
+Deno.test("ChunkScheduler hands a source with a have-map only chunks it holds", () => {
+  const s = new ChunkScheduler(4);
+  s.setHave("p", Uint8Array.of(0, 1, 0, 1), true);
+  assert.deepEqual([s.take("p"), s.take("p"), s.take("p")].sort(), [1, 3, null].sort());
+});
+
+Deno.test("ChunkScheduler in rarest order takes the chunk fewest sources hold, after the first few at random", () => {
+  const s = new ChunkScheduler(8, [0, 1, 2, 3], { order: "rarest", random: () => 0.99 });
+  s.setHave("p", Uint8Array.of(1, 1, 1, 1, 1, 1, 1, 0), true);
+  s.setHave("q", Uint8Array.of(1, 1, 1, 1, 1, 1, 0, 0), true);
+  s.setHave("r", Uint8Array.of(1, 1, 1, 1, 1, 0, 0, 1), true);
+  // Chunk 6 is held by p alone, 7 by r alone, 5 by p and q, 4 by all three.
+  assert.equal(s.take("p"), 6);
+  assert.equal(s.take("r"), 7);
+  assert.equal(s.take("q"), 5);
+  assert.equal(s.take("q"), 4);
+});
+
+Deno.test("ChunkScheduler races a chunk in flight elsewhere only once it is overdue", () => {
+  const s = new ChunkScheduler(1);
+  assert.equal(s.take("slow", 2, { now: 0 }), 0);
+  assert.equal(s.take("fast", 2, { now: 100, raceAfterMs: 250 }), null);
+  assert.ok(s.raceable("fast"));
+  assert.equal(s.take("fast", 2, { now: 300, raceAfterMs: 250 }), 0);
+});

@@ -243,6 +243,8 @@ Deno.test("TrackerService lists announced files and shows their details", async 
       lastSeen: t.clock.now,
       downloads: 0,
       failures: 0,
+      complete: true,
+      progress: 1,
     }],
     versions: [{
       id: manifestId(a),

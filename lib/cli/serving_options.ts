@@ -1,0 +1,87 @@
+/**
+ * The serving flags a `get` shares with `serve` (`--host`, `--port`, `--announce-host`,
+ * `--max-upload`, `--tls-cert/--tls-key`) and `--seed-for DURATION`, turned into options, with a
+ * usage error (exit 2) for anything malformed.
+ *
+ * @module
+ */
+import { RateLimiter, type SwarmSeatOptions } from "../peer/mod.ts";
+import { isHost, readPem } from "../protocol/mod.ts";
+import { CliError } from "./cli_error.ts";
+import { USAGE_EXIT } from "./command_spec.ts";
+import { visible } from "./visible.ts";
+
+/**
+ * `--seed-for DURATION`: a whole number with `ms`, `s`, `m` or `h` (bare: seconds), at most a week.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseDuration } from "./serving_options.ts";
+ * assert.equal(parseDuration("10m", "--seed-for"), 600_000);
+ * assert.equal(parseDuration("30", "--seed-for"), 30_000);
+ * ```
+ */
+export function parseDuration(text: string, flag: string): number {
+  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"]!;
+  const ms = match ? Number(match[1]) * unit : NaN;
+  if (!Number.isSafeInteger(ms) || ms > 7 * 24 * 3_600_000) {
+    throw new CliError(
+      `Cannot use ${flag} "${text}": expected e.g. 30s, 10m or 2h (at most a week)`,
+      USAGE_EXIT,
+    );
+  }
+  return ms;
+}
+
+/** The flag values {@link servingOptions} reads. */
+export interface ServingFlagValues {
+  host?: string | undefined;
+  port?: string | undefined;
+  "announce-host"?: string | undefined;
+  "max-upload"?: string | undefined;
+  "tls-cert"?: string | undefined;
+  "tls-key"?: string | undefined;
+}
+
+/** Where and how a `get` serves what it has verified, from its serving flags. */
+export async function servingOptions(
+  values: ServingFlagValues,
+  parseRate: (text: string) => number,
+): Promise<Omit<SwarmSeatOptions, "user" | "trackerKey">> {
+  if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
+    throw new CliError(`Cannot run get: give both --tls-cert and --tls-key`, USAGE_EXIT);
+  }
+  const announceHost = values["announce-host"];
+  if (announceHost !== undefined && !isHost(announceHost)) {
+    throw new CliError(
+      `Cannot use --announce-host "${
+        visible(announceHost)
+      }": expected an IPv4 address, an IPv6 address or a DNS name`,
+      USAGE_EXIT,
+    );
+  }
+  const port = Number(values.port ?? "0");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError(`Cannot use port "${values.port}": expected 0-65535`, USAGE_EXIT);
+  }
+  const pem = async (path: string) => {
+    try {
+      return await readPem(path);
+    } catch (error) {
+      throw new CliError(error instanceof Error ? error.message : String(error), USAGE_EXIT);
+    }
+  };
+  return {
+    hostname: values.host ?? "127.0.0.1",
+    port,
+    ...(announceHost ? { announceHost } : {}),
+    ...(values["max-upload"]
+      ? { uploadLimiter: new RateLimiter(parseRate(values["max-upload"])) }
+      : {}),
+    ...(values["tls-cert"]
+      ? { tls: { cert: await pem(values["tls-cert"]), key: await pem(values["tls-key"]!) } }
+      : {}),
+  };
+}
