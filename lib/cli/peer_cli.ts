@@ -10,8 +10,6 @@ import {
   parseAddress,
   PeerNode,
   RateLimiter,
-  SwarmSeat,
-  type SwarmSeatOptions,
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
