@@ -83,6 +83,8 @@ export interface RunningTracker extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
   /** Its state, for read-only observers (the dashboard); open until {@link close}. */
   readonly store: TrackerStore;
+  /** Its request handling (the dashboard reads its holder index). */
+  readonly service: TrackerService;
   /** Heartbeat interval peers are told to keep; a peer silent for 3 is offline. */
   readonly heartbeatMs: number;
   /** Stops listening, closes every connection and the store. */
@@ -114,6 +116,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
   const service = options.onEvent
     ? new ObservedService(store, options, options.onEvent)
     : new TrackerService(store, options);
+  try {
+    await service.start((error) => options.onLog?.(`background work failed: ${error}`));
+  } catch (error) {
+    listener.close();
+    await store[Symbol.asyncDispose]();
+    throw error;
+  }
   const unauthenticated = new UnauthenticatedSlots(options.maxUnauthenticated);
   const frameBudget = options.frameBudget ??
     (options.frameBudgetBytes ? new ByteBudget(options.frameBudgetBytes) : undefined);
@@ -151,11 +160,13 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       clearInterval(collector);
       await served.close();
       await collecting;
+      await service.stop();
       await store[Symbol.asyncDispose]();
     })();
   return {
     addr: served.addr,
     store,
+    service,
     heartbeatMs: service.heartbeatMs,
     close,
     [Symbol.asyncDispose]: close,
@@ -164,7 +175,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 /** A {@link TrackerService} that tells `onEvent` about every request it answered. */
 class ObservedService extends TrackerService {
-  readonly #store: TrackerStore;
   readonly #onEvent: (event: TrackerEvent) => void;
   readonly #now: () => number;
 
@@ -174,7 +184,6 @@ class ObservedService extends TrackerService {
     onEvent: (event: TrackerEvent) => void,
   ) {
     super(store, options);
-    this.#store = store;
     this.#onEvent = onEvent;
     this.#now = options.now ?? Date.now;
   }
@@ -183,7 +192,7 @@ class ObservedService extends TrackerService {
     const started = performance.now();
     // Who asks is read before handling: a logout deletes the session it names.
     const user = "token" in request
-      ? (await this.#store.getSession(hashToken(request.token), this.#now()))?.user ?? null
+      ? await this.userOf(hashToken(request.token))
       : "username" in request
       ? request.username
       : null;

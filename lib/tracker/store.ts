@@ -22,6 +22,41 @@
  * | `["reported", downloader, source, id]` | `true`, with `expireIn` of a day: one outcome counted |
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
+ * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
+ * | `["change", at, writer, seq]`         | {@link ChangeEntry}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
+ * | `["login_failures", key]`             | ms of recent failed logins of a back-off key, with `expireIn` |
+ * | `["registrations", group]`            | a registration token bucket of an address group, with `expireIn` |
+ * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
+ * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
+ *
+ * ## Several trackers on one KV
+ *
+ * Everything two tracker processes must agree on is in KV: accounts, sessions (a logout also
+ * writes a change entry, so every tracker drops its cached copy within one tail interval),
+ * addresses, liveness (each tracker writes the heartbeats it took in batches, one commit for many
+ * peers), the holder index, login back-off and registration buckets (keys that expire by
+ * themselves), report grants, ticket keys (created once, by whichever tracker commits first) and
+ * the request counters behind the dashboard (one set per tracker, summed on the pages).
+ *
+ * Every mutation that changes what the holder index shows (holder rows, address records,
+ * liveness) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
+ * commit; each tracker keeps the index in memory, loads it once and then tails these entries
+ * ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS}, which
+ * compacts the log; a tracker that fell further behind loads the index again.
+ *
+ * Writes that trackers can race on use atomic checks: the share list (each commit checks the
+ * share entries it read), account creation, ticket keys, report grants (used by a checked
+ * delete) and the back-off keys. Liveness needs no read-modify-write: a heartbeat's record is
+ * keyed by user and names the session it counts for.
+ *
+ * What stays in one process, and why:
+ * - connection caps (per-address and unauthenticated slots, frame budgets): they bound this
+ *   process's sockets and memory, which is what they protect;
+ * - caches that are safe to be stale by a bounded time: manifests (content-addressed, never
+ *   change), sessions (revocations arrive through the change log), the holder index (tailed every
+ *   {@link CHANGE_TAIL_MS} ms), heartbeats not yet written (at most one batch interval);
+ * - the dashboard's recent-event log and change feed (what this process answered; the counters
+ *   for the whole cluster are in KV).
  *
  * User names are unique without regard to case: the key is the name in lower case, the record
  * keeps the spelling it was registered with, and every other key uses that spelling (records
@@ -76,6 +111,44 @@ export interface PeerRecord {
   /** Whether it serves other peers over TLS. */
   tls?: boolean;
 }
+
+/** The last heartbeat a tracker wrote for a user, and the session it counts for. */
+export interface AliveRecord {
+  /** The session that announced the address. */
+  session: string;
+  /** When it was heard from, ms since the epoch. */
+  lastSeen: number;
+}
+
+/**
+ * One entry of the change log: what changed, by key, so that a reader re-reads exactly those keys
+ * (holder rows and addresses, which makes applying an entry twice or late harmless), or the
+ * values themselves where they only grow (heartbeats) or only go (revoked sessions).
+ */
+export interface ChangeEntry {
+  /** Holder rows written or deleted: `[name, id, user]`. */
+  holders?: [string, string, string][];
+  /** Users whose address record changed. */
+  peers?: string[];
+  /** Heartbeats: `[user, session, lastSeen]`. */
+  alive?: [string, string, number][];
+  /** Token hashes of sessions that ended. */
+  revoked?: string[];
+}
+
+/** A change entry with its position in the log. */
+export interface LoggedChange {
+  /** Its key, `["change", at, writer, seq]`. */
+  key: [string, number, string, number];
+  /** What changed. */
+  change: ChangeEntry;
+}
+
+/** How long change entries are kept; a tracker further behind than this reloads its index. */
+export const CHANGE_RETENTION_MS = 10 * 60_000;
+
+/** How often each tracker reads new change entries. */
+export const CHANGE_TAIL_MS = 200;
 
 /** The version of the key layout this module reads and writes. */
 export const STORE_LAYOUT = 2;
@@ -173,7 +246,12 @@ export interface TrackerStore extends AsyncDisposable {
    * Records what `user` shares; with `replace`, forgets what it shared before. `now` (the caller's
    * clock) dates the orphan marks of versions it leaves.
    */
-  putShares(user: string, files: FileManifest[], replace: boolean, now?: number): Promise<void>;
+  putShares(
+    user: string,
+    files: FileManifest[],
+    replace: boolean,
+    now?: number,
+  ): Promise<HolderKey[]>;
   /** Every holder of every file, or of the files named `name`. */
   listHolders(name?: string): Promise<HolderRow[]>;
   /** The chunk hashes of a stored manifest, by its id, or null. */
@@ -204,7 +282,57 @@ export interface TrackerStore extends AsyncDisposable {
    * calls (several trackers on one KV) exactly one pair is stored, and every caller gets it.
    */
   ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord>;
+  /** Holder rows by `[name, id, user]`, null where there is none. */
+  getHolders(keys: [string, string, string][]): Promise<(HolderRow | null)[]>;
+  /** Address records of `users`, null where there is none (or its host is not a host). */
+  getPeers(users: string[]): Promise<(PeerRecord | null)[]>;
+  /** Every user's last written heartbeat. */
+  listAlive(): Promise<Map<string, AliveRecord>>;
+  /** Writes heartbeats, many to a commit, each commit with its change entry. */
+  putAlive(beats: Map<string, AliveRecord>): Promise<void>;
+  /** Up to `limit` change entries whose time is `from` or later, oldest first. */
+  readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]>;
+  /** Recent failure times of each back-off key (empty when none). */
+  loginFailures(keys: string[]): Promise<number[][]>;
+  /**
+   * Changes a back-off key's failure times by `update` (null deletes it), atomically against
+   * other trackers; the key expires `ttlMs` after the write.
+   */
+  updateLoginFailures(
+    key: string,
+    update: (times: number[]) => number[] | null,
+    ttlMs: number,
+  ): Promise<void>;
+  /**
+   * Takes one registration from the token bucket of an address group: 0 if allowed, else ms until
+   * one is (nothing taken).
+   */
+  takeRegistration(
+    group: string,
+    bucket: { perAddress: number; refillMs: number },
+    now: number,
+  ): Promise<number>;
+  /** Lets `downloader` report once on each of `sources` for version `id` until `until`. */
+  putGrants(downloader: string, id: string, sources: string[], until: number): Promise<void>;
+  /** Uses a grant up (exactly one of concurrent uses wins); false when there was none. */
+  useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean>;
+  /** Adds to a tracker's request counters. */
+  addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
+  /** Every tracker's request counters: tracker, then counter name. */
+  readCounters(): Promise<Map<string, Map<string, number>>>;
 }
+
+/** A holder row's key as a tuple: `[name, id, user]`. */
+export type HolderKey = [string, string, string];
+
+/** One commit's worth of writes and the holder keys they change. */
+interface WriteGroup {
+  writes: Array<(op: Deno.AtomicOperation) => void>;
+  holders: HolderKey[];
+}
+
+/** Bytes of holder keys one change entry carries at most (values stay under 64 KiB). */
+const CHANGE_ENTRY_BYTES = 48 * 1024;
 
 const HASHES_PER_PART = 1024;
 
@@ -223,9 +351,19 @@ const MAX_MUTATIONS = 400;
  */
 export class KvTrackerStore implements TrackerStore {
   readonly #kv: Deno.Kv;
+  /** This store's name in change keys, so two writers never make the same key. */
+  readonly #writer = crypto.randomUUID().slice(0, 8);
+  #seq = 0;
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
+  }
+
+  /** Adds a change entry to `op` (its time is the wall clock: readers tail by it). */
+  #logChange(op: Deno.AtomicOperation, change: ChangeEntry): Deno.AtomicOperation {
+    return op.set(["change", Date.now(), this.#writer, this.#seq++], change, {
+      expireIn: CHANGE_RETENTION_MS,
+    });
   }
 
   /**
@@ -315,7 +453,7 @@ export class KvTrackerStore implements TrackerStore {
     const session = (await this.#kv.get<SessionRecord>(["session", tokenHash])).value;
     const op = this.#kv.atomic().delete(["session", tokenHash]);
     if (session) op.delete(["user_session", session.user, tokenHash]);
-    await op.commit();
+    await this.#logChange(op, { revoked: [tokenHash] }).commit();
   }
 
   // A record whose host is not an address or a DNS name was written before hosts were checked:
@@ -334,7 +472,8 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async putPeer(user: string, record: PeerRecord): Promise<void> {
-    await this.#kv.set(["peer", user], record);
+    await this.#logChange(this.#kv.atomic().set(["peer", user], record), { peers: [user] })
+      .commit();
   }
 
   async putShares(
@@ -342,13 +481,14 @@ export class KvTrackerStore implements TrackerStore {
     files: FileManifest[],
     replace: boolean,
     now = Date.now(),
-  ): Promise<void> {
+  ): Promise<HolderKey[]> {
     // A name listed twice counts once (the last entry), so every holder row stays removable.
     files = [...new Map(files.map((f) => [f.name, f])).values()];
     const versions = files.map((file) => ({ file, id: manifestId(file) }));
     // A commit fails only when a manifest head it checks was collected meanwhile: write it again.
     for (let attempt = 0;; attempt++) {
-      if (await this.#tryPutShares(user, versions, replace, now)) return;
+      const changed = await this.#tryPutShares(user, versions, replace, now);
+      if (changed) return changed;
       if (attempt === 4) throw new Error("Cannot save shares: manifests keep being collected");
     }
   }
@@ -358,11 +498,17 @@ export class KvTrackerStore implements TrackerStore {
     versions: { file: FileManifest; id: string }[],
     replace: boolean,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<HolderKey[] | null> {
     const old = new Map<string, ShareRecord>();
+    const stamps = new Map<string, string>();
     for await (const entry of this.#kv.list<ShareRecord>({ prefix: ["share", user] })) {
       old.set(entry.key[2] as string, entry.value);
+      stamps.set(entry.key[2] as string, entry.versionstamp);
     }
+    // Each commit checks the share entries it read, so a concurrent announce of the same user
+    // (on another tracker) makes it fail and start again from what that one wrote.
+    const checkShare = (name: string) => (op: Deno.AtomicOperation) =>
+      op.check({ key: ["share", user, name], versionstamp: stamps.get(name) ?? null });
     const heads = new Map<string, string>();
     for (const { file, id } of versions) {
       if (heads.has(id)) continue;
@@ -371,7 +517,7 @@ export class KvTrackerStore implements TrackerStore {
       heads.set(id, await this.#putManifest(id, file));
     }
     // Each file's writes go in one commit with the check on its manifest head.
-    const groups: Array<Array<(op: Deno.AtomicOperation) => void>> = [];
+    const groups: WriteGroup[] = [];
     const kept = new Set<string>();
     const withdraw = (name: string, id: string) => [
       (op: Deno.AtomicOperation) => op.delete(["holder", name, id, user]),
@@ -382,7 +528,9 @@ export class KvTrackerStore implements TrackerStore {
       kept.add(file.name);
       const before = old.get(file.name);
       if (before?.id === id) continue;
-      const group = before ? withdraw(file.name, before.id) : [];
+      const group = [checkShare(file.name), ...(before ? withdraw(file.name, before.id) : [])];
+      const holders: HolderKey[] = [[file.name, id, user]];
+      if (before) holders.push([file.name, before.id, user]);
       const holder: HolderRecord = {
         size: file.size,
         chunkSize: file.chunkSize,
@@ -396,15 +544,23 @@ export class KvTrackerStore implements TrackerStore {
         (op) => op.set(["version_holder", id, user], file.name),
         (op) => op.set(["share", user, file.name], { id } satisfies ShareRecord),
       );
-      groups.push(group);
+      groups.push({ writes: group, holders });
     }
     if (replace) {
       for (const [name, share] of old) {
         if (kept.has(name)) continue;
-        groups.push([...withdraw(name, share.id), (op) => op.delete(["share", user, name])]);
+        groups.push({
+          writes: [
+            checkShare(name),
+            ...withdraw(name, share.id),
+            (op) => op.delete(["share", user, name]),
+          ],
+          holders: [[name, share.id, user]],
+        });
       }
     }
-    return await this.#commitGroups(groups);
+    const ok = await this.#commitGroups(groups);
+    return ok ? groups.flatMap((g) => g.holders) : null;
   }
 
   async listHolders(name?: string): Promise<HolderRow[]> {
@@ -536,21 +692,161 @@ export class KvTrackerStore implements TrackerStore {
     return (await this.#kv.get(headKey)).versionstamp ?? "";
   }
 
-  /** Commits groups of writes, several groups per commit; false if a check failed. */
-  async #commitGroups(groups: Array<Array<(op: Deno.AtomicOperation) => void>>): Promise<boolean> {
+  /**
+   * Commits groups of writes, several groups per commit, each commit with a change entry naming
+   * the holder rows it changed; false if a check failed.
+   */
+  async #commitGroups(groups: WriteGroup[]): Promise<boolean> {
     let ok = true;
     for (let i = 0; i < groups.length;) {
       const op = this.#kv.atomic();
-      let mutations = 0;
-      while (i < groups.length && mutations + groups[i]!.length <= MAX_MUTATIONS) {
-        for (const write of groups[i]!) write(op);
-        mutations += groups[i]!.length;
+      let mutations = 1;
+      let bytes = 0;
+      const holders: HolderKey[] = [];
+      while (i < groups.length) {
+        const group = groups[i]!;
+        const size = group.holders.reduce((n, k) => n + k.join("").length * 3 + 16, 0);
+        if (holders.length > 0 && mutations + group.writes.length > MAX_MUTATIONS) break;
+        if (holders.length > 0 && bytes + size > CHANGE_ENTRY_BYTES) break;
+        for (const write of group.writes) write(op);
+        mutations += group.writes.length;
+        bytes += size;
+        holders.push(...group.holders);
         i++;
       }
-      const result = await op.commit();
+      const result = await this.#logChange(op, { holders }).commit();
       if (!result.ok) ok = false;
     }
     return ok;
+  }
+
+  async getHolders(keys: HolderKey[]): Promise<(HolderRow | null)[]> {
+    const entries = await this.#getMany<HolderRecord>(keys.map((k) => ["holder", ...k]));
+    return keys.map(([name, id, user], i) => {
+      const value = entries[i]?.value;
+      return value ? { name, id, user, ...value } : null;
+    });
+  }
+
+  async getPeers(users: string[]): Promise<(PeerRecord | null)[]> {
+    const entries = await this.#getMany<PeerRecord>(users.map((u) => ["peer", u]));
+    return entries.map((e) => e.value && isHost(e.value.host) ? e.value : null);
+  }
+
+  async listAlive(): Promise<Map<string, AliveRecord>> {
+    const alive = new Map<string, AliveRecord>();
+    for await (const entry of this.#kv.list<AliveRecord>({ prefix: ["alive"] })) {
+      alive.set(entry.key[1] as string, entry.value);
+    }
+    return alive;
+  }
+
+  async putAlive(beats: Map<string, AliveRecord>): Promise<void> {
+    const all = [...beats];
+    // Each beat is about 100 bytes of change entry; 300 to a commit stays far below the limits.
+    for (let i = 0; i < all.length; i += 300) {
+      const slice = all.slice(i, i + 300);
+      const op = this.#kv.atomic();
+      for (const [user, record] of slice) op.set(["alive", user], record);
+      this.#logChange(op, { alive: slice.map(([u, r]) => [u, r.session, r.lastSeen]) });
+      await op.commit();
+    }
+  }
+
+  async readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]> {
+    const changes: LoggedChange[] = [];
+    const start = typeof from === "number" ? ["change", from] : from;
+    const entries = this.#kv.list<ChangeEntry>({ prefix: ["change"], start }, { limit });
+    for await (const entry of entries) {
+      changes.push({ key: entry.key as LoggedChange["key"], change: entry.value });
+    }
+    return changes;
+  }
+
+  async loginFailures(keys: string[]): Promise<number[][]> {
+    const entries = await this.#getMany<number[]>(keys.map((k) => ["login_failures", k]));
+    return entries.map((e) => e.value ?? []);
+  }
+
+  async updateLoginFailures(
+    key: string,
+    update: (times: number[]) => number[] | null,
+    ttlMs: number,
+  ): Promise<void> {
+    const kvKey = ["login_failures", key];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.#kv.get<number[]>(kvKey);
+      const next = update(entry.value ?? []);
+      const op = this.#kv.atomic().check(entry);
+      if (next === null) op.delete(kvKey);
+      else op.set(kvKey, next, { expireIn: Math.max(1, ttlMs) });
+      if ((await op.commit()).ok) return;
+    }
+    throw new Error("Cannot record a login failure: the key keeps changing");
+  }
+
+  async takeRegistration(
+    group: string,
+    bucket: { perAddress: number; refillMs: number },
+    now: number,
+  ): Promise<number> {
+    const key = ["registrations", group];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.#kv.get<{ tokens: number; at: number }>(key);
+      const last = entry.value ?? { tokens: bucket.perAddress, at: now };
+      const tokens = Math.min(
+        bucket.perAddress,
+        last.tokens + Math.max(0, now - last.at) / bucket.refillMs,
+      );
+      if (tokens < 1) return Math.ceil((1 - tokens) * bucket.refillMs);
+      const result = await this.#kv.atomic().check(entry)
+        .set(key, { tokens: tokens - 1, at: now }, {
+          expireIn: bucket.perAddress * bucket.refillMs,
+        })
+        .commit();
+      if (result.ok) return 0;
+    }
+    throw new Error("Cannot take a registration: the bucket keeps changing");
+  }
+
+  async putGrants(downloader: string, id: string, sources: string[], until: number): Promise<void> {
+    const ttl = Math.max(1, until - Date.now());
+    for (let i = 0; i < sources.length; i += MAX_MUTATIONS) {
+      const op = this.#kv.atomic();
+      for (const source of sources.slice(i, i + MAX_MUTATIONS)) {
+        op.set(["grant", downloader, id, source], until, { expireIn: ttl });
+      }
+      await op.commit();
+    }
+  }
+
+  async useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean> {
+    const entry = await this.#kv.get<number>(["grant", downloader, id, source]);
+    if (entry.value === null) return false;
+    const result = await this.#kv.atomic().check(entry).delete(entry.key).commit();
+    return result.ok && entry.value > now;
+  }
+
+  async addCounters(tracker: string, counts: Map<string, number>): Promise<void> {
+    const all = [...counts].filter(([, n]) => n > 0);
+    for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
+      const op = this.#kv.atomic();
+      for (const [name, n] of all.slice(i, i + MAX_MUTATIONS)) {
+        op.sum(["counter", tracker, name], BigInt(Math.round(n)));
+      }
+      await op.commit();
+    }
+  }
+
+  async readCounters(): Promise<Map<string, Map<string, number>>> {
+    const counters = new Map<string, Map<string, number>>();
+    for await (const entry of this.#kv.list<Deno.KvU64>({ prefix: ["counter"] })) {
+      const [, tracker, name] = entry.key as [string, string, string];
+      let mine = counters.get(tracker);
+      if (!mine) counters.set(tracker, mine = new Map());
+      mine.set(name, Number(entry.value.value));
+    }
+    return counters;
   }
 
   async #commitInBatches(writes: Array<(op: Deno.AtomicOperation) => void>): Promise<void> {
