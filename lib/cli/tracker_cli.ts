@@ -208,7 +208,13 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   let dashboard;
   try {
     dashboard = startDashboard(
-      { store: tracker.store, heartbeatMs: tracker.heartbeatMs, events },
+      {
+        store: tracker.store,
+        heartbeatMs: tracker.heartbeatMs,
+        events,
+        index: () => tracker.service.index(),
+        trackerId: tracker.service.trackerId,
+      },
       {
         hostname: values.host,
         port: httpPort,
