@@ -338,6 +338,8 @@ const HASHES_PER_PART = 1024;
 
 const MAX_MUTATIONS = 400;
 
+const MAX_CHECKS = 100;
+
 /**
  * {@link TrackerStore} on Deno KV.
  *
@@ -703,7 +705,9 @@ export class KvTrackerStore implements TrackerStore {
       let mutations = 1;
       let bytes = 0;
       const holders: HolderKey[] = [];
-      while (i < groups.length) {
+      let count = 0;
+      // KV allows 100 checks to a commit; each group has at most 2.
+      while (i < groups.length && count < MAX_CHECKS / 2) {
         const group = groups[i]!;
         const size = group.holders.reduce((n, k) => n + k.join("").length * 3 + 16, 0);
         if (holders.length > 0 && mutations + group.writes.length > MAX_MUTATIONS) break;
@@ -712,6 +716,7 @@ export class KvTrackerStore implements TrackerStore {
         mutations += group.writes.length;
         bytes += size;
         holders.push(...group.holders);
+        count++;
         i++;
       }
       const result = await this.#logChange(op, { holders }).commit();
