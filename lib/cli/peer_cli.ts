@@ -7,8 +7,9 @@
 import { parseArgs } from "node:util";
 import {
   formatAddress,
-  parseAddress,
+  formatTrackers,
   parseRate,
+  parseTrackerList,
   PeerError,
   PeerNode,
   RateLimiter,
@@ -48,7 +49,8 @@ import { formatStatus, gatherStatus } from "./status.ts";
 import { visible, visibleJson } from "./visible.ts";
 
 const COMMON = `Common options:
-  --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070)
+  --tracker HOST:PORT  tracker address (env P2PFS_TRACKER, default 127.0.0.1:7070); several
+                       trackers of one cluster as HOST:PORT,HOST:PORT (the first that answers)
   --user NAME          account name (env P2PFS_USER); the password comes from env
                        P2PFS_PASSWORD or is asked for on a terminal
   --json               print one JSON document on stdout (list, details, ping, get, status)
@@ -306,7 +308,7 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
     try {
       const report = await gatherStatus({
         user,
-        address: formatAddress(tracker.hostname, tracker.port),
+        address: formatTrackers(tracker),
         tls: clientTls !== undefined,
         getSandbox: values["no-sandbox"]
           ? null
@@ -441,9 +443,9 @@ async function runCommand(command: string, rest: string[]): Promise<number> {
   return 0;
 }
 
-function parseTracker(text: string): TrackerAddress {
+function parseTracker(text: string): TrackerAddress[] {
   try {
-    return parseAddress(text);
+    return parseTrackerList(text);
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error), 2);
   }

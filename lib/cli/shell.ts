@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { formatAddress, type PeerNode, type TrackerAddress, TrackerClient } from "../peer/mod.ts";
+import {
+  formatAddress,
+  formatTrackers,
+  type PeerNode,
+  type TrackerAddress,
+  TrackerClient,
+} from "../peer/mod.ts";
 import type { ClientTls } from "../protocol/mod.ts";
 import { describeError } from "./peer_cli.ts";
 import {
@@ -24,8 +30,8 @@ export { splitWords };
 
 /** Settings of {@link runShell}. */
 export interface ShellOptions {
-  /** The tracker. */
-  tracker: TrackerAddress;
+  /** The tracker, or several of one cluster. */
+  tracker: TrackerAddress | readonly TrackerAddress[];
   /** Who is logged in. */
   user: string;
   /** The password (for reconnecting). */
@@ -101,7 +107,7 @@ export function completionSource(
 export async function runShell(node: PeerNode, options: ShellOptions): Promise<void> {
   const interactive = Deno.stdin.isTerminal();
   const colour = colourFor(Deno.stdout);
-  const where = formatAddress(options.tracker.hostname, options.tracker.port);
+  const where = formatTrackers(options.tracker);
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   Deno.addSignalListener("SIGINT", onSignal);
