@@ -11,19 +11,17 @@
  */
 import {
   Channel,
-  checkHandshake,
   type ConnectionLimits,
   type Duplex,
-  endsConnection,
   HANDSHAKE_TIMEOUT_MS,
   listen,
-  type OutgoingMessage,
   parsePeerRequest,
   PEER_IDLE_TIMEOUT_MS,
+  type PeerRequest,
   PROTOCOL_VERSION,
-  ProtocolError,
   SEND_STALL_MS,
   serveListener,
+  serveRequests,
   type ServerTls,
   TICKET_WINDOW_MS,
   TicketError,
@@ -106,29 +104,23 @@ export async function servePeerConnection(
   const idleMs = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
-  let greeted = false;
   using open = new OpenFile();
   let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
-    while (!channel.closed) {
-      let reply: OutgoingMessage;
-      try {
-        const message = await channel.receive();
-        if (message === null) break;
-        channel.closeAfter(idleMs);
-        const request = parsePeerRequest(message);
-        if (checkHandshake(request, greeted, "peer")) {
-          greeted = true;
-          reply = {
-            type: "hello",
-            version: PROTOCOL_VERSION,
-            server: "peer",
-            user: share.user,
-            challenge: tickets.challenge,
-          };
-        } else if (request.type === "ping") {
-          reply = { type: "pong", nonce: request.nonce };
-        } else if (request.type === "ticket") {
+    await serveRequests<PeerRequest>(channel, {
+      side: "peer",
+      parse: parsePeerRequest,
+      hello: () => ({
+        type: "hello",
+        version: PROTOCOL_VERSION,
+        server: "peer",
+        user: share.user,
+        challenge: tickets.challenge,
+      }),
+      handle: async (request, streaming) => {
+        if (request.type === "hello") return null; // answered by the loop
+        if (request.type === "ping") return { type: "pong", nonce: request.nonce };
+        if (request.type === "ticket") {
           const trackerKey = share.trackerKey?.();
           if (!trackerKey) {
             throw new Refusal(
@@ -141,40 +133,30 @@ export async function servePeerConnection(
             cap?.leave();
             counted = false;
           }
-          reply = { type: "ok" };
-        } else {
-          if (!tickets.any) {
-            throw new Refusal(
-              "FORBIDDEN",
-              `Cannot read ${request.name}: show a ticket from the tracker's details first`,
-            );
-          }
-          const file = open.get(share, request, tickets);
-          channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
-          try {
-            await channel.send({ type: "data", offset: request.offset, length: request.length });
-            sendBuffer ??= new Uint8Array(SEND_BYTES);
-            await sendRange(channel, file, request, sendBuffer, options);
-          } finally {
-            channel.closeAfter(idleMs);
-          }
-          continue;
+          return { type: "ok" };
         }
-      } catch (error) {
-        if (channel.closed) break;
-        if (
-          error instanceof Refusal || error instanceof TicketError || error instanceof ProtocolError
-        ) {
-          await channel.send({ type: "error", code: error.code, message: error.message });
-          if (error instanceof ProtocolError && endsConnection(error, greeted)) break;
-          continue;
+        if (!tickets.any) {
+          throw new Refusal(
+            "FORBIDDEN",
+            `Cannot read ${request.name}: show a ticket from the tracker's details first`,
+          );
         }
-        break; // the stream is in an unknown state (e.g. a file shrank mid-send): hang up
-      }
-      await channel.send(reply);
-    }
-  } catch {
-    // the other side went away
+        const file = open.get(share, request, tickets);
+        channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
+        try {
+          streaming();
+          await channel.send({ type: "data", offset: request.offset, length: request.length });
+          sendBuffer ??= new Uint8Array(SEND_BYTES);
+          await sendRange(channel, file, request, sendBuffer, options);
+        } finally {
+          channel.closeAfter(idleMs);
+        }
+        return null;
+      },
+      isRefusal: (error): error is Refusal | TicketError =>
+        error instanceof Refusal || error instanceof TicketError,
+      idleMs: () => idleMs,
+    });
   } finally {
     clearTimeout(window);
     if (counted) cap?.leave();

@@ -18,3 +18,4 @@ export * from "./limits.ts";
 export * from "./open_files.ts";
 export * from "./handshake.ts";
 export * from "./ticket.ts";
+export * from "./serve_loop.ts";
