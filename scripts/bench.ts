@@ -89,7 +89,7 @@ async function trackerLoadBench(): Promise<void> {
       { ready: /^tracker listening/ },
     );
     try {
-      const address = tracker.line.replace("tracker listening on ", "").trim();
+      const address = tracker.line.replace("tracker listening on ", "").split(" ")[0]!;
       console.error(`tracker load: 500 peers, ${seconds} s...`);
       result = await runLoad(address, { ...options, trackerPid: tracker.child.pid });
     } finally {
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
       ready: /^tracker listening/,
     });
     running.push(tracker);
-    const address = tracker.line.replace("tracker listening on ", "");
+    const address = tracker.line.replace("tracker listening on ", "").split(" ")[0]!;
     const env = (user: string) => ({
       P2PFS_TRACKER: address,
       P2PFS_USER: user,

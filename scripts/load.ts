@@ -379,7 +379,7 @@ async function main(): Promise<void> {
     try {
       const lines = tracker.stdout.pipeThrough(new TextDecoderStream()).getReader();
       let text = "";
-      while (!/tracker listening on (\S+)\n/.test(text)) {
+      while (!/tracker listening on (\S+)/.test(text)) {
         const { value, done } = await lines.read();
         if (done) throw new Error("Cannot start tracker: it exited");
         text += value;
@@ -387,7 +387,7 @@ async function main(): Promise<void> {
       (async () => {
         while (!(await lines.read()).done) { /* drain */ }
       })().catch(() => {});
-      const address = /tracker listening on (\S+)\n/.exec(text)![1]!;
+      const address = /tracker listening on (\S+)/.exec(text)![1]!;
       const result = await runLoad(address, { ...options, trackerPid: tracker.pid });
       console.log(JSON.stringify(result, null, 2));
     } finally {

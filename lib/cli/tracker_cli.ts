@@ -41,6 +41,7 @@ import {
 import { formatAddress } from "../peer/mod.ts";
 import { EventLog, startDashboard } from "../dashboard/mod.ts";
 import { visible } from "./visible.ts";
+import { runTrackerWorkers } from "./tracker_workers.ts";
 
 const USAGE = `Usage: deno task tracker [options]
 
@@ -68,6 +69,8 @@ Options:
                              (default 60)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
+  --workers N          tracker processes sharing the port and the KV (default: the number of
+                       cores); each has its own connection caps
   --no-sandbox         do not narrow Deno's permissions to the KV folder
   -h, --help           show this help
 
@@ -100,6 +103,9 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         "max-registrations": { type: "string" },
         "tls-key": { type: "string" },
         "trust-announced-hosts": { type: "boolean", default: false },
+        workers: { type: "string" },
+        // Internal: this process is worker I of --workers N (started by the parent).
+        worker: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -127,17 +133,26 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error("error: --heartbeat-ms and --session-ttl must be positive numbers");
     return 2;
   }
+  const workers = positive(values.workers, navigator.hardwareConcurrency || 1);
+  if (Number.isNaN(workers) || workers > 64) {
+    console.error(`error: --workers must be a whole number from 1 to 64, got ${values.workers}`);
+    return 2;
+  }
+  const workerId = values.worker === undefined ? undefined : Number(values.worker);
   const kvPath = values.kv;
   const localKv = kvPath !== ":memory:" && !/^https?:\/\//.test(kvPath);
   const kvDir = localKv ? dirname(resolvePath(kvPath)) : undefined;
   if (kvDir) await Deno.mkdir(kvDir, { recursive: true });
 
-  // The tracker runs in a child process whose Deno permissions cover only its KV folder.
-  if (Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"] && canSandbox()) {
-    const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
-    const scope = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
-    return await runSandboxed(args, scope, "tracker.ts");
+  // The tracker runs in a child process whose Deno permissions cover only its KV folder; with
+  // several workers, each is such a child.
+  const sandbox = Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"] && canSandbox();
+  const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
+  const narrowed = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
+  if (workerId === undefined && workers > 1) {
+    return await runTrackerWorkers(args, workers, sandbox ? narrowed : null);
   }
+  if (sandbox && workerId === undefined) return await runSandboxed(args, narrowed, "tracker.ts");
   const scope = currentScope();
   console.error(
     scope
@@ -198,6 +213,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
       trustAnnouncedHosts: values["trust-announced-hosts"],
+      ...(workerId !== undefined ? { workerId, reusePort: true } : {}),
       onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
       onEvent: (event) => events.record(event),
     });
@@ -205,24 +221,27 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  let dashboard;
+  let dashboard: { addr: Deno.NetAddr; close(): Promise<void> } | undefined;
   try {
-    dashboard = startDashboard(
-      {
-        store: tracker.store,
-        heartbeatMs: tracker.heartbeatMs,
-        events,
-        index: () => tracker.service.index(),
-        trackerId: tracker.service.trackerId,
-      },
-      {
-        hostname: values.host,
-        port: httpPort,
-        maxConnections: limits.maxHttpConnections,
-        maxPerAddress: limits.maxPerAddress,
-        onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
-      },
-    );
+    // Of several workers, the first serves the dashboard (it shows the whole cluster).
+    if (workerId === undefined || workerId === 1) {
+      dashboard = startDashboard(
+        {
+          store: tracker.store,
+          heartbeatMs: tracker.heartbeatMs,
+          events,
+          index: () => tracker.service.index(),
+          trackerId: tracker.service.trackerId,
+        },
+        {
+          hostname: values.host,
+          port: httpPort,
+          maxConnections: limits.maxHttpConnections,
+          maxPerAddress: limits.maxPerAddress,
+          onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
+        },
+      );
+    }
   } catch (error) {
     await tracker.close();
     console.error(
@@ -240,13 +259,15 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   console.log(limitsLine);
   console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
-  console.log(
-    `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
-  );
+  if (dashboard) {
+    console.log(
+      `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
+    );
+  }
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
-  await dashboard.close();
+  await dashboard?.close();
   await tracker.close();
   return 0;
 }

@@ -73,6 +73,8 @@ export interface TrackerOptions
   kvPath?: string;
   /** Serve over TLS with this certificate and key. */
   tls?: ServerTls;
+  /** Listen on a port other processes listen on too (`--workers`; needs `--unstable-net`). */
+  reusePort?: boolean;
   /** Called after every request the service answered (not for `hello` or unparsable input). */
   onEvent?: (event: TrackerEvent) => void;
 }
@@ -105,7 +107,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 7070,
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.reusePort ? { reusePort: true } : {}),
   });
+  const where = listener.addr as Deno.NetAddr;
+  // Its name in the cluster's counters: where it listens, and which worker it is.
+  const trackerId = options.trackerId ??
+    `${where.hostname}:${where.port}${options.workerId ? `/${options.workerId}` : ""}`;
   let store: KvTrackerStore;
   try {
     store = await KvTrackerStore.open(options.kvPath ?? "./data/tracker.kv");
@@ -113,9 +120,10 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     listener.close();
     throw error;
   }
+  const serviceOptions = { ...options, trackerId };
   const service = options.onEvent
-    ? new ObservedService(store, options, options.onEvent)
-    : new TrackerService(store, options);
+    ? new ObservedService(store, serviceOptions, options.onEvent)
+    : new TrackerService(store, serviceOptions);
   try {
     await service.start((error) => options.onLog?.(`background work failed: ${error}`));
   } catch (error) {
