@@ -67,6 +67,8 @@ export class Accounts {
   readonly #registrations: RegistrationLimit;
   /** Sessions recently read from KV (revoked ones are dropped at once). */
   readonly #cache = new Map<string, { session: SessionRecord; until: number }>();
+  /** Token hashes of recent tokens (a request's token is hashed once, not on every request). */
+  readonly #hashes = new Map<string, string>();
   #dummyHash: Promise<PasswordHash> | undefined;
   #issuer: Promise<TicketIssuer> | undefined;
 
@@ -214,7 +216,12 @@ export class Accounts {
 
   /** The session's user, or `BAD_TOKEN`. */
   async authenticate(token: string): Promise<{ user: string; tokenHash: string }> {
-    const tokenHash = hashToken(token);
+    let tokenHash = this.#hashes.get(token);
+    if (tokenHash === undefined) {
+      tokenHash = hashToken(token);
+      this.#hashes.set(token, tokenHash);
+      if (this.#hashes.size > CACHE_MAX_ENTRIES) this.#hashes.clear();
+    }
     const user = await this.userOf(tokenHash);
     if (user === null) {
       throw new TrackerError("BAD_TOKEN", "Cannot accept request: session is unknown or expired");

@@ -11,8 +11,12 @@ const encoder = new TextEncoder();
 
 /** Bytes of `value` as JSON in UTF-8 (what it adds to a frame, give or take a comma). */
 export function jsonBytes(value: unknown): number {
-  return encoder.encode(JSON.stringify(value)).length;
+  const text = JSON.stringify(value);
+  // ASCII (the common case) is one byte a character: no need to encode it to count.
+  return ASCII.test(text) ? text.length : encoder.encode(text).length;
 }
+
+const ASCII = /^[\x00-\x7f]*$/;
 
 /**
  * Collects entries from `source` into one page: stops before the entry that would cross

@@ -32,6 +32,8 @@ const MAX_GRANTS = 1_000_000;
  */
 export class ReportGrants {
   readonly #grants = new Map<string, number>();
+  /** Grants this process wrote to the store, until when: not written again while fresh. */
+  readonly #written = new Map<string, number>();
   readonly #now: () => number;
   readonly #store: TrackerStore | undefined;
   #flushing: Promise<void> = Promise.resolve();
@@ -46,32 +48,34 @@ export class ReportGrants {
   flush(): Promise<void> {
     const store = this.#store;
     if (!store || this.#grants.size === 0) return this.#flushing;
-    const byVersion = new Map<string, { until: number; sources: string[] }>();
-    for (const [key, until] of this.#grants) {
-      const [downloader, id, source] = key.split("\u0000") as [string, string, string];
-      const group = `${downloader}\u0000${id}`;
-      const entry = byVersion.get(group) ?? { until, sources: [] };
-      entry.until = Math.max(entry.until, until);
-      entry.sources.push(source);
-      byVersion.set(group, entry);
-    }
+    const grants = [...this.#grants];
     this.#grants.clear();
+    for (const [key, until] of grants) {
+      this.#written.delete(key);
+      this.#written.set(key, until);
+    }
+    while (this.#written.size > MAX_GRANTS) {
+      this.#written.delete(this.#written.keys().next().value!);
+    }
     const previous = this.#flushing;
     this.#flushing = (async () => {
       await previous.catch(() => {});
-      for (const [group, { until, sources }] of byVersion) {
-        const [downloader, id] = group.split("\u0000") as [string, string];
-        await store.putGrants(downloader, id, sources, until);
-      }
+      await store.putGrants(grants.map(([key, until]) => {
+        const [downloader, id, source] = key.split("\u0000") as [string, string, string];
+        return { downloader, id, source, until };
+      }));
     })();
     return this.#flushing;
   }
 
   /** Lets `downloader` report once on each of `sources` for the file `sha256`. */
   grant(downloader: string, sha256: string, sources: string[]): void {
-    const until = this.#now() + GRANT_TTL_MS;
+    const now = this.#now();
+    const until = now + GRANT_TTL_MS;
     for (const source of sources) {
       const key = `${downloader}\u0000${sha256}\u0000${source}`;
+      // Stored already, with more than half its hour left: a repeated details writes nothing.
+      if ((this.#written.get(key) ?? 0) > now + GRANT_TTL_MS / 2) continue;
       this.#grants.delete(key);
       this.#grants.set(key, until);
     }
@@ -85,6 +89,7 @@ export class ReportGrants {
     const key = `${downloader}\u0000${sha256}\u0000${source}`;
     const until = this.#grants.get(key);
     this.#grants.delete(key);
+    this.#written.delete(key);
     if (until !== undefined || !this.#store) return until !== undefined && until > this.#now();
     await this.#flushing;
     return await this.#store.useGrant(downloader, sha256, source, this.#now());

@@ -312,8 +312,10 @@ export interface TrackerStore extends AsyncDisposable {
     bucket: { perAddress: number; refillMs: number },
     now: number,
   ): Promise<number>;
-  /** Lets `downloader` report once on each of `sources` for version `id` until `until`. */
-  putGrants(downloader: string, id: string, sources: string[], until: number): Promise<void>;
+  /** Lets each `downloader` report once on `source` for version `id` until `until`. */
+  putGrants(
+    grants: { downloader: string; id: string; source: string; until: number }[],
+  ): Promise<void>;
   /** Uses a grant up (exactly one of concurrent uses wins); false when there was none. */
   useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean>;
   /** Adds to a tracker's request counters. */
@@ -340,6 +342,14 @@ const MAX_MUTATIONS = 400;
 
 const MAX_CHECKS = 100;
 
+/** Attempts of a read-modify-write whose check other processes keep failing. */
+const MAX_RETRIES = 30;
+
+/** A short random wait before attempt `attempt + 1`, growing with each. */
+function pause(attempt: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, Math.random() * 2 * (attempt + 1)));
+}
+
 /**
  * {@link TrackerStore} on Deno KV.
  *
@@ -356,6 +366,8 @@ export class KvTrackerStore implements TrackerStore {
   /** This store's name in change keys, so two writers never make the same key. */
   readonly #writer = crypto.randomUUID().slice(0, 8);
   #seq = 0;
+  /** Read-modify-writes waiting for their key, by key (see {@link #oneAtATime}). */
+  readonly #queues = new Map<string, Promise<unknown>>();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
@@ -773,21 +785,39 @@ export class KvTrackerStore implements TrackerStore {
     return entries.map((e) => e.value ?? []);
   }
 
-  async updateLoginFailures(
+  updateLoginFailures(
     key: string,
     update: (times: number[]) => number[] | null,
     ttlMs: number,
   ): Promise<void> {
     const kvKey = ["login_failures", key];
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.#kv.get<number[]>(kvKey);
-      const next = update(entry.value ?? []);
-      const op = this.#kv.atomic().check(entry);
-      if (next === null) op.delete(kvKey);
-      else op.set(kvKey, next, { expireIn: Math.max(1, ttlMs) });
-      if ((await op.commit()).ok) return;
-    }
-    throw new Error("Cannot record a login failure: the key keeps changing");
+    return this.#oneAtATime(`login_failures\u0000${key}`, async () => {
+      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        const entry = await this.#kv.get<number[]>(kvKey);
+        const next = update(entry.value ?? []);
+        const op = this.#kv.atomic().check(entry);
+        if (next === null) op.delete(kvKey);
+        else op.set(kvKey, next, { expireIn: Math.max(1, ttlMs) });
+        if ((await op.commit()).ok) return;
+        await pause(attempt);
+      }
+      throw new Error("Cannot record a login failure: the key keeps changing");
+    });
+  }
+
+  /**
+   * Runs read-modify-write `task`s on one key one after another in this process, so they never
+   * fail each other's checks; only other processes' writes can (and are retried).
+   */
+  #oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const before = this.#queues.get(key) ?? Promise.resolve();
+    const run = before.catch(() => {}).then(task);
+    const tail = run.catch(() => {});
+    this.#queues.set(key, tail);
+    tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    });
+    return run;
   }
 
   async takeRegistration(
@@ -796,30 +826,35 @@ export class KvTrackerStore implements TrackerStore {
     now: number,
   ): Promise<number> {
     const key = ["registrations", group];
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.#kv.get<{ tokens: number; at: number }>(key);
-      const last = entry.value ?? { tokens: bucket.perAddress, at: now };
-      const tokens = Math.min(
-        bucket.perAddress,
-        last.tokens + Math.max(0, now - last.at) / bucket.refillMs,
-      );
-      if (tokens < 1) return Math.ceil((1 - tokens) * bucket.refillMs);
-      const result = await this.#kv.atomic().check(entry)
-        .set(key, { tokens: tokens - 1, at: now }, {
-          expireIn: bucket.perAddress * bucket.refillMs,
-        })
-        .commit();
-      if (result.ok) return 0;
-    }
-    throw new Error("Cannot take a registration: the bucket keeps changing");
+    return await this.#oneAtATime(`registrations\u0000${group}`, async () => {
+      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        const entry = await this.#kv.get<{ tokens: number; at: number }>(key);
+        const last = entry.value ?? { tokens: bucket.perAddress, at: now };
+        const tokens = Math.min(
+          bucket.perAddress,
+          last.tokens + Math.max(0, now - last.at) / bucket.refillMs,
+        );
+        if (tokens < 1) return Math.ceil((1 - tokens) * bucket.refillMs);
+        const result = await this.#kv.atomic().check(entry)
+          .set(key, { tokens: tokens - 1, at: now }, {
+            expireIn: bucket.perAddress * bucket.refillMs,
+          })
+          .commit();
+        if (result.ok) return 0;
+        await pause(attempt);
+      }
+      throw new Error("Cannot take a registration: the bucket keeps changing");
+    });
   }
 
-  async putGrants(downloader: string, id: string, sources: string[], until: number): Promise<void> {
-    const ttl = Math.max(1, until - Date.now());
-    for (let i = 0; i < sources.length; i += MAX_MUTATIONS) {
+  async putGrants(
+    grants: { downloader: string; id: string; source: string; until: number }[],
+  ): Promise<void> {
+    const now = Date.now();
+    for (let i = 0; i < grants.length; i += MAX_MUTATIONS) {
       const op = this.#kv.atomic();
-      for (const source of sources.slice(i, i + MAX_MUTATIONS)) {
-        op.set(["grant", downloader, id, source], until, { expireIn: ttl });
+      for (const { downloader, id, source, until } of grants.slice(i, i + MAX_MUTATIONS)) {
+        op.set(["grant", downloader, id, source], until, { expireIn: Math.max(1, until - now) });
       }
       await op.commit();
     }
