@@ -480,6 +480,7 @@ async function main(): Promise<void> {
         "--workers",
         workers,
         ...LOAD_TRACKER_FLAGS,
+        ...(Deno.env.get("LOAD_TRACKER_ARGS")?.split(" ").filter(Boolean) ?? []),
       ],
       cwd: ROOT,
       stdout: "piped",

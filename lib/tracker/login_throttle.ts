@@ -166,7 +166,10 @@ export class LoginThrottle {
 
   /** Forgets the failures of `user` from `address` after a successful login. */
   async succeed(user: string, address?: string): Promise<void> {
-    await this.#failures.update(this.#keys(user, address)[0][0], () => null, this.#windowMs);
+    const key = this.#keys(user, address)[0][0];
+    // Most logins follow no failure: a read, and no write.
+    const [times] = await this.#failures.get([key]);
+    if (times && times.length > 0) await this.#failures.update(key, () => null, this.#windowMs);
   }
 
   /** The pair key first, then the address key, each with its free failures. */

@@ -523,13 +523,11 @@ export class KvTrackerStore implements TrackerStore {
     // (on another tracker) makes it fail and start again from what that one wrote.
     const checkShare = (name: string) => (op: Deno.AtomicOperation) =>
       op.check({ key: ["share", user, name], versionstamp: stamps.get(name) ?? null });
-    const heads = new Map<string, string>();
+    const wanted = new Map<string, FileManifest>();
     for (const { file, id } of versions) {
-      if (heads.has(id)) continue;
-      const before = old.get(file.name);
-      if (before?.id === id) continue;
-      heads.set(id, await this.#putManifest(id, file));
+      if (old.get(file.name)?.id !== id) wanted.set(id, file);
     }
+    const heads = await this.#putManifests(wanted);
     // Each file's writes go in one commit with the check on its manifest head.
     const groups: WriteGroup[] = [];
     const kept = new Set<string>();
@@ -679,31 +677,75 @@ export class KvTrackerStore implements TrackerStore {
     await Promise.resolve();
   }
 
-  /** Writes the manifest `id` unless it is there; returns its head's versionstamp. */
-  async #putManifest(id: string, file: FileManifest): Promise<string> {
-    const headKey = ["manifest", id];
-    const existing = await this.#kv.get(headKey);
-    if (existing.versionstamp !== null) return existing.versionstamp;
-    const parts = Math.ceil(file.chunkHashes.length / HASHES_PER_PART);
-    const writes: Array<(op: Deno.AtomicOperation) => void> = [];
-    for (let part = 0; part < parts; part++) {
-      const slice = file.chunkHashes.slice(part * HASHES_PER_PART, (part + 1) * HASHES_PER_PART);
-      const bytes = new Uint8Array(slice.length * 32);
-      slice.forEach((hex, i) => bytes.set(Uint8Array.fromHex(hex), i * 32));
-      writes.push((op) => op.set([...headKey, part], bytes));
+  /**
+   * Writes the manifests that are not stored yet — every part first (many to a commit), then the
+   * heads (many to a commit, each checked absent) — and returns every head's versionstamp.
+   */
+  async #putManifests(manifests: Map<string, FileManifest>): Promise<Map<string, string>> {
+    const ids = [...manifests.keys()];
+    const existing = await this.#getMany(ids.map((id) => ["manifest", id]));
+    const stamps = new Map<string, string>();
+    const missing: string[] = [];
+    ids.forEach((id, i) => {
+      const stamp = existing[i]?.versionstamp;
+      if (stamp) stamps.set(id, stamp);
+      else missing.push(id);
+    });
+    if (missing.length === 0) return stamps;
+    const parts: Array<{ write: (op: Deno.AtomicOperation) => void; bytes: number }> = [];
+    const heads: Array<[string, ManifestHead]> = [];
+    for (const id of missing) {
+      const file = manifests.get(id)!;
+      const count = Math.ceil(file.chunkHashes.length / HASHES_PER_PART);
+      for (let part = 0; part < count; part++) {
+        const slice = file.chunkHashes.slice(part * HASHES_PER_PART, (part + 1) * HASHES_PER_PART);
+        const bytes = new Uint8Array(slice.length * 32);
+        slice.forEach((hex, i) => bytes.set(Uint8Array.fromHex(hex), i * 32));
+        parts.push({ write: (op) => op.set(["manifest", id, part], bytes), bytes: bytes.length });
+      }
+      heads.push([id, {
+        size: file.size,
+        chunkSize: file.chunkSize,
+        sha256: file.sha256,
+        chunkCount: file.chunkHashes.length,
+        parts: count,
+      }]);
     }
-    await this.#commitInBatches(writes);
-    const head: ManifestHead = {
-      size: file.size,
-      chunkSize: file.chunkSize,
-      sha256: file.sha256,
-      chunkCount: file.chunkHashes.length,
-      parts,
-    };
-    const result = await this.#kv.atomic().check({ key: headKey, versionstamp: null })
-      .set(headKey, head).commit();
-    if (result.ok) return result.versionstamp;
-    return (await this.#kv.get(headKey)).versionstamp ?? "";
+    // Parts: at most 400 writes and 512 KiB to a commit (KV allows 800 KiB).
+    for (let i = 0; i < parts.length;) {
+      const op = this.#kv.atomic();
+      let n = 0;
+      let bytes = 0;
+      while (
+        i < parts.length && n < MAX_MUTATIONS && (n === 0 || bytes + parts[i]!.bytes < 512 * 1024)
+      ) {
+        parts[i]!.write(op);
+        bytes += parts[i]!.bytes;
+        n++;
+        i++;
+      }
+      if (!(await op.commit()).ok) throw new Error("Cannot save shares: KV commit failed");
+    }
+    // Heads: each checked absent; a batch another writer beat to one of them goes one by one.
+    for (let i = 0; i < heads.length; i += MAX_CHECKS) {
+      const batch = heads.slice(i, i + MAX_CHECKS);
+      const op = this.#kv.atomic();
+      for (const [id, head] of batch) {
+        op.check({ key: ["manifest", id], versionstamp: null }).set(["manifest", id], head);
+      }
+      const result = await op.commit();
+      if (result.ok) {
+        for (const [id] of batch) stamps.set(id, result.versionstamp);
+        continue;
+      }
+      for (const [id, head] of batch) {
+        const key = ["manifest", id];
+        const one = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, head)
+          .commit();
+        stamps.set(id, one.ok ? one.versionstamp : (await this.#kv.get(key)).versionstamp ?? "");
+      }
+    }
+    return stamps;
   }
 
   /**
@@ -887,14 +929,5 @@ export class KvTrackerStore implements TrackerStore {
       mine.set(name, Number(entry.value.value));
     }
     return counters;
-  }
-
-  async #commitInBatches(writes: Array<(op: Deno.AtomicOperation) => void>): Promise<void> {
-    for (let i = 0; i < writes.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
-      for (const write of writes.slice(i, i + MAX_MUTATIONS)) write(op);
-      const result = await op.commit();
-      if (!result.ok) throw new Error("Cannot save shares: KV commit failed");
-    }
   }
 }
