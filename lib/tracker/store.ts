@@ -25,7 +25,7 @@
  * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
  * | `["change", at, writer, seq]`         | {@link ChangeEntry}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
  * | `["login_failures", key]`             | ms of recent failed logins of a back-off key, with `expireIn` |
- * | `["registrations", group]`            | a registration token bucket of an address group, with `expireIn` |
+ * | `["registrations", group, window]`    | `Deno.KvU64`: registrations from an address group in one window |
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
  *
@@ -304,8 +304,8 @@ export interface TrackerStore extends AsyncDisposable {
     ttlMs: number,
   ): Promise<void>;
   /**
-   * Takes one registration from the token bucket of an address group: 0 if allowed, else ms until
-   * one is (nothing taken).
+   * Takes one registration of an address group — at most `perAddress` in each window of
+   * `perAddress × refillMs`: 0 if allowed, else ms until one is (nothing taken).
    */
   takeRegistration(
     group: string,
@@ -867,26 +867,17 @@ export class KvTrackerStore implements TrackerStore {
     bucket: { perAddress: number; refillMs: number },
     now: number,
   ): Promise<number> {
-    const key = ["registrations", group];
-    return await this.#oneAtATime(`registrations\u0000${group}`, async () => {
-      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
-        const entry = await this.#kv.get<{ tokens: number; at: number }>(key);
-        const last = entry.value ?? { tokens: bucket.perAddress, at: now };
-        const tokens = Math.min(
-          bucket.perAddress,
-          last.tokens + Math.max(0, now - last.at) / bucket.refillMs,
-        );
-        if (tokens < 1) return Math.ceil((1 - tokens) * bucket.refillMs);
-        const result = await this.#kv.atomic().check(entry)
-          .set(key, { tokens: tokens - 1, at: now }, {
-            expireIn: bucket.perAddress * bucket.refillMs,
-          })
-          .commit();
-        if (result.ok) return 0;
-        await pause(attempt);
-      }
-      throw new Error("Cannot take a registration: the bucket keeps changing");
-    });
+    // Shared by trackers as a count per window of `perAddress × refillMs` (an hour by default):
+    // a read, then an atomic sum that never conflicts, so registrations never queue behind each
+    // other's commits. Concurrent registrations may pass the count by as many as run at once.
+    const windowMs = bucket.perAddress * bucket.refillMs;
+    const window = Math.floor(now / windowMs);
+    const key = ["registrations", group, window];
+    const count = Number((await this.#kv.get<Deno.KvU64>(key)).value?.value ?? 0n);
+    if (count >= bucket.perAddress) return (window + 1) * windowMs - now;
+    // The last window's count goes with the first registration of this one.
+    await this.#kv.atomic().sum(key, 1n).delete(["registrations", group, window - 1]).commit();
+    return 0;
   }
 
   async putGrants(
