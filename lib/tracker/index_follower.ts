@@ -4,6 +4,10 @@
  * apply them. No periodic full scans: a full load happens at start and only again when this
  * tracker fell further behind than the log keeps ({@link CHANGE_RETENTION_MS}).
  *
+ * Why tail a log rather than `kv.watch` or queues: on the local SQLite backend `watch` does not see
+ * another process's writes, and a queued message takes about a minute to reach another process;
+ * reading a key range works on every backend, local or remote.
+ *
  * Change keys are ordered by the writer's wall clock, and a commit can land a little after the
  * time in its key; so each read starts {@link CHANGE_OVERLAP_MS} before the newest entry applied
  * and skips the entries it has applied already. Applying is idempotent anyway (holder rows and

@@ -13,10 +13,13 @@ const encoder = new TextEncoder();
 export function jsonBytes(value: unknown): number {
   const text = JSON.stringify(value);
   // ASCII (the common case) is one byte a character: no need to encode it to count.
-  return ASCII.test(text) ? text.length : encoder.encode(text).length;
+  return NOT_ASCII.test(text) ? encoder.encode(text).length : text.length;
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+const NOT_ASCII = /[^ -~\t\n\r]/;
+
+// (Control characters other than tab and line ends are escaped by JSON.stringify, so what is left
+// outside " "…"~" is not ASCII.)
 
 /**
  * Collects entries from `source` into one page: stops before the entry that would cross
