@@ -373,6 +373,27 @@ export class KvTrackerStore implements TrackerStore {
     this.#kv = kv;
   }
 
+  /**
+   * An atomic operation whose commit waits and tries again while another process holds the KV
+   * file's write lock (several trackers on one file; `database is locked`).
+   */
+  #atomic(): Deno.AtomicOperation {
+    const op = this.#kv.atomic();
+    const commit = op.commit.bind(op);
+    op.commit = async () => {
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await commit();
+        } catch (error) {
+          const locked = error instanceof Error && /database is locked/.test(error.message);
+          if (!locked || attempt >= 50) throw error;
+          await pause(attempt);
+        }
+      }
+    };
+    return op;
+  }
+
   /** Adds a change entry to `op` (its time is the wall clock: readers tail by it). */
   #logChange(op: Deno.AtomicOperation, change: ChangeEntry): Deno.AtomicOperation {
     return op.set(["change", Date.now(), this.#writer, this.#seq++], change, {
@@ -405,7 +426,7 @@ export class KvTrackerStore implements TrackerStore {
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
     const key = ["user", name.toLowerCase()];
-    const result = await this.#kv.atomic().check({ key, versionstamp: null })
+    const result = await this.#atomic().check({ key, versionstamp: null })
       .set(key, { ...record, name }).commit();
     return result.ok;
   }
@@ -422,7 +443,7 @@ export class KvTrackerStore implements TrackerStore {
 
   async putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void> {
     const ttl = Math.max(1, record.expiresAt - now);
-    await this.#kv.atomic()
+    await this.#atomic()
       .set(["session", tokenHash], record, { expireIn: ttl })
       .set(["user_session", record.user, tokenHash], record, { expireIn: ttl })
       .commit();
@@ -465,7 +486,7 @@ export class KvTrackerStore implements TrackerStore {
 
   async deleteSession(tokenHash: string): Promise<void> {
     const session = (await this.#kv.get<SessionRecord>(["session", tokenHash])).value;
-    const op = this.#kv.atomic().delete(["session", tokenHash]);
+    const op = this.#atomic().delete(["session", tokenHash]);
     if (session) op.delete(["user_session", session.user, tokenHash]);
     await this.#logChange(op, { revoked: [tokenHash] }).commit();
   }
@@ -486,7 +507,7 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async putPeer(user: string, record: PeerRecord): Promise<void> {
-    await this.#logChange(this.#kv.atomic().set(["peer", user], record), { peers: [user] })
+    await this.#logChange(this.#atomic().set(["peer", user], record), { peers: [user] })
       .commit();
   }
 
@@ -606,7 +627,7 @@ export class KvTrackerStore implements TrackerStore {
     const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
     const seen = await this.#kv.get<{ at: number }>(key);
     if (seen.value && now - seen.value.at < REPORT_WINDOW_MS) return false;
-    const op = this.#kv.atomic()
+    const op = this.#atomic()
       .check(seen)
       .set(key, { at: now }, { expireIn: REPORT_WINDOW_MS })
       .sum(["stat", source, kind], milli);
@@ -628,11 +649,11 @@ export class KvTrackerStore implements TrackerStore {
       if (now - entry.value < MANIFEST_GRACE_MS) continue;
       const held = this.#kv.list({ prefix: ["version_holder", id] }, { limit: 1 });
       if (!(await held.next()).done) {
-        await this.#kv.atomic().check(entry).delete(entry.key).commit();
+        await this.#atomic().check(entry).delete(entry.key).commit();
         continue;
       }
       // Parts and head in one commit (at most 8 parts), only if nobody announced it meanwhile.
-      const op = this.#kv.atomic().check(entry).delete(entry.key).delete(["manifest", id]);
+      const op = this.#atomic().check(entry).delete(entry.key).delete(["manifest", id]);
       for await (const part of this.#kv.list({ prefix: ["manifest", id] })) op.delete(part.key);
       if ((await op.commit()).ok) removed++;
     }
@@ -641,7 +662,7 @@ export class KvTrackerStore implements TrackerStore {
 
   async addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void> {
     const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
-    await this.#kv.atomic().sum(["stat", user, kind], milli).commit();
+    await this.#atomic().sum(["stat", user, kind], milli).commit();
   }
 
   async getStats(user: string): Promise<PeerStats> {
@@ -661,7 +682,7 @@ export class KvTrackerStore implements TrackerStore {
       const stored = await this.#kv.get<TicketKeyRecord>(key);
       if (stored.value) return stored.value;
       try {
-        const result = await this.#kv.atomic().check(stored).set(key, candidate).commit();
+        const result = await this.#atomic().check(stored).set(key, candidate).commit();
         if (result.ok) return candidate;
       } catch (error) {
         // Another connection to the same SQLite file holds its write lock: wait and look again.
@@ -713,7 +734,7 @@ export class KvTrackerStore implements TrackerStore {
     }
     // Parts: at most 400 writes and 512 KiB to a commit (KV allows 800 KiB).
     for (let i = 0; i < parts.length;) {
-      const op = this.#kv.atomic();
+      const op = this.#atomic();
       let n = 0;
       let bytes = 0;
       while (
@@ -729,7 +750,7 @@ export class KvTrackerStore implements TrackerStore {
     // Heads: each checked absent; a batch another writer beat to one of them goes one by one.
     for (let i = 0; i < heads.length; i += MAX_CHECKS) {
       const batch = heads.slice(i, i + MAX_CHECKS);
-      const op = this.#kv.atomic();
+      const op = this.#atomic();
       for (const [id, head] of batch) {
         op.check({ key: ["manifest", id], versionstamp: null }).set(["manifest", id], head);
       }
@@ -740,7 +761,7 @@ export class KvTrackerStore implements TrackerStore {
       }
       for (const [id, head] of batch) {
         const key = ["manifest", id];
-        const one = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, head)
+        const one = await this.#atomic().check({ key, versionstamp: null }).set(key, head)
           .commit();
         stamps.set(id, one.ok ? one.versionstamp : (await this.#kv.get(key)).versionstamp ?? "");
       }
@@ -755,7 +776,7 @@ export class KvTrackerStore implements TrackerStore {
   async #commitGroups(groups: WriteGroup[]): Promise<boolean> {
     let ok = true;
     for (let i = 0; i < groups.length;) {
-      const op = this.#kv.atomic();
+      const op = this.#atomic();
       let mutations = 1;
       let bytes = 0;
       const holders: HolderKey[] = [];
@@ -805,7 +826,7 @@ export class KvTrackerStore implements TrackerStore {
     // Each beat is about 100 bytes of change entry; 300 to a commit stays far below the limits.
     for (let i = 0; i < all.length; i += 300) {
       const slice = all.slice(i, i + 300);
-      const op = this.#kv.atomic();
+      const op = this.#atomic();
       for (const [user, record] of slice) op.set(["alive", user], record);
       this.#logChange(op, { alive: slice.map(([u, r]) => [u, r.session, r.lastSeen]) });
       await op.commit();
@@ -837,7 +858,7 @@ export class KvTrackerStore implements TrackerStore {
       for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
         const entry = await this.#kv.get<number[]>(kvKey);
         const next = update(entry.value ?? []);
-        const op = this.#kv.atomic().check(entry);
+        const op = this.#atomic().check(entry);
         if (next === null) op.delete(kvKey);
         else op.set(kvKey, next, { expireIn: Math.max(1, ttlMs) });
         if ((await op.commit()).ok) return;
@@ -876,7 +897,7 @@ export class KvTrackerStore implements TrackerStore {
     const count = Number((await this.#kv.get<Deno.KvU64>(key)).value?.value ?? 0n);
     if (count >= bucket.perAddress) return (window + 1) * windowMs - now;
     // The last window's count goes with the first registration of this one.
-    await this.#kv.atomic().sum(key, 1n).delete(["registrations", group, window - 1]).commit();
+    await this.#atomic().sum(key, 1n).delete(["registrations", group, window - 1]).commit();
     return 0;
   }
 
@@ -885,7 +906,7 @@ export class KvTrackerStore implements TrackerStore {
   ): Promise<void> {
     const now = Date.now();
     for (let i = 0; i < grants.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
+      const op = this.#atomic();
       for (const { downloader, id, source, until } of grants.slice(i, i + MAX_MUTATIONS)) {
         op.set(["grant", downloader, id, source], until, { expireIn: Math.max(1, until - now) });
       }
@@ -896,14 +917,14 @@ export class KvTrackerStore implements TrackerStore {
   async useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean> {
     const entry = await this.#kv.get<number>(["grant", downloader, id, source]);
     if (entry.value === null) return false;
-    const result = await this.#kv.atomic().check(entry).delete(entry.key).commit();
+    const result = await this.#atomic().check(entry).delete(entry.key).commit();
     return result.ok && entry.value > now;
   }
 
   async addCounters(tracker: string, counts: Map<string, number>): Promise<void> {
     const all = [...counts].filter(([, n]) => n > 0);
     for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
+      const op = this.#atomic();
       for (const [name, n] of all.slice(i, i + MAX_MUTATIONS)) {
         op.sum(["counter", tracker, name], BigInt(Math.round(n)));
       }
