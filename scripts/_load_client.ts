@@ -249,6 +249,9 @@ async function main(): Promise<void> {
       conn.setNoDelay(true);
       await conn.write(hello);
       await readFrame(conn);
+      // A request with the token marks the connection logged in (no unauthenticated idle limit).
+      await conn.write(frame({ type: "heartbeat", token }));
+      await readFrame(conn);
     } catch (error) {
       fail("login", error);
       return null;

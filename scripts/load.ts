@@ -439,7 +439,7 @@ export const LOAD_TRACKER_FLAGS: readonly string[] = [
   "--max-registrations",
   "1024",
   "--max-unauthenticated",
-  "1024",
+  "12000",
 ];
 
 async function main(): Promise<void> {

@@ -22,6 +22,9 @@ import {
 import { type RequestContext, TrackerError, type TrackerService } from "./service.ts";
 import type { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
+/** The standing read buffer of a tracker connection. */
+export const TRACKER_READ_BUFFER_BYTES = 4 * 1024;
+
 /** Limits for one connection. */
 export interface ConnectionOptions {
   /** Time allowed for the first message (`hello`). Default 10 s. */
@@ -58,7 +61,12 @@ export async function serveTrackerConnection(
   service: TrackerService,
   options: ConnectionOptions = {},
 ): Promise<void> {
-  const channel = new Channel(conn, options.frameBudget ? { budget: options.frameBudget } : {});
+  // Requests are small (an announce, the large one, is paid from the frame budget): a 4 KiB standing
+  // buffer keeps 10,000 idle connections at 40 MB, not 640 MB.
+  const channel = new Channel(conn, {
+    bufferBytes: TRACKER_READ_BUFFER_BYTES,
+    ...(options.frameBudget ? { budget: options.frameBudget } : {}),
+  });
   const loggedInIdleMs = options.idleTimeoutMs ?? TRACKER_IDLE_TIMEOUT_MS;
   let idleMs = Math.min(
     loggedInIdleMs,
