@@ -23,44 +23,14 @@ import type { HolderIndex, IndexedVersion } from "./holder_index.ts";
 import type { IndexFollower } from "./index_follower.ts";
 import type { Liveness } from "./liveness.ts";
 import { compareText, startAfter, takePage } from "./paging.ts";
-import type { HolderRow, PeerStats, TrackerStore } from "./store.ts";
+import type { ChangeEntry, HolderRow, TrackerStore } from "./store.ts";
 import { type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
 
-/** Manifests kept in memory (each at most 8192 hashes); the oldest go first. */
-const MANIFEST_CACHE_ENTRIES = 2_000;
-
 /**
- * How long transfer counts read from the store are reused. They only order sources and versions,
- * so a few seconds of staleness (on other trackers; this one drops what its reports change) costs
- * nothing, and `details` then reads nothing from the store in the common case.
+ * Chunk hashes of manifests kept in memory (about 80 bytes each: 40 MB at most); the least
+ * recently used manifests go first. 100,000 files of a few chunks fit whole.
  */
-export const STATS_CACHE_MS = 5_000;
-
-/** Most cached counts; the oldest go first. */
-const STATS_CACHE_ENTRIES = 200_000;
-
-/** A bounded map of values read at a time, oldest first. */
-class TimedCache<V> {
-  readonly #entries = new Map<string, { value: V; at: number }>();
-
-  /** The value if read less than `maxAgeMs` before `now`. */
-  get(key: string, now: number, maxAgeMs: number): V | undefined {
-    const entry = this.#entries.get(key);
-    return entry && now - entry.at < maxAgeMs ? entry.value : undefined;
-  }
-
-  set(key: string, value: V, now: number): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, { value, at: now });
-    while (this.#entries.size > STATS_CACHE_ENTRIES) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
-  }
-
-  delete(key: string): void {
-    this.#entries.delete(key);
-  }
-}
+const MANIFEST_CACHE_HASHES = 500_000;
 
 /** Settings of a {@link FileIndex}. */
 export interface FileIndexOptions {
@@ -86,8 +56,7 @@ export class FileIndex {
   readonly #options: FileIndexOptions;
   /** Manifests by id: content-addressed, so once read they never change. */
   readonly #manifests = new Map<string, string[]>();
-  readonly #stats = new TimedCache<PeerStats>();
-  readonly #downloads = new TimedCache<number>();
+  #cachedHashes = 0;
 
   /** The index over `store`, read through `follower`. */
   constructor(
@@ -217,8 +186,8 @@ export class FileIndex {
       : startAfter(holders, cursor, (h, c) => compareText(h.user, c));
     const rows = holders.slice(from, from + MAX_PAGE_ENTRIES).filter((h) => index.peer(h.user));
     const more = from + MAX_PAGE_ENTRIES < holders.length;
-    // Counts are read for at most one page's worth of holders.
-    const stats = await this.#statsOf(rows.map((h) => h.user));
+    // Counts come from the index too (kept current from the change log like the rows).
+    const stats = new Map(rows.map((h) => [h.user, index.stats(h.user)]));
     const liveness = this.#liveness;
     function* infos(): Generator<HolderInfo> {
       for (const holder of rows) {
@@ -256,7 +225,7 @@ export class FileIndex {
     if (held.length === 0) {
       throw new TrackerError("NOT_FOUND", `Cannot find file: ${name} is not shared`);
     }
-    const downloads = await this.#downloadsOf(held.map((v) => v.id));
+    const downloads = new Map(held.map((v) => [v.id, index.downloads(v.id)]));
     const versions: VersionInfo[] = held.map((v) => ({
       id: v.id,
       sha256: v.sha256,
@@ -297,53 +266,14 @@ export class FileIndex {
     };
   }
 
+  /** Applies a change this tracker just wrote, so its next answers show it. */
+  async applyLocal(change: ChangeEntry): Promise<void> {
+    await this.#follower.applyLocal(change);
+  }
+
   /** The holder row of `source` for version `id` of `name`, read from the store, or null. */
   async holder(name: string, id: string, source: string): Promise<HolderRow | null> {
     return (await this.#store.getHolders([[name, id, source]]))[0] ?? null;
-  }
-
-  /** Forgets cached counts a report changed (`source`'s, and version `id`'s downloads). */
-  forgetCounts(source: string, id: string): void {
-    this.#stats.delete(source);
-    this.#downloads.delete(id);
-  }
-
-  /** Transfer counts of `users`, from the cache where fresh, else from the store. */
-  async #statsOf(users: string[]): Promise<Map<string, PeerStats>> {
-    const now = Date.now();
-    const out = new Map<string, PeerStats>();
-    const missing: string[] = [];
-    for (const user of users) {
-      const cached = this.#stats.get(user, now, STATS_CACHE_MS);
-      if (cached) out.set(user, cached);
-      else missing.push(user);
-    }
-    if (missing.length > 0) {
-      for (const [user, stats] of await this.#store.getStatsMany(missing)) {
-        this.#stats.set(user, stats, now);
-        out.set(user, stats);
-      }
-    }
-    return out;
-  }
-
-  /** Downloads of versions `ids`, from the cache where fresh, else from the store. */
-  async #downloadsOf(ids: string[]): Promise<Map<string, number>> {
-    const now = Date.now();
-    const out = new Map<string, number>();
-    const missing: string[] = [];
-    for (const id of ids) {
-      const cached = this.#downloads.get(id, now, STATS_CACHE_MS);
-      if (cached !== undefined) out.set(id, cached);
-      else missing.push(id);
-    }
-    if (missing.length > 0) {
-      for (const [id, n] of await this.#store.getVersionDownloads(missing)) {
-        this.#downloads.set(id, n, now);
-        out.set(id, n);
-      }
-    }
-    return out;
   }
 
   /** How many of a version's holders are online. */
@@ -359,12 +289,19 @@ export class FileIndex {
   /** A manifest's chunk hashes: content-addressed, so once read they never change. */
   async #chunkHashes(id: string): Promise<string[] | null> {
     const cached = this.#manifests.get(id);
-    if (cached) return cached;
+    if (cached) {
+      this.#manifests.delete(id); // re-insert: least recently used first
+      this.#manifests.set(id, cached);
+      return cached;
+    }
     const hashes = await this.#store.getChunkHashes(id);
     if (hashes) {
       this.#manifests.set(id, hashes);
-      while (this.#manifests.size > MANIFEST_CACHE_ENTRIES) {
-        this.#manifests.delete(this.#manifests.keys().next().value!);
+      this.#cachedHashes += hashes.length;
+      while (this.#cachedHashes > MANIFEST_CACHE_HASHES && this.#manifests.size > 1) {
+        const [oldest, dropped] = this.#manifests.entries().next().value!;
+        this.#manifests.delete(oldest);
+        this.#cachedHashes -= dropped.length;
       }
     }
     return hashes;

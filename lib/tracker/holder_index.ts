@@ -1,5 +1,6 @@
 /**
- * The holder index in memory: every shared version, who holds it, and where those holders listen.
+ * The holder index in memory: every shared version, who holds it, where those holders listen, and
+ * the transfer counts that rank them.
  * It is kept current by applying rows one at a time ({@link HolderIndex.setHolder},
  * {@link HolderIndex.deleteHolder}, {@link HolderIndex.setPeer}, {@link HolderIndex.alive}), so
  * a change costs a lookup and at most one insertion into the sorted version list, never a
@@ -10,7 +11,7 @@
  *
  * @module
  */
-import type { AliveRecord, HolderRow, PeerRecord } from "./store.ts";
+import type { AliveRecord, HolderRow, PeerRecord, PeerStats } from "./store.ts";
 import { compareText } from "./paging.ts";
 
 /** One shared version of a file and who holds it. */
@@ -58,6 +59,8 @@ export class HolderIndex {
   readonly #byUser = new Map<string, Map<string, HolderRow>>();
   readonly #peers = new Map<string, PeerRecord>();
   readonly #alive = new Map<string, AliveRecord>();
+  readonly #stats = new Map<string, PeerStats>();
+  readonly #downloads = new Map<string, number>();
   #rows = 0;
 
   /** How many holder rows it holds. */
@@ -130,6 +133,28 @@ export class HolderIndex {
     if (peer && peer.session === record.session && peer.lastSeen < record.lastSeen) {
       this.#peers.set(user, { ...peer, lastSeen: record.lastSeen });
     }
+  }
+
+  /** Sets a user's transfer counts. */
+  setStats(user: string, stats: PeerStats): void {
+    if (stats.downloads === 0 && stats.failures === 0) this.#stats.delete(user);
+    else this.#stats.set(user, stats);
+  }
+
+  /** A user's transfer counts (zero when none). */
+  stats(user: string): PeerStats {
+    return this.#stats.get(user) ?? { downloads: 0, failures: 0 };
+  }
+
+  /** Sets a version's download count. */
+  setDownloads(id: string, downloads: number): void {
+    if (downloads === 0) this.#downloads.delete(id);
+    else this.#downloads.set(id, downloads);
+  }
+
+  /** A version's download count (zero when none). */
+  downloads(id: string): number {
+    return this.#downloads.get(id) ?? 0;
   }
 
   /** The version `id` of `name`, if anyone holds it. */

@@ -145,12 +145,16 @@ export class IndexFollower {
 
   /** Loads the whole index; the log is then read from a little before `at`. */
   async #load(at: number): Promise<void> {
-    const [holders, peers, alive] = await Promise.all([
+    const [holders, peers, alive, stats, downloads] = await Promise.all([
       this.#store.listHolders(),
       this.#store.listPeers(),
       this.#store.listAlive(),
+      this.#store.listStats(),
+      this.#store.listVersionDownloads(),
     ]);
     const index = new HolderIndex();
+    for (const [user, counts] of stats) index.setStats(user, counts);
+    for (const [id, n] of downloads) index.setDownloads(id, n);
     for (const [user, record] of alive) index.alive(user, record);
     for (const [user, record] of peers) index.setPeer(user, record);
     // Sorted input appends at the end of the version list: loading is linear.
@@ -173,6 +177,8 @@ export class IndexFollower {
     if (changes.length === 0) return;
     const holderKeys = new Map<string, [string, string, string]>();
     const users = new Set<string>();
+    const counted = new Set<string>();
+    const versions = new Set<string>();
     const revoked: string[] = [];
     for (const { key, change } of changes) {
       if (key) {
@@ -185,13 +191,21 @@ export class IndexFollower {
         this.#index.alive(user, { session, lastSeen });
       }
       revoked.push(...change.revoked ?? []);
+      for (const [user, id] of change.counts ?? []) {
+        counted.add(user);
+        if (id !== "") versions.add(id);
+      }
     }
     const keys = [...holderKeys.values()];
     const userList = [...users];
-    const [rows, peers] = await Promise.all([
+    const [rows, peers, stats, downloads] = await Promise.all([
       this.#store.getHolders(keys),
       this.#store.getPeers(userList),
+      this.#store.getStatsMany([...counted]),
+      this.#store.getVersionDownloads([...versions]),
     ]);
+    for (const [user, counts] of stats) this.#index.setStats(user, counts);
+    for (const [id, n] of downloads) this.#index.setDownloads(id, n);
     userList.forEach((user, i) => this.#index.setPeer(user, peers[i] ?? null));
     keys.forEach(([name, id, user], i) => {
       const row = rows[i];

@@ -3,9 +3,8 @@
  * then one more every {@link REGISTRATION_REFILL_MS} (a token bucket per address, grouped by
  * {@link addressGroup}). Every attempt counts, taken names too, so the limit also slows anyone
  * who probes which names exist. Kept in memory; or, given a store (the tracker's), in KV so
- * trackers sharing one KV share the limit — there as a count per window of
- * `perAddress × refillMs` (the same long-run rate, a burst of up to twice `perAddress` across a
- * window's end), which needs no read-modify-write that registrations would queue behind.
+ * trackers sharing one KV share the bucket (see {@link TrackerStore.takeRegistration}: built so
+ * that registrations never queue behind each other's commits).
  *
  * @module
  */

@@ -78,7 +78,7 @@ export class Reports {
       request.ok ? share : 1,
       this.#now(),
     );
-    if (counted) this.#files.forgetCounts(request.source, request.id);
+    if (counted) await this.#files.applyLocal({ counts: [[request.source, request.id]] });
     // Not counted: a transfer of this version from that source counted for this downloader in
     // the last day. Not an error: downloading a file twice is no mistake.
     return counted ? { type: "ok" } : { type: "ok", counted: false };

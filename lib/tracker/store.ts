@@ -25,7 +25,8 @@
  * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
  * | `["change", at, writer, seq]`         | {@link ChangeEntry}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
  * | `["login_failures", key]`             | ms of recent failed logins of a back-off key, with `expireIn` |
- * | `["registrations", group, window]`    | `Deno.KvU64`: registrations from an address group in one window |
+ * | `["registrations", group]`            | when an address group's registration bucket was last full, with `expireIn` |
+ * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
  *
@@ -39,7 +40,7 @@
  * the request counters behind the dashboard (one set per tracker, summed on the pages).
  *
  * Every mutation that changes what the holder index shows (holder rows, address records,
- * liveness) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
+ * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
  * commit; each tracker keeps the index in memory, loads it once and then tails these entries
  * ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS}, which
  * compacts the log; a tracker that fell further behind loads the index again.
@@ -134,6 +135,8 @@ export interface ChangeEntry {
   alive?: [string, string, number][];
   /** Token hashes of sessions that ended. */
   revoked?: string[];
+  /** Transfer counts that changed: `[user, version id]` (the user's counts, the version's). */
+  counts?: [string, string][];
 }
 
 /** A change entry with its position in the log. */
@@ -288,6 +291,10 @@ export interface TrackerStore extends AsyncDisposable {
   getPeers(users: string[]): Promise<(PeerRecord | null)[]>;
   /** Every user's last written heartbeat. */
   listAlive(): Promise<Map<string, AliveRecord>>;
+  /** Every user's transfer counts (users with none are left out). */
+  listStats(): Promise<Map<string, PeerStats>>;
+  /** Every version's download count (versions with none are left out). */
+  listVersionDownloads(): Promise<Map<string, number>>;
   /** Writes heartbeats, many to a commit, each commit with its change entry. */
   putAlive(beats: Map<string, AliveRecord>): Promise<void>;
   /** Up to `limit` change entries whose time is `from` or later, oldest first. */
@@ -304,8 +311,8 @@ export interface TrackerStore extends AsyncDisposable {
     ttlMs: number,
   ): Promise<void>;
   /**
-   * Takes one registration of an address group — at most `perAddress` in each window of
-   * `perAddress × refillMs`: 0 if allowed, else ms until one is (nothing taken).
+   * Takes one registration from the token bucket of an address group (`perAddress` at once, then
+   * one per `refillMs`): 0 if allowed, else ms until one is (nothing taken).
    */
   takeRegistration(
     group: string,
@@ -632,7 +639,7 @@ export class KvTrackerStore implements TrackerStore {
       .set(key, { at: now }, { expireIn: REPORT_WINDOW_MS })
       .sum(["stat", source, kind], milli);
     if (kind === "downloads") op.sum(["vstat", id, "downloads"], milli);
-    return (await op.commit()).ok;
+    return (await this.#logChange(op, { counts: [[source, id]] }).commit()).ok;
   }
 
   async getVersionDownloads(ids: string[]): Promise<Map<string, number>> {
@@ -662,7 +669,8 @@ export class KvTrackerStore implements TrackerStore {
 
   async addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void> {
     const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
-    await this.#atomic().sum(["stat", user, kind], milli).commit();
+    await this.#logChange(this.#atomic().sum(["stat", user, kind], milli), { counts: [[user, ""]] })
+      .commit();
   }
 
   async getStats(user: string): Promise<PeerStats> {
@@ -821,6 +829,25 @@ export class KvTrackerStore implements TrackerStore {
     return alive;
   }
 
+  async listStats(): Promise<Map<string, PeerStats>> {
+    const stats = new Map<string, PeerStats>();
+    for await (const entry of this.#kv.list<Deno.KvU64>({ prefix: ["stat"] })) {
+      const [, user, kind] = entry.key as [string, string, keyof PeerStats];
+      const mine = stats.get(user) ?? { downloads: 0, failures: 0 };
+      mine[kind] = Number(entry.value.value) / 1000;
+      stats.set(user, mine);
+    }
+    return stats;
+  }
+
+  async listVersionDownloads(): Promise<Map<string, number>> {
+    const downloads = new Map<string, number>();
+    for await (const entry of this.#kv.list<Deno.KvU64>({ prefix: ["vstat"] })) {
+      downloads.set(entry.key[1] as string, Number(entry.value.value) / 1000);
+    }
+    return downloads;
+  }
+
   async putAlive(beats: Map<string, AliveRecord>): Promise<void> {
     const all = [...beats];
     // Each beat is about 100 bytes of change entry; 300 to a commit stays far below the limits.
@@ -888,17 +915,41 @@ export class KvTrackerStore implements TrackerStore {
     bucket: { perAddress: number; refillMs: number },
     now: number,
   ): Promise<number> {
-    // Shared by trackers as a count per window of `perAddress × refillMs` (an hour by default):
-    // a read, then an atomic sum that never conflicts, so registrations never queue behind each
-    // other's commits. Concurrent registrations may pass the count by as many as run at once.
-    const windowMs = bucket.perAddress * bucket.refillMs;
-    const window = Math.floor(now / windowMs);
-    const key = ["registrations", group, window];
-    const count = Number((await this.#kv.get<Deno.KvU64>(key)).value?.value ?? 0n);
-    if (count >= bucket.perAddress) return (window + 1) * windowMs - now;
-    // The last window's count goes with the first registration of this one.
-    await this.#atomic().sum(key, 1n).delete(["registrations", group, window - 1]).commit();
-    return 0;
+    // A token bucket shared by trackers without a queue of read-modify-writes: the tokens used are
+    // an atomic sum (takes never conflict), and the record only says from when the bucket fills,
+    // rewritten (with a check) only when the bucket is full anyway. Registrations running at once
+    // may take as many tokens more as run at once.
+    const recordKey = ["registrations", group];
+    const usedKey = ["registrations_used", group];
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const [record, usedEntry] = await this.#kv.getMany<
+        [{ start: number; base: number }, Deno.KvU64]
+      >(
+        [recordKey, usedKey],
+      );
+      const used = Number(usedEntry.value?.value ?? 0n);
+      const state = record.value;
+      const tokens = state
+        ? bucket.perAddress + (now - state.start) / bucket.refillMs - (used - state.base)
+        : Infinity;
+      if (tokens > bucket.perAddress) {
+        // Full (or new): start counting afresh from now, then take.
+        const result = await this.#atomic().check(record)
+          .set(recordKey, { start: now, base: used }, {
+            expireIn: bucket.perAddress * bucket.refillMs,
+          })
+          .commit();
+        if (!result.ok) {
+          await pause(attempt);
+          continue;
+        }
+      } else if (tokens < 1) {
+        return Math.ceil((1 - tokens) * bucket.refillMs);
+      }
+      await this.#atomic().sum(usedKey, 1n).commit();
+      return 0;
+    }
+    throw new Error("Cannot take a registration: the bucket keeps changing");
   }
 
   async putGrants(
