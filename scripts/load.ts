@@ -450,7 +450,11 @@ async function main(): Promise<void> {
   // LOAD_TMP puts the KV file elsewhere (e.g. /dev/shm, to see what fsync costs).
   const tmp = Deno.env.get("LOAD_TMP");
   const dir = await Deno.makeTempDir({ prefix: "p2pfs-load-", ...(tmp ? { dir: tmp } : {}) });
-  const kvPath = join(dir, "tracker.kv");
+  // LOAD_KV keeps the seeded KV file at that path for the next run (seeding 10,000 peers takes
+  // minutes); a file that exists is used as it is.
+  const kept = Deno.env.get("LOAD_KV");
+  const kvPath = kept ?? join(dir, "tracker.kv");
+  const reuse = kept !== undefined && await Deno.stat(kept).then(() => true, () => false);
   const big = scenario === "index";
   const options: LoadOptions = {
     seconds,
@@ -462,7 +466,8 @@ async function main(): Promise<void> {
   };
   try {
     const seedStarted = performance.now();
-    if (big) await seedShares(kvPath, options);
+    if (reuse) { /* seeded by an earlier run */ }
+    else if (big) await seedShares(kvPath, options);
     else if (seeded) await seedAccounts(kvPath, options);
     console.error(`load: seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
     const tracker = new Deno.Command(Deno.execPath(), {
