@@ -202,6 +202,8 @@ async function main(): Promise<void> {
 
     // A tracker, four seeds sharing the big file, one seed sharing the small files.
     const tracker = await startProcess("tracker.ts", [
+      "--workers",
+      "1",
       "--port",
       "0",
       "--http-port",
