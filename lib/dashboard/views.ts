@@ -263,7 +263,9 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
 export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
   const { index, now } = await snapshot(source);
   const peers = [...index.peers];
-  const allStats = await source.store.getStatsMany(peers.map(([user]) => user));
+  const allStats = source.index
+    ? new Map(peers.map(([user]) => [user, index.stats(user)]))
+    : await source.store.getStatsMany(peers.map(([user]) => user));
   const views = peers.map(([user, peer]): PeerView => {
     const stats = allStats.get(user) ?? { downloads: 0, failures: 0 };
     const shares = index.sharesOf(user);
@@ -311,7 +313,7 @@ export async function readFile(
     const chunks = hashes?.length ?? Math.max(1, Math.ceil(first.size / first.chunkSize));
     const holderViews = await Promise.all(rows.map(async (h): Promise<HolderView> => {
       const peer = peers.get(h.user);
-      const stats = await source.store.getStats(h.user);
+      const stats = source.index ? index.stats(h.user) : await source.store.getStats(h.user);
       return {
         user: h.user,
         address: peer ? formatHostPort(peer.host, peer.port) : "",
