@@ -37,7 +37,7 @@ async function main(): Promise<number> {
       ready: /^tracker listening on /,
     });
     running.push(tracker);
-    const address = tracker.line.replace("tracker listening on ", "");
+    const address = tracker.line.replace("tracker listening on ", "").split(" ")[0]!;
     say(`1. ${tracker.line} (Deno KV in ${join(dir, "tracker.kv")})`);
 
     const env = (user: string) => ({

@@ -1,27 +1,35 @@
 /**
- * The tracker load check: 500 simulated peers (4 worker processes × 125, each running
- * `scripts/_load_client.ts`) log in, announce 20 files each, then heartbeat, list and ask details
- * against one tracker for `LOAD_SECONDS` (default 20), with no pause between requests. Used by
+ * The tracker load check, open-loop: simulated peers in worker processes
+ * (`scripts/_load_client.ts`) send requests at a set rate whatever the answers do, and latency
+ * counts from the moment each request was due. It reports, per request kind and overall,
+ * requests/s, p50/p99/max, the tracker's CPU time per request (from `/proc/PID/stat`, summed over
+ * the tracker's processes: its sandboxed child and every worker) and its RSS. Used by
  * `tests/integration/load_test.ts` and `scripts/bench.ts`; run by itself it starts its own tracker
- * and prints the figures:
+ * and prints the figures. Scenarios (`LOAD_SCENARIO`):
+ *
+ * - `mix` (default): 500 peers in 4 processes, 20 files each from a pool of 1,000 (10,000 holder
+ *   rows), registering and logging in through the protocol (`LOAD_ACCOUNTS=seeded`: accounts
+ *   written into the KV first with a cheap scrypt cost, 20 registered for real);
+ * - `index`: 10,000 peers × 10 files of a pool of 100,000 (100,000 holder rows, 100,000 files),
+ *   with accounts, sessions, addresses and shares written into the KV before the tracker starts;
+ *
+ * at `LOAD_RATE` requests/s (default 2,000; far above capacity to measure saturation), one third
+ * heartbeats, two thirds `details`, a `list` now and then (`LOAD_MIX`), against a tracker with
+ * `LOAD_WORKERS` workers (default 1):
  *
  * ```sh
- * LOAD_SECONDS=20 deno run -A scripts/load.ts
+ * LOAD_SECONDS=20 LOAD_ACCOUNTS=seeded deno run -A scripts/load.ts
+ * LOAD_SCENARIO=index LOAD_RATE=2000 deno run -A scripts/load.ts
+ * LOAD_RATE=20000 LOAD_WORKERS=2 LOAD_ACCOUNTS=seeded deno run -A scripts/load.ts
  * ```
- *
- * Accounts: 1,000 full-cost scrypt hashes (a registration and a login per peer) take about a
- * minute of CPU on a 2-core machine, by design. With `accounts: "seeded"` (the test's choice, and
- * `LOAD_ACCOUNTS=seeded` here) the accounts are written into the tracker's KV file before it starts,
- * with a cheap scrypt cost recorded in each hash, and only the first few peers of each worker
- * register through the protocol; `"register"` (the default) registers every peer for real.
  *
  * @module
  */
 import { scryptSync } from "node:crypto";
 import { join } from "node:path";
-import { KvTrackerStore, type PasswordHash } from "../lib/tracker/mod.ts";
+import { hashToken, KvTrackerStore, type PasswordHash } from "../lib/tracker/mod.ts";
 import type { LoadOp, WorkerSummary } from "./_load_client.ts";
-import { loadUser } from "./_load_client.ts";
+import { loadToken, loadUser, poolFile } from "./_load_client.ts";
 
 const ROOT = join(import.meta.dirname!, "..");
 
@@ -35,21 +43,21 @@ export interface LoadOptions {
   seconds?: number;
   /** Files each peer announces. Default 20. */
   filesPerPeer?: number;
+  /** Files in the shared pool peers take theirs from. Default 1,000. */
+  pool?: number;
   /** How many peers of each worker register through the protocol (the rest were seeded). */
   registerPerProcess?: number;
-  /** A `list` every this many rounds of each peer (a round: heartbeat, 2 details); 0: none.
-   * Default 10. */
-  listEvery?: number;
-  /**
-   * Total requests per second to aim at, paced per peer (each waits out the rest of its round);
-   * unset: every peer sends its next request as soon as the last is answered (a closed loop).
-   */
-  targetRate?: number;
+  /** Requests per second, all workers together, in the timed phase. Default 2,000. */
+  rate?: number;
+  /** Proportions of request kinds. Default `heartbeat:1,details:2,list:0.1`. */
+  mix?: string;
+  /** Sessions and shares were written into the KV ({@link seedShares}): skip log-in and announce. */
+  seededSessions?: boolean;
   /** User name prefix. Default `load`. */
   prefix?: string;
   /** The password of every account. */
   password?: string;
-  /** The tracker's process id, to read its peak RSS at the end. */
+  /** The tracker's process id, to read its CPU time and RSS (with its descendants). */
   trackerPid?: number;
   /** Kills the workers when aborted. */
   signal?: AbortSignal;
@@ -71,6 +79,8 @@ export interface LatencyFigures {
 export interface LoadResult {
   /** Simulated peers. */
   peers: number;
+  /** Requests written in the timed phase (due at the set rate). */
+  offered: number;
   /** Requests answered in the timed phase. */
   requests: number;
   /** Requests of the timed phase, by kind. */
@@ -93,6 +103,12 @@ export interface LoadResult {
   setupSeconds: number;
   /** The tracker's peak resident set (VmHWM), MB, if its pid was given. */
   trackerPeakRssMb: number | null;
+  /** The tracker's resident set at the end, MB, summed over its processes. */
+  trackerRssMb: number | null;
+  /** The tracker's CPU time (user + system, all its processes) during the timed phase, ms. */
+  trackerCpuMs: number | null;
+  /** Tracker CPU per answered request, µs. */
+  cpuUsPerRequest: number | null;
 }
 
 /** The `q` quantile (0..1) of ascending `sorted`, nearest rank. */
@@ -140,6 +156,37 @@ export function peakRssMb(pid: number): number | null {
   }
 }
 
+/** Resident set (VmRSS) of a process and its descendants, summed, in MB; null if unreadable. */
+export function rssMb(pid: number): number | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+    if (kb === undefined) return null;
+    let total = Number(kb) / 1024;
+    for (const child of childPids(pid)) total += rssMb(child) ?? 0;
+    return total;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU time (user + system) a process and its descendants used so far, in ms, from
+ * `/proc/PID/stat` (fields 14 and 15, in clock ticks of 10 ms); null if unreadable.
+ */
+export function cpuMs(pid: number): number | null {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // The command name may hold spaces; the fields after it are counted from its ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    let total = (Number(fields[11]) + Number(fields[12])) * 10;
+    for (const child of childPids(pid)) total += cpuMs(child) ?? 0;
+    return total;
+  } catch {
+    return null;
+  }
+}
+
 function childPids(pid: number): number[] {
   try {
     const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
@@ -160,6 +207,19 @@ function childPids(pid: number): number[] {
  * ```
  */
 export async function seedAccounts(kvPath: string, options: LoadOptions = {}): Promise<void> {
+  await seed(kvPath, options, false);
+}
+
+/**
+ * Writes everything a peer's set-up would into a tracker's KV file, before it starts: accounts
+ * (cheap scrypt cost), a session per peer (token {@link loadToken}), its address and its shares
+ * — for runs too large to set up through the protocol in reasonable time (10,000 peers).
+ */
+export async function seedShares(kvPath: string, options: LoadOptions = {}): Promise<void> {
+  await seed(kvPath, options, true);
+}
+
+async function seed(kvPath: string, options: LoadOptions, sessions: boolean): Promise<void> {
   const processes = options.processes ?? 4;
   const perProcess = options.peersPerProcess ?? 125;
   const skip = options.registerPerProcess ?? 0;
@@ -169,12 +229,39 @@ export async function seedAccounts(kvPath: string, options: LoadOptions = {}): P
   const key = scryptSync(password, salt, 32, { N, r, p });
   const hash: PasswordHash = { salt: salt.toHex(), hash: new Uint8Array(key).toHex(), N, r, p };
   await using store = await KvTrackerStore.open(kvPath);
+  const prefix = options.prefix ?? "load";
+  const filesEach = options.filesPerPeer ?? 20;
+  const pool = options.pool ?? 1000;
+  const files = sessions ? Array.from({ length: pool }, (_, i) => poolFile(i, prefix)) : [];
+  const now = Date.now();
+  const indexes: number[] = [];
   for (let w = 0; w < processes; w++) {
-    for (let i = skip; i < perProcess; i++) {
-      const user = loadUser(options.prefix ?? "load", w * perProcess + i);
-      await store.createUser(user, { password: hash, createdAt: Date.now() });
-    }
+    for (let i = sessions ? 0 : skip; i < perProcess; i++) indexes.push(w * perProcess + i);
   }
+  // A few writers at once: KV commits are short, and one file serializes them anyway.
+  let next = 0;
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (next < indexes.length) {
+      const index = indexes[next++]!;
+      const user = loadUser(prefix, index);
+      await store.createUser(user, { password: hash, createdAt: now });
+      if (!sessions) continue;
+      const tokenHash = hashToken(loadToken(prefix, index));
+      await store.putSession(tokenHash, { user, expiresAt: now + 24 * 3600_000 }, now);
+      await store.putPeer(user, {
+        host: "127.0.0.1",
+        port: 20_000 + (index % 40_000),
+        lastSeen: now,
+        online: true,
+        session: tokenHash,
+      });
+      const mine = Array.from(
+        { length: filesEach },
+        (_, k) => files[(index * filesEach + k) % pool]!,
+      );
+      await store.putShares(user, mine, true, now);
+    }
+  }));
 }
 
 /**
@@ -212,14 +299,17 @@ export async function runLoad(
         String(seconds),
         "--files",
         String(options.filesPerPeer ?? 20),
+        "--pool",
+        String(options.pool ?? 1000),
         "--register",
         String(options.registerPerProcess ?? perProcess),
         "--prefix",
         options.prefix ?? "load",
-        "--list-every",
-        String(options.listEvery ?? 10),
-        "--round-ms",
-        String(roundMsFor(options)),
+        "--rate",
+        String((options.rate ?? 2000) / processes),
+        "--mix",
+        options.mix ?? "heartbeat:1,details:2,list:0.1",
+        ...(options.seededSessions ? ["--seeded"] : []),
       ],
       cwd: ROOT,
       env: { NO_COLOR: "1", P2PFS_PASSWORD: options.password ?? "load-password" },
@@ -263,6 +353,8 @@ export async function runLoad(
       if ((await next()) !== "ready") await failed(w, "it did not get ready");
     }
     // All set up: start every timed phase at once.
+    const pid = options.trackerPid;
+    const cpuBefore = pid === undefined ? null : cpuMs(pid);
     await Promise.all(workers.map(async (worker) => {
       const writer = worker.stdin.getWriter();
       await writer.write(new TextEncoder().encode("go\n"));
@@ -274,15 +366,21 @@ export async function runLoad(
       if (line === null) await failed(w, "it exited without a summary");
       summaries.push(JSON.parse(line!) as WorkerSummary);
     }
+    const cpuAfter = pid === undefined ? null : cpuMs(pid);
     await Promise.all(workers.map((worker) => worker.status));
     await Promise.all(stderr);
-    return aggregate(summaries, options.trackerPid);
+    const cpu = cpuBefore === null || cpuAfter === null ? null : cpuAfter - cpuBefore;
+    return aggregate(summaries, pid, cpu);
   } finally {
     options.signal?.removeEventListener("abort", kill);
   }
 }
 
-function aggregate(summaries: WorkerSummary[], trackerPid: number | undefined): LoadResult {
+function aggregate(
+  summaries: WorkerSummary[],
+  trackerPid: number | undefined,
+  trackerCpuMs: number | null,
+): LoadResult {
   const byOp: Partial<Record<LoadOp, number>> = {};
   const setupSamples: Partial<Record<LoadOp, number[]>> = {};
   const loadSamples: Partial<Record<LoadOp, number[]>> = {};
@@ -309,6 +407,7 @@ function aggregate(summaries: WorkerSummary[], trackerPid: number | undefined): 
   };
   return {
     peers: summaries.reduce((sum, s) => sum + s.peers, 0),
+    offered: summaries.reduce((sum, s) => sum + s.offered, 0),
     requests,
     byOp,
     errors: summaries.reduce((sum, s) => sum + s.errors, 0),
@@ -320,46 +419,57 @@ function aggregate(summaries: WorkerSummary[], trackerPid: number | undefined): 
     setup: figures(setupSamples),
     setupSeconds: Math.max(...summaries.map((s) => s.setupMs)) / 1000,
     trackerPeakRssMb: trackerPid === undefined ? null : peakRssMb(trackerPid),
+    trackerRssMb: trackerPid === undefined ? null : rssMb(trackerPid),
+    trackerCpuMs,
+    cpuUsPerRequest: trackerCpuMs === null || requests === 0
+      ? null
+      : Math.round((trackerCpuMs * 1000) / requests),
   };
-}
-
-/** The round length per peer that makes all peers together send `targetRate` requests/s. */
-function roundMsFor(options: LoadOptions): number {
-  if (!options.targetRate) return 0;
-  const peers = (options.processes ?? 4) * (options.peersPerProcess ?? 125);
-  const listEvery = options.listEvery ?? 10;
-  const perRound = 3 + (listEvery > 0 ? 1 / listEvery : 0); // heartbeat, 2 details, some lists
-  return (1000 * peers * perRound) / options.targetRate;
 }
 
 /** The tracker flags a load run needs: 500 connections from one address exceed the default cap. */
 export const LOAD_TRACKER_FLAGS: readonly string[] = [
+  "--max-connections",
+  "12000",
   "--max-per-address",
-  "1024",
+  "12000",
   // 500 peers log in (and may register) at once from one address.
   "--max-waiting-hashes",
   "1024",
   "--max-registrations",
   "1024",
   "--max-unauthenticated",
-  "1024",
+  "12000",
 ];
 
 async function main(): Promise<void> {
   const seconds = Number(Deno.env.get("LOAD_SECONDS") ?? 20);
+  const scenario = Deno.env.get("LOAD_SCENARIO") ?? "mix";
   const seeded = Deno.env.get("LOAD_ACCOUNTS") === "seeded";
+  const workers = Deno.env.get("LOAD_WORKERS") ?? "1";
   // LOAD_TMP puts the KV file elsewhere (e.g. /dev/shm, to see what fsync costs).
   const tmp = Deno.env.get("LOAD_TMP");
   const dir = await Deno.makeTempDir({ prefix: "p2pfs-load-", ...(tmp ? { dir: tmp } : {}) });
-  const kvPath = join(dir, "tracker.kv");
+  // LOAD_KV keeps the seeded KV file at that path for the next run (seeding 10,000 peers takes
+  // minutes); a file that exists is used as it is.
+  const kept = Deno.env.get("LOAD_KV");
+  const kvPath = kept ?? join(dir, "tracker.kv");
+  const reuse = kept !== undefined && await Deno.stat(kept).then(() => true, () => false);
+  const big = scenario === "index";
   const options: LoadOptions = {
     seconds,
-    registerPerProcess: seeded ? 5 : 125,
-    listEvery: Number(Deno.env.get("LOAD_LIST_EVERY") ?? 10),
-    ...(Deno.env.get("LOAD_RATE") ? { targetRate: Number(Deno.env.get("LOAD_RATE")) } : {}),
+    rate: Number(Deno.env.get("LOAD_RATE") ?? 2000),
+    ...(Deno.env.get("LOAD_MIX") ? { mix: Deno.env.get("LOAD_MIX")! } : {}),
+    ...(big
+      ? { peersPerProcess: 2500, filesPerPeer: 10, pool: 100_000, seededSessions: true }
+      : { registerPerProcess: seeded ? 5 : 125 }),
   };
   try {
-    if (seeded) await seedAccounts(kvPath, options);
+    const seedStarted = performance.now();
+    if (reuse) { /* seeded by an earlier run */ }
+    else if (big) await seedShares(kvPath, options);
+    else if (seeded) await seedAccounts(kvPath, options);
+    console.error(`load: seeded in ${((performance.now() - seedStarted) / 1000).toFixed(1)} s`);
     const tracker = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -368,9 +478,14 @@ async function main(): Promise<void> {
         "tracker.ts",
         "--port",
         "0",
+        "--http-port",
+        "0",
         "--kv",
         kvPath,
+        "--workers",
+        workers,
         ...LOAD_TRACKER_FLAGS,
+        ...(Deno.env.get("LOAD_TRACKER_ARGS")?.split(" ").filter(Boolean) ?? []),
       ],
       cwd: ROOT,
       stdout: "piped",
@@ -379,7 +494,7 @@ async function main(): Promise<void> {
     try {
       const lines = tracker.stdout.pipeThrough(new TextDecoderStream()).getReader();
       let text = "";
-      while (!/tracker listening on (\S+)\n/.test(text)) {
+      while (!/tracker listening on (\S+)/.test(text)) {
         const { value, done } = await lines.read();
         if (done) throw new Error("Cannot start tracker: it exited");
         text += value;
@@ -387,9 +502,15 @@ async function main(): Promise<void> {
       (async () => {
         while (!(await lines.read()).done) { /* drain */ }
       })().catch(() => {});
-      const address = /tracker listening on (\S+)\n/.exec(text)![1]!;
+      const address = /tracker listening on (\S+)/.exec(text)![1]!;
+      const rssBefore = rssMb(tracker.pid);
+      console.error(
+        `load: tracker ready, RSS ${
+          rssBefore?.toFixed(0)
+        } MB; ${scenario}, ${workers} worker(s), ${options.rate} requests/s for ${seconds} s`,
+      );
       const result = await runLoad(address, { ...options, trackerPid: tracker.pid });
-      console.log(JSON.stringify(result, null, 2));
+      console.log(JSON.stringify({ scenario, workers: Number(workers), ...result }, null, 2));
     } finally {
       tracker.kill("SIGTERM");
       await tracker.status;

@@ -7,6 +7,7 @@
  */
 import {
   formatAddress,
+  formatTrackers,
   parseAddress,
   PeerNode,
   RateLimiter,
@@ -111,7 +112,7 @@ export async function runPeerCli(args: string[]): Promise<number> {
     checkPositionals(command, positionals, PEER_PROGRAM);
     if (command.name === "help") return await command.run({ values, positionals, host: bare });
 
-    const tracker = parseTracker(
+    const tracker = parseTrackers(
       stringValue(values.tracker) ?? Deno.env.get("P2PFS_TRACKER") ?? "127.0.0.1",
     );
     const user = stringValue(values.user) ?? Deno.env.get("P2PFS_USER");
@@ -228,6 +229,33 @@ export async function runPeerCli(args: string[]): Promise<number> {
 }
 
 /**
+ * `--tracker HOST[:PORT][,HOST[:PORT]...]`: the trackers of one cluster, tried in order (the first
+ * that answers; the next when it fails).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTrackers } from "./peer_cli.ts";
+ * assert.deepEqual(parseTrackers("a:1, b"), [
+ *   { hostname: "a", port: 1 },
+ *   { hostname: "b", port: 7070 },
+ * ]);
+ * ```
+ */
+export function parseTrackers(text: string): TrackerAddress[] {
+  const parts = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
+  if (parts.length === 0) {
+    throw new CliError(`Cannot use --tracker "${text}": expected HOST[:PORT][,HOST[:PORT]...]`, 2);
+  }
+  const seen = new Map<string, TrackerAddress>();
+  for (const part of parts) {
+    const address = parseTracker(part);
+    seen.set(formatAddress(address.hostname, address.port), address);
+  }
+  return [...seen.values()];
+}
+
+/**
  * `--tracker HOST[:PORT]`: the port defaults to {@link DEFAULT_TRACKER_PORT}.
  *
  * @example
@@ -327,7 +355,7 @@ async function runStatus({ values, host }: CommandCall<PeerHost>): Promise<numbe
   try {
     const report = await gatherStatus({
       user: settings.user,
-      address: formatAddress(settings.tracker.hostname, settings.tracker.port),
+      address: formatTrackers(settings.tracker),
       tls: settings.clientTls !== undefined,
       getSandbox: settings.noSandbox ? null : sandboxScope("get", {
         out: stringValue(values.out) ?? userPath("downloads"),
@@ -405,7 +433,7 @@ async function runServing(
       : {}),
     onLog: (line) => log(`peer: ${visible(line)}`),
   });
-  const where = formatAddress(settings.tracker.hostname, settings.tracker.port);
+  const where = formatTrackers(settings.tracker);
   try {
     if (!isShell) {
       // Listen for signals before saying we are ready: a SIGTERM sent as soon as the line is

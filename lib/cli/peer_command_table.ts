@@ -40,8 +40,8 @@ import {
 
 /** What the command line gives the commands that only run there. */
 export interface PeerCliSettings {
-  /** The tracker. */
-  tracker: TrackerAddress;
+  /** The trackers of one cluster, in the order to try them. */
+  tracker: TrackerAddress[];
   /** Who runs the command. */
   user: string;
   /** TLS towards the tracker and TLS peers. */

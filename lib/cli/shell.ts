@@ -4,7 +4,13 @@
  *
  * @module
  */
-import { formatAddress, type PeerNode, type TrackerAddress, TrackerClient } from "../peer/mod.ts";
+import {
+  formatAddress,
+  formatTrackers,
+  type PeerNode,
+  type TrackerAddress,
+  TrackerClient,
+} from "../peer/mod.ts";
 import type { ClientTls } from "../protocol/mod.ts";
 import { checkPositionals, findCommand, flagsFor, parseFlags, renderHelp } from "./command_spec.ts";
 import { describeError } from "./describe_error.ts";
@@ -21,8 +27,8 @@ export { splitWords };
 
 /** Settings of {@link runShell}. */
 export interface ShellOptions {
-  /** The tracker. */
-  tracker: TrackerAddress;
+  /** The tracker, or several of one cluster. */
+  tracker: TrackerAddress | readonly TrackerAddress[];
   /** Who is logged in. */
   user: string;
   /** The password (for reconnecting). */
@@ -93,7 +99,7 @@ export function shellCommandNames(
 export async function runShell(node: PeerNode, options: ShellOptions): Promise<void> {
   const interactive = Deno.stdin.isTerminal();
   const colour = colourFor(Deno.stdout);
-  const where = formatAddress(options.tracker.hostname, options.tracker.port);
+  const where = formatTrackers(options.tracker);
   const stop = new AbortController();
   // The command running now, if any: Ctrl-C cancels it instead of ending the session.
   let running: AbortController | undefined;

@@ -44,6 +44,7 @@ import { type FlagSpecs, parseFlags } from "./command_spec.ts";
 import { CliError } from "./cli_error.ts";
 import { userCwd, userPath } from "./paths.ts";
 import { versionLine } from "./version.ts";
+import { runTrackerWorkers } from "./tracker_workers.ts";
 
 /** How the tracker program is called in messages. */
 export const TRACKER_PROGRAM = "p2pfs-tracker";
@@ -66,6 +67,9 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "idle-timeout-ms",
     "max-waiting-hashes",
     "max-registrations",
+    "workers",
+    // Internal: this process is worker I of --workers N (started by the parent).
+    "worker",
   ].map((name) => [name, { type: "string", help: "" }]),
   ["tls-cert", { type: "string", path: true, help: "" }],
   ["tls-key", { type: "string", path: true, help: "" }],
@@ -102,6 +106,8 @@ Options:
                              (default 60)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
+  --workers N          tracker processes sharing the port and the KV (default: the number of
+                       cores); each has its own connection caps
   --no-sandbox         do not narrow Deno's permissions to the KV folder
   -h, --help           show this help
   --version            show the program's version
@@ -153,6 +159,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     "idle-timeout-ms": optional("idle-timeout-ms"),
     "max-waiting-hashes": optional("max-waiting-hashes"),
     "max-registrations": optional("max-registrations"),
+    workers: optional("workers"),
+    worker: optional("worker"),
   };
   if (flags.version === true) {
     console.log(versionLine(TRACKER_PROGRAM));
@@ -178,17 +186,29 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error("error: --heartbeat-ms and --session-ttl must be positive numbers");
     return 2;
   }
+  const workers = positive(values.workers, navigator.hardwareConcurrency || 1);
+  if (Number.isNaN(workers) || workers > 64) {
+    console.error(`error: --workers must be a whole number from 1 to 64, got ${values.workers}`);
+    return 2;
+  }
+  const workerId = values.worker === undefined ? undefined : Number(values.worker);
   const localKv = values.kv !== ":memory:" && !/^https?:\/\//.test(values.kv);
   // A KV file is taken from the folder the command was run from, like every path.
   const kvPath = localKv ? userPath(values.kv) : values.kv;
   const kvDir = localKv ? dirname(resolvePath(kvPath)) : undefined;
   if (kvDir) await Deno.mkdir(kvDir, { recursive: true });
 
-  // The tracker runs in a child process whose Deno permissions cover only its KV folder.
-  if (Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"] && canSandbox()) {
-    const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
-    const scope = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
-    return await runSandboxed([...args, `--kv=${kvPath}`], scope, "tracker.ts");
+  // The tracker runs in a child process whose Deno permissions cover only its KV folder; with
+  // several workers, each is such a child.
+  const sandbox = Deno.env.get(SANDBOXED_ENV) !== "1" && !values["no-sandbox"] && canSandbox();
+  const tlsFiles = [values["tls-cert"], values["tls-key"]].filter((f) => f !== undefined);
+  const narrowed = sandboxScope("tracker", { ...(kvDir ? { kvDir } : {}), tlsFiles })!;
+  const childArgs = [...args, `--kv=${kvPath}`];
+  if (workerId === undefined && workers > 1) {
+    return await runTrackerWorkers(childArgs, workers, sandbox ? narrowed : null);
+  }
+  if (sandbox && workerId === undefined) {
+    return await runSandboxed(childArgs, narrowed, "tracker.ts");
   }
   const scope = currentScope();
   if (localKv) console.error(`tracker: kv ${kvPath}`);
@@ -251,6 +271,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
       trustAnnouncedHosts: values["trust-announced-hosts"],
+      ...(workerId !== undefined ? { workerId, reusePort: true } : {}),
       onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
       onEvent: (event) => events.record(event),
     });
@@ -264,23 +285,28 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  let dashboard;
+  let dashboard: { addr: Deno.NetAddr; close(): Promise<void> } | undefined;
   try {
-    dashboard = startDashboard(
-      {
-        store: tracker.store,
-        heartbeatMs: tracker.heartbeatMs,
-        events,
-        partialHolders: tracker.partialHolders,
-      },
-      {
-        hostname: values.host,
-        port: httpPort,
-        maxConnections: limits.maxHttpConnections,
-        maxPerAddress: limits.maxPerAddress,
-        onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
-      },
-    );
+    // Of several workers, the first serves the dashboard (it shows the whole cluster).
+    if (workerId === undefined || workerId === 1) {
+      dashboard = startDashboard(
+        {
+          store: tracker.store,
+          heartbeatMs: tracker.heartbeatMs,
+          events,
+          index: () => tracker.service.index(),
+          partialHolders: tracker.partialHolders,
+          trackerId: tracker.service.trackerId,
+        },
+        {
+          hostname: values.host,
+          port: httpPort,
+          maxConnections: limits.maxHttpConnections,
+          maxPerAddress: limits.maxPerAddress,
+          onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
+        },
+      );
+    }
   } catch (error) {
     await tracker.close();
     console.error(
@@ -298,13 +324,15 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   console.log(limitsLine);
   console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
-  console.log(
-    `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
-  );
+  if (dashboard) {
+    console.log(
+      `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
+    );
+  }
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
-  await dashboard.close();
+  await dashboard?.close();
   await tracker.close();
   return 0;
 }

@@ -117,7 +117,8 @@ export class ChangeFeed implements Disposable {
 
   async #checkLiveness(): Promise<void> {
     try {
-      const peers = await this.#source.store.listPeers();
+      const source = this.#source;
+      const peers = source.index ? (await source.index()).peers : await source.store.listPeers();
       const now = this.#source.events.now();
       const online = [...peers]
         .filter(([, peer]) => isOnline(peer, this.#source.heartbeatMs, now))

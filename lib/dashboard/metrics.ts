@@ -72,6 +72,15 @@ export function renderMetrics(stats: Stats, counters: Readonly<Counters>): strin
     out.push(`p2pfs_request_duration_seconds_count{type="${label(type)}"} ${h.count}`);
   }
 
+  family(
+    "p2pfs_cluster_requests_total",
+    "counter",
+    "Requests answered by each tracker sharing the store (summed over trackers: the cluster).",
+  );
+  for (const t of stats.trackers) {
+    out.push(`p2pfs_cluster_requests_total{tracker="${label(t.id)}"} ${t.requests}`);
+  }
+
   family("p2pfs_logins_failed_total", "counter", "Login requests refused.");
   out.push(`p2pfs_logins_failed_total ${counters.loginsFailed}`);
 

@@ -130,6 +130,38 @@ function transfersTable(transfers: readonly TransferRecord[], now: number, empty
   `;
 }
 
+/** The trackers sharing the store, when there is more than one. */
+function trackersTable(stats: Stats) {
+  if (stats.trackers.length < 2) return html``;
+  const total = stats.trackers.reduce((sum, t) => sum + t.requests, 0);
+  return html`
+    <section>
+      <h2>Trackers</h2>
+      <table class="trackers">
+        <thead>
+          <tr>
+            <th>Tracker</th>
+            <th class="n">Requests</th>
+            <th class="n">Refused</th>
+          </tr>
+        </thead>
+        <tbody>${stats.trackers.map((t) =>
+          html`
+            <tr>
+              <td>${t.id}${t.self ? " (this one)" : ""}</td>
+              <td class="n">${t.requests}</td>
+              <td class="n">${t.errors}</td>
+            </tr>
+          `
+        )}<tr><td>cluster</td><td class="n">${total}</td><td class="n">${stats.trackers.reduce(
+          (sum, t) => sum + t.errors,
+          0,
+        )}</td></tr></tbody>
+      </table>
+    </section>
+  `;
+}
+
 /** The overview: headline numbers, transfers per minute, busiest files, latest transfers. */
 export function overviewPage(stats: Stats, recent: readonly TransferRecord[]): Page {
   const busiest = stats.busiestFiles.length === 0
@@ -186,6 +218,7 @@ export function overviewPage(stats: Stats, recent: readonly TransferRecord[]): P
       ${card("failuresLastHour", String(stats.failuresLastHour), "failures, last hour")}
       </section>
       <section><h2>Transfers per minute</h2>${transfersChart(stats.perMinute)}</section>
+      ${trackersTable(stats)}
       <div class="columns">
         <section><h2>Busiest files</h2>${busiest}</section>
         <section><h2>Latest transfers</h2>${transfersTable(

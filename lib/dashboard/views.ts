@@ -7,7 +7,8 @@
  */
 import { decodeHaveMap } from "../protocol/mod.ts";
 import {
-  type HolderRow,
+  HolderIndex,
+  type IndexedVersion,
   MISSED_HEARTBEATS_OFFLINE,
   type PartialHolders,
   type PeerRecord,
@@ -25,6 +26,25 @@ export interface DashboardSource {
   events: EventLog;
   /** Downloads in progress that serve what they have (the tracker's, read only). */
   partialHolders?: PartialHolders;
+  /**
+   * The tracker's holder index (kept current from the change log). Without it each page reads
+   * every holder row from the store, which suits only small stores and tests.
+   */
+  index?: () => Promise<HolderIndex>;
+  /** This tracker's name among the trackers sharing the store (marks it in {@link Stats}). */
+  trackerId?: string;
+}
+
+/** One tracker of those sharing the store, by the request counts it wrote. */
+export interface TrackerView {
+  /** Its name. */
+  id: string;
+  /** Requests it answered since the store was created (written about once a second). */
+  requests: number;
+  /** Of those, refused or failed. */
+  errors: number;
+  /** Whether it is the tracker serving this page. */
+  self: boolean;
 }
 
 /** The overview's numbers (`/api/stats`). */
@@ -51,6 +71,8 @@ export interface Stats {
   perMinute: MinuteBucket[];
   /** When the tracker (its event log) started, ms since the epoch. */
   startedAt: number;
+  /** Every tracker on this store, with its request counts; the whole cluster is their sum. */
+  trackers: TrackerView[];
   /** When these numbers were read, ms since the epoch. */
   now: number;
 }
@@ -154,35 +176,36 @@ export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function versionKey(row: { name: string; id: string }): string {
-  return `${row.name}\u0000${row.id}`;
+/** The holder index the pages read: the tracker's, or one read from the store now. */
+export async function readIndex(source: DashboardSource): Promise<HolderIndex> {
+  if (source.index) return await source.index();
+  const [holders, peers] = await Promise.all([
+    source.store.listHolders(),
+    source.store.listPeers(),
+  ]);
+  const index = new HolderIndex();
+  for (const [user, peer] of peers) index.setPeer(user, peer);
+  for (const row of holders) index.setHolder(row);
+  return index;
 }
 
 async function snapshot(
   source: DashboardSource,
-  name?: string,
-): Promise<{ holders: HolderRow[]; peers: Map<string, PeerRecord>; now: number }> {
-  const [holders, peers] = await Promise.all([
-    source.store.listHolders(name),
-    source.store.listPeers(),
-  ]);
-  return { holders, peers, now: source.events.now() };
+): Promise<{ index: HolderIndex; online: (user: string) => boolean; now: number }> {
+  const index = await readIndex(source);
+  const now = source.events.now();
+  const online = (user: string) => {
+    const peer = index.peer(user);
+    return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
+  };
+  return { index, online, now };
 }
 
-function summarize(
-  holders: HolderRow[],
-  online: (user: string) => boolean,
-): FileView[] {
-  const byVersion = new Map<string, FileView>();
-  for (const h of holders) {
-    const key = versionKey(h);
-    const view = byVersion.get(key) ??
-      { name: h.name, size: h.size, sha256: h.sha256, id: h.id, sourcesOnline: 0, holders: 0 };
-    view.holders++;
-    if (online(h.user)) view.sourcesOnline++;
-    byVersion.set(key, view);
-  }
-  return [...byVersion.values()];
+function summarize(version: IndexedVersion, online: (user: string) => boolean): FileView {
+  let sourcesOnline = 0;
+  for (const user of version.holders.keys()) if (online(user)) sourcesOnline++;
+  const { name, size, sha256, id } = version;
+  return { name, size, sha256, id, sourcesOnline, holders: version.holders.size };
 }
 
 /**
@@ -199,12 +222,9 @@ function summarize(
  * ```
  */
 export async function readStats(source: DashboardSource): Promise<Stats> {
-  const { holders, peers, now } = await snapshot(source);
-  const online = (user: string) => {
-    const peer = peers.get(user);
-    return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
-  };
-  const files = summarize(holders, online);
+  const { index, online, now } = await snapshot(source);
+  const peers = index.peers;
+  const files = index.versions.map((v) => summarize(v, online));
   const lastHour = source.events.transfers({ since: now - 3600_000 });
   const busy = new Map<string, { name: string; transfers: number; bytes: number }>();
   for (const t of source.events.transfers()) {
@@ -228,22 +248,35 @@ export async function readStats(source: DashboardSource): Promise<Stats> {
       .slice(0, 5),
     perMinute: source.events.perMinute(60),
     startedAt: source.events.startedAt,
+    trackers: await readTrackers(source),
     now,
   };
 }
 
+/** The trackers that wrote request counts to the store, by name. */
+export async function readTrackers(source: DashboardSource): Promise<TrackerView[]> {
+  const counters = await source.store.readCounters();
+  return [...counters].map(([id, counts]) => {
+    let requests = 0;
+    let errors = 0;
+    for (const [key, n] of counts) {
+      requests += n;
+      if (!key.endsWith(":ok")) errors += n;
+    }
+    return { id, requests, errors, self: id === source.trackerId };
+  }).sort((a, b) => cmp(a.id, b.id));
+}
+
 /** Every peer that ever announced, by user name. */
 export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
-  const { holders, peers, now } = await snapshot(source);
-  const shared = new Map<string, { files: number; bytes: number }>();
-  for (const h of holders) {
-    const entry = shared.get(h.user) ?? { files: 0, bytes: 0 };
-    entry.files++;
-    entry.bytes += h.size;
-    shared.set(h.user, entry);
-  }
-  const views = await Promise.all([...peers].map(async ([user, peer]): Promise<PeerView> => {
-    const stats = await source.store.getStats(user);
+  const { index, now } = await snapshot(source);
+  const peers = [...index.peers];
+  const allStats = source.index
+    ? new Map(peers.map(([user]) => [user, index.stats(user)]))
+    : await source.store.getStatsMany(peers.map(([user]) => user));
+  const views = peers.map(([user, peer]): PeerView => {
+    const stats = allStats.get(user) ?? { downloads: 0, failures: 0 };
+    const shares = index.sharesOf(user);
     return {
       user,
       address: formatHostPort(peer.host, peer.port),
@@ -251,10 +284,10 @@ export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
       lastSeen: peer.lastSeen,
       downloads: stats.downloads,
       failures: stats.failures,
-      filesShared: shared.get(user)?.files ?? 0,
-      bytesShared: shared.get(user)?.bytes ?? 0,
+      filesShared: shares.length,
+      bytesShared: shares.reduce((sum, row) => sum + row.size, 0),
     };
-  }));
+  });
   return views.sort((a, b) => cmp(a.user, b.user));
 }
 
@@ -263,14 +296,11 @@ export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
  * online sources first.
  */
 export async function readFiles(source: DashboardSource, search = ""): Promise<FileView[]> {
-  const { holders, peers, now } = await snapshot(source);
+  const { index, online } = await snapshot(source);
   const needle = search.toLowerCase();
-  const online = (user: string) => {
-    const peer = peers.get(user);
-    return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
-  };
-  return summarize(holders.filter((h) => h.name.toLowerCase().includes(needle)), online)
-    .sort((a, b) => cmp(a.name, b.name) || cmp(a.id, b.id));
+  // The index keeps versions in (name, id) order already.
+  return index.versions.filter((v) => v.lowerName.includes(needle))
+    .map((v) => summarize(v, online));
 }
 
 /** A file's versions, holders and chunk maps, or null when nobody shares that name. */
@@ -278,19 +308,20 @@ export async function readFile(
   source: DashboardSource,
   name: string,
 ): Promise<FileDetailView | null> {
-  const { holders, peers, now } = await snapshot(source, name);
-  const exact = holders.filter((h) => h.name === name);
-  if (exact.length === 0) return null;
-  const byVersion = new Map<string, HolderRow[]>();
-  for (const h of exact) byVersion.set(h.id, [...byVersion.get(h.id) ?? [], h]);
+  const { index, now } = await snapshot(source);
+  const held = index.versionsOf(name);
+  if (held.length === 0) return null;
+  const peers = index.peers;
   const versions: VersionView[] = [];
-  for (const [id, rows] of byVersion) {
-    const first = rows[0]!;
+  for (const version of held) {
+    const id = version.id;
+    const rows = [...version.holders.values()];
+    const first = version;
     const hashes = await source.store.getChunkHashes(id);
     const chunks = hashes?.length ?? Math.max(1, Math.ceil(first.size / first.chunkSize));
     const holderViews = await Promise.all(rows.map(async (h): Promise<HolderView> => {
       const peer = peers.get(h.user);
-      const stats = await source.store.getStats(h.user);
+      const stats = source.index ? index.stats(h.user) : await source.store.getStats(h.user);
       return {
         user: h.user,
         address: peer ? formatHostPort(peer.host, peer.port) : "",

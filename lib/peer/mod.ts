@@ -12,6 +12,7 @@ export * from "./read_grants.ts";
 export * from "./peer_client.ts";
 export * from "./downloader_key.ts";
 export * from "./tracker_client.ts";
+export * from "./tracker_pool.ts";
 export * from "./ranking.ts";
 export * from "./chunk_scheduler.ts";
 export * from "./connection_pool.ts";

@@ -25,8 +25,11 @@ import { type Session, type TrackerAddress, TrackerClient } from "./tracker_clie
 
 /** Settings of a {@link PeerNode}. */
 export interface PeerNodeOptions {
-  /** The tracker. */
-  tracker: TrackerAddress;
+  /**
+   * The tracker, or several of one cluster: the first that answers is used, and when it fails
+   * the node logs in and announces on the next (serving other peers all along).
+   */
+  tracker: TrackerAddress | readonly TrackerAddress[];
   /** Account name. */
   user: string;
   /** Account password (kept in memory to log in again after an outage). */
@@ -75,6 +78,8 @@ export class PeerNode implements AsyncDisposable {
   #index: Map<string, IndexedFile> = new Map();
   #server: PeerServer | undefined;
   #client: TrackerClient | undefined;
+  /** Which of several trackers to try first (the one in use, or after a failure the next). */
+  #trackerIndex = 0;
   #session: Session | undefined;
   /** The tracker's ticket key, from the first login (the tracker client pins it). */
   #trackerKey: CryptoKey | undefined;
@@ -240,12 +245,14 @@ export class PeerNode implements AsyncDisposable {
   async #connect(): Promise<void> {
     const client = await TrackerClient.connect(this.#options.tracker, {
       agent: "p2pfs-serve",
+      startAt: this.#trackerIndex,
       ...(this.#options.trackerTls ? { tls: this.#options.trackerTls } : {}),
     });
     try {
       this.#session = await client.login(this.#options.user, this.#options.password);
       this.#trackerKey ??= await importPublicKey(this.#session.trackerKey);
       this.#client = client;
+      this.#trackerIndex = client.trackerIndex;
       this.#announceHost = this.#options.announceHost ?? this.#pickAnnounceHost();
       await this.#announce();
     } catch (error) {
@@ -288,6 +295,7 @@ export class PeerNode implements AsyncDisposable {
       const waitMs = this.connected ? this.#session!.heartbeatMs : backoffMs;
       await sleep(waitMs, signal);
       if (signal.aborted) break;
+      const wasConnected = this.connected;
       try {
         if (!this.connected) {
           await this.#connect();
@@ -302,7 +310,15 @@ export class PeerNode implements AsyncDisposable {
           this.#log("session expired: logging in again");
         } else {
           this.#log(`tracker unreachable: ${error instanceof Error ? error.message : error}`);
-          backoffMs = Math.min(backoffMs * 2, 30_000);
+          const trackers = this.#options.tracker;
+          if (wasConnected && Array.isArray(trackers) && trackers.length > 1) {
+            // Another tracker of the cluster may answer: move on to it without waiting long
+            // (a failed connect has tried them all, and backs off as usual).
+            this.#trackerIndex = (this.#trackerIndex + 1) % trackers.length;
+            backoffMs = 100;
+          } else {
+            backoffMs = Math.min(backoffMs * 2, 30_000);
+          }
         }
         this.#client?.close();
         this.#client = undefined;

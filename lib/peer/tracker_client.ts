@@ -81,9 +81,10 @@ export interface Session {
 }
 
 /**
- * Tracker ticket keys pinned by this process, by tracker address: the first login to an address
- * pins the key it returns, and a later login there that returns another key is refused. Kept in
- * memory only, for the life of the process (docs/security.md).
+ * Tracker ticket keys pinned by this process, by tracker address (or by the list of addresses of
+ * a cluster, whose trackers share one KV and so one key): the first login pins the key it
+ * returns, and a later login there that returns another key is refused. Kept in memory only, for
+ * the life of the process (docs/security.md).
  */
 const pinnedKeys = new Map<string, string>();
 
@@ -118,6 +119,8 @@ export interface ConnectOptions {
   agent?: string;
   /** Speak TLS, trusting these CAs besides the system's. */
   tls?: ClientTls;
+  /** With several trackers: the one to try first (an index into the list). Default 0. */
+  startAt?: number;
 }
 
 /**
@@ -137,25 +140,63 @@ export class TrackerClient implements AsyncDisposable {
   #queue: Promise<unknown> = Promise.resolve();
   /** Heartbeat interval the tracker asked for in `hello`. */
   readonly heartbeatMs: number;
-  /** The tracker's address as `HOST:PORT`, the key its ticket key is pinned under. */
+  /** The tracker's address as `HOST:PORT`. */
   readonly address: string;
+  /**
+   * What its ticket key is pinned under: its address, or with several trackers (one cluster on
+   * one KV, one key) the whole list, so moving between them keeps the pin.
+   */
+  readonly pinKey: string;
+  /** Which of the trackers given to {@link connect} answered (0 for a single one). */
+  readonly trackerIndex: number;
+  /** The tracker worker that answered, when the tracker runs several (`hello`'s `worker`). */
+  readonly worker: number | undefined;
 
   private constructor(
     channel: Channel,
-    address: string,
-    heartbeatMs: number,
+    where: { address: string; pinKey: string; trackerIndex: number },
+    hello: { heartbeatMs: number; worker: number | undefined },
     localAddr?: Deno.NetAddr,
   ) {
     this.#channel = channel;
-    this.address = address;
+    this.address = where.address;
+    this.pinKey = where.pinKey;
+    this.trackerIndex = where.trackerIndex;
     this.localAddr = localAddr;
-    this.heartbeatMs = heartbeatMs;
+    this.heartbeatMs = hello.heartbeatMs;
+    this.worker = hello.worker;
   }
 
-  /** Connects and exchanges `hello`; a refused or silent tracker gives `TRACKER_UNREACHABLE`. */
+  /**
+   * Connects and exchanges `hello`. Given several trackers (of one cluster), tries them in turn
+   * from `startAt` and uses the first that answers. A refused or silent tracker (every one of
+   * them) gives `TRACKER_UNREACHABLE`.
+   */
   static async connect(
-    address: TrackerAddress,
+    target: TrackerAddress | readonly TrackerAddress[],
     options: ConnectOptions = {},
+  ): Promise<TrackerClient> {
+    const list: readonly TrackerAddress[] = Array.isArray(target) ? target : [target];
+    if (list.length === 0) throw new TypeError("Cannot connect: no tracker address given");
+    const pinKey = list.map((a) => formatAddress(a.hostname, a.port)).join(",");
+    const start = options.startAt ?? 0;
+    let last: unknown;
+    for (let i = 0; i < list.length; i++) {
+      const at = (start + i) % list.length;
+      try {
+        return await TrackerClient.#connectOne(list[at]!, options, { pinKey, trackerIndex: at });
+      } catch (error) {
+        if (!(error instanceof PeerError && error.code === "TRACKER_UNREACHABLE")) throw error;
+        last = error;
+      }
+    }
+    throw last;
+  }
+
+  static async #connectOne(
+    address: TrackerAddress,
+    options: ConnectOptions,
+    cluster: { pinKey: string; trackerIndex: number },
   ): Promise<TrackerClient> {
     const where = formatAddress(address.hostname, address.port);
     const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
@@ -183,7 +224,12 @@ export class TrackerClient implements AsyncDisposable {
       if (hello.server !== "tracker") {
         throw new PeerError("TRACKER_UNREACHABLE", `Cannot use ${where}: it is not a tracker`);
       }
-      return new TrackerClient(channel, where, hello.heartbeatMs ?? 10_000, conn.localAddr);
+      return new TrackerClient(
+        channel,
+        { address: where, ...cluster },
+        { heartbeatMs: hello.heartbeatMs ?? 10_000, worker: hello.worker },
+        conn.localAddr,
+      );
     } catch (cause) {
       channel.close();
       if (cause instanceof PeerError) throw cause;
@@ -226,7 +272,7 @@ export class TrackerClient implements AsyncDisposable {
       sessionReply,
     );
     try {
-      pinTrackerKey(this.address, trackerKey);
+      pinTrackerKey(this.pinKey, trackerKey);
     } catch (error) {
       await this.logout(token).catch(() => {});
       throw error;

@@ -56,6 +56,12 @@ export interface ChannelOptions {
   maxFrameBytes?: number;
   /** Where large incoming frames reserve their bytes; default the process's shared budget. */
   budget?: ByteBudget;
+  /**
+   * The standing read buffer, held for the connection's life (default 64 KiB); larger frames are
+   * paid for from `budget` while they arrive. A server with many idle connections of small
+   * requests (the tracker) keeps it small.
+   */
+  bufferBytes?: number;
 }
 
 /**
@@ -84,6 +90,7 @@ export class Channel {
     this.reader = new FrameReader(conn, {
       maxFrameBytes: options.maxFrameBytes ?? MAX_FRAME_BYTES,
       ...(options.budget ? { budget: options.budget } : {}),
+      ...(options.bufferBytes ? { bufferBytes: options.bufferBytes } : {}),
     });
   }
 

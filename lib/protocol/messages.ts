@@ -307,6 +307,8 @@ export const helloReply = object({
   user: optional(username),
   heartbeatMs: optional(int({ min: 1 })),
   challenge: optional(challenge),
+  /** Which of a tracker's worker processes answered (`--workers N`), 1 to N. */
+  worker: optional(int({ min: 1, max: 1024 })),
 });
 
 /** Plain success reply. */

@@ -19,3 +19,4 @@ export * from "./open_files.ts";
 export * from "./handshake.ts";
 export * from "./ticket.ts";
 export * from "./have_map.ts";
+export * from "./serve_loop.ts";

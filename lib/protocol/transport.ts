@@ -34,11 +34,16 @@ export type Conn = Deno.TcpConn | Deno.TlsConn;
  * const listener = listen({ hostname: "127.0.0.1", port: 0 });
  * ```
  */
-export function listen(options: { hostname: string; port: number; tls?: ServerTls }): Listener {
+export function listen(
+  options: { hostname: string; port: number; tls?: ServerTls; reusePort?: boolean },
+): Listener {
   const { hostname, port, tls } = options;
+  // Several processes may listen on one port (the kernel spreads connections over them); Deno
+  // allows it with --unstable-net.
+  const reuse = options.reusePort ? { reusePort: true } : {};
   return tls
-    ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key, transport: "tcp" })
-    : Deno.listen({ hostname, port });
+    ? Deno.listenTls({ hostname, port, cert: tls.cert, key: tls.key, transport: "tcp", ...reuse })
+    : Deno.listen({ hostname, port, ...reuse });
 }
 
 /**

@@ -15,12 +15,54 @@
  *   attacker cannot reset its address's count by logging in to an account of its own.
  * - Addresses are grouped by {@link addressGroup} (an IPv6 /64 counts as one address).
  *
- * Kept in memory: a restart forgets it, which costs an attacker a restart of our tracker, not a
- * way around it. Pure apart from the clock it is given.
+ * The failure times live in a {@link FailureStore}: in memory by default, in the tracker's KV
+ * when several trackers share one ({@link kvFailureStore}), so guesses spread over them count
+ * together; each key expires by itself an hour after its latest failure.
  *
  * @module
  */
 import { addressGroup } from "./address_group.ts";
+import type { TrackerStore } from "./store.ts";
+
+/** Where failure times are kept, by back-off key. */
+export interface FailureStore {
+  /** The recorded failure times of each key (empty when none). */
+  get(keys: string[]): Promise<number[][]>;
+  /** Replaces a key's times by `update`'s result (null deletes), atomically; expires after ttl. */
+  update(key: string, update: (times: number[]) => number[] | null, ttlMs: number): Promise<void>;
+}
+
+/**
+ * Failure times in this process's memory, at most {@link MAX_KEYS} keys (least recently failed
+ * go first).
+ */
+export class MemoryFailureStore implements FailureStore {
+  readonly #failures = new Map<string, number[]>();
+
+  /** Times of each key. */
+  get(keys: string[]): Promise<number[][]> {
+    return Promise.resolve(keys.map((k) => this.#failures.get(k) ?? []));
+  }
+
+  /** Changes a key's times. */
+  update(key: string, update: (times: number[]) => number[] | null): Promise<void> {
+    const next = update(this.#failures.get(key) ?? []);
+    this.#failures.delete(key); // re-insert: the map's order is least recently failed first
+    if (next !== null) this.#failures.set(key, next);
+    while (this.#failures.size > MAX_KEYS) {
+      this.#failures.delete(this.#failures.keys().next().value!);
+    }
+    return Promise.resolve();
+  }
+}
+
+/** Failure times in the tracker's store, shared by every tracker on it. */
+export function kvFailureStore(store: TrackerStore): FailureStore {
+  return {
+    get: (keys) => store.loginFailures(keys),
+    update: (key, update, ttlMs) => store.updateLoginFailures(key, update, ttlMs),
+  };
+}
 
 /** Failures allowed for one user name from one address before attempts are slowed. */
 export const LOGIN_FREE_FAILURES = 5;
@@ -49,6 +91,8 @@ export interface LoginThrottleOptions {
   baseDelayMs?: number;
   /** {@link LOGIN_FAILURE_WINDOW_MS}. */
   windowMs?: number;
+  /** Where failures are kept; default a {@link MemoryFailureStore}. */
+  failures?: FailureStore;
 }
 
 /**
@@ -60,17 +104,16 @@ export interface LoginThrottleOptions {
  * import { LoginThrottle } from "./login_throttle.ts";
  * let now = 0;
  * const throttle = new LoginThrottle({ now: () => now });
- * for (let i = 0; i < 6; i++) throttle.fail("carol", "127.0.0.2");
- * assert.equal(throttle.retryAfter("carol", "127.0.0.2"), 1000);
+ * for (let i = 0; i < 6; i++) await throttle.fail("carol", "127.0.0.2");
+ * assert.equal(await throttle.retryAfter("carol", "127.0.0.2"), 1000);
  * // The real user, from another address, is not slowed.
- * assert.equal(throttle.retryAfter("carol", "127.0.0.1"), 0);
+ * assert.equal(await throttle.retryAfter("carol", "127.0.0.1"), 0);
  * now = 1000;
- * assert.equal(throttle.retryAfter("carol", "127.0.0.2"), 0);
+ * assert.equal(await throttle.retryAfter("carol", "127.0.0.2"), 0);
  * ```
  */
 export class LoginThrottle {
-  /** Times of the recent failures of each key, oldest first; keys in least recent use first. */
-  readonly #failures = new Map<string, number[]>();
+  readonly #failures: FailureStore;
   readonly #now: () => number;
   readonly #free: number;
   readonly #freePerAddress: number;
@@ -84,45 +127,49 @@ export class LoginThrottle {
     this.#freePerAddress = options.freeFailuresPerAddress ?? LOGIN_FREE_FAILURES_PER_ADDRESS;
     this.#baseMs = options.baseDelayMs ?? 1000;
     this.#windowMs = options.windowMs ?? LOGIN_FAILURE_WINDOW_MS;
+    this.#failures = options.failures ?? new MemoryFailureStore();
   }
 
   /**
    * Milliseconds until `user` may try again from `address` (0: now). Without an address (a
    * caller in this process) only the name counts.
    */
-  retryAfter(user: string, address?: string): number {
+  async retryAfter(user: string, address?: string): Promise<number> {
     const now = this.#now();
+    const keys = this.#keys(user, address);
+    const all = await this.#failures.get(keys.map(([key]) => key));
     let wait = 0;
-    for (const [key, free] of this.#keys(user, address)) {
-      const times = this.#recent(key, now);
+    keys.forEach(([, free], i) => {
+      const times = this.#recent(all[i] ?? [], now);
       const last = times.at(-1);
-      if (last === undefined || times.length <= free) continue;
+      if (last === undefined || times.length <= free) return;
       const delay = Math.min(LOGIN_MAX_DELAY_MS, this.#baseMs * 2 ** (times.length - free - 1));
       wait = Math.max(wait, last + delay - now);
-    }
+    });
     return Math.max(0, wait);
   }
 
   /** Records a failed attempt at `user` from `address`. */
-  fail(user: string, address?: string): void {
+  async fail(user: string, address?: string): Promise<void> {
     const now = this.#now();
-    for (const [key, free] of this.#keys(user, address)) {
-      const times = this.#recent(key, now);
-      times.push(now);
-      // Beyond this many the wait is at its cap anyway.
-      const keep = free + Math.ceil(Math.log2(LOGIN_MAX_DELAY_MS / this.#baseMs)) + 2;
-      if (times.length > keep) times.splice(0, times.length - keep);
-      this.#failures.delete(key); // re-insert: the map's order is least recently failed first
-      this.#failures.set(key, times);
-    }
-    while (this.#failures.size > MAX_KEYS) {
-      this.#failures.delete(this.#failures.keys().next().value!);
-    }
+    await Promise.all(
+      this.#keys(user, address).map(([key, free]) =>
+        this.#failures.update(key, (stored) => {
+          const times = [...this.#recent(stored, now), now];
+          // Beyond this many the wait is at its cap anyway.
+          const keep = free + Math.ceil(Math.log2(LOGIN_MAX_DELAY_MS / this.#baseMs)) + 2;
+          return times.slice(-keep);
+        }, this.#windowMs)
+      ),
+    );
   }
 
   /** Forgets the failures of `user` from `address` after a successful login. */
-  succeed(user: string, address?: string): void {
-    this.#failures.delete(this.#keys(user, address)[0][0]);
+  async succeed(user: string, address?: string): Promise<void> {
+    const key = this.#keys(user, address)[0][0];
+    // Most logins follow no failure: a read, and no write.
+    const [times] = await this.#failures.get([key]);
+    if (times && times.length > 0) await this.#failures.update(key, () => null, this.#windowMs);
   }
 
   /** The pair key first, then the address key, each with its free failures. */
@@ -132,16 +179,8 @@ export class LoginThrottle {
     return address === undefined ? [pair] : [pair, [`addr\u0000${group}`, this.#freePerAddress]];
   }
 
-  /** The failures of `key` still inside the window (a live array, pruned in place). */
-  #recent(key: string, now: number): number[] {
-    const times = this.#failures.get(key);
-    if (!times) return [];
-    const fresh = times.findIndex((t) => now - t < this.#windowMs);
-    if (fresh === -1) {
-      this.#failures.delete(key);
-      return [];
-    }
-    if (fresh > 0) times.splice(0, fresh);
-    return times;
+  /** The failures among `times` still inside the window. */
+  #recent(times: number[], now: number): number[] {
+    return times.filter((t) => now - t < this.#windowMs);
   }
 }

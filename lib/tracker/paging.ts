@@ -11,8 +11,15 @@ const encoder = new TextEncoder();
 
 /** Bytes of `value` as JSON in UTF-8 (what it adds to a frame, give or take a comma). */
 export function jsonBytes(value: unknown): number {
-  return encoder.encode(JSON.stringify(value)).length;
+  const text = JSON.stringify(value);
+  // ASCII (the common case) is one byte a character: no need to encode it to count.
+  return NOT_ASCII.test(text) ? encoder.encode(text).length : text.length;
 }
+
+const NOT_ASCII = /[^ -~\t\n\r]/;
+
+// (Control characters other than tab and line ends are escaped by JSON.stringify, so what is left
+// outside " "…"~" is not ASCII.)
 
 /**
  * Collects entries from `source` into one page: stops before the entry that would cross

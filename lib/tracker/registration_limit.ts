@@ -2,11 +2,14 @@
  * How many `register` requests one address may send: {@link REGISTRATIONS_PER_ADDRESS} at once,
  * then one more every {@link REGISTRATION_REFILL_MS} (a token bucket per address, grouped by
  * {@link addressGroup}). Every attempt counts, taken names too, so the limit also slows anyone
- * who probes which names exist. Kept in memory, like the login back-off.
+ * who probes which names exist. Kept in memory; or, given a store (the tracker's), in KV so
+ * trackers sharing one KV share the bucket (see {@link TrackerStore.takeRegistration}: built so
+ * that registrations never queue behind each other's commits).
  *
  * @module
  */
 import { addressGroup } from "./address_group.ts";
+import type { TrackerStore } from "./store.ts";
 
 /** Registrations one address may make in a burst (a class behind one NAT fits). */
 export const REGISTRATIONS_PER_ADDRESS = 60;
@@ -25,6 +28,8 @@ export interface RegistrationLimitOptions {
   perAddress?: number;
   /** {@link REGISTRATION_REFILL_MS}. */
   refillMs?: number;
+  /** Keep the buckets in this store (shared by trackers) instead of in memory. */
+  store?: TrackerStore;
 }
 
 /**
@@ -36,12 +41,12 @@ export interface RegistrationLimitOptions {
  * import { RegistrationLimit } from "./registration_limit.ts";
  * let now = 0;
  * const limit = new RegistrationLimit({ now: () => now, perAddress: 2, refillMs: 1000 });
- * assert.equal(limit.take("192.0.2.1"), 0);
- * assert.equal(limit.take("192.0.2.1"), 0);
- * assert.equal(limit.take("192.0.2.1"), 1000);
- * assert.equal(limit.take("192.0.2.2"), 0);
+ * assert.equal(await limit.take("192.0.2.1"), 0);
+ * assert.equal(await limit.take("192.0.2.1"), 0);
+ * assert.equal(await limit.take("192.0.2.1"), 1000);
+ * assert.equal(await limit.take("192.0.2.2"), 0);
  * now = 1000;
- * assert.equal(limit.take("192.0.2.1"), 0);
+ * assert.equal(await limit.take("192.0.2.1"), 0);
  * ```
  */
 export class RegistrationLimit {
@@ -49,21 +54,31 @@ export class RegistrationLimit {
   readonly #now: () => number;
   readonly #perAddress: number;
   readonly #refillMs: number;
+  readonly #store: TrackerStore | undefined;
 
   /** A limit with the given clock and sizes. */
   constructor(options: RegistrationLimitOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#perAddress = options.perAddress ?? REGISTRATIONS_PER_ADDRESS;
     this.#refillMs = options.refillMs ?? REGISTRATION_REFILL_MS;
+    this.#store = options.store;
   }
 
   /**
    * Takes one registration for `address`: 0 if allowed, else the ms until the next one is (and
    * nothing is taken).
    */
-  take(address: string): number {
+  take(address: string): Promise<number> {
     const key = addressGroup(address);
     const now = this.#now();
+    if (this.#store) {
+      const bucket = { perAddress: this.#perAddress, refillMs: this.#refillMs };
+      return this.#store.takeRegistration(key, bucket, now);
+    }
+    return Promise.resolve(this.#takeHere(key, now));
+  }
+
+  #takeHere(key: string, now: number): number {
     const bucket = this.#buckets.get(key) ?? { tokens: this.#perAddress, at: now };
     const tokens = Math.min(this.#perAddress, bucket.tokens + (now - bucket.at) / this.#refillMs);
     this.#buckets.delete(key); // re-insert: least recently seen first

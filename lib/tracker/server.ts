@@ -74,6 +74,8 @@ export interface TrackerOptions
   kvPath?: string;
   /** Serve over TLS with this certificate and key. */
   tls?: ServerTls;
+  /** Listen on a port other processes listen on too (`--workers`; needs `--unstable-net`). */
+  reusePort?: boolean;
   /** Called after every request the service answered (not for `hello` or unparsable input). */
   onEvent?: (event: TrackerEvent) => void;
 }
@@ -84,6 +86,8 @@ export interface RunningTracker extends AsyncDisposable {
   readonly addr: Deno.NetAddr;
   /** Its state, for read-only observers (the dashboard); open until {@link close}. */
   readonly store: TrackerStore;
+  /** Its request handling (the dashboard reads its holder index). */
+  readonly service: TrackerService;
   /** Heartbeat interval peers are told to keep; a peer silent for 3 is offline. */
   readonly heartbeatMs: number;
   /** Downloads in progress that serve what they have (read only, for the dashboard). */
@@ -106,7 +110,12 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 7070,
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.reusePort ? { reusePort: true } : {}),
   });
+  const where = listener.addr as Deno.NetAddr;
+  // Its name in the cluster's counters: where it listens, and which worker it is.
+  const trackerId = options.trackerId ??
+    `${where.hostname}:${where.port}${options.workerId ? `/${options.workerId}` : ""}`;
   let store: KvTrackerStore;
   try {
     store = await KvTrackerStore.open(options.kvPath ?? "./data/tracker.kv");
@@ -114,9 +123,17 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     listener.close();
     throw error;
   }
+  const serviceOptions = { ...options, trackerId };
   const service = options.onEvent
-    ? new ObservedService(store, options, options.onEvent)
-    : new TrackerService(store, options);
+    ? new ObservedService(store, serviceOptions, options.onEvent)
+    : new TrackerService(store, serviceOptions);
+  try {
+    await service.start((error) => options.onLog?.(`background work failed: ${error}`));
+  } catch (error) {
+    listener.close();
+    await store[Symbol.asyncDispose]();
+    throw error;
+  }
   const unauthenticated = new UnauthenticatedSlots(options.maxUnauthenticated);
   const frameBudget = options.frameBudget ??
     (options.frameBudgetBytes ? new ByteBudget(options.frameBudgetBytes) : undefined);
@@ -154,13 +171,15 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       clearInterval(collector);
       await served.close();
       await collecting;
+      await service.stop();
       await store[Symbol.asyncDispose]();
     })();
   return {
     addr: served.addr,
     store,
+    service,
     heartbeatMs: service.heartbeatMs,
-    partialHolders: service.partialHolders,
+    partialHolders: service.files.partial,
     close,
     [Symbol.asyncDispose]: close,
   };
@@ -168,7 +187,6 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
 
 /** A {@link TrackerService} that tells `onEvent` about every request it answered. */
 class ObservedService extends TrackerService {
-  readonly #store: TrackerStore;
   readonly #onEvent: (event: TrackerEvent) => void;
   readonly #now: () => number;
 
@@ -178,7 +196,6 @@ class ObservedService extends TrackerService {
     onEvent: (event: TrackerEvent) => void,
   ) {
     super(store, options);
-    this.#store = store;
     this.#onEvent = onEvent;
     this.#now = options.now ?? Date.now;
   }
@@ -187,7 +204,7 @@ class ObservedService extends TrackerService {
     const started = performance.now();
     // Who asks is read before handling: a logout deletes the session it names.
     const user = "token" in request
-      ? (await this.#store.getSession(hashToken(request.token), this.#now()))?.user ?? null
+      ? await this.userOf(hashToken(request.token))
       : "username" in request
       ? request.username
       : null;

@@ -22,6 +22,42 @@
  * | `["reported", downloader, source, id]` | `true`, with `expireIn` of a day: one outcome counted |
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
+ * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
+ * | `["change", at, writer, seq]`         | {@link ChangeEntry}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
+ * | `["login_failures", key]`             | ms of recent failed logins of a back-off key, with `expireIn` |
+ * | `["registrations", group]`            | when an address group's registration bucket was last full, with `expireIn` |
+ * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
+ * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
+ * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
+ *
+ * ## Several trackers on one KV
+ *
+ * Everything two tracker processes must agree on is in KV: accounts, sessions (a logout also
+ * writes a change entry, so every tracker drops its cached copy within one tail interval),
+ * addresses, liveness (each tracker writes the heartbeats it took in batches, one commit for many
+ * peers), the holder index, login back-off and registration buckets (keys that expire by
+ * themselves), report grants, ticket keys (created once, by whichever tracker commits first) and
+ * the request counters behind the dashboard (one set per tracker, summed on the pages).
+ *
+ * Every mutation that changes what the holder index shows (holder rows, address records,
+ * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
+ * commit; each tracker keeps the index in memory, loads it once and then tails these entries
+ * ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS}, which
+ * compacts the log; a tracker that fell further behind loads the index again.
+ *
+ * Writes that trackers can race on use atomic checks: the share list (each commit checks the
+ * share entries it read), account creation, ticket keys, report grants (used by a checked
+ * delete) and the back-off keys. Liveness needs no read-modify-write: a heartbeat's record is
+ * keyed by user and names the session it counts for.
+ *
+ * What stays in one process, and why:
+ * - connection caps (per-address and unauthenticated slots, frame budgets): they bound this
+ *   process's sockets and memory, which is what they protect;
+ * - caches that are safe to be stale by a bounded time: manifests (content-addressed, never
+ *   change), sessions (revocations arrive through the change log), the holder index (tailed every
+ *   {@link CHANGE_TAIL_MS} ms), heartbeats not yet written (at most one batch interval);
+ * - the dashboard's recent-event log and change feed (what this process answered; the counters
+ *   for the whole cluster are in KV).
  *
  * User names are unique without regard to case: the key is the name in lower case, the record
  * keeps the spelling it was registered with, and every other key uses that spelling (records
@@ -76,6 +112,46 @@ export interface PeerRecord {
   /** Whether it serves other peers over TLS. */
   tls?: boolean;
 }
+
+/** The last heartbeat a tracker wrote for a user, and the session it counts for. */
+export interface AliveRecord {
+  /** The session that announced the address. */
+  session: string;
+  /** When it was heard from, ms since the epoch. */
+  lastSeen: number;
+}
+
+/**
+ * One entry of the change log: what changed, by key, so that a reader re-reads exactly those keys
+ * (holder rows and addresses, which makes applying an entry twice or late harmless), or the
+ * values themselves where they only grow (heartbeats) or only go (revoked sessions).
+ */
+export interface ChangeEntry {
+  /** Holder rows written or deleted: `[name, id, user]`. */
+  holders?: [string, string, string][];
+  /** Users whose address record changed. */
+  peers?: string[];
+  /** Heartbeats: `[user, session, lastSeen]`. */
+  alive?: [string, string, number][];
+  /** Token hashes of sessions that ended. */
+  revoked?: string[];
+  /** Transfer counts that changed: `[user, version id]` (the user's counts, the version's). */
+  counts?: [string, string][];
+}
+
+/** A change entry with its position in the log. */
+export interface LoggedChange {
+  /** Its key, `["change", at, writer, seq]`. */
+  key: [string, number, string, number];
+  /** What changed. */
+  change: ChangeEntry;
+}
+
+/** How long change entries are kept; a tracker further behind than this reloads its index. */
+export const CHANGE_RETENTION_MS = 10 * 60_000;
+
+/** How often each tracker reads new change entries. */
+export const CHANGE_TAIL_MS = 200;
 
 /** The version of the key layout this module reads and writes. */
 export const STORE_LAYOUT = 2;
@@ -173,7 +249,12 @@ export interface TrackerStore extends AsyncDisposable {
    * Records what `user` shares; with `replace`, forgets what it shared before. `now` (the caller's
    * clock) dates the orphan marks of versions it leaves.
    */
-  putShares(user: string, files: FileManifest[], replace: boolean, now?: number): Promise<void>;
+  putShares(
+    user: string,
+    files: FileManifest[],
+    replace: boolean,
+    now?: number,
+  ): Promise<HolderKey[]>;
   /** Every holder of every file, or of the files named `name`. */
   listHolders(name?: string): Promise<HolderRow[]>;
   /** The chunk hashes of a stored manifest, by its id, or null. */
@@ -204,11 +285,77 @@ export interface TrackerStore extends AsyncDisposable {
    * calls (several trackers on one KV) exactly one pair is stored, and every caller gets it.
    */
   ticketKeys(candidate: TicketKeyRecord): Promise<TicketKeyRecord>;
+  /** Holder rows by `[name, id, user]`, null where there is none. */
+  getHolders(keys: [string, string, string][]): Promise<(HolderRow | null)[]>;
+  /** Address records of `users`, null where there is none (or its host is not a host). */
+  getPeers(users: string[]): Promise<(PeerRecord | null)[]>;
+  /** Every user's last written heartbeat. */
+  listAlive(): Promise<Map<string, AliveRecord>>;
+  /** Every user's transfer counts (users with none are left out). */
+  listStats(): Promise<Map<string, PeerStats>>;
+  /** Every version's download count (versions with none are left out). */
+  listVersionDownloads(): Promise<Map<string, number>>;
+  /** Writes heartbeats, many to a commit, each commit with its change entry. */
+  putAlive(beats: Map<string, AliveRecord>): Promise<void>;
+  /** Up to `limit` change entries whose time is `from` or later, oldest first. */
+  readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]>;
+  /** Recent failure times of each back-off key (empty when none). */
+  loginFailures(keys: string[]): Promise<number[][]>;
+  /**
+   * Changes a back-off key's failure times by `update` (null deletes it), atomically against
+   * other trackers; the key expires `ttlMs` after the write.
+   */
+  updateLoginFailures(
+    key: string,
+    update: (times: number[]) => number[] | null,
+    ttlMs: number,
+  ): Promise<void>;
+  /**
+   * Takes one registration from the token bucket of an address group (`perAddress` at once, then
+   * one per `refillMs`): 0 if allowed, else ms until one is (nothing taken).
+   */
+  takeRegistration(
+    group: string,
+    bucket: { perAddress: number; refillMs: number },
+    now: number,
+  ): Promise<number>;
+  /** Lets each `downloader` report once on `source` for version `id` until `until`. */
+  putGrants(
+    grants: { downloader: string; id: string; source: string; until: number }[],
+  ): Promise<void>;
+  /** Uses a grant up (exactly one of concurrent uses wins); false when there was none. */
+  useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean>;
+  /** Adds to a tracker's request counters. */
+  addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
+  /** Every tracker's request counters: tracker, then counter name. */
+  readCounters(): Promise<Map<string, Map<string, number>>>;
 }
+
+/** A holder row's key as a tuple: `[name, id, user]`. */
+export type HolderKey = [string, string, string];
+
+/** One commit's worth of writes and the holder keys they change. */
+interface WriteGroup {
+  writes: Array<(op: Deno.AtomicOperation) => void>;
+  holders: HolderKey[];
+}
+
+/** Bytes of holder keys one change entry carries at most (values stay under 64 KiB). */
+const CHANGE_ENTRY_BYTES = 48 * 1024;
 
 const HASHES_PER_PART = 1024;
 
 const MAX_MUTATIONS = 400;
+
+const MAX_CHECKS = 100;
+
+/** Attempts of a read-modify-write whose check other processes keep failing. */
+const MAX_RETRIES = 30;
+
+/** A short random wait before attempt `attempt + 1`, growing with each. */
+function pause(attempt: number): Promise<void> {
+  return new Promise((done) => setTimeout(done, Math.random() * 2 * (attempt + 1)));
+}
 
 /**
  * {@link TrackerStore} on Deno KV.
@@ -223,9 +370,42 @@ const MAX_MUTATIONS = 400;
  */
 export class KvTrackerStore implements TrackerStore {
   readonly #kv: Deno.Kv;
+  /** This store's name in change keys, so two writers never make the same key. */
+  readonly #writer = crypto.randomUUID().slice(0, 8);
+  #seq = 0;
+  /** Read-modify-writes waiting for their key, by key (see {@link #oneAtATime}). */
+  readonly #queues = new Map<string, Promise<unknown>>();
 
   private constructor(kv: Deno.Kv) {
     this.#kv = kv;
+  }
+
+  /**
+   * An atomic operation whose commit waits and tries again while another process holds the KV
+   * file's write lock (several trackers on one file; `database is locked`).
+   */
+  #atomic(): Deno.AtomicOperation {
+    const op = this.#kv.atomic();
+    const commit = op.commit.bind(op);
+    op.commit = async () => {
+      for (let attempt = 0;; attempt++) {
+        try {
+          return await commit();
+        } catch (error) {
+          const locked = error instanceof Error && /database is locked/.test(error.message);
+          if (!locked || attempt >= 50) throw error;
+          await pause(attempt);
+        }
+      }
+    };
+    return op;
+  }
+
+  /** Adds a change entry to `op` (its time is the wall clock: readers tail by it). */
+  #logChange(op: Deno.AtomicOperation, change: ChangeEntry): Deno.AtomicOperation {
+    return op.set(["change", Date.now(), this.#writer, this.#seq++], change, {
+      expireIn: CHANGE_RETENTION_MS,
+    });
   }
 
   /**
@@ -253,7 +433,7 @@ export class KvTrackerStore implements TrackerStore {
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
     const key = ["user", name.toLowerCase()];
-    const result = await this.#kv.atomic().check({ key, versionstamp: null })
+    const result = await this.#atomic().check({ key, versionstamp: null })
       .set(key, { ...record, name }).commit();
     return result.ok;
   }
@@ -270,7 +450,7 @@ export class KvTrackerStore implements TrackerStore {
 
   async putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void> {
     const ttl = Math.max(1, record.expiresAt - now);
-    await this.#kv.atomic()
+    await this.#atomic()
       .set(["session", tokenHash], record, { expireIn: ttl })
       .set(["user_session", record.user, tokenHash], record, { expireIn: ttl })
       .commit();
@@ -313,9 +493,9 @@ export class KvTrackerStore implements TrackerStore {
 
   async deleteSession(tokenHash: string): Promise<void> {
     const session = (await this.#kv.get<SessionRecord>(["session", tokenHash])).value;
-    const op = this.#kv.atomic().delete(["session", tokenHash]);
+    const op = this.#atomic().delete(["session", tokenHash]);
     if (session) op.delete(["user_session", session.user, tokenHash]);
-    await op.commit();
+    await this.#logChange(op, { revoked: [tokenHash] }).commit();
   }
 
   // A record whose host is not an address or a DNS name was written before hosts were checked:
@@ -334,7 +514,8 @@ export class KvTrackerStore implements TrackerStore {
   }
 
   async putPeer(user: string, record: PeerRecord): Promise<void> {
-    await this.#kv.set(["peer", user], record);
+    await this.#logChange(this.#atomic().set(["peer", user], record), { peers: [user] })
+      .commit();
   }
 
   async putShares(
@@ -342,13 +523,14 @@ export class KvTrackerStore implements TrackerStore {
     files: FileManifest[],
     replace: boolean,
     now = Date.now(),
-  ): Promise<void> {
+  ): Promise<HolderKey[]> {
     // A name listed twice counts once (the last entry), so every holder row stays removable.
     files = [...new Map(files.map((f) => [f.name, f])).values()];
     const versions = files.map((file) => ({ file, id: manifestId(file) }));
     // A commit fails only when a manifest head it checks was collected meanwhile: write it again.
     for (let attempt = 0;; attempt++) {
-      if (await this.#tryPutShares(user, versions, replace, now)) return;
+      const changed = await this.#tryPutShares(user, versions, replace, now);
+      if (changed) return changed;
       if (attempt === 4) throw new Error("Cannot save shares: manifests keep being collected");
     }
   }
@@ -358,20 +540,24 @@ export class KvTrackerStore implements TrackerStore {
     versions: { file: FileManifest; id: string }[],
     replace: boolean,
     now: number,
-  ): Promise<boolean> {
+  ): Promise<HolderKey[] | null> {
     const old = new Map<string, ShareRecord>();
+    const stamps = new Map<string, string>();
     for await (const entry of this.#kv.list<ShareRecord>({ prefix: ["share", user] })) {
       old.set(entry.key[2] as string, entry.value);
+      stamps.set(entry.key[2] as string, entry.versionstamp);
     }
-    const heads = new Map<string, string>();
+    // Each commit checks the share entries it read, so a concurrent announce of the same user
+    // (on another tracker) makes it fail and start again from what that one wrote.
+    const checkShare = (name: string) => (op: Deno.AtomicOperation) =>
+      op.check({ key: ["share", user, name], versionstamp: stamps.get(name) ?? null });
+    const wanted = new Map<string, FileManifest>();
     for (const { file, id } of versions) {
-      if (heads.has(id)) continue;
-      const before = old.get(file.name);
-      if (before?.id === id) continue;
-      heads.set(id, await this.#putManifest(id, file));
+      if (old.get(file.name)?.id !== id) wanted.set(id, file);
     }
+    const heads = await this.#putManifests(wanted);
     // Each file's writes go in one commit with the check on its manifest head.
-    const groups: Array<Array<(op: Deno.AtomicOperation) => void>> = [];
+    const groups: WriteGroup[] = [];
     const kept = new Set<string>();
     const withdraw = (name: string, id: string) => [
       (op: Deno.AtomicOperation) => op.delete(["holder", name, id, user]),
@@ -382,7 +568,9 @@ export class KvTrackerStore implements TrackerStore {
       kept.add(file.name);
       const before = old.get(file.name);
       if (before?.id === id) continue;
-      const group = before ? withdraw(file.name, before.id) : [];
+      const group = [checkShare(file.name), ...(before ? withdraw(file.name, before.id) : [])];
+      const holders: HolderKey[] = [[file.name, id, user]];
+      if (before) holders.push([file.name, before.id, user]);
       const holder: HolderRecord = {
         size: file.size,
         chunkSize: file.chunkSize,
@@ -396,15 +584,23 @@ export class KvTrackerStore implements TrackerStore {
         (op) => op.set(["version_holder", id, user], file.name),
         (op) => op.set(["share", user, file.name], { id } satisfies ShareRecord),
       );
-      groups.push(group);
+      groups.push({ writes: group, holders });
     }
     if (replace) {
       for (const [name, share] of old) {
         if (kept.has(name)) continue;
-        groups.push([...withdraw(name, share.id), (op) => op.delete(["share", user, name])]);
+        groups.push({
+          writes: [
+            checkShare(name),
+            ...withdraw(name, share.id),
+            (op) => op.delete(["share", user, name]),
+          ],
+          holders: [[name, share.id, user]],
+        });
       }
     }
-    return await this.#commitGroups(groups);
+    const ok = await this.#commitGroups(groups);
+    return ok ? groups.flatMap((g) => g.holders) : null;
   }
 
   async listHolders(name?: string): Promise<HolderRow[]> {
@@ -438,12 +634,12 @@ export class KvTrackerStore implements TrackerStore {
     const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
     const seen = await this.#kv.get<{ at: number }>(key);
     if (seen.value && now - seen.value.at < REPORT_WINDOW_MS) return false;
-    const op = this.#kv.atomic()
+    const op = this.#atomic()
       .check(seen)
       .set(key, { at: now }, { expireIn: REPORT_WINDOW_MS })
       .sum(["stat", source, kind], milli);
     if (kind === "downloads") op.sum(["vstat", id, "downloads"], milli);
-    return (await op.commit()).ok;
+    return (await this.#logChange(op, { counts: [[source, id]] }).commit()).ok;
   }
 
   async getVersionDownloads(ids: string[]): Promise<Map<string, number>> {
@@ -460,11 +656,11 @@ export class KvTrackerStore implements TrackerStore {
       if (now - entry.value < MANIFEST_GRACE_MS) continue;
       const held = this.#kv.list({ prefix: ["version_holder", id] }, { limit: 1 });
       if (!(await held.next()).done) {
-        await this.#kv.atomic().check(entry).delete(entry.key).commit();
+        await this.#atomic().check(entry).delete(entry.key).commit();
         continue;
       }
       // Parts and head in one commit (at most 8 parts), only if nobody announced it meanwhile.
-      const op = this.#kv.atomic().check(entry).delete(entry.key).delete(["manifest", id]);
+      const op = this.#atomic().check(entry).delete(entry.key).delete(["manifest", id]);
       for await (const part of this.#kv.list({ prefix: ["manifest", id] })) op.delete(part.key);
       if ((await op.commit()).ok) removed++;
     }
@@ -473,7 +669,8 @@ export class KvTrackerStore implements TrackerStore {
 
   async addStat(user: string, kind: keyof PeerStats, amount: number): Promise<void> {
     const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
-    await this.#kv.atomic().sum(["stat", user, kind], milli).commit();
+    await this.#logChange(this.#atomic().sum(["stat", user, kind], milli), { counts: [[user, ""]] })
+      .commit();
   }
 
   async getStats(user: string): Promise<PeerStats> {
@@ -493,7 +690,7 @@ export class KvTrackerStore implements TrackerStore {
       const stored = await this.#kv.get<TicketKeyRecord>(key);
       if (stored.value) return stored.value;
       try {
-        const result = await this.#kv.atomic().check(stored).set(key, candidate).commit();
+        const result = await this.#atomic().check(stored).set(key, candidate).commit();
         if (result.ok) return candidate;
       } catch (error) {
         // Another connection to the same SQLite file holds its write lock: wait and look again.
@@ -509,56 +706,291 @@ export class KvTrackerStore implements TrackerStore {
     await Promise.resolve();
   }
 
-  /** Writes the manifest `id` unless it is there; returns its head's versionstamp. */
-  async #putManifest(id: string, file: FileManifest): Promise<string> {
-    const headKey = ["manifest", id];
-    const existing = await this.#kv.get(headKey);
-    if (existing.versionstamp !== null) return existing.versionstamp;
-    const parts = Math.ceil(file.chunkHashes.length / HASHES_PER_PART);
-    const writes: Array<(op: Deno.AtomicOperation) => void> = [];
-    for (let part = 0; part < parts; part++) {
-      const slice = file.chunkHashes.slice(part * HASHES_PER_PART, (part + 1) * HASHES_PER_PART);
-      const bytes = new Uint8Array(slice.length * 32);
-      slice.forEach((hex, i) => bytes.set(Uint8Array.fromHex(hex), i * 32));
-      writes.push((op) => op.set([...headKey, part], bytes));
+  /**
+   * Writes the manifests that are not stored yet — every part first (many to a commit), then the
+   * heads (many to a commit, each checked absent) — and returns every head's versionstamp.
+   */
+  async #putManifests(manifests: Map<string, FileManifest>): Promise<Map<string, string>> {
+    const ids = [...manifests.keys()];
+    const existing = await this.#getMany(ids.map((id) => ["manifest", id]));
+    const stamps = new Map<string, string>();
+    const missing: string[] = [];
+    ids.forEach((id, i) => {
+      const stamp = existing[i]?.versionstamp;
+      if (stamp) stamps.set(id, stamp);
+      else missing.push(id);
+    });
+    if (missing.length === 0) return stamps;
+    const parts: Array<{ write: (op: Deno.AtomicOperation) => void; bytes: number }> = [];
+    const heads: Array<[string, ManifestHead]> = [];
+    for (const id of missing) {
+      const file = manifests.get(id)!;
+      const count = Math.ceil(file.chunkHashes.length / HASHES_PER_PART);
+      for (let part = 0; part < count; part++) {
+        const slice = file.chunkHashes.slice(part * HASHES_PER_PART, (part + 1) * HASHES_PER_PART);
+        const bytes = new Uint8Array(slice.length * 32);
+        slice.forEach((hex, i) => bytes.set(Uint8Array.fromHex(hex), i * 32));
+        parts.push({ write: (op) => op.set(["manifest", id, part], bytes), bytes: bytes.length });
+      }
+      heads.push([id, {
+        size: file.size,
+        chunkSize: file.chunkSize,
+        sha256: file.sha256,
+        chunkCount: file.chunkHashes.length,
+        parts: count,
+      }]);
     }
-    await this.#commitInBatches(writes);
-    const head: ManifestHead = {
-      size: file.size,
-      chunkSize: file.chunkSize,
-      sha256: file.sha256,
-      chunkCount: file.chunkHashes.length,
-      parts,
-    };
-    const result = await this.#kv.atomic().check({ key: headKey, versionstamp: null })
-      .set(headKey, head).commit();
-    if (result.ok) return result.versionstamp;
-    return (await this.#kv.get(headKey)).versionstamp ?? "";
-  }
-
-  /** Commits groups of writes, several groups per commit; false if a check failed. */
-  async #commitGroups(groups: Array<Array<(op: Deno.AtomicOperation) => void>>): Promise<boolean> {
-    let ok = true;
-    for (let i = 0; i < groups.length;) {
-      const op = this.#kv.atomic();
-      let mutations = 0;
-      while (i < groups.length && mutations + groups[i]!.length <= MAX_MUTATIONS) {
-        for (const write of groups[i]!) write(op);
-        mutations += groups[i]!.length;
+    // Parts: at most 400 writes and 512 KiB to a commit (KV allows 800 KiB).
+    for (let i = 0; i < parts.length;) {
+      const op = this.#atomic();
+      let n = 0;
+      let bytes = 0;
+      while (
+        i < parts.length && n < MAX_MUTATIONS && (n === 0 || bytes + parts[i]!.bytes < 512 * 1024)
+      ) {
+        parts[i]!.write(op);
+        bytes += parts[i]!.bytes;
+        n++;
         i++;
       }
+      if (!(await op.commit()).ok) throw new Error("Cannot save shares: KV commit failed");
+    }
+    // Heads: each checked absent; a batch another writer beat to one of them goes one by one.
+    for (let i = 0; i < heads.length; i += MAX_CHECKS) {
+      const batch = heads.slice(i, i + MAX_CHECKS);
+      const op = this.#atomic();
+      for (const [id, head] of batch) {
+        op.check({ key: ["manifest", id], versionstamp: null }).set(["manifest", id], head);
+      }
       const result = await op.commit();
+      if (result.ok) {
+        for (const [id] of batch) stamps.set(id, result.versionstamp);
+        continue;
+      }
+      for (const [id, head] of batch) {
+        const key = ["manifest", id];
+        const one = await this.#atomic().check({ key, versionstamp: null }).set(key, head)
+          .commit();
+        stamps.set(id, one.ok ? one.versionstamp : (await this.#kv.get(key)).versionstamp ?? "");
+      }
+    }
+    return stamps;
+  }
+
+  /**
+   * Commits groups of writes, several groups per commit, each commit with a change entry naming
+   * the holder rows it changed; false if a check failed.
+   */
+  async #commitGroups(groups: WriteGroup[]): Promise<boolean> {
+    let ok = true;
+    for (let i = 0; i < groups.length;) {
+      const op = this.#atomic();
+      let mutations = 1;
+      let bytes = 0;
+      const holders: HolderKey[] = [];
+      let count = 0;
+      // KV allows 100 checks to a commit; each group has at most 2.
+      while (i < groups.length && count < MAX_CHECKS / 2) {
+        const group = groups[i]!;
+        const size = group.holders.reduce((n, k) => n + k.join("").length * 3 + 16, 0);
+        if (holders.length > 0 && mutations + group.writes.length > MAX_MUTATIONS) break;
+        if (holders.length > 0 && bytes + size > CHANGE_ENTRY_BYTES) break;
+        for (const write of group.writes) write(op);
+        mutations += group.writes.length;
+        bytes += size;
+        holders.push(...group.holders);
+        count++;
+        i++;
+      }
+      const result = await this.#logChange(op, { holders }).commit();
       if (!result.ok) ok = false;
     }
     return ok;
   }
 
-  async #commitInBatches(writes: Array<(op: Deno.AtomicOperation) => void>): Promise<void> {
-    for (let i = 0; i < writes.length; i += MAX_MUTATIONS) {
-      const op = this.#kv.atomic();
-      for (const write of writes.slice(i, i + MAX_MUTATIONS)) write(op);
-      const result = await op.commit();
-      if (!result.ok) throw new Error("Cannot save shares: KV commit failed");
+  async getHolders(keys: HolderKey[]): Promise<(HolderRow | null)[]> {
+    const entries = await this.#getMany<HolderRecord>(keys.map((k) => ["holder", ...k]));
+    return keys.map(([name, id, user], i) => {
+      const value = entries[i]?.value;
+      return value ? { name, id, user, ...value } : null;
+    });
+  }
+
+  async getPeers(users: string[]): Promise<(PeerRecord | null)[]> {
+    const entries = await this.#getMany<PeerRecord>(users.map((u) => ["peer", u]));
+    return entries.map((e) => e.value && isHost(e.value.host) ? e.value : null);
+  }
+
+  async listAlive(): Promise<Map<string, AliveRecord>> {
+    const alive = new Map<string, AliveRecord>();
+    for await (const entry of this.#kv.list<AliveRecord>({ prefix: ["alive"] })) {
+      alive.set(entry.key[1] as string, entry.value);
     }
+    return alive;
+  }
+
+  async listStats(): Promise<Map<string, PeerStats>> {
+    const stats = new Map<string, PeerStats>();
+    for await (const entry of this.#kv.list<Deno.KvU64>({ prefix: ["stat"] })) {
+      const [, user, kind] = entry.key as [string, string, keyof PeerStats];
+      const mine = stats.get(user) ?? { downloads: 0, failures: 0 };
+      mine[kind] = Number(entry.value.value) / 1000;
+      stats.set(user, mine);
+    }
+    return stats;
+  }
+
+  async listVersionDownloads(): Promise<Map<string, number>> {
+    const downloads = new Map<string, number>();
+    for await (const entry of this.#kv.list<Deno.KvU64>({ prefix: ["vstat"] })) {
+      downloads.set(entry.key[1] as string, Number(entry.value.value) / 1000);
+    }
+    return downloads;
+  }
+
+  async putAlive(beats: Map<string, AliveRecord>): Promise<void> {
+    const all = [...beats];
+    // Each beat is about 100 bytes of change entry; 300 to a commit stays far below the limits.
+    for (let i = 0; i < all.length; i += 300) {
+      const slice = all.slice(i, i + 300);
+      const op = this.#atomic();
+      for (const [user, record] of slice) op.set(["alive", user], record);
+      this.#logChange(op, { alive: slice.map(([u, r]) => [u, r.session, r.lastSeen]) });
+      await op.commit();
+    }
+  }
+
+  async readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]> {
+    const changes: LoggedChange[] = [];
+    const start = typeof from === "number" ? ["change", from] : from;
+    const entries = this.#kv.list<ChangeEntry>({ prefix: ["change"], start }, { limit });
+    for await (const entry of entries) {
+      changes.push({ key: entry.key as LoggedChange["key"], change: entry.value });
+    }
+    return changes;
+  }
+
+  async loginFailures(keys: string[]): Promise<number[][]> {
+    const entries = await this.#getMany<number[]>(keys.map((k) => ["login_failures", k]));
+    return entries.map((e) => e.value ?? []);
+  }
+
+  updateLoginFailures(
+    key: string,
+    update: (times: number[]) => number[] | null,
+    ttlMs: number,
+  ): Promise<void> {
+    const kvKey = ["login_failures", key];
+    return this.#oneAtATime(`login_failures\u0000${key}`, async () => {
+      for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+        const entry = await this.#kv.get<number[]>(kvKey);
+        const next = update(entry.value ?? []);
+        const op = this.#atomic().check(entry);
+        if (next === null) op.delete(kvKey);
+        else op.set(kvKey, next, { expireIn: Math.max(1, ttlMs) });
+        if ((await op.commit()).ok) return;
+        await pause(attempt);
+      }
+      throw new Error("Cannot record a login failure: the key keeps changing");
+    });
+  }
+
+  /**
+   * Runs read-modify-write `task`s on one key one after another in this process, so they never
+   * fail each other's checks; only other processes' writes can (and are retried).
+   */
+  #oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const before = this.#queues.get(key) ?? Promise.resolve();
+    const run = before.catch(() => {}).then(task);
+    const tail = run.catch(() => {});
+    this.#queues.set(key, tail);
+    tail.then(() => {
+      if (this.#queues.get(key) === tail) this.#queues.delete(key);
+    });
+    return run;
+  }
+
+  async takeRegistration(
+    group: string,
+    bucket: { perAddress: number; refillMs: number },
+    now: number,
+  ): Promise<number> {
+    // A token bucket shared by trackers without a queue of read-modify-writes: the tokens used are
+    // an atomic sum (takes never conflict), and the record only says from when the bucket fills,
+    // rewritten (with a check) only when the bucket is full anyway. Registrations running at once
+    // may take as many tokens more as run at once.
+    const recordKey = ["registrations", group];
+    const usedKey = ["registrations_used", group];
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const [record, usedEntry] = await this.#kv.getMany<
+        [{ start: number; base: number }, Deno.KvU64]
+      >(
+        [recordKey, usedKey],
+      );
+      const used = Number(usedEntry.value?.value ?? 0n);
+      const state = record.value;
+      const tokens = state
+        ? bucket.perAddress + (now - state.start) / bucket.refillMs - (used - state.base)
+        : Infinity;
+      if (tokens > bucket.perAddress) {
+        // Full (or new): start counting afresh from now, then take.
+        const result = await this.#atomic().check(record)
+          .set(recordKey, { start: now, base: used }, {
+            expireIn: bucket.perAddress * bucket.refillMs,
+          })
+          .commit();
+        if (!result.ok) {
+          await pause(attempt);
+          continue;
+        }
+      } else if (tokens < 1) {
+        return Math.ceil((1 - tokens) * bucket.refillMs);
+      }
+      await this.#atomic().sum(usedKey, 1n).commit();
+      return 0;
+    }
+    throw new Error("Cannot take a registration: the bucket keeps changing");
+  }
+
+  async putGrants(
+    grants: { downloader: string; id: string; source: string; until: number }[],
+  ): Promise<void> {
+    const now = Date.now();
+    for (let i = 0; i < grants.length; i += MAX_MUTATIONS) {
+      const op = this.#atomic();
+      for (const { downloader, id, source, until } of grants.slice(i, i + MAX_MUTATIONS)) {
+        op.set(["grant", downloader, id, source], until, { expireIn: Math.max(1, until - now) });
+      }
+      await op.commit();
+    }
+  }
+
+  async useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean> {
+    const entry = await this.#kv.get<number>(["grant", downloader, id, source]);
+    if (entry.value === null) return false;
+    const result = await this.#atomic().check(entry).delete(entry.key).commit();
+    return result.ok && entry.value > now;
+  }
+
+  async addCounters(tracker: string, counts: Map<string, number>): Promise<void> {
+    const all = [...counts].filter(([, n]) => n > 0);
+    for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
+      const op = this.#atomic();
+      for (const [name, n] of all.slice(i, i + MAX_MUTATIONS)) {
+        op.sum(["counter", tracker, name], BigInt(Math.round(n)));
+      }
+      await op.commit();
+    }
+  }
+
+  async readCounters(): Promise<Map<string, Map<string, number>>> {
+    const counters = new Map<string, Map<string, number>>();
+    for await (const entry of this.#kv.list<Deno.KvU64>({ prefix: ["counter"] })) {
+      const [, tracker, name] = entry.key as [string, string, string];
+      let mine = counters.get(tracker);
+      if (!mine) counters.set(tracker, mine = new Map());
+      mine.set(name, Number(entry.value.value));
+    }
+    return counters;
   }
 }

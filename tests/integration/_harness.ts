@@ -393,10 +393,14 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Tracke
   const args = ["tracker.ts", "--port", "0", "--http-port", "0", "--kv", kvPath];
   if (options.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(options.heartbeatMs));
   if (options.sessionTtlS !== undefined) args.push("--session-ttl", String(options.sessionTtlS));
+  // One worker unless the test asks for more: a suite of trackers on a 2-core machine.
+  if (!(options.args ?? []).includes("--workers")) args.push("--workers", "1");
   args.push(...options.args ?? []);
   const process = new Spawned("tracker", args);
   try {
-    const match = await process.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/);
+    const match = await process.waitForLine(
+      /^tracker listening on 127\.0\.0\.1:(\d+)(?: \(\d+ workers\))?$/,
+    );
     const port = Number(match[1]);
     const dashboard = await process.waitForLine(/^dashboard on (http:\/\/127\.0\.0\.1:\d+\/)$/);
     const cleanUp = async () => await owned?.[Symbol.asyncDispose]();

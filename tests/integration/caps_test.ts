@@ -21,6 +21,8 @@ async function trackerWith(
     "tracker",
     [
       "tracker.ts",
+      "--workers",
+      "1",
       "--port",
       "0",
       "--http-port",

@@ -35,6 +35,8 @@ async function trackerAt(
 ): Promise<{ process: Spawned; port: number }> {
   const process = new Spawned("tracker", [
     "tracker.ts",
+    "--workers",
+    "1",
     "--port",
     String(port),
     "--http-port",

@@ -17,6 +17,8 @@ async function trackerWith(
 ): Promise<{ process: Spawned; address: string }> {
   const process = new Spawned("tracker", [
     "tracker.ts",
+    "--workers",
+    "1",
     "--port",
     "0",
     "--http-port",

@@ -27,6 +27,8 @@ Deno.test("a tracker serves 500 concurrent peers that log in, announce, list, as
   await seedAccounts(kvPath, options);
   await using tracker = new Spawned("tracker", [
     "tracker.ts",
+    "--workers",
+    "1",
     "--port",
     "0",
     "--kv",

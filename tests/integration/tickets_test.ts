@@ -313,6 +313,8 @@ Deno.test("tickets: a serving peer refuses a tracker whose ticket key is not the
   const start = (kvPath: string, port: number) =>
     new Spawned("tracker", [
       "tracker.ts",
+      "--workers",
+      "1",
       "--port",
       String(port),
       "--http-port",

@@ -83,6 +83,8 @@ Deno.test("tls: login, list and a download work over TLS; an untrusting client i
 
   await using tracker = new Spawned("tls tracker", [
     "tracker.ts",
+    "--workers",
+    "1",
     "--port",
     "0",
     "--http-port",

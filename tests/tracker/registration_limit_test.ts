@@ -5,22 +5,24 @@ import {
   REGISTRATIONS_PER_ADDRESS,
 } from "../../lib/tracker/mod.ts";
 
-Deno.test("RegistrationLimit allows REGISTRATIONS_PER_ADDRESS at once, then one per REGISTRATION_REFILL_MS", () => {
+Deno.test("RegistrationLimit allows REGISTRATIONS_PER_ADDRESS at once, then one per REGISTRATION_REFILL_MS", async () => {
   let now = 0;
   const limit = new RegistrationLimit({ now: () => now });
-  for (let i = 0; i < REGISTRATIONS_PER_ADDRESS; i++) assert.equal(limit.take("192.0.2.1"), 0);
-  assert.equal(limit.take("192.0.2.1"), REGISTRATION_REFILL_MS);
-  assert.equal(limit.take("192.0.2.2"), 0);
+  for (let i = 0; i < REGISTRATIONS_PER_ADDRESS; i++) {
+    assert.equal(await limit.take("192.0.2.1"), 0);
+  }
+  assert.equal(await limit.take("192.0.2.1"), REGISTRATION_REFILL_MS);
+  assert.equal(await limit.take("192.0.2.2"), 0);
   now += REGISTRATION_REFILL_MS / 2;
-  assert.equal(limit.take("192.0.2.1"), REGISTRATION_REFILL_MS / 2);
+  assert.equal(await limit.take("192.0.2.1"), REGISTRATION_REFILL_MS / 2);
   now += REGISTRATION_REFILL_MS / 2;
-  assert.equal(limit.take("192.0.2.1"), 0);
-  assert.equal(limit.take("192.0.2.1"), REGISTRATION_REFILL_MS);
+  assert.equal(await limit.take("192.0.2.1"), 0);
+  assert.equal(await limit.take("192.0.2.1"), REGISTRATION_REFILL_MS);
 });
 
-Deno.test("RegistrationLimit counts an IPv6 /64 as one address", () => {
+Deno.test("RegistrationLimit counts an IPv6 /64 as one address", async () => {
   const limit = new RegistrationLimit({ now: () => 0, perAddress: 1 });
-  assert.equal(limit.take("2001:db8:0:1::1"), 0);
-  assert.ok(limit.take("2001:db8:0:1::2") > 0);
-  assert.equal(limit.take("2001:db8:0:2::1"), 0);
+  assert.equal(await limit.take("2001:db8:0:1::1"), 0);
+  assert.ok((await limit.take("2001:db8:0:1::2")) > 0);
+  assert.equal(await limit.take("2001:db8:0:2::1"), 0);
 });

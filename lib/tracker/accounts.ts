@@ -1,0 +1,294 @@
+/**
+ * Accounts and sessions: `register`, `login`, `logout`, `sessions`, and checking a request's
+ * token. Everything that must agree between trackers is in the store: accounts, sessions, login
+ * back-off and registration buckets. Sessions are cached here; a logout on any tracker reaches
+ * every cache through the change log ({@link Accounts.revoked}), and a cache entry is trusted only
+ * while this tracker's log reader is less than {@link REVOCATION_MS} behind.
+ *
+ * @module
+ */
+import { MIN_PASSWORD_LENGTH } from "../protocol/mod.ts";
+import { kvFailureStore, LoginThrottle } from "./login_throttle.ts";
+import type { PasswordHash, PasswordHasher } from "./password.ts";
+import { RegistrationLimit } from "./registration_limit.ts";
+import type { SessionRecord, TrackerStore } from "./store.ts";
+import { TicketIssuer } from "./ticket_issuer.ts";
+import { hashToken, newToken } from "./token.ts";
+import { busy, type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
+
+/** A logout on one tracker stops the token on every tracker within this long. */
+export const REVOCATION_MS = 1_000;
+
+/** How long a session read from KV is kept (revocations arrive sooner, through the log). */
+const SESSION_CACHE_MS = 30_000;
+
+/** Most sessions cached; the oldest go first. */
+const CACHE_MAX_ENTRIES = 100_000;
+
+/** Settings of {@link Accounts}. */
+export interface AccountsOptions {
+  /** How long a session token lives. */
+  sessionTtlMs: number;
+  /** The clock. */
+  now: () => number;
+  /** Password hashing. */
+  hasher: PasswordHasher;
+  /** `register` requests one address may send at once. */
+  registrationsPerAddress?: number;
+  /** How long a read ticket opens new peer connections. */
+  ticketTtlMs?: number;
+  /** Heartbeat interval, told at login. */
+  heartbeatMs: number;
+  /** Milliseconds since this tracker last read the change log (revocations). */
+  logStaleness: () => number;
+}
+
+/**
+ * Accounts, sessions and login back-off over a {@link TrackerStore}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Accounts, KvTrackerStore, ScryptHasher } from "./mod.ts";
+ * await using store = await KvTrackerStore.open(":memory:");
+ * const accounts = new Accounts(store, {
+ *   sessionTtlMs: 60_000, now: Date.now, hasher: new ScryptHasher(), heartbeatMs: 10_000,
+ *   logStaleness: () => Infinity,
+ * });
+ * await accounts.register("ann", "password1", {});
+ * const reply = await accounts.login("ann", "password1", {});
+ * assert.equal((await accounts.authenticate(reply.token as string)).user, "ann");
+ * ```
+ */
+export class Accounts {
+  readonly #store: TrackerStore;
+  readonly #options: AccountsOptions;
+  readonly #throttle: LoginThrottle;
+  readonly #registrations: RegistrationLimit;
+  /** Sessions recently read from KV (revoked ones are dropped at once). */
+  readonly #cache = new Map<string, { session: SessionRecord; until: number }>();
+  /** Token hashes of recent tokens (a request's token is hashed once, not on every request). */
+  readonly #hashes = new Map<string, string>();
+  #dummyHash: Promise<PasswordHash> | undefined;
+  #issuer: Promise<TicketIssuer> | undefined;
+
+  /** Accounts in `store`. */
+  constructor(store: TrackerStore, options: AccountsOptions) {
+    this.#store = store;
+    this.#options = options;
+    this.#throttle = new LoginThrottle({ now: options.now, failures: kvFailureStore(store) });
+    this.#registrations = new RegistrationLimit({
+      now: options.now,
+      store,
+      ...(options.registrationsPerAddress ? { perAddress: options.registrationsPerAddress } : {}),
+    });
+  }
+
+  /**
+   * Cheap refusals first: a bad password, too many registrations from this address, a taken name
+   * (in any case); only then the scrypt hash, which may answer `BUSY`.
+   */
+  async register(username: string, password: string, context: RequestContext): Promise<Reply> {
+    if (password.length < MIN_PASSWORD_LENGTH) {
+      throw new TrackerError(
+        "INVALID",
+        `Cannot register: password must have at least ${MIN_PASSWORD_LENGTH} characters`,
+      );
+    }
+    if (context.address !== undefined) {
+      const wait = await this.#registrations.take(context.address);
+      if (wait > 0) {
+        throw new TrackerError(
+          "RATE_LIMITED",
+          `Cannot register: too many registrations from your address; try again in ${
+            Math.ceil(wait / 1000)
+          } s`,
+        );
+      }
+    }
+    const taken = async () => {
+      const existing = await this.#store.getUser(username);
+      if (!existing) return;
+      const as = existing.name && existing.name !== username
+        ? ` (as ${existing.name}; names are compared without regard to case)`
+        : "";
+      throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken${as}`);
+    };
+    await taken();
+    const record = { password: await this.#hash(password), createdAt: this.#options.now() };
+    if (!(await this.#store.createUser(username, record))) {
+      await taken(); // taken while we hashed
+      throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken`);
+    }
+    return { type: "ok" };
+  }
+
+  /**
+   * Logs in as `username` in any case; the session's user is the name as registered. Failures
+   * slow further attempts at that name from that address, and from that address at all, never
+   * from elsewhere — counted in the store, so across every tracker on it.
+   */
+  async login(username: string, password: string, context: RequestContext): Promise<Reply> {
+    // Throttled whether or not the user exists.
+    const wait = await this.#throttle.retryAfter(username, context.address);
+    if (wait > 0) {
+      throw new TrackerError(
+        "RATE_LIMITED",
+        `Cannot log in: too many failed attempts from your address; try again in ${
+          Math.ceil(wait / 1000)
+        } s`,
+      );
+    }
+    const user = await this.#store.getUser(username);
+    // Hash even for unknown users so the reply time does not tell whether the user exists.
+    const ok = await this.#verify(password, user?.password ?? await this.#dummy());
+    if (!user || !ok) {
+      await this.#throttle.fail(username, context.address);
+      throw new TrackerError("AUTH_FAILED", "Cannot log in: wrong username or password");
+    }
+    await this.#throttle.succeed(username, context.address);
+    const name = user.name ?? username;
+    const token = newToken();
+    const now = this.#options.now();
+    const expiresAt = now + this.#options.sessionTtlMs;
+    await this.#store.putSession(
+      hashToken(token),
+      {
+        user: name,
+        expiresAt,
+        createdAt: now,
+        ...(context.agent ? { agent: context.agent } : {}),
+      },
+      now,
+    );
+    const trackerKey = (await this.ticketIssuer()).publicKey;
+    return {
+      type: "session",
+      token,
+      user: name,
+      expiresAt,
+      heartbeatMs: this.#options.heartbeatMs,
+      trackerKey,
+    };
+  }
+
+  /**
+   * Ends the sessions `options` name (this one by default); returns the user, the token hashes
+   * ended and the reply.
+   */
+  async logout(
+    token: string,
+    options: { all?: boolean; session?: string },
+  ): Promise<{ user: string; ended: string[]; reply: Reply }> {
+    const { user, tokenHash } = await this.authenticate(token);
+    let targets = [tokenHash];
+    if (options.all || options.session) {
+      const sessions = await this.#store.listSessions(user, this.#options.now());
+      targets = [...sessions.keys()].filter((hash) =>
+        options.all || hash.startsWith(options.session!)
+      );
+      if (targets.length === 0) {
+        throw new TrackerError("NOT_FOUND", `Cannot log out: no session ${options.session}`);
+      }
+    }
+    for (const hash of targets) {
+      await this.#store.deleteSession(hash);
+      this.#cache.delete(hash);
+    }
+    return { user, ended: targets, reply: { type: "ok", revoked: targets.length } };
+  }
+
+  /** The user's live sessions. */
+  async sessions(token: string): Promise<Reply> {
+    const { user, tokenHash } = await this.authenticate(token);
+    const sessions = await this.#store.listSessions(user, this.#options.now());
+    return {
+      type: "sessions",
+      sessions: [...sessions].map(([hash, s]) => ({
+        id: hash.slice(0, 12),
+        createdAt: s.createdAt ?? 0,
+        expiresAt: s.expiresAt,
+        ...(s.agent ? { agent: s.agent } : {}),
+        current: hash === tokenHash,
+      })).sort((a, b) => a.createdAt - b.createdAt),
+    };
+  }
+
+  /** The session's user, or `BAD_TOKEN`. */
+  async authenticate(token: string): Promise<{ user: string; tokenHash: string }> {
+    let tokenHash = this.#hashes.get(token);
+    if (tokenHash === undefined) {
+      tokenHash = hashToken(token);
+      this.#hashes.set(token, tokenHash);
+      if (this.#hashes.size > CACHE_MAX_ENTRIES) this.#hashes.clear();
+    }
+    const user = await this.userOf(tokenHash);
+    if (user === null) {
+      throw new TrackerError("BAD_TOKEN", "Cannot accept request: session is unknown or expired");
+    }
+    return { user, tokenHash };
+  }
+
+  /** The user of a live session by its token hash, or null; from the cache when it is current. */
+  async userOf(tokenHash: string): Promise<string | null> {
+    const now = this.#options.now();
+    const cached = this.#cache.get(tokenHash);
+    const current = this.#options.logStaleness() < REVOCATION_MS;
+    if (current && cached && cached.until > now && cached.session.expiresAt > now) {
+      return cached.session.user;
+    }
+    const session = await this.#store.getSession(tokenHash, now);
+    if (!session) {
+      this.#cache.delete(tokenHash);
+      return null;
+    }
+    this.#cache.delete(tokenHash);
+    this.#cache.set(tokenHash, { session, until: now + SESSION_CACHE_MS });
+    while (this.#cache.size > CACHE_MAX_ENTRIES) {
+      this.#cache.delete(this.#cache.keys().next().value!);
+    }
+    return session.user;
+  }
+
+  /** Forgets cached sessions that ended (on any tracker). */
+  revoked(tokenHashes: string[]): void {
+    for (const hash of tokenHashes) this.#cache.delete(hash);
+  }
+
+  /** The ticket signer, loaded (or created) from the store on first use. */
+  ticketIssuer(): Promise<TicketIssuer> {
+    this.#issuer ??= TicketIssuer.load(this.#store, {
+      now: this.#options.now,
+      ...(this.#options.ticketTtlMs !== undefined ? { ttlMs: this.#options.ticketTtlMs } : {}),
+    }).catch((error) => {
+      this.#issuer = undefined; // try again on the next request
+      throw error;
+    });
+    return this.#issuer;
+  }
+
+  /** A hash to check unknown users' passwords against, made once (again if that was refused). */
+  #dummy(): Promise<PasswordHash> {
+    this.#dummyHash ??= this.#hash("p2pfs dummy password").catch((error) => {
+      this.#dummyHash = undefined;
+      throw error;
+    });
+    return this.#dummyHash;
+  }
+
+  async #hash(password: string): Promise<PasswordHash> {
+    try {
+      return await this.#options.hasher.hash(password);
+    } catch (error) {
+      throw busy(error);
+    }
+  }
+
+  async #verify(password: string, stored: PasswordHash): Promise<boolean> {
+    try {
+      return await this.#options.hasher.verify(password, stored);
+    } catch (error) {
+      throw busy(error);
+    }
+  }
+}

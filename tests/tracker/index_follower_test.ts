@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { FileManifest } from "../../lib/protocol/mod.ts";
+import {
+  type HolderIndex,
+  IndexFollower,
+  KvTrackerStore,
+  type PeerRecord,
+} from "../../lib/tracker/mod.ts";
+
+/** A manifest whose content (and so id) depends on `fill`. */
+function manifest(name: string, fill: string): FileManifest {
+  return {
+    name,
+    size: 10 + fill.charCodeAt(0),
+    chunkSize: 1 << 20,
+    sha256: fill.repeat(64),
+    chunkHashes: [fill.repeat(64)],
+  };
+}
+
+/** Everything an index holds, in a comparable order. */
+function snapshot(index: HolderIndex) {
+  const rows = index.versions.flatMap((v) =>
+    [...v.holders.values()].map((h) => `${h.name}|${h.id}|${h.user}|${h.size}`)
+  ).sort();
+  const peers = [...index.peers].map(([user, p]) => `${user}|${p.port}|${p.online}|${p.lastSeen}`)
+    .sort();
+  const order = index.versions.map((v) => `${v.name}|${v.id}`);
+  return { rows, peers, order };
+}
+
+/** A small deterministic random generator (mulberry32). */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+Deno.test("IndexFollower on a second connection to one KV file ends equal to a fresh load after random announces, replaces, logouts and heartbeats", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-follow-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    await using writer = await KvTrackerStore.open(path);
+    await using reader = await KvTrackerStore.open(path);
+    const follower = new IndexFollower(reader);
+    await follower.catchUp();
+    const next = random(7);
+    const pick = <T>(items: T[]) => items[Math.floor(next() * items.length)]!;
+    const users = ["ann", "bob", "cy", "dee"];
+    const names = ["a.txt", "b.txt", "c/d.txt", "e.bin", "F.txt"];
+    const fills = ["a", "b", "c"];
+    for (let step = 0; step < 120; step++) {
+      const user = pick(users);
+      const roll = next();
+      if (roll < 0.6) {
+        const files = names.filter(() => next() < 0.4).map((n) => manifest(n, pick(fills)));
+        await writer.putShares(user, files, next() < 0.5);
+      } else if (roll < 0.75) {
+        const record: PeerRecord = {
+          host: "127.0.0.1",
+          port: 1000 + step,
+          lastSeen: step,
+          online: next() < 0.7,
+          session: `s-${user}`,
+        };
+        await writer.putPeer(user, record);
+      } else {
+        await writer.putAlive(new Map([[user, { session: `s-${user}`, lastSeen: 1000 + step }]]));
+      }
+      // Read now and then, as a tracker's timer would; the rest piles up for the next read.
+      if (next() < 0.2) await follower.catchUp();
+    }
+    await follower.catchUp();
+    const fresh = new IndexFollower(reader);
+    await fresh.catchUp();
+    assert.deepEqual(snapshot(follower.index), snapshot(fresh.index));
+    assert.ok(follower.index.rows > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("IndexFollower applies a change entry seen twice (the overlap window) without a difference", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  const follower = new IndexFollower(store);
+  await follower.catchUp();
+  await store.putShares("ann", [manifest("a.txt", "a")], false);
+  await follower.catchUp();
+  await follower.catchUp(); // reads the same entries again (they are inside the overlap)
+  await follower.applyLocal({ holders: [["a.txt", follower.index.versions[0]!.id, "ann"]] });
+  assert.equal(follower.index.rows, 1);
+  await store.putShares("ann", [], true);
+  await follower.catchUp();
+  assert.equal(follower.index.rows, 0);
+  assert.equal(follower.index.versions.length, 0);
+});
+
+Deno.test("putShares appends a change entry in the same commit as the holder rows it writes", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  const before = Date.now();
+  await store.putShares("ann", [manifest("a.txt", "a"), manifest("b.txt", "b")], false);
+  const changes = await store.readChanges(before - 1, 100);
+  const holders = changes.flatMap((c) => c.change.holders ?? []).map((k) => k[0]).sort();
+  assert.deepEqual(holders, ["a.txt", "b.txt"]);
+});
