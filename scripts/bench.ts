@@ -69,7 +69,18 @@ function cleanUpOnSignal(): void {
       Promise.allSettled([...live.children].map((c) => c.status)),
       new Promise((resolve) => setTimeout(resolve, 5_000)),
     ]);
-    for (const dir of live.dirs) Deno.removeSync(dir, { recursive: true });
+    // A child killed mid-write may still have a file being closed: try a few times.
+    for (const dir of live.dirs) {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          Deno.removeSync(dir, { recursive: true });
+          break;
+        } catch (error) {
+          if (error instanceof Deno.errors.NotFound) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+    }
     Deno.exit(130);
   };
   Deno.addSignalListener("SIGINT", stop);

@@ -380,7 +380,7 @@ export function peerCommands(cliOnly: {
             )),
           })
           : undefined;
-        if (ownSeat && !values.quiet) {
+        if (ownSeat) {
           host.log(
             `get: serving verified chunks on ${
               formatAddress(ownSeat.addr.hostname, ownSeat.addr.port)
