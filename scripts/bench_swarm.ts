@@ -92,7 +92,7 @@ async function main(): Promise<void> {
       join(dir, "t.kv"),
     ], { ready: /^tracker listening/ });
     running.push(tracker);
-    const address = tracker.line.replace("tracker listening on ", "");
+    const address = tracker.line.replace("tracker listening on ", "").split(" ")[0]!;
     const env = (user: string) => ({
       P2PFS_TRACKER: address,
       P2PFS_USER: user,

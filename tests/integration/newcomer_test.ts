@@ -74,7 +74,9 @@ Deno.test("paths typed under deno task are taken from the folder it was run from
     "./data/tracker.kv",
   ], { INIT_CWD: home.path });
   await using _tracker = trackerProcess;
-  const ready = await trackerProcess.waitForLine(/^tracker listening on (127\.0\.0\.1:\d+)$/);
+  const ready = await trackerProcess.waitForLine(
+    /^tracker listening on (127\.0\.0\.1:\d+)(?: \(\d+ workers\))?$/,
+  );
   const tracker = ready[1]!;
   await writeFile(share.path, "notes.txt", "meeting at noon\n");
   await registerUsers(tracker, ["ann", "bob"]);
