@@ -11,11 +11,9 @@
  */
 import {
   Channel,
-  checkHandshake,
   type ConnectionLimits,
   type Duplex,
   encodeHaveMap,
-  endsConnection,
   HANDSHAKE_TIMEOUT_MS,
   HAVE_WAIT_MS,
   listen,
@@ -23,9 +21,9 @@ import {
   parsePeerRequest,
   PEER_IDLE_TIMEOUT_MS,
   PROTOCOL_VERSION,
-  ProtocolError,
   SEND_STALL_MS,
   serveListener,
+  serveRequests,
   type ServerTls,
   TICKET_WINDOW_MS,
   TicketError,
@@ -118,32 +116,29 @@ export async function servePeerConnection(
   const idleMs = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
-  let greeted = false;
   let reader = ""; // the account the last valid ticket was issued to
   using open = new OpenFile();
   const sentHere = new Map<string, Uint8Array>(); // per version: chunks sent on this connection
   const told = new Map<string, number>(); // per version: chunks the last `have` reply counted
   let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
-    while (!channel.closed) {
-      let reply: OutgoingMessage;
-      try {
-        const message = await channel.receive();
-        if (message === null) break;
-        channel.closeAfter(idleMs);
-        const request = parsePeerRequest(message);
-        if (checkHandshake(request, greeted, "peer")) {
-          greeted = true;
-          reply = {
-            type: "hello",
-            version: PROTOCOL_VERSION,
-            server: "peer",
-            user: share.user,
-            challenge: tickets.challenge,
-          };
-        } else if (request.type === "ping") {
-          reply = { type: "pong", nonce: request.nonce };
-        } else if (request.type === "ticket") {
+    // The one request loop and error rule of every server (lib/protocol/serve_loop.ts).
+    await serveRequests(channel, {
+      side: "peer",
+      parse: (message) => parsePeerRequest(message as Record<string, unknown>),
+      hello: () => ({
+        type: "hello",
+        version: PROTOCOL_VERSION,
+        server: "peer",
+        user: share.user,
+        challenge: tickets.challenge,
+      }),
+      isRefusal: (error): error is Error & { code: string } =>
+        error instanceof Refusal || error instanceof TicketError,
+      idleMs: () => idleMs,
+      async handle(request, streaming) {
+        if (request.type === "ping") return { type: "pong", nonce: request.nonce };
+        if (request.type === "ticket") {
           const trackerKey = share.trackerKey?.();
           if (!trackerKey) {
             throw new Refusal(
@@ -156,51 +151,41 @@ export async function servePeerConnection(
             cap?.leave();
             counted = false;
           }
-          reply = { type: "ok" };
-        } else if (request.type === "have") {
+          return { type: "ok" };
+        }
+        if (request.type === "have") {
           if (request.wait) await waitForMore(share, request, told, options.signal);
-          reply = answerHave(share, request, tickets, sentHere, options.ledger);
+          const reply = answerHave(share, request, tickets, sentHere, options.ledger);
           told.set(request.id, countHave(share, request));
-        } else {
-          if (!tickets.any) {
-            throw new Refusal(
-              "FORBIDDEN",
-              `Cannot read ${request.name}: show a ticket from the tracker's details first`,
-            );
-          }
-          const source = open.get(share, request, tickets);
-          if (options.slots && !options.slots.admit(reader)) {
-            throw new Refusal(
-              "BUSY",
-              `Cannot send ${request.name} now: every upload slot is taken; ask again shortly`,
-            );
-          }
-          channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
-          try {
-            noteSent(source, request, sentHere, options.ledger);
-            await channel.send({ type: "data", offset: request.offset, length: request.length });
-            sendBuffer ??= new Uint8Array(SEND_BYTES);
-            await sendRange(channel, source.readAt, request, sendBuffer, options);
-          } finally {
-            channel.closeAfter(idleMs);
-          }
-          continue;
+          return reply;
         }
-      } catch (error) {
-        if (channel.closed) break;
-        if (
-          error instanceof Refusal || error instanceof TicketError || error instanceof ProtocolError
-        ) {
-          await channel.send({ type: "error", code: error.code, message: error.message });
-          if (error instanceof ProtocolError && endsConnection(error, greeted)) break;
-          continue;
+        if (request.type === "hello") return null; // answered by the loop
+        if (!tickets.any) {
+          throw new Refusal(
+            "FORBIDDEN",
+            `Cannot read ${request.name}: show a ticket from the tracker's details first`,
+          );
         }
-        break; // the stream is in an unknown state (e.g. a file shrank mid-send): hang up
-      }
-      await channel.send(reply);
-    }
-  } catch {
-    // the other side went away
+        const source = open.get(share, request, tickets);
+        if (options.slots && !options.slots.admit(reader)) {
+          throw new Refusal(
+            "BUSY",
+            `Cannot send ${request.name} now: every upload slot is taken; ask again shortly`,
+          );
+        }
+        channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
+        try {
+          noteSent(source, request, sentHere, options.ledger);
+          streaming(); // from here an error leaves the stream out of step: the loop hangs up
+          await channel.send({ type: "data", offset: request.offset, length: request.length });
+          sendBuffer ??= new Uint8Array(SEND_BYTES);
+          await sendRange(channel, source.readAt, request, sendBuffer, options);
+        } finally {
+          channel.closeAfter(idleMs);
+        }
+        return null;
+      },
+    });
   } finally {
     clearTimeout(window);
     if (counted) cap?.leave();
