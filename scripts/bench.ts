@@ -135,7 +135,7 @@ async function writeRandomFile(path: string, mib: number): Promise<void> {
 }
 
 /**
- * The tracker under load (issue 5): 500 simulated peers in 4 processes log in, announce 20 files
+ * The tracker under load: 500 simulated peers in 4 processes log in, announce 20 files
  * each, then heartbeat, list and ask details for `LOAD_SECONDS` (default 20) against one tracker
  * on a KV file; reports requests/s, p50/p99 latency and the tracker's peak RSS, and writes them as
  * their own section of `docs/benchmarks.md` (between `<!-- tracker-load -->` markers, so the rest
