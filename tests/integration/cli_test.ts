@@ -96,6 +96,49 @@ async function tmux(...args: string[]): Promise<string> {
   return new TextDecoder().decode(output.stdout);
 }
 
+/** `peer shell` as `user` in a detached tmux session, killed on dispose. */
+async function shellOnTmux(user: string, trackerAddress: string, share: string) {
+  const session = `p2pfs-it-${crypto.randomUUID().slice(0, 8)}`;
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+  const command = [
+    `cd ${quote(ROOT)} &&`,
+    `NO_COLOR=1 P2PFS_PASSWORD=${quote(PASSWORD)}`,
+    quote(Deno.execPath()),
+    `run -A peer.ts shell --user ${user}`,
+    `--tracker ${trackerAddress} --share ${quote(share)}`,
+  ].join(" ");
+  await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command);
+  const waitFor = (what: string, test: (text: string) => boolean) =>
+    pollUntil(what, async () => {
+      const text = await tmux("capture-pane", "-p", "-t", session);
+      return test(text) ? text : undefined;
+    }, { intervalMs: 100 });
+  const shell = {
+    session,
+    /** The screen once `test` holds for it. */
+    waitFor,
+    /** Resolves once the shell has ended its tmux session. */
+    exited: () =>
+      pollUntil("the shell to exit", async () => {
+        const listed = await tmux("list-sessions", "-F", "#{session_name}").catch(() => "");
+        return listed.split("\n").includes(session) ? undefined : true;
+      }),
+    async [Symbol.asyncDispose]() {
+      await tmux("kill-session", "-t", session).catch(() => {});
+    },
+  };
+  try {
+    await waitFor(
+      "the prompt",
+      (text) => new RegExp(`^${user}@127\\.0\\.0\\.1:\\d+>`, "m").test(text),
+    );
+  } catch (error) {
+    await shell[Symbol.asyncDispose]();
+    throw error;
+  }
+  return shell;
+}
+
 Deno.test("shell on a terminal completes a file name with Tab and recalls it with Up", async (t) => {
   await using tracker = await startTracker();
   await using annShare = await makeTempDir();
@@ -104,25 +147,9 @@ Deno.test("shell on a terminal completes a file name with Tab and recalls it wit
   await writeFile(annShare.path, "other.txt", "x\n");
   await registerUsers(tracker.address, ["ann", "bob"]);
   await using _ann = await startPeer("ann", annShare.path, tracker.address);
-  const session = `p2pfs-it-${crypto.randomUUID().slice(0, 8)}`;
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = [
-    `cd ${quote(ROOT)} &&`,
-    `NO_COLOR=1 P2PFS_PASSWORD=${quote(PASSWORD)}`,
-    quote(Deno.execPath()),
-    "run -A peer.ts shell --user bob",
-    `--tracker ${tracker.address} --share ${quote(bobShare.path)}`,
-  ].join(" ");
-  await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command);
-  const screen = () => tmux("capture-pane", "-p", "-t", session);
-  const waitFor = (what: string, test: (text: string) => boolean) =>
-    pollUntil(what, async () => {
-      const text = await screen();
-      return test(text) ? text : undefined;
-    }, { intervalMs: 100 });
-  try {
-    await waitFor("the prompt", (text) => /^bob@127\.0\.0\.1:\d+>/m.test(text));
-
+  await using shell = await shellOnTmux("bob", tracker.address, bobShare.path);
+  const { session, waitFor } = shell;
+  {
     await t.step("Tab completes a file name known to the tracker", async () => {
       await tmux("send-keys", "-t", session, "get no", "Tab");
       await waitFor("the completed name", (text) => /> get notes-2024\.txt$/m.test(text));
@@ -147,13 +174,8 @@ Deno.test("shell on a terminal completes a file name with Tab and recalls it wit
 
     await t.step("Ctrl-D on an empty line leaves the shell", async () => {
       await tmux("send-keys", "-t", session, "C-d");
-      await pollUntil("the shell to exit", async () => {
-        const listed = await tmux("list-sessions", "-F", "#{session_name}").catch(() => "");
-        return listed.split("\n").includes(session) ? undefined : true;
-      });
+      await shell.exited();
     });
-  } finally {
-    await tmux("kill-session", "-t", session).catch(() => {});
   }
 });
 
@@ -167,25 +189,9 @@ Deno.test("shell on a terminal: Ctrl-C during get cancels it, keeps its chunks, 
   await using _ann = await startPeer("ann", annShare.path, tracker.address, {
     args: ["--max-upload", "1MB/s"],
   });
-  const session = `p2pfs-it-${crypto.randomUUID().slice(0, 8)}`;
-  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
-  const command = [
-    `cd ${quote(ROOT)} &&`,
-    `NO_COLOR=1 P2PFS_PASSWORD=${quote(PASSWORD)}`,
-    quote(Deno.execPath()),
-    "run -A peer.ts shell --user bob",
-    `--tracker ${tracker.address} --share ${quote(bobShare.path)}`,
-  ].join(" ");
-  await tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "40", command);
-  const screen = () => tmux("capture-pane", "-p", "-t", session);
-  const waitFor = (what: string, test: (text: string) => boolean) =>
-    pollUntil(what, async () => {
-      const text = await screen();
-      return test(text) ? text : undefined;
-    }, { intervalMs: 100 });
-  try {
-    await waitFor("the prompt", (text) => /^bob@127\.0\.0\.1:\d+>/m.test(text));
-
+  await using shell = await shellOnTmux("bob", tracker.address, bobShare.path);
+  const { session, waitFor } = shell;
+  {
     await t.step("Ctrl-C stops the get with one line and the prompt comes back", async () => {
       await tmux("send-keys", "-t", session, "get big.bin", "Enter");
       await waitFor("the progress line", (text) => /big\.bin\s+\d+%/.test(text));
@@ -208,12 +214,7 @@ Deno.test("shell on a terminal: Ctrl-C during get cancels it, keeps its chunks, 
 
     await t.step("quit says goodbye", async () => {
       await tmux("send-keys", "-t", session, "quit", "Enter");
-      await pollUntil("the shell to exit", async () => {
-        const listed = await tmux("list-sessions", "-F", "#{session_name}").catch(() => "");
-        return listed.split("\n").includes(session) ? undefined : true;
-      });
+      await shell.exited();
     });
-  } finally {
-    await tmux("kill-session", "-t", session).catch(() => {});
   }
 });
