@@ -83,3 +83,16 @@ export async function runPeer(
   const decoder = new TextDecoder();
   return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
 }
+
+/** Writes `mib` MiB of random bytes to `path` (a benchmark's test file). */
+export async function writeRandomFile(path: string, mib: number): Promise<void> {
+  using file = await Deno.open(path, { write: true, create: true, truncate: true });
+  const block = new Uint8Array(1 << 20);
+  for (let i = 0; i < mib; i++) {
+    for (let j = 0; j < block.length; j += 65536) {
+      crypto.getRandomValues(block.subarray(j, j + 65536));
+    }
+    let done = 0;
+    while (done < block.length) done += await file.write(block.subarray(done));
+  }
+}

@@ -18,7 +18,7 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { hashFile } from "../lib/peer/mod.ts";
-import { ROOT, runPeer, type Started, startProcess } from "./_processes.ts";
+import { ROOT, runPeer, type Started, startProcess, writeRandomFile } from "./_processes.ts";
 import { LOAD_TRACKER_FLAGS, type LoadResult, peakRssMb, runLoad, seedAccounts } from "./load.ts";
 
 const MB = 1_000_000;
@@ -120,18 +120,6 @@ async function run(
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function writeRandomFile(path: string, mib: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const block = new Uint8Array(1 << 20);
-  for (let i = 0; i < mib; i++) {
-    for (let j = 0; j < block.length; j += 65536) {
-      crypto.getRandomValues(block.subarray(j, j + 65536));
-    }
-    let done = 0;
-    while (done < block.length) done += await file.write(block.subarray(done));
-  }
 }
 
 /**

@@ -16,7 +16,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ROOT, runPeer, type Started, startProcess } from "./_processes.ts";
+import { ROOT, runPeer, type Started, startProcess, writeRandomFile } from "./_processes.ts";
 
 const MB = 1_000_000;
 
@@ -24,18 +24,6 @@ interface GetJson {
   seconds: number;
   perSource: Record<string, number>;
   size: number;
-}
-
-async function writeRandomFile(path: string, mib: number): Promise<void> {
-  using file = await Deno.open(path, { write: true, create: true, truncate: true });
-  const block = new Uint8Array(1 << 20);
-  for (let i = 0; i < mib; i++) {
-    for (let j = 0; j < block.length; j += 65536) {
-      crypto.getRandomValues(block.subarray(j, j + 65536));
-    }
-    let done = 0;
-    while (done < block.length) done += await file.write(block.subarray(done));
-  }
 }
 
 /** Runs one `get --json` as `user`; resolves to its result and seconds from `t0`. */

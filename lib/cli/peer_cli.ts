@@ -10,19 +10,12 @@ import {
   formatTrackers,
   parseAddress,
   PeerNode,
-  RateLimiter,
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
-import {
-  type ClientTls,
-  isHost,
-  MIN_PASSWORD_LENGTH,
-  readPem,
-  type ServerTls,
-  USERNAME_PATTERN,
-} from "../protocol/mod.ts";
+import { type ClientTls, MIN_PASSWORD_LENGTH, readPem, USERNAME_PATTERN } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
+import { servingOptions } from "./serving_options.ts";
 import { colourFor, paint } from "./colour.ts";
 import {
   checkPositionals,
@@ -390,26 +383,19 @@ async function runServing(
 ): Promise<number> {
   const settings = host.cli!;
   const name = isShell ? "shell" : "serve";
-  const tlsCert = stringValue(values["tls-cert"]);
-  const tlsKey = stringValue(values["tls-key"]);
-  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new CliError(`Cannot run ${name}: give both --tls-cert and --tls-key`, USAGE_EXIT);
-  }
-  const serverTls: ServerTls | undefined = tlsCert
-    ? { cert: await readPemOption(tlsCert), key: await readPemOption(tlsKey!) }
-    : undefined;
+  const serving = await servingOptions(
+    {
+      host: stringValue(values.host),
+      port: stringValue(values.port),
+      "announce-host": stringValue(values["announce-host"]),
+      "max-upload": stringValue(values["max-upload"]),
+      "tls-cert": stringValue(values["tls-cert"]),
+      "tls-key": stringValue(values["tls-key"]),
+    },
+    parseRateOption,
+    name,
+  );
   const share = (await shareFolder(name, stringValue(values.share)))!;
-  const port = parsePort(stringValue(values.port) ?? "0");
-  const announceHost = stringValue(values["announce-host"]);
-  if (announceHost !== undefined && !isHost(announceHost)) {
-    throw new CliError(
-      `Cannot use --announce-host "${
-        visible(announceHost)
-      }": expected an IPv4 address, an IPv6 address or a DNS name`,
-      USAGE_EXIT,
-    );
-  }
-  const maxUpload = stringValue(values["max-upload"]);
   const ticketWindow = stringValue(values["ticket-window-ms"]);
   const maxUnticketed = stringValue(values["max-unticketed"]);
   const password = await settings.password();
@@ -419,11 +405,11 @@ async function runServing(
     user: settings.user,
     password,
     shareDir: share,
-    hostname: stringValue(values.host) ?? "127.0.0.1",
-    port,
-    ...(announceHost ? { announceHost } : {}),
-    ...(maxUpload ? { uploadLimiter: new RateLimiter(parseRateOption(maxUpload)) } : {}),
-    ...(serverTls ? { serverTls } : {}),
+    hostname: serving.hostname ?? "127.0.0.1",
+    port: serving.port ?? 0,
+    ...(serving.announceHost ? { announceHost: serving.announceHost } : {}),
+    ...(serving.uploadLimiter ? { uploadLimiter: serving.uploadLimiter } : {}),
+    ...(serving.tls ? { serverTls: serving.tls } : {}),
     ...(settings.clientTls ? { trackerTls: settings.clientTls } : {}),
     ...(ticketWindow !== undefined
       ? { ticketWindowMs: parsePositive(ticketWindow, "--ticket-window-ms") }
@@ -471,14 +457,6 @@ async function readPemOption(path: string): Promise<string> {
   } catch (error) {
     throw new CliError(error instanceof Error ? error.message : String(error), USAGE_EXIT);
   }
-}
-
-function parsePort(text: string): number {
-  const port = Number(text);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError(`Cannot use port "${text}": expected 0-65535`, USAGE_EXIT);
-  }
-  return port;
 }
 
 /** A flag's positive whole number, or a usage error naming the flag. */

@@ -1,7 +1,7 @@
 /**
- * The serving flags a `get` shares with `serve` (`--host`, `--port`, `--announce-host`,
- * `--max-upload`, `--tls-cert/--tls-key`) and `--seed-for DURATION`, turned into options, with a
- * usage error (exit 2) for anything malformed.
+ * The serving flags `serve`, `shell` and `get` share (`--host`, `--port`, `--announce-host`,
+ * `--max-upload`, `--tls-cert/--tls-key`) and `get --seed-for DURATION`, turned into options, with
+ * a usage error (exit 2) for anything malformed: one parser for all three.
  *
  * @module
  */
@@ -45,13 +45,14 @@ export interface ServingFlagValues {
   "tls-key"?: string | undefined;
 }
 
-/** Where and how a `get` serves what it has verified, from its serving flags. */
+/** Where and how `serve`, `shell` or a `get` serves other peers, from their serving flags. */
 export async function servingOptions(
   values: ServingFlagValues,
   parseRate: (text: string) => number,
+  command = "get",
 ): Promise<Omit<SwarmSeatOptions, "user" | "trackerKey">> {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
-    throw new CliError(`Cannot run get: give both --tls-cert and --tls-key`, USAGE_EXIT);
+    throw new CliError(`Cannot run ${command}: give both --tls-cert and --tls-key`, USAGE_EXIT);
   }
   const announceHost = values["announce-host"];
   if (announceHost !== undefined && !isHost(announceHost)) {

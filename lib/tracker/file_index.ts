@@ -95,9 +95,7 @@ export class FileIndex {
     },
     context: RequestContext,
   ): void {
-    const host = this.#options.trustAnnouncedHosts || context.address === undefined
-      ? request.host
-      : context.address;
+    const host = this.#recordedHost(request.host, context);
     const { name, id, port, tls, progress, have, withdraw } = request;
     this.partial.update(
       name,
@@ -116,6 +114,17 @@ export class FileIndex {
     if (!version || !this.partial.list(name, id).some((h) => h.user === user)) return null;
     const { size, chunkSize, sha256 } = version;
     return { name, id, user, size, chunkSize, sha256 };
+  }
+
+  /**
+   * The host recorded for a peer that names `named`: where its connection comes from, unless the
+   * tracker was told to trust announced hosts (NAT, proxies) or the caller is in-process. The
+   * peer chooses only its port.
+   */
+  #recordedHost(named: string, context: RequestContext): string {
+    return this.#options.trustAnnouncedHosts || context.address === undefined
+      ? named
+      : context.address;
   }
 
   /** The index to answer from. */
@@ -138,11 +147,7 @@ export class FileIndex {
         throw new TrackerError("INVALID", error.message);
       }
     }
-    // The peer chooses its port; its host is where the connection comes from, unless the
-    // tracker was told to trust announced hosts (NAT, proxies).
-    const host = this.#options.trustAnnouncedHosts || context.address === undefined
-      ? request.host
-      : context.address;
+    const host = this.#recordedHost(request.host, context);
     const now = this.#options.now();
     await this.#store.putPeer(user, {
       host,
