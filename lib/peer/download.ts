@@ -29,8 +29,6 @@ import {
   type FailureReason,
   type FileDetails,
   type HolderInfo,
-  ProtocolError,
-  RemoteError,
 } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
 import { ChunkScheduler } from "./chunk_scheduler.ts";
@@ -41,18 +39,12 @@ import type { DownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
 import { pingPeer } from "./peer_client.ts";
 import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
-import {
-  type Candidate,
-  freshStats,
-  liveScore,
-  observeChunk,
-  type RankedCandidate,
-  rankSources,
-  type SourceStats,
-} from "./ranking.ts";
+import { type Candidate, type RankedCandidate, rankSources } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
 import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
-import { ChunkCorrupt, type ChunkPicker, fetchChunks } from "./source_fetcher.ts";
+import { systemClock } from "./clock.ts";
+import { fetchChunks } from "./source_fetcher.ts";
+import { type SourceResult, SourcePool } from "./source_pool.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
@@ -77,6 +69,8 @@ export interface DownloadProgress {
   totalBytes: number;
   /** Sources currently connected. */
   activeSources: number;
+  /** Set while the download is stalled: how many remaining chunks no connected source has. */
+  stalledChunks?: number;
 }
 
 /** Options for {@link downloadFile}. */
@@ -94,6 +88,11 @@ export interface DownloadOptions {
   /** `read` requests kept in flight per source. Default 4. */
   pipelineDepth?: number;
   /** Drops a source that sends nothing for this long while requests are pending. Default 8 s. */
+  sourceStallMs?: number;
+  /**
+   * Gives up when stalled this long: no chunk arrives and no connected source has the chunks still
+   * needed (see `source_pool.ts`); 0 waits for ever. Default 60 s.
+   */
   stallTimeoutMs?: number;
   /** Ping timeout per candidate. Default 3 s. */
   pingTimeoutMs?: number;
@@ -127,17 +126,7 @@ export interface DownloadOptions {
   discoverMs?: number;
 }
 
-/** What one source delivered. */
-export interface SourceResult {
-  /** Its user. */
-  user: string;
-  /** Verified bytes it delivered (copies that lost an endgame race not counted). */
-  bytes: number;
-  /** Its final live score. */
-  score: number;
-  /** Why it was dropped, if it was. */
-  failure?: FailureReason;
-}
+export type { SourceResult } from "./source_pool.ts";
 
 /** What {@link downloadFile} did. */
 export interface DownloadResult {
@@ -219,6 +208,11 @@ export async function downloadFile(
     // Sources that delivered are credited only once the whole file checks out; if it does not,
     // every chunk matched a manifest whose whole-file hash is false: its holders are blamed.
     const delivered = perSource.filter((s) => s.bytes > 0 && !s.failure);
+    // Sources dropped and not back since (closed, stalled, refused) are reported once, at the end;
+    // the blamed ones were reported when they lied.
+    for (const s of perSource.filter((s) => s.failure && !s.blamed)) {
+      await options.onReport?.({ source: s.user, ok: false, bytes: s.bytes, reason: s.failure! });
+    }
     try {
       await transfer.finish(path);
     } catch (error) {
@@ -328,13 +322,7 @@ class Transfer implements AsyncDisposable {
   readonly #hasher: WholeHasher;
   /** `NAME.part`, opened once without following links; every source writes through it. */
   readonly #file: Deno.FsFile;
-  readonly #stop = new AbortController();
-  readonly #stats = new Map<string, SourceStats>();
-  readonly #failures = new Map<string, FailureReason>();
-  readonly #failureNotes: string[] = [];
-  #active = 0;
   #doneBytes: number;
-  #fatal: unknown;
   #completed = false;
   /** Files of one chunk have nothing to resume: no state file for them. */
   readonly #resumable: boolean;
@@ -433,106 +421,72 @@ class Transfer implements AsyncDisposable {
     return transfer;
   }
 
-  /** Runs sources until every chunk is verified or no source is left; resolves to their results. */
+  /** Runs the sources (see `source_pool.ts`) until every chunk is verified; their results. */
   async run(ranked: RankedCandidate[]): Promise<SourceResult[]> {
-    const signal = this.#options.signal;
-    const onAbort = () => this.#stop.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    const all = [...ranked];
-    const known = new Set(ranked.map((r) => r.user));
-    let discovery: ReturnType<typeof setInterval> | undefined;
-    try {
-      const spares = [...ranked];
-      const running = new Set<Promise<void>>();
-      const maxSources = Math.max(1, this.#options.maxSources ?? 4);
-      const discover = this.#options.discover;
-      if (discover) {
-        let busy = false;
-        discovery = setInterval(async () => {
-          if (busy || running.size >= maxSources || this.#stop.signal.aborted) return;
-          busy = true;
-          try {
-            for (const p of await discover()) {
-              if (!p.online || p.user === this.#options.self || known.has(p.user)) continue;
-              known.add(p.user);
-              const candidate: RankedCandidate = {
-                user: p.user,
-                host: p.host,
-                port: p.port,
-                ...(p.tls ? { tls: true } : {}),
-                rttMs: null,
-                downloads: p.downloads,
-                failures: p.failures,
-                ...(p.complete === false ? { partial: true } : {}),
-                score: Number.MAX_SAFE_INTEGER,
-              };
-              all.push(candidate);
-              spares.push(candidate);
-              this.#options.onEvent?.(
-                `found source ${p.user}${p.complete === false ? " (partial)" : ""}`,
-              );
-            }
-            while (running.size < maxSources && spares.length > 0 && !this.#stop.signal.aborted) {
-              startNext();
-            }
-          } catch {
-            // the tracker did not answer: try again next time
-          } finally {
-            busy = false;
-          }
-        }, this.#options.discoverMs ?? 1_000);
-      }
-      const startNext = () => {
-        const source = spares.shift();
-        if (!source) return;
-        const done: Promise<void> = this.#runSource(source).finally(() => {
-          running.delete(done);
-          if (
-            !this.#scheduler.finished && !this.#stop.signal.aborted && this.#fatal === undefined
-          ) {
-            if (spares.length > 0) {
-              this.#options.onEvent?.(`starting spare source ${spares[0]!.user}`);
-            }
-            startNext();
-          }
-        });
-        running.add(done);
-      };
-      // What an earlier run kept is served (and announced) from the start.
-      this.#options.onProgress?.({
-        phase: "fetch",
-        doneBytes: this.#doneBytes,
-        totalBytes: this.#details.size,
-        activeSources: 0,
-      });
-      for (let i = 0; i < maxSources && !this.#scheduler.finished; i++) startNext();
-      while (running.size > 0) await Promise.race(running);
-      signal?.throwIfAborted();
-      if (this.#fatal !== undefined) throw this.#fatal;
-      if (!this.#scheduler.finished) {
-        throw new PeerError(
-          "NO_SOURCE",
-          `Cannot download ${this.#details.name}: every source failed (${
-            this.#failureNotes.join("; ") || "none answered"
-          }); verified chunks are kept for the next run`,
-        );
-      }
-      const results: SourceResult[] = all.map((source) => {
-        const stats = this.#stats.get(source.user) ?? freshStats();
-        const failure = this.#failures.get(source.user);
-        return {
-          user: source.user,
-          bytes: stats.bytes,
-          score: liveScore(source.score, stats),
-          ...(failure ? { failure } : {}),
-        };
-      });
-      return results;
-    } finally {
-      clearInterval(discovery);
-      signal?.removeEventListener("abort", onAbort);
-      this.#stop.abort();
-    }
+    const options = this.#options;
+    const details = this.#details;
+    const scheduler = this.#scheduler;
+    let stalled: number | null = null;
+    const pool = new SourcePool({
+      clock: systemClock,
+      scheduler,
+      name: details.name,
+      maxSources: options.maxSources ?? 4,
+      ...(options.self ? { self: options.self } : {}),
+      ...(options.discover ? { discover: options.discover } : {}),
+      ...(options.discoverMs ? { discoverMs: options.discoverMs } : {}),
+      ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      onStall: (missing) => {
+        if (missing === stalled) return;
+        stalled = missing;
+        this.#progress(pool.active, missing);
+      },
+      onBlame: async (source, reason, bytes) => {
+        await options.onReport?.({ source, ok: false, bytes, reason });
+      },
+      fetch: (source, picker, signal) =>
+        fetchChunks(source, picker, {
+          details,
+          pool: this.#pool,
+          ticket: () => this.#currentTicket(),
+          ...(options.downloaderKey ? { downloaderKey: options.downloaderKey } : {}),
+          ...(options.pipelineDepth ? { pipelineDepth: options.pipelineDepth } : {}),
+          stallMs: options.sourceStallMs ?? 8_000,
+          ...(options.limiter ? { limiter: options.limiter } : {}),
+          signal,
+        }),
+      accept: (source, chunk) => {
+        if (scheduler.isDone(chunk.index)) {
+          scheduler.release(chunk.index, source); // lost an endgame race
+          return false;
+        }
+        const range = chunkRange(chunk.index, details);
+        writeAt(this.#file, chunk.bytes, range.offset);
+        scheduler.complete(chunk.index, source);
+        options.swarm?.credit(source, range.length);
+        this.#doneBytes += range.length;
+        if (this.#resumable) this.#saver.mark();
+        this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
+        options.swarm?.changed(details.name);
+        this.#progress(pool.active, null);
+        return true;
+      },
+    });
+    // What an earlier run kept is served (and announced) from the start.
+    this.#progress(0, null);
+    return await pool.run(ranked);
+  }
+
+  #progress(activeSources: number, stalled: number | null): void {
+    this.#options.onProgress?.({
+      phase: "fetch",
+      doneBytes: this.#doneBytes,
+      totalBytes: this.#details.size,
+      activeSources,
+      ...(stalled !== null ? { stalledChunks: stalled } : {}),
+    });
   }
 
   /** Checks the whole-file hash, syncs and renames `NAME.part` to `path`. */
@@ -574,112 +528,13 @@ class Transfer implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    this.#stop.abort();
     if (this.#served) this.#options.swarm?.remove(this.#served);
     this.#hasher[Symbol.dispose]();
     // Keep verified chunks for a resume.
     if (!this.#completed && this.#resumable) await this.#saver.flush();
     this.#file.close();
   }
-
-  async #runSource(source: RankedCandidate): Promise<void> {
-    const details = this.#details;
-    const scheduler = this.#scheduler;
-    const picker: ChunkPicker = {
-      take: (user) => scheduler.take(user, 2, { raceAfterMs: ENDGAME_GRACE_MS }),
-      release: (index, user) => scheduler.release(index, user),
-      setHave: (user, have, partial) => scheduler.setHave(user, have, partial),
-      raceable: (user) => scheduler.raceable(user),
-      get finished() {
-        return scheduler.finished;
-      },
-    };
-    this.#active++;
-    try {
-      const chunks = fetchChunks(source, picker, {
-        details,
-        pool: this.#pool,
-        ticket: () => this.#currentTicket(),
-        ...(this.#options.downloaderKey ? { downloaderKey: this.#options.downloaderKey } : {}),
-        ...(this.#options.pipelineDepth ? { pipelineDepth: this.#options.pipelineDepth } : {}),
-        stallMs: this.#options.stallTimeoutMs ?? 8_000,
-        ...(this.#options.limiter ? { limiter: this.#options.limiter } : {}),
-        signal: this.#stop.signal,
-      });
-      for await (const chunk of chunks) {
-        if (scheduler.isDone(chunk.index)) {
-          scheduler.release(chunk.index, source.user); // lost an endgame race
-          continue;
-        }
-        const range = chunkRange(chunk.index, details);
-        writeAt(this.#file, chunk.bytes, range.offset);
-        scheduler.complete(chunk.index, source.user);
-        this.#stats.set(
-          source.user,
-          observeChunk(this.#stats.get(source.user) ?? freshStats(), range.length, chunk.elapsedMs),
-        );
-        this.#options.swarm?.credit(source.user, range.length);
-        this.#chunkDone(range.length);
-      }
-    } catch (error) {
-      if (error instanceof DiskError) {
-        this.#fatal ??= error;
-        this.#stop.abort();
-        return;
-      }
-      if (this.#stop.signal.aborted) return; // finished, or the whole download was stopped
-      const reason: FailureReason = failureReasonOf(error);
-      if (source.partial && (reason === "closed" || reason === "not_found")) {
-        // Another downloader that finished or stopped and left: no fault of its own.
-        this.#options.onEvent?.(`source ${source.user} left (a download that ended)`);
-        return;
-      }
-      const stats = this.#stats.get(source.user) ?? freshStats();
-      if (reason === "corrupt") stats.corrupt++;
-      if (reason === "timeout") stats.stalls++;
-      this.#stats.set(source.user, stats);
-      this.#failures.set(source.user, reason);
-      this.#failureNotes.push(`${source.user}: ${reason}`);
-      this.#options.onEvent?.(
-        `dropped source ${source.user} (${reason}${
-          error instanceof Error && reason !== "timeout" ? `: ${error.message}` : ""
-        })`,
-      );
-      await this.#options.onReport?.({
-        source: source.user,
-        ok: false,
-        bytes: stats.bytes,
-        reason,
-      });
-    } finally {
-      scheduler.dropSource(source.user);
-      this.#active--;
-    }
-  }
-
-  #chunkDone(bytes: number): void {
-    this.#doneBytes += bytes;
-    if (this.#resumable) this.#saver.mark();
-    this.#hasher.advance(chunkRange(this.#scheduler.prefix, this.#details).offset);
-    this.#options.swarm?.changed(this.#details.name);
-    this.#options.onProgress?.({
-      phase: "fetch",
-      doneBytes: this.#doneBytes,
-      totalBytes: this.#details.size,
-      activeSources: this.#active,
-    });
-    if (this.#scheduler.finished) this.#stop.abort(); // cancels endgame copies still in flight
-  }
 }
-
-/**
- * An idle source races a chunk in flight elsewhere (endgame) only once it has been in flight this
- * long. Without the grace, a source that connected a few milliseconds late (connection, ticket and
- * `have` are three round trips, and the first read opens the file) lost every chunk it was asked
- * for to a warm source that raced it at once, and delivered nothing: that was the demo's
- * "alice 0 MiB, bob 24 MiB" with alice ranked first.
- */
-const ENDGAME_GRACE_MS = 250;
 
 /** A ticket that expires within this long is renewed before it is shown to a new source. */
 const TICKET_RENEW_MARGIN_MS = 60_000;
@@ -703,6 +558,7 @@ function writeAt(file: Deno.FsFile, bytes: Uint8Array, offset: number): void {
 class DiskError extends Error {
   constructor(cause: unknown) {
     super(`Cannot write: ${cause instanceof Error ? cause.message : cause}`, { cause });
+    this.name = "DiskError"; // what `source_pool.ts` recognizes as fatal
   }
 }
 
@@ -716,18 +572,6 @@ function encodeVerified(scheduler: ChunkScheduler): string {
 
 function bytesOfChunks(details: FileDetails, indexes: number[]): number {
   return indexes.reduce((sum, i) => sum + chunkRange(i, details).length, 0);
-}
-
-function failureReasonOf(error: unknown): FailureReason {
-  if (error instanceof ChunkCorrupt) return "corrupt";
-  if (error instanceof RemoteError) {
-    if (error.code === "NOT_FOUND") return "not_found";
-    if (error.code === "STALE") return "stale";
-    return "refused";
-  }
-  if (error instanceof ProtocolError) return error.code === "TIMEOUT" ? "timeout" : "closed";
-  if (error instanceof Deno.errors.ConnectionRefused) return "refused";
-  return "closed";
 }
 
 function isDiskFull(error: unknown): boolean {

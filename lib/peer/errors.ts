@@ -2,6 +2,7 @@
 export type PeerErrorCode =
   | "NOT_FOUND"
   | "NO_SOURCE"
+  | "STALLED"
   | "EXISTS"
   | "VERIFY_FAILED"
   | "PATH_ESCAPE"

@@ -33,7 +33,14 @@ import { ConnectionTickets, UnticketedCap, versionOf } from "./read_grants.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
 import { UploadSlots } from "./upload_slots.ts";
-import { rangeVerified, SeedLedger, type SwarmFile, type SwarmFiles } from "./swarm_files.ts";
+import {
+  rangeVerified,
+  SeedLedger,
+  seedHave,
+  SeedView,
+  type SwarmFile,
+  type SwarmFiles,
+} from "./swarm_files.ts";
 
 /** What a peer server needs to know about its share. */
 export interface ShareView {
@@ -118,7 +125,7 @@ export async function servePeerConnection(
   if (options.signal) channel.closeOnAbort(options.signal);
   let reader = ""; // the account the last valid ticket was issued to
   using open = new OpenFile();
-  const sentHere = new Map<string, Uint8Array>(); // per version: chunks sent on this connection
+  const sentHere = new Map<string, SeedView>(); // per version: what super-seeding told this one
   const told = new Map<string, number>(); // per version: chunks the last `have` reply counted
   let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
@@ -278,7 +285,7 @@ function checkRequest(
   request: { name: string; sha256: string; offset: number; length: number },
 ): IndexedFile {
   const entry = share.lookup(request.name);
-  if (!entry) throw new Refusal("NOT_FOUND", `Cannot read ${request.name}: not shared here`);
+  if (!entry) throw new Refusal("GONE", `Cannot read ${request.name}: not shared here`);
   if (entry.sha256 !== request.sha256) {
     throw new Refusal("STALE", `Cannot read ${request.name}: this peer shares another version`);
   }
@@ -340,7 +347,7 @@ function answerHave(
   share: ShareView,
   request: { name: string; id: string },
   tickets: ConnectionTickets,
-  sentHere: Map<string, Uint8Array>,
+  sentHere: Map<string, SeedView>,
   ledger: SeedLedger | undefined,
 ): OutgoingMessage {
   if (!tickets.allows(request.id)) {
@@ -361,15 +368,24 @@ function answerHave(
         complete: true,
       };
     }
-    const here = sentHere.get(request.id) ?? new Uint8Array(chunks);
-    const { have, complete } = ledger.advertise(request.id, chunks, here);
+    const { have, complete } = seedHave(ledger, request.id, viewOf(sentHere, request.id, chunks));
     return { type: "have", id: request.id, bits: encodeHaveMap(have), complete };
   }
   if (partial && partial.id === request.id) {
     const complete = partial.have.every((b) => b === 1);
     return { type: "have", id: request.id, bits: encodeHaveMap(partial.have), complete };
   }
-  throw new Refusal("NOT_FOUND", `Cannot tell chunks of ${request.name}: not shared here`);
+  throw new Refusal("GONE", `Cannot tell chunks of ${request.name}: not shared here`);
+}
+
+/** The super-seeding view of version `id` on one connection (the last 16 versions kept). */
+function viewOf(views: Map<string, SeedView>, id: string, chunks: number): SeedView {
+  let view = views.get(id);
+  if (!view || view.sentHere.length !== chunks) {
+    if (views.size >= 16) views.delete(views.keys().next().value!);
+    views.set(id, view = new SeedView(chunks));
+  }
+  return view;
 }
 
 /** Chunks of a partial file verified so far (-1 for any other file). */
@@ -403,21 +419,16 @@ async function waitForMore(
 function noteSent(
   source: ReadSource,
   range: { offset: number; length: number },
-  sentHere: Map<string, Uint8Array>,
+  sentHere: Map<string, SeedView>,
   ledger: SeedLedger | undefined,
 ): void {
   if (range.length === 0) return;
   const chunks = Math.max(1, Math.ceil(source.size / source.chunkSize));
-  let here = sentHere.get(source.id);
-  if (!here) {
-    if (sentHere.size >= 16) sentHere.delete(sentHere.keys().next().value!);
-    sentHere.set(source.id, here = new Uint8Array(chunks));
-  }
+  const view = viewOf(sentHere, source.id, chunks);
   const first = Math.floor(range.offset / source.chunkSize);
   const last = Math.floor((range.offset + range.length - 1) / source.chunkSize);
   for (let i = first; i <= last && i < chunks; i++) {
-    if (!here[i]) ledger?.sent(source.id, chunks, i);
-    here[i] = 1;
+    if (view.sent(i)) ledger?.sent(source.id, chunks, i);
   }
 }
 

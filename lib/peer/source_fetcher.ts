@@ -9,18 +9,58 @@
  * shortly.
  *
  * {@link fetchChunks} yields verified chunks; the caller (the transfer) writes them and marks them
- * done before asking for the next.
+ * done before asking for the next. Connections come from a {@link SourceConnector} and time from a
+ * {@link Clock}: the connection pool and the system clock in a download, in-memory links and a
+ * virtual clock in the swarm simulator (`tests/sim/`), which runs this very code.
+ *
+ * What a source says is weighed: a chunk whose bytes do not match is {@link ChunkCorrupt}; a
+ * `NOT_FOUND` for a chunk the source advertised (every chunk of a complete source, or one in its
+ * have-map) is {@link ChunkRefused}, a lie, blamed like a corrupt chunk; `GONE` (it stopped serving
+ * the version: a download that ended) is {@link SourceGone}, no fault.
  *
  * @module
  */
 import { createHash } from "node:crypto";
 import { type FileDetails, ProtocolError, RemoteError } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
-import type { ConnectionPool } from "./connection_pool.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { PeerTarget } from "./connection_pool.ts";
 import { type DownloaderKey, processDownloaderKey } from "./downloader_key.ts";
-import type { PeerClient } from "./peer_client.ts";
 import type { RankedCandidate } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
+
+/** One connection to a source, as the fetcher uses it (a `PeerClient`, or a simulated link). */
+export interface SourceLink {
+  /** The user that answered `hello`. */
+  readonly user: string;
+  /** Whether the connection is closed. */
+  readonly closed: boolean;
+  /** Shows a read ticket, with the proof that this downloader holds its key. */
+  showTicket(ticket: string, key: DownloaderKey): Promise<void>;
+  /** Asks which chunks of version `id` the source serves (with `wait`: once it has more). */
+  sendHave(name: string, id: string, wait?: boolean): Promise<void>;
+  /** Reads the answer to a `have`. */
+  expectHave(chunks: number): Promise<{ have: Uint8Array; complete: boolean }>;
+  /** Asks for `length` bytes at `offset`. */
+  sendRead(name: string, sha256: string, offset: number, length: number): Promise<void>;
+  /** Reads the header of the answer to a `read` (throws the source's refusal). */
+  expectData(offset: number, length: number): Promise<void>;
+  /** Reads exactly `target.length` bytes of the data. */
+  readExact(target: Uint8Array): Promise<void>;
+  /** Closes the connection. */
+  close(): void;
+}
+
+/** Where source connections come from (the connection pool, or a simulated network). */
+export interface SourceConnector {
+  /** An open connection to `target`. */
+  acquire(
+    target: PeerTarget,
+    options: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<SourceLink>;
+  /** Gives a connection back: kept when `clean` (nothing pending on it), closed otherwise. */
+  release(link: SourceLink, target: PeerTarget, clean: boolean): void;
+}
 
 /** What a source fetcher asks of the transfer's scheduler. */
 export interface ChunkPicker {
@@ -40,8 +80,10 @@ export interface ChunkPicker {
 export interface SourceFetchOptions {
   /** The version. */
   details: FileDetails;
-  /** Connections reused between files. */
-  pool: ConnectionPool;
+  /** Connections (reused between files). */
+  pool: SourceConnector;
+  /** Time. Default: the system clock. */
+  clock?: Clock;
   /** The read ticket to show (renewed by the caller when it is about to expire). */
   ticket: () => Promise<string | undefined>;
   /** The key the ticket is bound to. Default: this process's downloader key. */
@@ -71,6 +113,22 @@ export class ChunkCorrupt extends Error {
   /** For chunk `index`. */
   constructor(readonly index: number) {
     super(`Cannot accept chunk ${index}: SHA-256 does not match`);
+  }
+}
+
+/** A source refused a chunk it had advertised (said `NOT_FOUND`): a lie, blamed. */
+export class ChunkRefused extends Error {
+  /** For chunk `index`, with the source's own words. */
+  constructor(readonly index: number, message: string) {
+    super(`Cannot accept a refusal of chunk ${index}, which the source advertised: ${message}`);
+  }
+}
+
+/** A source stopped serving the version (its download ended): no fault of its own. */
+export class SourceGone extends Error {
+  /** With the source's own words. */
+  constructor(message: string) {
+    super(message);
   }
 }
 
@@ -106,19 +164,20 @@ export async function* fetchChunks(
   options: SourceFetchOptions,
 ): AsyncGenerator<VerifiedChunk, void, void> {
   const { details, stallMs } = options;
+  const clock = options.clock ?? systemClock;
   const depth = Math.max(1, options.pipelineDepth ?? 4);
   const stop = new AbortController();
   const signal = AbortSignal.any([options.signal, stop.signal]);
   const pending: number[] = [];
-  let client: PeerClient | undefined;
-  let lastByte = performance.now();
+  let client: SourceLink | undefined;
+  let lastByte = clock.now();
   let stalled = false;
-  const watchdog = setInterval(() => {
-    if (pending.length > 0 && performance.now() - lastByte > stallMs) {
+  const stopWatchdog = clock.every(Math.min(1000, stallMs / 4), () => {
+    if (pending.length > 0 && clock.now() - lastByte > stallMs) {
       stalled = true;
       stop.abort();
     }
-  }, Math.min(1000, stallMs / 4));
+  });
   const cleanups: Array<() => void> = [];
   try {
     client = await options.pool.acquire(source, { signal, timeoutMs: 5_000 });
@@ -138,6 +197,8 @@ export async function* fetchChunks(
       answer.addEventListener("abort", hangUpNow, { once: true });
       try {
         await peer.showTicket(ticket, key);
+      } catch (error) {
+        throw gone(error) ?? error;
       } finally {
         answer.removeEventListener("abort", hangUpNow);
       }
@@ -154,19 +215,26 @@ export async function* fetchChunks(
     // What the source holds: it says with `have`; one that is not complete (a partial holder, or
     // a seed handing out its rarest chunks) is asked again now and then for more.
     let complete = true;
-    let lastHaveAsk = performance.now();
+    let lastHaveAsk = clock.now();
     let havePending = false;
     let reads = 0;
     let choked = false; // told `BUSY`: ask again after a pause
+    const readHave = async () => {
+      try {
+        return await peer.expectHave(chunks);
+      } catch (error) {
+        throw gone(error) ?? error;
+      }
+    };
     const askHave = async (wait: boolean) => {
       pending.push(HAVE);
       await peer.sendHave(details.name, details.id, wait);
-      const answer = await peer.expectHave(chunks);
+      const answer = await readHave();
       pending.shift();
       complete = answer.complete;
       picker.setHave(source.user, complete ? null : answer.have, source.partial);
-      lastHaveAsk = performance.now();
-      lastByte = performance.now();
+      lastHaveAsk = clock.now();
+      lastByte = clock.now();
     };
     // A file of a few chunks from a complete source: nothing to learn from a have-map (there is
     // no super-seeding to do), so no round trip for it.
@@ -181,64 +249,68 @@ export async function* fetchChunks(
         await peer.sendRead(details.name, details.sha256, range.offset, range.length);
       }
       if (
-        !complete && !havePending && reads > 0 && performance.now() - lastHaveAsk > HAVE_POLL_MS
+        !complete && !havePending && reads > 0 && clock.now() - lastHaveAsk > HAVE_POLL_MS
       ) {
         havePending = true;
-        lastHaveAsk = performance.now();
+        lastHaveAsk = clock.now();
         pending.push(HAVE);
         await peer.sendHave(details.name, details.id);
       }
     };
-    lastByte = performance.now();
+    lastByte = clock.now();
     while (!signal.aborted) {
       await fill();
       if (pending.length === 0) {
         if (picker.finished) break;
         if (choked) {
-          await pause(CHOKE_RETRY_MS, signal);
+          await clock.sleep(CHOKE_RETRY_MS, signal);
           choked = false;
         } else if (complete) {
           // Endgame: chunks still in flight elsewhere are raced once they are overdue.
           if (!picker.raceable(source.user)) break;
-          await pause(ENDGAME_POLL_MS, signal);
+          await clock.sleep(ENDGAME_POLL_MS, signal);
         } else {
           // Parked: nothing here this download still needs. A partial holder answers when it has
           // more; a seed that holds chunks back is asked again after a pause.
-          if (!source.partial) await pause(PARK_POLL_MS, signal);
+          if (!source.partial) await clock.sleep(PARK_POLL_MS, signal);
           if (!signal.aborted) await askHave(source.partial === true);
         }
-        lastByte = performance.now();
+        lastByte = clock.now();
         continue;
       }
       const index = pending[0]!;
       if (index === HAVE) {
-        const answer = await peer.expectHave(chunks);
+        const answer = await readHave();
         pending.shift();
         havePending = false;
         complete = answer.complete;
         picker.setHave(source.user, complete ? null : answer.have, source.partial);
-        lastByte = performance.now();
+        lastByte = clock.now();
         continue;
       }
       const range = chunkRange(index, details);
-      const requested = performance.now();
+      const requested = clock.now();
       try {
         await peer.expectData(range.offset, range.length);
       } catch (error) {
-        if (!(error instanceof RemoteError && error.code === "BUSY")) throw error;
+        if (error instanceof RemoteError && error.code === "NOT_FOUND") {
+          // Asked only for chunks it advertised: saying it has not got one is a lie.
+          throw new ChunkRefused(index, error.message);
+        }
+        if (!(error instanceof RemoteError && error.code === "BUSY")) throw gone(error) ?? error;
         pending.shift();
         reads--;
         picker.release(index, source.user);
         choked = true;
-        lastByte = performance.now();
+        lastByte = clock.now();
         continue;
       }
       await options.limiter?.take(range.length, signal);
       const buffer = chunkBuffer.subarray(0, range.length);
-      lastByte = performance.now();
+      lastByte = clock.now();
       for (let at = 0; at < buffer.length; at += 256 * 1024) {
         await peer.readExact(buffer.subarray(at, Math.min(at + 256 * 1024, buffer.length)));
-        lastByte = performance.now();
+        lastByte = clock.now();
       }
       pending.shift();
       reads--;
@@ -246,7 +318,7 @@ export async function* fetchChunks(
       if (createHash("sha256").update(buffer).digest("hex") !== details.chunkHashes[index]) {
         throw new ChunkCorrupt(index);
       }
-      yield { index, bytes: buffer, elapsedMs: performance.now() - requested };
+      yield { index, bytes: buffer, elapsedMs: clock.now() - requested };
     }
     for (const cleanup of cleanups.splice(0)) cleanup();
     options.pool.release(peer, source, pending.length === 0);
@@ -263,21 +335,15 @@ export async function* fetchChunks(
     throw error;
   } finally {
     for (const cleanup of cleanups) cleanup();
-    clearInterval(watchdog);
+    stopWatchdog();
     client?.close();
     stop.abort();
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
+/** A `GONE` refusal as a {@link SourceGone}; undefined for any other error. */
+function gone(error: unknown): SourceGone | undefined {
+  return error instanceof RemoteError && error.code === "GONE"
+    ? new SourceGone(error.message)
+    : undefined;
 }

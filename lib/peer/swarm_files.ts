@@ -7,7 +7,12 @@
  * Super-seeding: a source that holds the whole file advertises to each downloader only the chunks
  * it has sent least often (and not yet on that connection), so its upload spreads distinct chunks
  * over the swarm and no chunk goes out twice while others have not gone out once; the downloaders
- * trade the rest among themselves. It asks again with `have` when it runs out.
+ * trade the rest among themselves. It asks again with `have` when it runs out. Super-seeding never
+ * hides the only copies of what a downloader needs: a downloader that asks `have` again on a
+ * connection without reading anything since the last answer has none of the advertised chunks to
+ * fetch (it holds them, or others are fetching them), so it is told the whole file
+ * ({@link seedHave}). That is what kept a class's second round at 93 % for ever: the ledger still
+ * counted the first round, advertised chunks every downloader already had, and never changed.
  *
  * @module
  */
@@ -153,4 +158,56 @@ export class SeedLedger {
     }
     return counts;
   }
+}
+
+/** What super-seeding told one connection about one version (see {@link seedHave}). */
+export class SeedView {
+  /** One byte per chunk: 1 once sent on this connection. */
+  readonly sentHere: Uint8Array;
+  /** Whether a `have` was answered on this connection. */
+  told = false;
+  /** Whether a chunk was sent since the last `have` answer. */
+  readSinceTold = false;
+
+  /** A view of a version of `chunks` chunks. */
+  constructor(chunks: number) {
+    this.sentHere = new Uint8Array(chunks);
+  }
+
+  /** Records that chunk `index` went out on this connection; true the first time. */
+  sent(index: number): boolean {
+    this.readSinceTold = true;
+    if (index < 0 || index >= this.sentHere.length || this.sentHere[index]) return false;
+    this.sentHere[index] = 1;
+    return true;
+  }
+}
+
+/**
+ * A complete holder's answer to `have` under super-seeding: the least-sent chunks not yet sent on
+ * this connection, or the whole file when the downloader asks again without having read anything
+ * since the last answer (none of what was advertised was of use to it).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SeedLedger, SeedView, seedHave } from "./swarm_files.ts";
+ * const ledger = new SeedLedger();
+ * ledger.sent("v", 2, 0);
+ * const view = new SeedView(2);
+ * assert.deepEqual([...seedHave(ledger, "v", view).have], [0, 1]);
+ * assert.equal(seedHave(ledger, "v", view).complete, true); // asked again, nothing read
+ * ```
+ */
+export function seedHave(
+  ledger: SeedLedger,
+  id: string,
+  view: SeedView,
+): { have: Uint8Array; complete: boolean } {
+  const chunks = view.sentHere.length;
+  const parked = view.told && !view.readSinceTold;
+  view.told = true;
+  view.readSinceTold = false;
+  if (parked) return { have: new Uint8Array(chunks).fill(1), complete: true };
+  return ledger.advertise(id, chunks, view.sentHere);
 }

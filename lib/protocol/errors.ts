@@ -62,6 +62,7 @@ export type RemoteErrorCode =
   | "INVALID"
   | "RATE_LIMITED"
   | "BUSY"
+  | "GONE"
   | "INTERNAL";
 
 /**
