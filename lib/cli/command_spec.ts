@@ -93,6 +93,9 @@ export interface Command<H extends CommandHost = CommandHost> {
 /** Exit code for usage mistakes. */
 export const USAGE_EXIT = 2;
 
+/** Exit code of a `get` that gave up stalled: no online peer had the chunks still needed. */
+export const STALLED_EXIT = 3;
+
 /**
  * The command called `name` (or an alias) that can be typed in `mode`; a usage error that
  * suggests the nearest name otherwise.

@@ -32,6 +32,8 @@ function describeOtherError(error: unknown, hints: ErrorHints): string {
         return `${error.message} (is the tracker running? start one with 'p2pfs-tracker' or 'deno task -q tracker', or pass --tracker HOST:PORT)`;
       case "NO_SOURCE":
         return `${error.message} (try again when a peer that has it is online)`;
+      case "STALLED":
+        return `${error.message} (run the same get when a peer that has the rest is online, or wait longer with --stall-timeout)`;
       case "PATH_ESCAPE":
         return `${error.message} (remove the link, or choose another --out)`;
       case "BUSY":

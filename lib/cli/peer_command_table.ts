@@ -9,6 +9,7 @@
 import {
   formatAddress,
   parseRate,
+  PeerError,
   RateLimiter,
   type SwarmHost,
   SwarmSeat,
@@ -27,8 +28,10 @@ import {
   type FlagSpecs,
   renderCommandList,
   renderHelp,
+  STALLED_EXIT,
   USAGE_EXIT,
 } from "./command_spec.ts";
+import { describeError } from "./describe_error.ts";
 import {
   detailsCommand,
   getCommand,
@@ -294,7 +297,7 @@ export function peerCommands(cliOnly: {
       name: "get",
       summary: "download files from several peers at once, verified",
       usage:
-        "FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--version PREFIX] [--max-rate RATE] [--explain] [--quiet]",
+        "FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--version PREFIX] [--max-rate RATE] [--stall-timeout DURATION] [--explain] [--quiet]",
       positionals: { name: "FILE", min: 0, max: Infinity },
       flags: {
         out: {
@@ -309,6 +312,12 @@ export function peerCommands(cliOnly: {
         sources: { type: "string", value: "N", help: "most peers per file (default 4)" },
         version: VERSION_FLAG,
         "max-rate": { type: "string", value: "RATE", help: "download limit, e.g. 20MB/s" },
+        "stall-timeout": {
+          type: "string",
+          value: "DURATION",
+          help:
+            "give up when no online peer has the chunks still needed for this long, keeping them (default 60s; 0: wait)",
+        },
         explain: { type: "boolean", help: "show how sources were ranked, chosen and dropped" },
         quiet: { type: "boolean", short: "q", help: "no progress line" },
         json: JSON_FLAG,
@@ -359,6 +368,10 @@ export function peerCommands(cliOnly: {
         const limiter = maxRate ? new RateLimiter(parseRateOption(maxRate)) : undefined;
         const version = versionOption(values.version);
         const ctx = await host.login();
+        const stallText = stringValue(values["stall-timeout"]);
+        const stallTimeoutMs = stallText === undefined
+          ? undefined
+          : parseDuration(stallText, "--stall-timeout");
         const seedForText = stringValue(values["seed-for"]);
         const seedForMs = seedForText === undefined ? 0 : parseDuration(seedForText, "--seed-for");
         // A get serves what it has verified meanwhile (a partial holder), unless --no-upload; the
@@ -396,6 +409,7 @@ export function peerCommands(cliOnly: {
             force: !!values.force,
             explain: !!values.explain,
             quiet: !!values.quiet,
+            ...(stallTimeoutMs !== undefined ? { stallTimeoutMs } : {}),
             sources,
             ...version,
             ...(prefix !== undefined ? { prefix } : {}),
@@ -421,6 +435,9 @@ export function peerCommands(cliOnly: {
               } to resume`,
               130,
             );
+          }
+          if (error instanceof PeerError && error.code === "STALLED") {
+            throw new CliError(describeError(error), STALLED_EXIT);
           }
           throw error;
         } finally {

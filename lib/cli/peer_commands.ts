@@ -257,6 +257,8 @@ export interface GetOptions {
   limiter?: RateLimiter;
   /** No progress line. */
   quiet?: boolean;
+  /** Gives up a file stalled this long (0: never). Default 60 s. */
+  stallTimeoutMs?: number;
   /** Where notes go (stderr in the CLI). */
   log?: (line: string) => void;
   /** Stops the downloads (verified chunks are kept). */
@@ -305,6 +307,8 @@ export async function getCommand(
   const outcome: GetOutcome = { files: [], failed: [] };
   const done = new Map<string, number>();
   const totals = new Map<string, number>();
+  const stalled = new Map<string, number>();
+  const running = new Set<string>();
   let active = 0;
   const label = () =>
     wanted.length === 1
@@ -314,6 +318,7 @@ export async function getCommand(
   const note = (line: string) => progress.enabled ? progress.note(visible(line)) : log(line);
 
   const fetchOne = async (name: string, client: TrackerClient) => {
+    running.add(name);
     try {
       const result = await fetchFile(client, ctx.token, name, {
         ...(options.version ? { version: options.version } : {}),
@@ -332,16 +337,23 @@ export async function getCommand(
         pool,
         ...(options.limiter ? { limiter: options.limiter } : {}),
         ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
         onProgress: (p) => {
           done.set(name, p.doneBytes);
           active = p.activeSources;
+          if (p.stalledChunks !== undefined) stalled.set(name, p.stalledChunks);
+          else stalled.delete(name);
           progress.update({
             label: label(),
             phase: p.phase,
             doneBytes: sum(done),
             totalBytes: sum(totals),
             sources: active,
-          });
+            // The line is stalled while every file still running is.
+            ...(stalled.size > 0 && stalled.size === running.size
+              ? { stalledChunks: sum(stalled) }
+              : {}),
+          }, p.stalledChunks !== undefined);
         },
         onRanked: (ranked, unreachable) => {
           if (!options.explain) return;
@@ -358,7 +370,7 @@ export async function getCommand(
           for (const c of unreachable) note(`  drop  ${c.user}: no answer to ping`);
         },
         onEvent: (line) => {
-          if (options.explain || line.startsWith("dropped")) note(`${name}: ${line}`);
+          if (options.explain || /^(dropped|stalled)/.test(line)) note(`${name}: ${line}`);
         },
       });
       done.set(name, result.size);
@@ -372,6 +384,9 @@ export async function getCommand(
       progress.clear();
       if (single) singleError = error;
       else if (!ctx.json) log(`error: ${name}: ${message}`);
+    } finally {
+      running.delete(name);
+      stalled.delete(name);
     }
   };
 

@@ -22,6 +22,8 @@ export interface ProgressState {
   rate: number | null;
   /** Sources connected. */
   sources: number;
+  /** Set while stalled: remaining chunks that no online peer has. Rate and ETA are not shown. */
+  stalledChunks?: number;
 }
 
 /**
@@ -48,6 +50,8 @@ export function renderProgress(state: ProgressState, width: number): string {
   ];
   if (state.phase === "verify") {
     parts.push("re-verifying earlier download");
+  } else if (state.stalledChunks !== undefined) {
+    parts.push(`stalled: no online peer has ${state.stalledChunks} remaining chunks; waiting`);
   } else {
     if (state.rate !== null && state.rate > 0) {
       parts.push(`${formatBytes(state.rate)}/s`);
@@ -104,8 +108,9 @@ export class ProgressLine {
   update(state: Omit<ProgressState, "rate">, force = false): void {
     if (!this.#enabled) return;
     const now = this.#now();
-    // Re-verified bytes are not fetched: the rate window starts again once fetching does.
-    if (state.phase === "verify") this.#samples.length = 0;
+    // Re-verified bytes are not fetched, and a stall is no throughput: the rate window starts
+    // again once fetching does.
+    if (state.phase === "verify" || state.stalledChunks !== undefined) this.#samples.length = 0;
     else this.#samples.push([now, state.doneBytes]);
     while (this.#samples.length > 2 && now - this.#samples[0]![0] > 3000) this.#samples.shift();
     if (!force && now - this.#lastDraw < 100) return;

@@ -44,7 +44,7 @@ import type { RateLimiter } from "./rate_limiter.ts";
 import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
 import { systemClock } from "./clock.ts";
 import { fetchChunks } from "./source_fetcher.ts";
-import { type SourceResult, SourcePool } from "./source_pool.ts";
+import { SourcePool, type SourceResult } from "./source_pool.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
@@ -125,8 +125,6 @@ export interface DownloadOptions {
   /** How often to call `discover` while sources are free. Default 1 s. */
   discoverMs?: number;
 }
-
-export type { SourceResult } from "./source_pool.ts";
 
 /** What {@link downloadFile} did. */
 export interface DownloadResult {

@@ -28,3 +28,5 @@ export * from "./swarm_seat.ts";
 export * from "./fetch_file.ts";
 export * from "./upload_slots.ts";
 export * from "./source_fetcher.ts";
+export * from "./source_pool.ts";
+export * from "./clock.ts";

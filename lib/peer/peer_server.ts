@@ -35,8 +35,8 @@ import { isInside } from "./share_index.ts";
 import { UploadSlots } from "./upload_slots.ts";
 import {
   rangeVerified,
-  SeedLedger,
   seedHave,
+  SeedLedger,
   SeedView,
   type SwarmFile,
   type SwarmFiles,

@@ -28,7 +28,12 @@
  *
  * @module
  */
-import { type FailureReason, type HolderInfo, ProtocolError, RemoteError } from "../protocol/mod.ts";
+import {
+  type FailureReason,
+  type HolderInfo,
+  ProtocolError,
+  RemoteError,
+} from "../protocol/mod.ts";
 import type { ChunkScheduler } from "./chunk_scheduler.ts";
 import type { Clock } from "./clock.ts";
 import { PeerError } from "./errors.ts";
@@ -318,14 +323,18 @@ export class SourcePool {
     const rotateMs = SOURCE_ROTATE_MS;
     for (const s of running) {
       if (now - Math.max(s.startedAt, s.lastChunkAt) < rotateMs) continue;
-      if (!s.candidate.partial && completeRunning === 1 && !eligible.some((e) => !e.candidate.partial)) {
+      if (
+        !s.candidate.partial && completeRunning === 1 && !eligible.some((e) => !e.candidate.partial)
+      ) {
         continue; // the last complete source stays until another complete one can take over
       }
       const waiting = s.candidate.partial
         ? eligible[0]!
         : eligible.find((e) => !e.candidate.partial) ?? eligible[0]!;
       this.#o.onEvent?.(
-        `rotated out ${s.candidate.user} (no chunk for ${rotateMs / 1000} s while ${waiting.candidate.user} waits)`,
+        `rotated out ${s.candidate.user} (no chunk for ${
+          rotateMs / 1000
+        } s while ${waiting.candidate.user} waits)`,
       );
       s.phase = "spare";
       s.retryAt = now + SOURCE_RETRY_MS;
