@@ -36,15 +36,20 @@ export class WholeHasher implements Disposable {
       this.#worker = new Worker(new URL("./_whole_hash_worker.ts", import.meta.url).href, {
         type: "module",
       });
-      this.#worker.postMessage({ path });
+      this.#worker.postMessage({ path, size });
     }
   }
 
-  /** Says the first `bytes` of the file are written and verified. */
+  /**
+   * Says the first `bytes` of the file are written and verified. Past the end counts as the end:
+   * callers pass the offset of the first chunk not yet verified, which is past `size` once the
+   * last chunk (shorter than the others) is in, and the hash must cover exactly `size` bytes.
+   */
   advance(bytes: number): void {
-    if (this.#worker && bytes > this.#sent) {
-      this.#sent = bytes;
-      this.#worker.postMessage({ upTo: bytes });
+    const upTo = Math.min(bytes, this.#size);
+    if (this.#worker && upTo > this.#sent) {
+      this.#sent = upTo;
+      this.#worker.postMessage({ upTo });
     }
   }
 
