@@ -21,6 +21,7 @@ export * from "./whole_hasher.ts";
 export * from "./download.ts";
 export * from "./peer_node.ts";
 export * from "./part_state.ts";
+export * from "./part_claim.ts";
 export * from "./download_folder.ts";
 export * from "./download_lock.ts";
 export * from "./swarm_files.ts";
