@@ -40,6 +40,10 @@ function describeOtherError(error: unknown, hints: ErrorHints): string {
         return `${error.message} (wait for it to finish, or choose another --out)`;
       case "BAD_PATH":
         return `${error.message} (choose another --out)`;
+      case "FOREIGN_PART":
+        return `${error.message} (move it away, or choose another --out, then run get again)`;
+      case "BAD_DETAILS":
+        return `${error.message}; nothing was written (the tracker is misbehaving: tell its operator)`;
       default:
         return error.message;
     }

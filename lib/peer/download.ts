@@ -33,11 +33,13 @@ import {
 import { chunkRange } from "./chunking.ts";
 import { ChunkScheduler } from "./chunk_scheduler.ts";
 import { ConnectionPool } from "./connection_pool.ts";
+import { checkDetails } from "./details_check.ts";
 import { isStillAt, openNoFollow, prepareFolders, refuseNonFile } from "./download_folder.ts";
 import { DownloadLock, lockPath } from "./download_lock.ts";
 import type { DownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
 import { pingPeer } from "./peer_client.ts";
+import { claimPart } from "./part_claim.ts";
 import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
 import { type Candidate, type RankedCandidate, rankSources } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
@@ -161,6 +163,7 @@ export async function downloadFile(
   details: FileDetails,
   options: DownloadOptions,
 ): Promise<DownloadResult> {
+  checkDetails(details); // before anything is made: the manifest adds up, the name is safe
   const started = performance.now();
   const path = prepareFolders(options.outDir, details.name);
   const partPath = `${path}.part`;
@@ -174,6 +177,7 @@ export async function downloadFile(
       `Cannot save ${details.name}: ${path} exists (use --force to replace it)`,
     );
   }
+  await claimPart(partPath, details); // a NAME.part without our NAME.part.json is not ours
   const ownPool = options.pool === undefined;
   const pool = options.pool ?? new ConnectionPool();
   try {

@@ -11,7 +11,9 @@ export type PeerErrorCode =
   | "BUSY"
   | "BAD_PATH"
   | "TRACKER_UNREACHABLE"
-  | "TRACKER_KEY_CHANGED";
+  | "TRACKER_KEY_CHANGED"
+  | "BAD_DETAILS"
+  | "FOREIGN_PART";
 
 /**
  * A peer operation that could not be done; the CLI turns it into one line and a hint.

@@ -7,6 +7,7 @@
  * @module
  */
 import type { FileDetails } from "../protocol/mod.ts";
+import { checkDetails } from "./details_check.ts";
 import { downloadFile, type DownloadOptions, type DownloadResult } from "./download.ts";
 import type { SwarmHost } from "./swarm_seat.ts";
 import type { TrackerClient } from "./tracker_client.ts";
@@ -44,6 +45,8 @@ export async function fetchFile(
     name,
     options.version ? { version: options.version } : {},
   );
+  // Before anything is shown, served or written: the reply is for this name and adds up.
+  checkDetails(details, name);
   options.onDetails?.(details);
   const seat = options.seat;
   // A one-chunk file has nothing to share before it is done: it is listed only to seed.

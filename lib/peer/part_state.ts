@@ -151,17 +151,10 @@ export async function resumableChunks(
   details: FileDetails,
   onProgress?: (verifiedBytes: number, totalBytes: number) => void,
 ): Promise<number[]> {
-  let state: PartState;
-  try {
-    using stateFile = openNoFollow(statePath(partPath), { read: true });
-    state = JSON.parse(readText(stateFile));
-  } catch (error) {
-    if (error instanceof PeerError) throw error;
-    return [];
-  }
+  const state = readPartState(partPath);
   if (
-    state.sha256 !== details.sha256 || state.size !== details.size ||
-    state.chunkSize !== details.chunkSize || typeof state.verified !== "string"
+    state === undefined || state.sha256 !== details.sha256 || state.size !== details.size ||
+    state.chunkSize !== details.chunkSize
   ) {
     return [];
   }
@@ -200,6 +193,34 @@ export async function resumableChunks(
     }
   }
   return kept;
+}
+
+/**
+ * The state file of `partPath` when there is one of our shape (a version's SHA-256, size, chunk
+ * size and a bitmap), else `undefined`; throws a {@link PeerError} when it is a link.
+ *
+ * @example
+ * ```ts ignore
+ * const state = readPartState("downloads/a.bin.part"); // from downloads/a.bin.part.json
+ * ```
+ */
+export function readPartState(partPath: string): PartState | undefined {
+  let state: Partial<PartState> | null;
+  try {
+    using stateFile = openNoFollow(statePath(partPath), { read: true });
+    state = JSON.parse(readText(stateFile));
+  } catch (error) {
+    if (error instanceof PeerError) throw error;
+    return undefined;
+  }
+  if (
+    typeof state !== "object" || state === null || typeof state.sha256 !== "string" ||
+    typeof state.size !== "number" || typeof state.chunkSize !== "number" ||
+    typeof state.verified !== "string"
+  ) {
+    return undefined;
+  }
+  return state as PartState;
 }
 
 /** Reads a state file (at most 1 MiB: a larger one is not ours) as UTF-8. */

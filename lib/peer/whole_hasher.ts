@@ -27,30 +27,60 @@ export class WholeHasher implements Disposable {
   #worker: Worker | undefined;
   #sent = 0;
   #result: Promise<string> | undefined;
+  /**
+   * What the worker ends with: its digest, or its first error. An error while following the
+   * prefix (before {@link finish}) is kept, never dropped: the hash it was building is not the
+   * file's, so the download fails its check instead of passing by luck of timing.
+   */
+  #outcome: PromiseWithResolvers<string> | undefined;
 
   /** Prepares to hash `path`, which will be `size` bytes. */
   constructor(path: string, size: number) {
     this.#path = path;
     this.#size = size;
     if (size >= WORKER_HASH_MIN_BYTES) {
-      this.#worker = new Worker(new URL("./_whole_hash_worker.ts", import.meta.url).href, {
+      const worker = new Worker(new URL("./_whole_hash_worker.ts", import.meta.url).href, {
         type: "module",
       });
-      this.#worker.postMessage({ path });
+      const outcome = Promise.withResolvers<string>();
+      outcome.promise.catch(() => {}); // seen by finish(), if it is ever called
+      worker.onmessage = (event: MessageEvent<{ digest?: string; error?: string }>) => {
+        if (event.data.digest) outcome.resolve(event.data.digest);
+        else outcome.reject(new Error(`Cannot hash the download: ${event.data.error}`));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        outcome.reject(new Error(`Cannot hash the download: ${event.message}`));
+      };
+      worker.postMessage({ path, size });
+      this.#worker = worker;
+      this.#outcome = outcome;
     }
   }
 
-  /** Says the first `bytes` of the file are written and verified. */
+  /**
+   * Says the first `bytes` of the file are written and verified. Past the end counts as the end:
+   * callers pass the offset of the first chunk not yet verified, which is past `size` once the
+   * last chunk (shorter than the others) is in, and the hash must cover exactly `size` bytes.
+   */
   advance(bytes: number): void {
-    if (this.#worker && bytes > this.#sent) {
-      this.#sent = bytes;
-      this.#worker.postMessage({ upTo: bytes });
+    const upTo = Math.min(bytes, this.#size);
+    if (this.#worker && upTo > this.#sent) {
+      this.#sent = upTo;
+      this.#worker.postMessage({ upTo });
     }
   }
 
   /** Hashes the rest and resolves to the hex digest. */
   finish(): Promise<string> {
-    this.#result ??= this.#worker ? this.#finishInWorker(this.#worker) : hashWholeFile(this.#path);
+    if (this.#result === undefined) {
+      if (this.#worker && this.#outcome) {
+        this.#worker.postMessage({ finish: this.#size });
+        this.#result = this.#outcome.promise;
+      } else {
+        this.#result = hashWholeFile(this.#path);
+      }
+    }
     return this.#result;
   }
 
@@ -58,20 +88,6 @@ export class WholeHasher implements Disposable {
   [Symbol.dispose](): void {
     this.#worker?.terminate();
     this.#worker = undefined;
-  }
-
-  #finishInWorker(worker: Worker): Promise<string> {
-    return new Promise((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<{ digest?: string; error?: string }>) => {
-        if (event.data.digest) resolve(event.data.digest);
-        else reject(new Error(`Cannot hash the download: ${event.data.error}`));
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        reject(new Error(`Cannot hash the download: ${event.message}`));
-      };
-      worker.postMessage({ finish: this.#size });
-    });
   }
 }
 

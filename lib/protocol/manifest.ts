@@ -81,10 +81,45 @@ export function manifestId(manifest: ManifestShape): string {
 }
 
 /**
- * Checks that a manifest adds up, or throws a `BAD_MESSAGE` {@link ProtocolError} that says why:
- * the chunk size is a power of two from {@link MIN_CHUNK_SIZE} to {@link MAX_CHUNK_SIZE}, the size
- * is at most {@link MAX_FILE_BYTES}, there are exactly `ceil(size / chunkSize)` chunk hashes, and
- * an empty file has the SHA-256 of nothing.
+ * Why a manifest does not add up, or `undefined` when it does: the chunk size is a power of two
+ * from {@link MIN_CHUNK_SIZE} to {@link MAX_CHUNK_SIZE}, the size is at most
+ * {@link MAX_FILE_BYTES}, there are exactly `ceil(size / chunkSize)` chunk hashes, and an empty
+ * file has the SHA-256 of nothing. The one statement of these rules: the tracker refuses such an
+ * announcement ({@link checkManifest}) and a peer refuses such a `details` reply.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { manifestProblem } from "./manifest.ts";
+ * const hash = "a".repeat(64);
+ * assert.equal(manifestProblem({ size: 70_000, chunkSize: 65536, sha256: hash, chunkHashes: [hash, hash] }), undefined);
+ * assert.match(manifestProblem({ size: 1, chunkSize: 2 ** 40, sha256: hash, chunkHashes: [hash] })!, /chunk size/);
+ * ```
+ */
+export function manifestProblem(manifest: ManifestShape): string | undefined {
+  const { size, chunkSize, chunkHashes } = manifest;
+  if (
+    !Number.isSafeInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE ||
+    (chunkSize & (chunkSize - 1)) !== 0
+  ) {
+    return `chunk size ${chunkSize} is not a power of two from 64 KiB to 16 MiB`;
+  }
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_BYTES) {
+    return `size ${size} is outside 0..${MAX_FILE_BYTES}`;
+  }
+  const expected = Math.ceil(size / chunkSize);
+  if (chunkHashes.length !== expected) {
+    return `${chunkHashes.length} chunk hashes for ${size} bytes in chunks of ${chunkSize} (expected ${expected})`;
+  }
+  if (size === 0 && manifest.sha256 !== EMPTY_SHA256) {
+    return "an empty file must have the SHA-256 of nothing";
+  }
+  return undefined;
+}
+
+/**
+ * Checks that a manifest adds up ({@link manifestProblem}), or throws a `BAD_MESSAGE`
+ * {@link ProtocolError} that says why.
  *
  * @example
  * ```ts
@@ -98,26 +133,11 @@ export function manifestId(manifest: ManifestShape): string {
  * ```
  */
 export function checkManifest(manifest: ManifestShape & { name: string }): void {
-  const { name, size, chunkSize, chunkHashes } = manifest;
-  const refuse = (why: string): never => {
-    throw new ProtocolError("BAD_MESSAGE", `Cannot accept manifest of ${name}: ${why}`);
-  };
-  if (
-    !Number.isSafeInteger(chunkSize) || chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE ||
-    (chunkSize & (chunkSize - 1)) !== 0
-  ) {
-    refuse(`chunk size ${chunkSize} is not a power of two from 64 KiB to 16 MiB`);
-  }
-  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_FILE_BYTES) {
-    refuse(`size ${size} is outside 0..${MAX_FILE_BYTES}`);
-  }
-  const expected = Math.ceil(size / chunkSize);
-  if (chunkHashes.length !== expected) {
-    refuse(
-      `${chunkHashes.length} chunk hashes for ${size} bytes in chunks of ${chunkSize} (expected ${expected})`,
+  const problem = manifestProblem(manifest);
+  if (problem !== undefined) {
+    throw new ProtocolError(
+      "BAD_MESSAGE",
+      `Cannot accept manifest of ${manifest.name}: ${problem}`,
     );
-  }
-  if (size === 0 && manifest.sha256 !== EMPTY_SHA256) {
-    refuse("an empty file must have the SHA-256 of nothing");
   }
 }
