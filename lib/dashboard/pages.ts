@@ -393,7 +393,9 @@ export function filePage(file: FileDetailView, now: number): Page {
               <td><code>${h.address}</code></td>
               <td>${h.complete
                 ? status(h.online)
-                : `downloading ${Math.floor(h.progress * 100)}%`}</td>
+                : `downloading ${Math.floor(h.progress * 100)}%${
+                  h.stalled ? ", stalled" : ""
+                }`}</td>
               <td>${ago(h.lastSeen, now)}</td>
               <td class="n">${formatCount(h.downloads)}</td>
               <td class="n">${formatCount(h.failures)}</td>

@@ -127,6 +127,8 @@ export interface HolderView {
   complete: boolean;
   /** Share of the file it holds, 0-1. */
   progress: number;
+  /** A download in progress that said no online peer has the chunks it still needs. */
+  stalled?: boolean;
   /** Downloads others reported from it. */
   downloads: number;
   /** Failed transfers others reported from it. */
@@ -346,6 +348,7 @@ export async function readFile(
         lastSeen: p.updatedAt,
         complete: p.progress >= 1,
         progress: p.progress,
+        ...(p.stalled ? { stalled: true } : {}),
         downloads: stats.downloads,
         failures: stats.failures,
       });

@@ -29,6 +29,7 @@ import {
   type SessionInfo,
   sessionReply,
   sessionsReply,
+  type TrackerRequest,
 } from "../protocol/mod.ts";
 import { processDownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
@@ -428,19 +429,13 @@ export class TrackerClient implements AsyncDisposable {
 
   /**
    * Tells the tracker this peer serves the verified chunks of version `id` of `name` at
-   * `host:port` while it downloads it (`progress` 0-1), or with `withdraw` that it stopped.
+   * `host:port` while it downloads it (`progress` 0-1; `stalled` when no online peer has what it
+   * still needs), or with `withdraw` that it stopped. The tracker accepts it only for a version
+   * this account asked `details` of recently.
    */
   async progress(
     token: string,
-    update: {
-      name: string;
-      id: string;
-      host: string;
-      port: number;
-      tls?: boolean;
-      progress: number;
-      withdraw?: boolean;
-    },
+    update: Omit<Extract<TrackerRequest, { type: "progress" }>, "type" | "token">,
   ): Promise<void> {
     await this.#call({ type: "progress", token, ...update }, okReply);
   }

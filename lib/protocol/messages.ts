@@ -212,7 +212,9 @@ const trackerRequests = {
   /**
    * A running download of version `id` of `name` serves the chunks it has verified at
    * `host:port` (a partial holder); `progress` is the share verified, 0-1 (1: it holds the whole
-   * file and is seeding it); `withdraw` ends it. Sent at most every few seconds.
+   * file and is seeding it); `withdraw` ends it; `stalled` says no online peer has the chunks it
+   * still needs. Sent at most every few seconds, and accepted only from a member that asked
+   * `details` of that version recently.
    */
   progress: object({
     type: oneOf("progress"),
@@ -226,6 +228,8 @@ const trackerRequests = {
     /** Which chunks it holds, as a have-map (see `have_map.ts`), for the dashboard's chunk map. */
     have: optional(str({ max: MAX_HAVE_MAP_CHARS })),
     withdraw: optional(bool()),
+    /** No online peer has the chunks it still needs: it waits for one (shown on the dashboard). */
+    stalled: optional(bool()),
   }),
   report: object({
     type: oneOf("report"),
@@ -360,6 +364,8 @@ export const holderInfo = object({
   complete: optional(bool()),
   /** Share of the file it holds, 0-1. */
   progress: optional(num({ min: 0, max: 1 })),
+  /** A partial holder that said no online peer has the chunks it still needs. */
+  stalled: optional(bool()),
 });
 /** One holder of a file in the `details` reply. */
 export type HolderInfo = Infer<typeof holderInfo>;

@@ -24,6 +24,7 @@ import type { IndexFollower } from "./index_follower.ts";
 import type { Liveness } from "./liveness.ts";
 import { partialHolderInfos, PartialHolders } from "./partial_holders.ts";
 import { compareText, startAfter, takePage } from "./paging.ts";
+import { ProgressGrants } from "./progress_grants.ts";
 import type { ChangeEntry, HolderRow, TrackerStore } from "./store.ts";
 import { type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
 
@@ -71,6 +72,7 @@ export class FileIndex {
     this.#liveness = liveness;
     this.#options = options;
     this.partial = new PartialHolders(options.now);
+    this.progressGrants = new ProgressGrants(options.now, store);
   }
 
   /**
@@ -80,29 +82,59 @@ export class FileIndex {
    */
   readonly partial: PartialHolders;
 
-  /** Records or withdraws a partial holder; its host is recorded like an announce's. */
-  progress(
+  /**
+   * Who may send `progress` on which version: granted by `details` ({@link grantProgress}), kept
+   * in the store so every tracker on one KV sees it; flushed by the service with report grants.
+   */
+  readonly progressGrants: ProgressGrants;
+
+  /** Lets `user`, just handed version `id` of `name` by `details`, send `progress` on it. */
+  grantProgress(user: string, name: string, id: string): void {
+    this.progressGrants.grant(user, name, id);
+  }
+
+  /**
+   * Records or withdraws a partial holder; its host is recorded like an announce's. A withdrawal
+   * is always accepted; otherwise the version must be in the index (`NOT_FOUND`) and `user` must
+   * have been handed it by a recent `details` (`FORBIDDEN`), within the caps of
+   * {@link PartialHolders.update}. An accepted update renews the grant.
+   */
+  async progress(
     user: string,
-    request: {
-      name: string;
-      id: string;
-      host: string;
-      port: number;
-      tls?: boolean;
-      progress: number;
-      have?: string;
-      withdraw?: boolean;
-    },
+    request: Omit<Extract<TrackerRequest, { type: "progress" }>, "type" | "token">,
     context: RequestContext,
-  ): void {
+  ): Promise<void> {
     const host = this.#recordedHost(request.host, context);
-    const { name, id, port, tls, progress, have, withdraw } = request;
-    this.partial.update(
-      name,
-      id,
-      { user, host, port, progress, ...(tls ? { tls } : {}), ...(have ? { have } : {}) },
-      withdraw,
-    );
+    const { name, id, port, tls, progress, have, withdraw, stalled } = request;
+    const holder = {
+      user,
+      host,
+      port,
+      progress,
+      ...(tls ? { tls } : {}),
+      ...(have ? { have } : {}),
+      ...(stalled ? { stalled } : {}),
+    };
+    if (withdraw) {
+      this.partial.update(name, id, holder, true);
+      return;
+    }
+    if (!(await this.index()).version(name, id)) {
+      throw new TrackerError(
+        "NOT_FOUND",
+        `Cannot record progress: ${name} has no version ${id.slice(0, 12)} that anyone shares`,
+      );
+    }
+    if (!(await this.progressGrants.allows(user, name, id))) {
+      throw new TrackerError(
+        "FORBIDDEN",
+        `Cannot record progress: version ${
+          id.slice(0, 12)
+        } of ${name} was not handed to you in a recent details`,
+      );
+    }
+    this.partial.update(name, id, holder);
+    this.progressGrants.grant(user, name, id);
   }
 
   /**

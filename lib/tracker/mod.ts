@@ -18,6 +18,7 @@ export * from "./report_grants.ts";
 export * from "./unauthenticated_slots.ts";
 export * from "./ticket_issuer.ts";
 export * from "./partial_holders.ts";
+export * from "./progress_grants.ts";
 export * from "./tracker_error.ts";
 export * from "./accounts.ts";
 export * from "./liveness.ts";

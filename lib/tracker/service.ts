@@ -19,6 +19,7 @@ import type { HolderIndex } from "./holder_index.ts";
 import { IndexFollower } from "./index_follower.ts";
 import { Liveness } from "./liveness.ts";
 import { type PasswordHasher, ScryptHasher } from "./password.ts";
+import { PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
 import { GRANT_FLUSH_MS } from "./report_grants.ts";
 import { Reports } from "./reports.ts";
 import type { TrackerStore } from "./store.ts";
@@ -160,14 +161,16 @@ export class TrackerService {
 
   /**
    * Starts the background work: loads the index and reads the change log every 200 ms, writes
-   * heartbeats, report grants and request counters in batches. Resolves once the index is loaded.
+   * heartbeats, report and progress grants and request counters in batches, sweeps out silent
+   * partial holders every few seconds. Resolves once the index is loaded.
    */
   async start(onError: (error: unknown) => void = () => {}): Promise<void> {
     await this.#follower.catchUp();
     this.#follower.start();
     this.liveness.start(onError);
     this.#timers.push(
-      setInterval(() => this.reports.grants.flush().catch(onError), GRANT_FLUSH_MS),
+      setInterval(() => this.#flushGrants().catch(onError), GRANT_FLUSH_MS),
+      setInterval(() => this.files.partial.sweep(), PARTIAL_HOLDER_SWEEP_MS),
       setInterval(() => this.flushCounters().catch(onError), COUNTER_FLUSH_MS),
     );
   }
@@ -178,8 +181,13 @@ export class TrackerService {
     this.#timers = [];
     await this.#follower.stop();
     await this.liveness.stop();
-    await this.reports.grants.flush().catch(() => {});
+    await this.#flushGrants().catch(() => {});
     await this.flushCounters().catch(() => {});
+  }
+
+  /** Writes the report and progress grants waiting in memory to the store. */
+  async #flushGrants(): Promise<void> {
+    await Promise.all([this.reports.grants.flush(), this.files.progressGrants.flush()]);
   }
 
   /** Adds the requests counted since the last call to this tracker's counters in the store. */
@@ -221,7 +229,7 @@ export class TrackerService {
       },
       progress: async (r, context) => {
         const { user } = await auth(r.token);
-        files.progress(user, r, context);
+        await files.progress(user, r, context);
         return { type: "ok" };
       },
       heartbeat: async (r) => {
@@ -242,8 +250,10 @@ export class TrackerService {
       details: async (r) => {
         const { user } = await auth(r.token);
         const details = await files.details(r.name, r);
-        // The downloader may now report on these sources for this version, once each.
+        // The downloader may now report on these sources for this version, once each, and tell
+        // the tracker it serves what it has of this version (progress).
         reports.grant(user, details.id, details.peers.map((p) => p.user));
+        files.grantProgress(user, r.name, details.id);
         if (r.key === undefined) return { type: "details", ...details };
         // A read ticket for this version, bound to the downloader's key (docs/security.md).
         const issuer = await accounts.ticketIssuer();

@@ -20,6 +20,8 @@
  * | `["manifest_orphan", id]`             | ms since the epoch its last holder left (garbage collection) |
  * | `["vstat", id, "downloads"]`          | `Deno.KvU64` in thousandths: downloads of a version |
  * | `["reported", downloader, source, id]` | `true`, with `expireIn` of a day: one outcome counted |
+ * | `["pair_counted", downloader, source, kind]` | times of the outcomes counted in the last day, at most {@link MAX_COUNTED_PER_PAIR} |
+ * | `["progress_grant", user, id, name]`  | ms until which `user` may send `progress` on the version, with `expireIn` |
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
  * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
@@ -36,8 +38,9 @@
  * writes a change entry, so every tracker drops its cached copy within one tail interval),
  * addresses, liveness (each tracker writes the heartbeats it took in batches, one commit for many
  * peers), the holder index, login back-off and registration buckets (keys that expire by
- * themselves), report grants, ticket keys (created once, by whichever tracker commits first) and
- * the request counters behind the dashboard (one set per tracker, summed on the pages).
+ * themselves), report and progress grants, ticket keys (created once, by whichever tracker
+ * commits first) and the request counters behind the dashboard (one set per tracker, summed on
+ * the pages).
  *
  * Every mutation that changes what the holder index shows (holder rows, address records,
  * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
@@ -162,6 +165,12 @@ export const MANIFEST_GRACE_MS = 24 * 3600_000;
 /** How long one (downloader, source, version) outcome blocks another from counting. */
 export const REPORT_WINDOW_MS = 24 * 3600_000;
 
+/**
+ * Most outcomes of one kind (downloads, failures) counted per (downloader, source) in a
+ * {@link REPORT_WINDOW_MS}, over all versions: made-up versions cannot inflate a count.
+ */
+export const MAX_COUNTED_PER_PAIR = 4;
+
 /** That a user holds one version of a file. */
 export interface HolderRecord {
   /** File size in bytes. */
@@ -264,7 +273,9 @@ export interface TrackerStore extends AsyncDisposable {
   /**
    * Counts one transfer outcome from `source` to `downloader` of version `id`: adds `amount` to
    * the source's `kind` count (and, for downloads, to the version's), unless an outcome of that
-   * triple was counted in the last {@link REPORT_WINDOW_MS}. False when it was.
+   * triple was counted in the last {@link REPORT_WINDOW_MS}, or {@link MAX_COUNTED_PER_PAIR}
+   * outcomes of that kind of the pair (downloader, source) were, over all versions. False when
+   * it was not counted.
    */
   countOutcome(
     outcome: { downloader: string; source: string; id: string; kind: keyof PeerStats },
@@ -325,6 +336,12 @@ export interface TrackerStore extends AsyncDisposable {
   ): Promise<void>;
   /** Uses a grant up (exactly one of concurrent uses wins); false when there was none. */
   useGrant(downloader: string, id: string, source: string, now: number): Promise<boolean>;
+  /** Lets each `user` send `progress` on version `id` of `name` until `until`. */
+  putProgressGrants(
+    grants: { user: string; name: string; id: string; until: number }[],
+  ): Promise<void>;
+  /** Until when `user` may send `progress` on version `id` of `name` (0: never granted). */
+  progressGrant(user: string, name: string, id: string): Promise<number>;
   /** Adds to a tracker's request counters. */
   addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
   /** Every tracker's request counters: tracker, then counter name. */
@@ -631,15 +648,41 @@ export class KvTrackerStore implements TrackerStore {
   ): Promise<boolean> {
     const { downloader, source, id, kind } = outcome;
     const key = ["reported", downloader, source, id];
+    const pairKey = ["pair_counted", downloader, source, kind];
     const milli = BigInt(Math.max(0, Math.round(amount * 1000)));
-    const seen = await this.#kv.get<{ at: number }>(key);
-    if (seen.value && now - seen.value.at < REPORT_WINDOW_MS) return false;
-    const op = this.#atomic()
-      .check(seen)
-      .set(key, { at: now }, { expireIn: REPORT_WINDOW_MS })
-      .sum(["stat", source, kind], milli);
-    if (kind === "downloads") op.sum(["vstat", id, "downloads"], milli);
-    return (await this.#logChange(op, { counts: [[source, id]] }).commit()).ok;
+    // A race with another outcome of the same pair (another version) fails a check: read again.
+    for (let attempt = 0; attempt < MAX_RETRIES; attempt++) {
+      const [seen, pair] = await this.#kv.getMany<[{ at: number }, number[]]>([key, pairKey]);
+      if (seen.value && now - seen.value.at < REPORT_WINDOW_MS) return false;
+      const recent = (pair.value ?? []).filter((at) => now - at < REPORT_WINDOW_MS);
+      if (recent.length >= MAX_COUNTED_PER_PAIR) return false;
+      const op = this.#atomic()
+        .check(seen, pair)
+        .set(key, { at: now }, { expireIn: REPORT_WINDOW_MS })
+        .set(pairKey, [...recent, now], { expireIn: REPORT_WINDOW_MS })
+        .sum(["stat", source, kind], milli);
+      if (kind === "downloads") op.sum(["vstat", id, "downloads"], milli);
+      if ((await this.#logChange(op, { counts: [[source, id]] }).commit()).ok) return true;
+      await pause(attempt);
+    }
+    return false;
+  }
+
+  async putProgressGrants(
+    grants: { user: string; name: string; id: string; until: number }[],
+  ): Promise<void> {
+    const now = Date.now();
+    for (let i = 0; i < grants.length; i += MAX_MUTATIONS) {
+      const op = this.#atomic();
+      for (const { user, name, id, until } of grants.slice(i, i + MAX_MUTATIONS)) {
+        op.set(["progress_grant", user, id, name], until, { expireIn: Math.max(1, until - now) });
+      }
+      await op.commit();
+    }
+  }
+
+  async progressGrant(user: string, name: string, id: string): Promise<number> {
+    return (await this.#kv.get<number>(["progress_grant", user, id, name])).value ?? 0;
   }
 
   async getVersionDownloads(ids: string[]): Promise<Map<string, number>> {

@@ -257,3 +257,21 @@ Deno.test("a file's page shows its swarm: downloads in progress with their share
   const page = await f.getText("/files/big.bin");
   assert.match(page.body, /downloading 33%/);
 });
+
+Deno.test("a file's page marks a download in progress that said it is stalled", async () => {
+  await using f = await makeFixture();
+  const file = manifest("big.bin", 3 * MiB);
+  await f.share("ann", [file]);
+  const id = manifestId(file);
+  const holder = { host: "127.0.0.1", port: 5000, progress: 1 / 3 };
+  f.partialHolders.update("big.bin", id, { user: "dl", ...holder, stalled: true });
+  f.partialHolders.update("big.bin", id, { user: "moving", ...holder });
+  const { body } = await f.getJson<FileDetailView>("/api/files/big.bin");
+  assert.deepEqual(
+    body.versions[0]!.holders.map((h) => [h.user, h.stalled ?? false]),
+    [["ann", false], ["dl", true], ["moving", false]],
+  );
+  const page = await f.getText("/files/big.bin");
+  assert.match(page.body, /<tr data-user="dl">[\s\S]*?downloading 33%, stalled<\/td>/);
+  assert.doesNotMatch(page.body, /<tr data-user="moving">[\s\S]*?downloading 33%, stalled/);
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import {
   detailsReply,
   type FileManifest,
@@ -9,8 +10,12 @@ import {
 } from "../../lib/protocol/mod.ts";
 import {
   KvTrackerStore,
+  MAX_PARTIAL_HOLDERS,
+  MAX_PROGRESS_VERSIONS_PER_MEMBER,
   PARTIAL_HOLDER_TTL_MS,
   PartialHolders,
+  PROGRESS_GRANT_TTL_MS,
+  TrackerError,
   TrackerService,
 } from "../../lib/tracker/mod.ts";
 
@@ -24,16 +29,44 @@ const manifest: FileManifest = {
 };
 const id = manifestId(manifest);
 
-async function setup() {
-  const store = await KvTrackerStore.open(":memory:");
+async function setup(path = ":memory:") {
+  const store = await KvTrackerStore.open(path);
   const clock = { now: Date.now() };
-  const service = new TrackerService(store, { heartbeatMs: 1_000, now: () => clock.now });
+  const service = new TrackerService(store, {
+    heartbeatMs: 1_000,
+    now: () => clock.now,
+    sessionTtlMs: 24 * 3600_000,
+  });
   const signUp = async (username: string) => {
     okReply(await service.handle({ type: "register", username, password: "password1" }), "");
     const reply = await service.handle({ type: "login", username, password: "password1" });
     return sessionReply(reply, "login").token;
   };
-  return { store, service, clock, signUp };
+  const details = async (token: string, name = "big.bin") =>
+    detailsReply(await service.handle({ type: "details", token, name }), "details");
+  return { store, service, clock, signUp, details };
+}
+
+function refused(code: string, pattern: RegExp): (error: unknown) => boolean {
+  return (error) => {
+    assert.ok(error instanceof TrackerError, `expected TrackerError, got ${error}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, pattern);
+    return true;
+  };
+}
+
+/** A progress request of `token` on version `version` of big.bin. */
+function progressOf(token: string, version = id) {
+  return {
+    type: "progress",
+    token,
+    name: "big.bin",
+    id: version,
+    host: "127.0.0.1",
+    port: 7072,
+    progress: 0.5,
+  } as const;
 }
 
 Deno.test("a downloader that sends progress is listed among the holders with complete false and its progress", async () => {
@@ -52,6 +85,7 @@ Deno.test("a downloader that sends progress is listed among the holders with com
     host: "h",
     port: 7072,
   } as const;
+  await t.details(dl);
   okReply(await t.service.handle({ ...progress, progress: 0.5 }), "progress");
   const details = detailsReply(
     await t.service.handle({ type: "details", token: other, name: "big.bin" }),
@@ -106,4 +140,144 @@ Deno.test("PartialHolders keeps at most one update a second per holder unless it
   assert.equal(partial.list("a", id)[0]?.progress, 0.2);
   partial.update("a", id, { user: "x", host: "h", port: 9, progress: 0.3 });
   assert.equal(partial.list("a", id)[0]?.port, 9);
+});
+
+Deno.test("progress on a version nobody shares is refused with NOT_FOUND and lists nothing", async () => {
+  const t = await setup();
+  await using _store = t.store;
+  const seed = await t.signUp("seed");
+  const fake = await t.signUp("fake");
+  const announce = { type: "announce", token: seed, host: "127.0.0.1", port: 7071 } as const;
+  okReply(await t.service.handle({ ...announce, replace: true, files: [manifest] }), "");
+  const madeUp = sha("made up");
+  await assert.rejects(
+    t.service.handle(progressOf(fake, madeUp)),
+    refused("NOT_FOUND", /^Cannot record progress: big\.bin has no version/),
+  );
+  assert.equal(t.service.files.partial.size, 0);
+  // A withdrawal is always accepted, and stores nothing.
+  okReply(await t.service.handle({ ...progressOf(fake, madeUp), withdraw: true }), "withdraw");
+  assert.equal(t.service.files.partial.size, 0);
+  assert.deepEqual((await t.details(seed)).peers.map((p) => p.user), ["seed"]);
+});
+
+Deno.test("progress is refused with FORBIDDEN until the member asked details of that version, then listed", async () => {
+  const t = await setup();
+  await using _store = t.store;
+  const seed = await t.signUp("seed");
+  const dl = await t.signUp("dl");
+  const announce = { type: "announce", token: seed, host: "127.0.0.1", port: 7071 } as const;
+  okReply(await t.service.handle({ ...announce, replace: true, files: [manifest] }), "");
+  await assert.rejects(
+    t.service.handle(progressOf(dl)),
+    refused("FORBIDDEN", /was not handed to you in a recent details$/),
+  );
+  assert.deepEqual((await t.details(seed)).peers.map((p) => p.user), ["seed"]);
+  await t.details(dl);
+  okReply(await t.service.handle(progressOf(dl)), "progress");
+  assert.deepEqual((await t.details(seed)).peers.map((p) => p.user), ["seed", "dl"]);
+  // Another account's details grants nothing to dl's neighbour.
+  const other = await t.signUp("other");
+  await assert.rejects(t.service.handle(progressOf(other)), refused("FORBIDDEN", /details$/));
+});
+
+Deno.test("a progress grant lasts PROGRESS_GRANT_TTL_MS after details, and each accepted progress renews it", async () => {
+  const t = await setup();
+  await using _store = t.store;
+  const seed = await t.signUp("seed");
+  const dl = await t.signUp("dl");
+  const idle = await t.signUp("idle");
+  const announce = { type: "announce", token: seed, host: "127.0.0.1", port: 7071 } as const;
+  okReply(await t.service.handle({ ...announce, replace: true, files: [manifest] }), "");
+  await t.details(dl);
+  await t.details(idle);
+  // dl keeps sending progress (a long download, then seeding); idle sends none until too late.
+  for (let step = 0; step < 3; step++) {
+    t.clock.now += PROGRESS_GRANT_TTL_MS * 0.6;
+    okReply(await t.service.handle(progressOf(dl)), "progress");
+  }
+  await assert.rejects(t.service.handle(progressOf(idle)), refused("FORBIDDEN", /details$/));
+});
+
+Deno.test("a progress grant written by one tracker is honoured by another on the same KV", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-progress-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    const a = await setup(path);
+    await using _a = a.store;
+    const seed = await a.signUp("seed");
+    const dl = await a.signUp("dl");
+    const announce = { type: "announce", token: seed, host: "127.0.0.1", port: 7071 } as const;
+    okReply(await a.service.handle({ ...announce, replace: true, files: [manifest] }), "");
+    await using b = await KvTrackerStore.open(path);
+    const other = new TrackerService(b, { heartbeatMs: 1_000 });
+    await assert.rejects(other.handle(progressOf(dl)), refused("FORBIDDEN", /details$/));
+    await a.details(dl);
+    // The first tracker accepts at once, before its batch reaches KV; the second once it has.
+    okReply(await a.service.handle(progressOf(dl)), "progress");
+    await a.service.files.progressGrants.flush();
+    okReply(await other.handle(progressOf(dl)), "progress");
+    assert.deepEqual(other.files.partial.list("big.bin", id).map((h) => h.user), ["dl"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a stalled partial holder is marked stalled in details", async () => {
+  const t = await setup();
+  await using _store = t.store;
+  const seed = await t.signUp("seed");
+  const dl = await t.signUp("dl");
+  const announce = { type: "announce", token: seed, host: "127.0.0.1", port: 7071 } as const;
+  okReply(await t.service.handle({ ...announce, replace: true, files: [manifest] }), "");
+  await t.details(dl);
+  okReply(await t.service.handle({ ...progressOf(dl), stalled: true }), "progress");
+  const listed = (await t.details(seed)).peers.map((p) => [p.user, p.stalled]);
+  assert.deepEqual(listed, [["seed", undefined], ["dl", true]]);
+  // It says so no more: the next update (even within a second) clears the mark.
+  okReply(await t.service.handle(progressOf(dl)), "progress");
+  assert.deepEqual((await t.details(seed)).peers.map((p) => p.stalled), [undefined, undefined]);
+});
+
+Deno.test("PartialHolders refuses a member's version beyond MAX_PROGRESS_VERSIONS_PER_MEMBER with FORBIDDEN, until one goes silent", () => {
+  let now = 0;
+  const partial = new PartialHolders(() => now);
+  const version = (i: number) => sha(`v${i}`);
+  for (let i = 0; i < MAX_PROGRESS_VERSIONS_PER_MEMBER; i++) {
+    partial.update("a", version(i), { user: "x", host: "h", port: 1, progress: 0.1 });
+  }
+  assert.throws(
+    () => partial.update("a", version(999), { user: "x", host: "h", port: 1, progress: 0.1 }),
+    refused("FORBIDDEN", /^Cannot record progress: you are a partial holder of 32 versions/),
+  );
+  // An update of a version it holds is no new entry; another member is not held back.
+  partial.update("a", version(0), { user: "x", host: "h", port: 1, progress: 0.2 });
+  partial.update("a", version(999), { user: "y", host: "h", port: 1, progress: 0.1 });
+  // Once its entries went silent, they no longer count.
+  now = PARTIAL_HOLDER_TTL_MS + 1;
+  partial.update("a", version(999), { user: "x", host: "h", port: 1, progress: 0.1 });
+  assert.deepEqual(partial.list("a", version(999)).map((h) => h.user), ["x"]);
+});
+
+Deno.test("PartialHolders refuses a new entry beyond MAX_PARTIAL_HOLDERS with BUSY, and sweep() frees silent ones of every version", () => {
+  let now = 0;
+  const partial = new PartialHolders(() => now);
+  const perUser = MAX_PROGRESS_VERSIONS_PER_MEMBER;
+  for (let n = 0; n < MAX_PARTIAL_HOLDERS; n++) {
+    const user = `u${Math.floor(n / perUser)}`;
+    partial.update("a", sha(`v${n}`), { user, host: "h", port: 1, progress: 0.1 });
+  }
+  assert.equal(partial.size, MAX_PARTIAL_HOLDERS);
+  assert.throws(
+    () => partial.update("a", sha("v0"), { user: "late", host: "h", port: 1, progress: 0.1 }),
+    refused("BUSY", /^Cannot record progress: the tracker keeps 20000 partial holders/),
+  );
+  // Silent ones go in one sweep, whichever version they hold, without anyone listing them.
+  now = PARTIAL_HOLDER_TTL_MS + 1;
+  assert.equal(partial.sweep(), MAX_PARTIAL_HOLDERS);
+  assert.equal(partial.size, 0);
+  partial.update("a", sha("v0"), { user: "late", host: "h", port: 1, progress: 0.1 });
+  assert.equal(partial.size, 1);
+  partial.forget("late");
+  assert.equal(partial.size, 0);
 });

@@ -23,6 +23,7 @@ import {
 import {
   KvTrackerStore,
   LOGIN_FREE_FAILURES_PER_ADDRESS,
+  MAX_COUNTED_PER_PAIR,
   MISSED_HEARTBEATS_OFFLINE,
   type PasswordHasher,
   REGISTRATIONS_PER_ADDRESS,
@@ -462,6 +463,32 @@ Deno.test("TrackerService counts one outcome per downloader, source and version 
   const peer = (await t.details(later, a.name)).peers[0];
   assert.deepEqual([peer?.downloads, peer?.failures], [1, 1]);
   assert.deepEqual(await t.store.getStats("bob"), { downloads: 0, failures: 0 });
+});
+
+Deno.test("TrackerService counts at most MAX_COUNTED_PER_PAIR downloads from one source to one downloader a day, however many versions", async () => {
+  await using t = await setup();
+  const ann = await t.signUp("ann");
+  const bob = await t.signUp("bob");
+  const files = Array.from({ length: 20 }, (_, i) => file(`made-up-${i}.bin`, "v1", 1));
+  await t.announce(ann, files);
+  const counted: boolean[] = [];
+  for (const f of files) {
+    await t.details(bob, f.name);
+    const reply = await t.service.handle({
+      type: "report",
+      token: bob,
+      name: f.name,
+      sha256: f.sha256,
+      id: manifestId(f),
+      source: "ann",
+      ok: true,
+      bytes: f.size,
+    });
+    okReply(reply, "report");
+    counted.push(reply.counted !== false);
+  }
+  assert.equal(counted.filter((c) => c).length, MAX_COUNTED_PER_PAIR);
+  assert.deepEqual(await t.store.getStats("ann"), { downloads: MAX_COUNTED_PER_PAIR, failures: 0 });
 });
 
 Deno.test("TrackerService counts a partial delivery as that fraction of a download", async () => {

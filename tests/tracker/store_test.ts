@@ -5,6 +5,8 @@ import { type FileManifest, manifestId } from "../../lib/protocol/mod.ts";
 import {
   type HolderRow,
   KvTrackerStore,
+  MAX_COUNTED_PER_PAIR,
+  REPORT_WINDOW_MS,
   TicketIssuer,
   type TrackerStore,
   type UserRecord,
@@ -250,6 +252,29 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
     );
     assert.equal(await store.countOutcome(outcome, 1, now + 24 * 3600_000), true);
   }],
+  [
+    "countOutcome() counts at most MAX_COUNTED_PER_PAIR outcomes of each kind per (downloader, source) a day, over all versions",
+    async (store) => {
+      const now = Date.now();
+      const count = (i: number, kind: "downloads" | "failures", at = now, downloader = "bob") =>
+        store.countOutcome({ downloader, source: "ann", id: sha(`v${i}`), kind }, 1, at);
+      // Versions reported at once: exactly the cap counts, however they race.
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => count(i, "downloads")),
+      );
+      assert.equal(results.filter((ok) => ok).length, MAX_COUNTED_PER_PAIR);
+      // Failures have their own cap; another downloader its own pair.
+      for (let i = 100; i < 110; i++) await count(i, "failures");
+      assert.equal(await count(200, "downloads", now, "carol"), true);
+      assert.deepEqual(await store.getStats("ann"), {
+        downloads: MAX_COUNTED_PER_PAIR + 1,
+        failures: MAX_COUNTED_PER_PAIR,
+      });
+      // A day after the first, the pair may count again.
+      assert.equal(await count(300, "downloads", now + REPORT_WINDOW_MS - 1), false);
+      assert.equal(await count(301, "downloads", now + REPORT_WINDOW_MS), true);
+    },
+  ],
   ["addStat() sums into the counts getStats() returns", async (store) => {
     assert.deepEqual(await store.getStats("ann"), { downloads: 0, failures: 0 });
     await store.addStat("ann", "downloads", 1);
