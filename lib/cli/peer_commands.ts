@@ -141,6 +141,7 @@ export async function detailsCommand(
         failures: p.failures,
         complete: p.complete ?? true,
         progress: p.progress ?? 1,
+        stalled: p.stalled ?? false,
       })),
       versions: details.versions.map(({ id, sha256, size, chunkSize, holders, online }) => ({
         id,
@@ -170,20 +171,28 @@ export async function detailsCommand(
           : []),
         "",
         formatTable(
-          ["PEER", "ADDRESS", "ONLINE", "DOWNLOADS", "FAILURES"],
+          ["PEER", "ADDRESS", "ONLINE", "HAS", "DOWNLOADS", "FAILURES"],
           details.peers.map((p) => [
             p.user,
             formatAddress(p.host, p.port),
             p.online ? "yes" : "no",
+            holds(p),
             formatCount(p.downloads),
             formatCount(p.failures),
           ]),
-          { right: [3, 4], ...tableStyle(ctx.colour ?? false, [2]) },
+          { right: [4, 5], ...tableStyle(ctx.colour ?? false, [2]) },
         ),
       ].join("\n"),
     );
   }
   return details;
+}
+
+/** What a holder has, for the `details` table: `all`, or a share like `42%` (`stalled` added). */
+function holds(p: { complete?: boolean; progress?: number; stalled?: boolean }): string {
+  if (p.complete ?? true) return "all";
+  const share = `${Math.floor((p.progress ?? 0) * 100)}%`;
+  return p.stalled ? `${share} stalled` : share;
 }
 
 /** `sessions`: the user's live sessions. */

@@ -472,6 +472,7 @@ class Transfer implements AsyncDisposable {
         if (this.#resumable) this.#saver.mark();
         this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
         options.swarm?.changed(details.name);
+        stalled = null;
         this.#progress(pool.active, null);
         return true;
       },

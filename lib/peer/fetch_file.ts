@@ -61,7 +61,11 @@ export async function fetchFile(
       discover: async () => (await client.details(token, name, { version: details.id })).peers,
       onProgress: (p) => {
         if (p.phase === "fetch") {
-          reporter?.update(p.doneBytes / Math.max(1, p.totalBytes), seat?.swarm.get(name)?.have);
+          reporter?.update(
+            p.doneBytes / Math.max(1, p.totalBytes),
+            seat?.swarm.get(name)?.have,
+            p.stalledChunks !== undefined,
+          );
         }
         options.onProgress?.(p);
       },

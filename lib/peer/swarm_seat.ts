@@ -222,6 +222,7 @@ export class ProgressReporter {
   readonly #onEnd: (withdrawn: Promise<void>) => void;
   readonly #keepalive: ReturnType<typeof setInterval>;
   #progress = 0;
+  #stalled = false;
   #have: Uint8Array | undefined;
   #sentAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -244,15 +245,18 @@ export class ProgressReporter {
   }
 
   /**
-   * Records the share held (0-1) and which chunks (a live have-map, for the dashboard's chunk
-   * map); sent now if the last update is old enough, else soon.
+   * Records the share held (0-1), which chunks (a live have-map, for the dashboard's chunk map)
+   * and whether the download is stalled (no online peer has what it lacks); sent now if the last
+   * update is old enough or the stalled state changed, else soon.
    */
-  update(progress: number, have?: Uint8Array): void {
+  update(progress: number, have?: Uint8Array, stalled = false): void {
     if (this.#ended) return;
     this.#progress = Math.min(1, Math.max(0, progress));
     if (have) this.#have = have;
+    const changed = stalled !== this.#stalled;
+    this.#stalled = stalled;
     const wait = this.#sentAt + PROGRESS_INTERVAL_MS - Date.now();
-    if (wait <= 0 || this.#progress === 1) this.#send();
+    if (wait <= 0 || this.#progress === 1 || changed) this.#send();
     else this.#timer ??= setTimeout(() => this.#send(), wait);
   }
 
@@ -292,6 +296,7 @@ export class ProgressReporter {
       progress: this.#progress,
       ...(this.#have && !withdraw ? { have: encodeHaveMap(this.#have) } : {}),
       ...(withdraw ? { withdraw: true } : {}),
+      ...(this.#stalled && !withdraw ? { stalled: true } : {}),
     }).catch(() => {});
   }
 }

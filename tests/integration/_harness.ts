@@ -673,6 +673,8 @@ export interface DetailsJson {
     complete: boolean;
     /** Share of the file it holds, 0-1. */
     progress: number;
+    /** A download in progress that no online peer can finish (it waits). */
+    stalled: boolean;
   }[];
   /** Every version of the name. */
   versions: {

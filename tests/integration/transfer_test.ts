@@ -235,12 +235,13 @@ Deno.test("transfer: a corrupt copy is caught, counted as a failure, and a good 
     return peer;
   };
   assert.equal((await failuresOf("dan")).failures, 0);
-  const get = () =>
-    runAs("fay", tracker.address, ["get", "fragile.bin", "--out", out.path, "--json"]);
+  const get = (...extra: string[]) =>
+    runAs("fay", tracker.address, ["get", "fragile.bin", "--out", out.path, "--json", ...extra]);
 
-  // With dan the only online holder, the download must fail rather than save bad bytes.
-  const failed = await get();
-  assert.notEqual(failed.code, 0);
+  // With dan the only online holder, the download waits for a good holder rather than save bad
+  // bytes, and ends as stalled (exit code 3) naming why dan was dropped.
+  const failed = await get("--stall-timeout", "1s");
+  assert.equal(failed.code, 3, failed.stderr);
   assert.match(errorLine(failed.stderr), /fragile\.bin.*dan: corrupt/);
   // Nothing is saved under the real name (verified chunks may stay in fragile.bin.part).
   assert.equal(await pathExists(join(out.path, "fragile.bin")), false);

@@ -42,7 +42,7 @@ export class VirtualClock implements Clock {
 
   /** Calls `fn` every `ms` until the returned function is called. */
   every(ms: number, fn: () => void): () => void {
-    let timer: Timer;
+    let timer: { cancelled: boolean };
     const arm = () => {
       timer = this.at(this.#now + Math.max(1, ms), () => {
         fn();
