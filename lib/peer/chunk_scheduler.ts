@@ -138,6 +138,13 @@ export class ChunkScheduler {
     return false;
   }
 
+  /** How many chunks are in flight on `source` (asked for, not yet delivered). */
+  inFlightOn(source: string): number {
+    let n = 0;
+    for (const sources of this.#inFlight.values()) if (sources.has(source)) n++;
+    return n;
+  }
+
   /** Indexes of the verified chunks. */
   verified(): number[] {
     const out: number[] = [];

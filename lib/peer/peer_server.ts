@@ -181,6 +181,7 @@ export async function servePeerConnection(
           );
         }
         channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
+        const admitted = options.slots !== undefined;
         try {
           noteSent(source, request, sentHere, options.ledger);
           streaming(); // from here an error leaves the stream out of step: the loop hangs up
@@ -188,6 +189,7 @@ export async function servePeerConnection(
           sendBuffer ??= new Uint8Array(SEND_BYTES);
           await sendRange(channel, source.readAt, request, sendBuffer, options);
         } finally {
+          if (admitted) options.slots!.done(reader);
           channel.closeAfter(idleMs);
         }
         return null;

@@ -7,9 +7,12 @@
  *   free slot goes to a complete spare, and partial holders (other downloads) never take the last
  *   slot while a complete holder is known. So however many partial holders park or lie, the chunks
  *   only a seed has are always being fetched.
- * - **Rotation.** A source that has delivered no chunk for `SOURCE_ROTATE_MS` while a spare waits
- *   gives its slot to that spare and waits its turn again (a slot is for delivering, not for
- *   answering: a holder that answers every `have` with nothing is rotated out like a silent one).
+ * - **Rotation.** A source that was asked for nothing (parked: it has nothing this download
+ *   needs, or says `BUSY`) and delivered no chunk for `SOURCE_ROTATE_MS` while a spare waits gives
+ *   its slot to that spare and waits its turn again (a slot is for delivering, not for answering:
+ *   a holder that answers every `have` with nothing is rotated out like a silent one). One with
+ *   reads pending is sending, only slowly (a downloader with 1 MB/s shared by four sources gets a
+ *   1 MiB chunk from each every 4 s): it is rotated out after `SOURCE_SLOW_MS` without a chunk.
  *   The last complete source is kept unless a complete spare takes its place.
  * - **Retry, do not forget.** A source that dropped (closed, refused, stalled) is tried again after
  *   `SOURCE_RETRY_MS`, doubling to `SOURCE_RETRY_MAX_MS`; the tracker is asked for the holders
@@ -52,8 +55,15 @@ import {
   type VerifiedChunk,
 } from "./source_fetcher.ts";
 
-/** A source that delivers no chunk this long while a spare waits gives up its slot. */
+/** A source asked for nothing (parked, or told `BUSY`) this long while a spare waits gives up its slot. */
 export const SOURCE_ROTATE_MS = 4_000;
+
+/**
+ * A source that delivers no chunk this long while a spare waits gives up its slot even with reads
+ * pending (slow: a chunk at a quarter of 1 MB/s takes 4 s; its stall watchdog needs no bytes at
+ * all).
+ */
+export const SOURCE_SLOW_MS = 20_000;
 
 /** A source that dropped is tried again after this long (doubling with each drop)... */
 export const SOURCE_RETRY_MS = 2_000;
@@ -320,8 +330,11 @@ export class SourcePool {
     if (eligible.length === 0) return;
     const running = [...this.#sources.values()].filter((s) => s.phase === "running");
     const completeRunning = running.filter((s) => !s.candidate.partial).length;
-    const rotateMs = SOURCE_ROTATE_MS;
     for (const s of running) {
+      // Reads pending: it is sending (its watchdog drops it when nothing at all arrives).
+      const rotateMs = this.#scheduler.inFlightOn(s.candidate.user) > 0
+        ? SOURCE_SLOW_MS
+        : SOURCE_ROTATE_MS;
       if (now - Math.max(s.startedAt, s.lastChunkAt) < rotateMs) continue;
       if (
         !s.candidate.partial && completeRunning === 1 && !eligible.some((e) => !e.candidate.partial)
@@ -392,6 +405,9 @@ export class SourcePool {
         }
         if (scheduler.finished) this.#wake.abort();
       }
+      // It had nothing to do (what is left is in flight elsewhere): not back before the next
+      // tick, or the pool would start it again at once, for ever, without time passing.
+      if (!scheduler.finished && !signal.aborted) s.retryAt = this.#clock.now() + POOL_TICK_MS;
     } catch (error) {
       if (isFatal(error)) {
         this.#fatal ??= error;

@@ -3,8 +3,10 @@
  * once (by account: one account's connections share a slot). One that asks to `read` while every
  * slot is taken is told `BUSY` (it keeps its connection, gives the chunk back to its scheduler and
  * asks again shortly) and joins the waiting list; a slot held for `UPLOAD_ROTATE_MS` is given up
- * at its next read when anyone waits, and one idle for `UPLOAD_IDLE_MS` is free again, so
- * everyone progresses. Among the waiting, those this peer has received the most bytes
+ * at its next read when anyone waits, and one idle for `UPLOAD_IDLE_MS` (nothing being sent to it,
+ * nothing asked) is free again, so everyone progresses. A slow downloader is not idle while its
+ * chunk is being sent: freeing its slot then would add senders to an upload that is already full,
+ * until every chunk crawls. Among the waiting, those this peer has received the most bytes
  * from (reciprocity) come first, then the longest waiting.
  *
  * Why reciprocity fits a network of accounts: every connection proves, with a ticket, which
@@ -23,7 +25,7 @@ export const UPLOAD_ROTATE_MS = 5_000;
 /** A waiting connection offered a slot keeps the offer this long. */
 const OFFER_MS = 2_000;
 
-/** A slot whose downloader has not asked for a chunk this long is free again. */
+/** A slot whose downloader is sent nothing and has not asked for a chunk this long is free again. */
 export const UPLOAD_IDLE_MS = 250;
 
 /**
@@ -38,7 +40,8 @@ export const UPLOAD_IDLE_MS = 250;
  * const slots = new UploadSlots({ max: 1, now: () => now });
  * assert.ok(slots.admit("ann"));
  * assert.ok(!slots.admit("bo"));
- * now += 2_000; // ann asked for nothing meanwhile: her slot is free
+ * slots.done("ann"); // her chunk is sent
+ * now += 2_000; // ann asked for nothing since: her slot is free
  * assert.ok(slots.admit("bo"));
  * ```
  */
@@ -47,8 +50,8 @@ export class UploadSlots {
   readonly #rotateMs: number;
   readonly #now: () => number;
   readonly #credit: (user: string) => number;
-  /** Accounts being served: since when, and when they last asked. */
-  readonly #holders = new Map<string, { since: number; last: number }>();
+  /** Accounts being served: since when, when they last asked or were last sent a chunk, and how many sends are under way. */
+  readonly #holders = new Map<string, { since: number; last: number; sending: number }>();
   /** Accounts told to wait, and since when. */
   readonly #waiting = new Map<string, number>();
   /** Accounts offered a freed slot, until when. */
@@ -80,6 +83,7 @@ export class UploadSlots {
     if (held) {
       if (now - held.since < this.#rotateMs || this.#waiting.size === 0) {
         held.last = now;
+        held.sending++;
         return true;
       }
       this.#holders.delete(user); // rotate: give the slot to someone waiting
@@ -89,11 +93,22 @@ export class UploadSlots {
     }
     if (this.#offers.delete(user) || this.#holders.size + this.#offers.size < this.#max) {
       this.#waiting.delete(user);
-      this.#holders.set(user, { since: now, last: now });
+      this.#holders.set(user, { since: now, last: now, sending: 1 });
       return true;
     }
     if (!this.#waiting.has(user)) this.#waiting.set(user, now);
     return false;
+  }
+
+  /**
+   * Tells that a send {@link UploadSlots.admit} allowed `user` is over (sent or failed). A slot
+   * is idle only with no send under way: a slow downloader is not idle while its chunk is sent.
+   */
+  done(user: string): void {
+    const held = this.#holders.get(user);
+    if (!held) return;
+    held.sending = Math.max(0, held.sending - 1);
+    held.last = this.#now();
   }
 
   /** Accounts being served now. */
@@ -116,7 +131,7 @@ export class UploadSlots {
   /** Frees the slots of idle holders, drops stale offers and waiters, offers what is free. */
   #expire(now: number): void {
     for (const [user, held] of this.#holders) {
-      if (now - held.last > UPLOAD_IDLE_MS) this.#holders.delete(user);
+      if (held.sending === 0 && now - held.last > UPLOAD_IDLE_MS) this.#holders.delete(user);
     }
     for (const [user, until] of this.#offers) if (until < now) this.#offers.delete(user);
     for (const [user, since] of this.#waiting) {

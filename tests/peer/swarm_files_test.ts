@@ -70,3 +70,17 @@ Deno.test("UploadSlots serves at most its number of accounts, puts those that ga
   assert.ok(slots.admit("giver"));
   assert.equal(slots.serving, 1);
 });
+
+Deno.test("UploadSlots keeps the slot of a slow downloader while its chunk is being sent, and frees it once idle", () => {
+  let now = 0;
+  const slots = new UploadSlots({ max: 1, now: () => now });
+  assert.ok(slots.admit("slow"));
+  // A 1 MiB chunk at a quarter of 1 MB/s: four seconds of sending, no new request meanwhile.
+  for (now = 500; now <= 4_000; now += 500) assert.ok(!slots.admit("other"));
+  slots.done("slow");
+  now += 100;
+  assert.ok(!slots.admit("other"), "just sent: not idle yet");
+  now += 1_000;
+  assert.ok(slots.admit("other"), "idle after its send: the slot is free");
+  assert.equal(slots.serving, 1);
+});
