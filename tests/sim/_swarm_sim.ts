@@ -36,9 +36,9 @@ import {
 import { SourcePool } from "../../lib/peer/source_pool.ts";
 import {
   rangeVerified,
+  seedHave,
   SeedLedger,
   SeedView,
-  seedHave,
   type SwarmFile,
 } from "../../lib/peer/swarm_files.ts";
 import { UploadSlots } from "../../lib/peer/upload_slots.ts";
@@ -49,15 +49,23 @@ import {
   ProtocolError,
   RemoteError,
 } from "../../lib/protocol/mod.ts";
+import { Endpoint, Network } from "./_sim_network.ts";
+import {
+  type DownloaderSpec,
+  kumarRoss,
+  type LiarKind,
+  prng,
+  rateOf,
+  type Scenario,
+} from "./_sim_scenario.ts";
 import { VirtualClock } from "./_virtual_clock.ts";
+
+export * from "./_sim_scenario.ts";
 
 const DEBUG = Deno.env.get("SIM_DEBUG") === "1";
 
 /** One-way delay of every message, in virtual ms. */
 export const LATENCY_MS = 1;
-
-/** The chunk size a scenario's MB/s refer to: a sim chunk takes as long as one of these. */
-export const REAL_CHUNK_BYTES = 1024 * 1024;
 
 /** A download stalled this long gives up (the `get` default). */
 export const SIM_STALL_TIMEOUT_MS = 60_000;
@@ -66,73 +74,6 @@ export const SIM_STALL_TIMEOUT_MS = 60_000;
 export const SIM_TIME_LIMIT_MS = 30 * 60_000;
 
 /** A holder that complete peers serve from: a seed (shares the file) with its schedule. */
-export interface SeedSpec {
-  /** Account. */
-  user: string;
-  /** Upload cap, MB/s (of 1 MiB chunks). */
-  upMBps: number;
-  /** When it starts serving, virtual ms from the start. */
-  joinAt: number;
-  /** When it stops (its connections close and the tracker lists it offline). */
-  leaveAt?: number;
-  /** When it serves again, on a new port, with a fresh seeding ledger (a new process). */
-  returnAt?: number;
-}
-
-/** An honest downloader: it fetches the file in each round and serves what it has meanwhile. */
-export interface DownloaderSpec {
-  /** Account. */
-  user: string;
-  /** Upload cap, MB/s. */
-  upMBps: number;
-  /** Download cap, MB/s. */
-  downMBps: number;
-  /** When it starts in each round, virtual ms after the round starts. */
-  startAt: number;
-  /** Keeps serving the finished file until the round ends (else it withdraws at once). */
-  stays: boolean;
-  /** Quits (the process ends) this long after the round starts, finished or not. */
-  quitAt?: number;
-}
-
-/** How a dishonest partial holder behaves. */
-export type LiarKind =
-  /** Advertises nothing, holds every `have` with `wait` until just before it runs out. */
-  | "park"
-  /** Advertises every chunk, then says `NOT_FOUND`. */
-  | "claim"
-  /** Advertises every chunk, then sends wrong bytes. */
-  | "corrupt";
-
-/** A made-up account posing as a partial holder, with inflated download counts. */
-export interface LiarSpec {
-  /** Account. */
-  user: string;
-  /** What it does. */
-  kind: LiarKind;
-  /** Its (inflated) download count at the tracker. */
-  downloads: number;
-}
-
-/** Everything a simulation depends on: run it twice, get the same result. */
-export interface Scenario {
-  /** Seeds the chunk schedulers' tie-breaking. */
-  seed: number;
-  /** File size in bytes. */
-  size: number;
-  /** Chunk size in bytes. */
-  chunkSize: number;
-  /** Complete holders. */
-  seeds: SeedSpec[];
-  /** Honest downloaders. */
-  downloaders: DownloaderSpec[];
-  /** Dishonest partial holders. */
-  liars: LiarSpec[];
-  /** How many times the downloaders fetch the file, one round after the other. */
-  rounds: number;
-}
-
-/** How one download of one round ended. */
 export interface DownloadOutcome {
   /** Account. */
   user: string;
@@ -169,135 +110,6 @@ export interface Outcome {
 }
 
 /** Bytes per virtual ms of a cap of `mbps` MB/s of real chunks, at the scenario's chunk size. */
-function rateOf(mbps: number, chunkSize: number): number {
-  return mbps * 1000 * (chunkSize / REAL_CHUNK_BYTES);
-}
-
-/**
- * The finish time a calm scenario (no churn, no liars) must meet: {@link BOUND_FACTOR} times the
- * Kumar–Ross bound plus one chunk time at the slower of the seeds' upload and the slowest
- * download, plus {@link BOUND_SLACK_MS} for latency, ticks and `BUSY` retries.
- */
-export function allowedFinish(s: Scenario): number {
-  const rate = (mbps: number) => rateOf(mbps, s.chunkSize);
-  const us = s.seeds.reduce((sum, x) => sum + rate(x.upMBps), 0);
-  const downs = s.downloaders.map((d) => rate(d.downMBps));
-  const bound = kumarRoss(s.size, us, s.downloaders.map((d) => rate(d.upMBps)), downs);
-  const chunkTime = Math.min(s.size, s.chunkSize) / Math.min(us, ...downs);
-  return BOUND_FACTOR * (bound + chunkTime) + BOUND_SLACK_MS;
-}
-
-/** See {@link allowedFinish}. */
-export const BOUND_FACTOR = 6;
-
-/** See {@link allowedFinish}. */
-export const BOUND_SLACK_MS = 3_000;
-
-/**
- * The Kumar–Ross lower bound on the time for `n` downloaders to get a file of `f` bytes from
- * seeds of total upload `us`: max(f / us, f / dMin, n·f / (us + Σu)).
- */
-export function kumarRoss(f: number, us: number, ups: number[], downs: number[]): number {
-  if (f === 0 || ups.length === 0) return 0;
-  const dMin = Math.min(...downs);
-  const total = us + ups.reduce((a, b) => a + b, 0);
-  return Math.max(f / us, f / dMin, (ups.length * f) / total);
-}
-
-/** A small seeded PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// The network: fluid flows between capped endpoints.
-
-class Endpoint {
-  uploads = 0;
-  downloads = 0;
-  constructor(readonly up: number, readonly down: number) {}
-}
-
-interface Flow {
-  from: Endpoint;
-  to: Endpoint;
-  left: number;
-  rate: number;
-  done: () => void;
-}
-
-class Network {
-  readonly #flows = new Set<Flow>();
-  #at = 0;
-
-  /** Moves `bytes` from `from` to `to`; resolves when the last byte is there (or never, once cancelled). */
-  transfer(now: number, from: Endpoint, to: Endpoint, bytes: number): {
-    arrived: Promise<void>;
-    cancel: () => void;
-  } {
-    this.#settle(now);
-    let flow: Flow | undefined;
-    const arrived = new Promise<void>((resolve) => {
-      flow = { from, to, left: bytes, rate: 0, done: resolve };
-    });
-    this.#flows.add(flow!);
-    from.uploads++;
-    to.downloads++;
-    this.#rates();
-    return { arrived, cancel: () => this.#remove(flow!, now) };
-  }
-
-  /** When the next flow completes (Infinity: none runs). */
-  nextAt(): number {
-    let next = Infinity;
-    for (const f of this.#flows) next = Math.min(next, this.#at + Math.max(0, f.left) / f.rate);
-    return next;
-  }
-
-  /** Moves time to `now`, completing the flows that are done. */
-  advance(now: number): void {
-    this.#settle(now);
-    const done = [...this.#flows].filter((f) => f.left <= 1e-6);
-    for (const f of done) {
-      this.#drop(f);
-      f.done();
-    }
-    if (done.length > 0) this.#rates();
-  }
-
-  #remove(flow: Flow, now: number): void {
-    if (!this.#flows.has(flow)) return;
-    this.#settle(Math.max(now, this.#at));
-    this.#drop(flow);
-    this.#rates();
-  }
-
-  #drop(flow: Flow): void {
-    this.#flows.delete(flow);
-    flow.from.uploads--;
-    flow.to.downloads--;
-  }
-
-  #settle(now: number): void {
-    const dt = now - this.#at;
-    if (dt > 0) for (const f of this.#flows) f.left -= f.rate * dt;
-    this.#at = Math.max(this.#at, now);
-  }
-
-  #rates(): void {
-    for (const f of this.#flows) {
-      f.rate = Math.min(f.from.up / f.from.uploads, f.to.down / f.to.downloads);
-    }
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Peers and their servers.
 
@@ -482,7 +294,11 @@ class SimConn implements SourceLink {
         this.#sim.clock.now(),
         `${this.#server.user}->${this.#client.user}`,
         response.type,
-        response.type === "error" ? response.code : response.type === "have" ? `${count(response.have)} ${response.complete}` : response.bytes.length,
+        response.type === "error"
+          ? response.code
+          : response.type === "have"
+          ? `${count(response.have)} ${response.complete}`
+          : response.bytes.length,
       );
     }
     this.#sim.later(LATENCY_MS, () => {
@@ -567,7 +383,12 @@ class SimConn implements SourceLink {
     const sim = this.#sim;
     const kind = server.behaviour;
     if (kind === "park" || kind === "claim") {
-      this.#deliver({ type: "error", code: "NOT_FOUND", message: "not here", lie: kind === "claim" });
+      this.#deliver({
+        type: "error",
+        code: "NOT_FOUND",
+        message: "not here",
+        lie: kind === "claim",
+      });
       return;
     }
     const served = kind === "corrupt" ? { bytes: sim.original, have: sim.all } : server.served;
@@ -586,9 +407,16 @@ class SimConn implements SourceLink {
     if (length > 0) {
       const first = Math.floor(offset / sim.chunkSize);
       const last = Math.floor((offset + length - 1) / sim.chunkSize);
-      for (let i = first; i <= last; i++) if (this.#view.sent(i)) server.ledger.sent("v", sim.chunks, i);
+      for (let i = first; i <= last; i++) {
+        if (this.#view.sent(i)) server.ledger.sent("v", sim.chunks, i);
+      }
     }
-    const flow = sim.network.transfer(sim.clock.now(), server.endpoint, this.#client.endpoint, length);
+    const flow = sim.network.transfer(
+      sim.clock.now(),
+      server.endpoint,
+      this.#client.endpoint,
+      length,
+    );
     this.#flowCancel = flow.cancel;
     const stopped = new Promise<void>((resolve) => {
       if (this.#stop.signal.aborted) resolve();
@@ -754,7 +582,6 @@ class Simulation {
   }
 
   async download(peer: SimPeer, spec: DownloaderSpec, round: number, roundStart: number) {
-    const sim = this;
     const clock = this.clock;
     const details = this.details;
     const record: DownloadOutcome = {
@@ -802,13 +629,13 @@ class Simulation {
       signal: stop.signal,
       discover: async () => {
         await clock.sleep(2 * LATENCY_MS);
-        return [...sim.holders.values()].map((h) => ({ ...h }));
+        return [...this.holders.values()].map((h) => ({ ...h }));
       },
-      onEvent: (line) => sim.log(peer.user, line),
+      onEvent: (line) => this.log(peer.user, line),
       onBlame: (source, reason) => {
-        sim.outcome.blames.push({ downloader: peer.user, source, reason, at: clock.now() });
-        const entry = sim.holders.get(source);
-        if (entry) sim.holders.set(source, { ...entry, failures: entry.failures + 1 });
+        this.outcome.blames.push({ downloader: peer.user, source, reason, at: clock.now() });
+        const entry = this.holders.get(source);
+        if (entry) this.holders.set(source, { ...entry, failures: entry.failures + 1 });
         return Promise.resolve();
       },
       fetch: (source, picker, signal) =>
@@ -840,7 +667,9 @@ class Simulation {
       record.bytesOk = sha256(bytes) === details.sha256;
       for (const r of results) {
         const entry = this.holders.get(r.user);
-        if (r.bytes > 0 && entry) this.holders.set(r.user, { ...entry, downloads: entry.downloads + 1 });
+        if (r.bytes > 0 && entry) {
+          this.holders.set(r.user, { ...entry, downloads: entry.downloads + 1 });
+        }
       }
       this.log(peer.user, `finished (${record.bytesOk ? "right bytes" : "WRONG BYTES"})`);
       if (spec.stays && peer.listening) {
@@ -909,7 +738,13 @@ class Simulation {
       this.announce(peer, { complete: false, downloads: spec.downloads });
     }
     const downloaders = s.downloaders.map((spec) => {
-      const peer = new SimPeer(this, spec.user, "downloader", rate(spec.upMBps), rate(spec.downMBps));
+      const peer = new SimPeer(
+        this,
+        spec.user,
+        "downloader",
+        rate(spec.upMBps),
+        rate(spec.downMBps),
+      );
       this.peers.set(spec.user, peer);
       return { spec, peer };
     });
@@ -1015,7 +850,9 @@ export function violations(scenario: Scenario, outcome: Outcome): string[] {
   }
   for (const lie of outcome.lies) {
     if (!outcome.blames.some((b) => b.downloader === lie.downloader && b.source === lie.liar)) {
-      problems.push(`${lie.downloader} took a lie from ${lie.liar} at ${lie.at} ms and never blamed it`);
+      problems.push(
+        `${lie.downloader} took a lie from ${lie.liar} at ${lie.at} ms and never blamed it`,
+      );
     }
   }
   return problems;
@@ -1026,68 +863,6 @@ export function violations(scenario: Scenario, outcome: Outcome): string[] {
  * 1 to 100 MB/s, late seeds, seeds that leave (and come back on a new port, or not), quitters,
  * parking and lying partial holders, second and third rounds.
  */
-export function scenarioFrom(seed: number): Scenario {
-  const r = prng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
-  const between = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
-  const chunkSize = pick([1024, 2048, 4096]);
-  const k = between(1, 48);
-  const size = Math.max(
-    0,
-    pick([
-      0,
-      1,
-      chunkSize - 1,
-      chunkSize,
-      chunkSize + 1,
-      k * chunkSize - 1,
-      k * chunkSize,
-      k * chunkSize + 1,
-      between(0, k * chunkSize),
-    ]),
-  );
-  const cap = () => pick([1, 2, 5, 10, 20, 50, 100]);
-  const churn = r() < 0.45;
-  const seeds: SeedSpec[] = Array.from({ length: r() < 0.8 ? 1 : 2 }, (_, i) => {
-    const spec: SeedSpec = { user: `seed${i}`, upMBps: cap(), joinAt: 0 };
-    if (churn && r() < 0.4) spec.joinAt = between(0, 20_000);
-    if (churn && r() < 0.5) {
-      spec.leaveAt = spec.joinAt + between(100, 30_000);
-      if (r() < 0.8) spec.returnAt = spec.leaveAt + between(500, 40_000);
-    }
-    return spec;
-  });
-  const n = r() < 0.7 ? between(1, 8) : between(1, 40);
-  const downloaders: DownloaderSpec[] = Array.from({ length: n }, (_, i) => {
-    const spec: DownloaderSpec = {
-      user: `d${i}`,
-      upMBps: cap(),
-      downMBps: cap(),
-      startAt: churn && r() < 0.5 ? between(0, 10_000) : 0,
-      stays: r() < 0.5,
-    };
-    if (churn && r() < 0.15) spec.quitAt = between(0, 30_000);
-    return spec;
-  });
-  const liars: LiarSpec[] = r() < 0.3
-    ? Array.from({ length: between(1, 4) }, (_, i) => ({
-      user: `liar${i}`,
-      kind: pick(["park", "claim", "corrupt"] as const),
-      downloads: between(0, 200),
-    }))
-    : [];
-  const rounds = r() < 0.7 ? 1 : between(2, 3);
-  return { seed, size, chunkSize, seeds, downloaders, liars, rounds };
-}
-
-/** Whether `scenario` has no churn and no liars (the bound applies to it). */
-export function isCalm(scenario: Scenario): boolean {
-  return scenario.liars.length === 0 &&
-    scenario.seeds.every((s) => s.joinAt === 0 && s.leaveAt === undefined) &&
-    scenario.downloaders.every((d) => d.startAt === 0 && d.quitAt === undefined);
-}
-
-/** What reading a connection the other side closed throws, as on a real socket. */
 function closedError(): ProtocolError {
   return new ProtocolError("TRUNCATED", "Cannot read: connection closed by the other side");
 }
