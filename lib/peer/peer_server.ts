@@ -197,6 +197,7 @@ export async function servePeerConnection(
     });
   } finally {
     clearTimeout(window);
+    if (reader !== "") options.slots?.leave(reader);
     if (counted) cap?.leave();
     channel.close();
   }

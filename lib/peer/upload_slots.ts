@@ -111,6 +111,18 @@ export class UploadSlots {
     held.last = this.#now();
   }
 
+  /**
+   * Forgets account `user` (its connection ended): its slot is free at once unless a send to it is
+   * under way, and it is no longer waiting or offered a slot, which would keep the slot from those
+   * still asking for the offer's two seconds.
+   */
+  leave(user: string): void {
+    const held = this.#holders.get(user);
+    if (held && held.sending === 0) this.#holders.delete(user);
+    this.#waiting.delete(user);
+    if (this.#offers.delete(user) || held) this.#offerFree(this.#now());
+  }
+
   /** Accounts being served now. */
   get serving(): number {
     return this.#holders.size;

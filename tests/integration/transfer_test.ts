@@ -115,6 +115,7 @@ Deno.test("transfer: a third user lists, pings and downloads from two serving pe
         failures: 0,
         complete: true,
         progress: 1,
+        stalled: false,
       },
       {
         user: "bob",
@@ -124,6 +125,7 @@ Deno.test("transfer: a third user lists, pings and downloads from two serving pe
         failures: 0,
         complete: true,
         progress: 1,
+        stalled: false,
       },
     ]);
   });

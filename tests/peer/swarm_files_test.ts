@@ -84,3 +84,16 @@ Deno.test("UploadSlots keeps the slot of a slow downloader while its chunk is be
   assert.ok(slots.admit("other"), "idle after its send: the slot is free");
   assert.equal(slots.serving, 1);
 });
+
+Deno.test("UploadSlots frees the slot of a downloader whose connection ended, and offers it to one still asking", () => {
+  let now = 0;
+  const slots = new UploadSlots({ max: 1, now: () => now });
+  assert.ok(slots.admit("done"));
+  slots.done("done");
+  assert.ok(!slots.admit("waiting"));
+  assert.ok(!slots.admit("gone-too"));
+  slots.leave("gone-too"); // it waited, then got the file elsewhere and hung up
+  slots.leave("done"); // it got its chunk and hung up: no idle wait for its slot
+  assert.ok(slots.admit("waiting"));
+  assert.equal(slots.serving, 1);
+});

@@ -271,6 +271,7 @@ class SimConn implements SourceLink {
     this.#stop.abort();
     this.#flowCancel?.();
     this.#server.conns.delete(this);
+    this.#server.slots.leave(this.#client.user);
     this.#serverWake?.();
     const waiter = this.#waiter;
     this.#waiter = undefined;
