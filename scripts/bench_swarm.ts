@@ -99,6 +99,13 @@ async function main(): Promise<void> {
       return seed;
     };
     const seed1 = await startSeed("seed1");
+    // Every tracker worker lists it before anyone asks (a worker learns of an announcement
+    // through the change log it follows).
+    for (let listed = 0; listed < 4;) {
+      const out = await runPeer(["details", "big.bin"], env("lone"));
+      listed = out.code === 0 ? listed + 1 : 0;
+      if (out.code !== 0) await new Promise((done) => setTimeout(done, 200));
+    }
 
     // 1. Flash crowd. The lone time first: one get, nobody else.
     const lone = await get(

@@ -10,9 +10,10 @@
  * trade the rest among themselves. It asks again with `have` when it runs out. Super-seeding never
  * hides the only copies of what a downloader needs: a downloader that asks `have` again on a
  * connection without reading anything since the last answer has none of the advertised chunks to
- * fetch (it holds them, or others are fetching them), so it is told the whole file
- * ({@link seedHave}). That is what kept a class's second round at 93 % for ever: the ledger still
- * counted the first round, advertised chunks every downloader already had, and never changed.
+ * fetch (it holds them, or others are fetching them), so each such ask widens the answer by one
+ * count level, up to the whole file ({@link seedHave}). Hiding them is what kept a class's second
+ * round at 93 % for ever: the ledger still counted the first round, advertised chunks every
+ * downloader already had, and never changed.
  *
  * @module
  */
@@ -136,6 +137,7 @@ export class SeedLedger {
     id: string,
     chunks: number,
     sentHere: Uint8Array,
+    widen = 0,
   ): { have: Uint8Array; complete: boolean } {
     const counts = this.#counts(id, chunks);
     let min = Infinity;
@@ -143,10 +145,22 @@ export class SeedLedger {
     const have = new Uint8Array(chunks);
     let all = true;
     for (let i = 0; i < chunks; i++) {
-      if (!sentHere[i] && counts[i] === min) have[i] = 1;
+      if (!sentHere[i] && counts[i]! <= min + widen) have[i] = 1;
       else all = false;
     }
     return { have, complete: all };
+  }
+
+  /** How far the counts of not-yet-sent chunks spread above their lowest (0: all equal). */
+  spread(id: string, chunks: number, sentHere: Uint8Array): number {
+    const counts = this.#counts(id, chunks);
+    let min = Infinity, max = -Infinity;
+    for (let i = 0; i < chunks; i++) {
+      if (sentHere[i]) continue;
+      min = Math.min(min, counts[i]!);
+      max = Math.max(max, counts[i]!);
+    }
+    return max >= min ? max - min : 0;
   }
 
   #counts(id: string, chunks: number): Uint32Array {
@@ -168,6 +182,8 @@ export class SeedView {
   told = false;
   /** Whether a chunk was sent since the last `have` answer. */
   readSinceTold = false;
+  /** How many times in a row the downloader asked again without reading (see {@link seedHave}). */
+  parked = 0;
 
   /** A view of a version of `chunks` chunks. */
   constructor(chunks: number) {
@@ -185,8 +201,12 @@ export class SeedView {
 
 /**
  * A complete holder's answer to `have` under super-seeding: the least-sent chunks not yet sent on
- * this connection, or the whole file when the downloader asks again without having read anything
- * since the last answer (none of what was advertised was of use to it).
+ * this connection. A downloader that asks again without having read anything since the last answer
+ * found none of them of use (it holds them, or others are fetching them): each such ask widens the
+ * answer by one count level (the chunks sent least and once more than that, and so on), so the
+ * seed still spreads what it sends, and once the levels cover every count the answer is the whole
+ * file, chunks sent on this connection before included (one may have been lost to a rotation).
+ * So super-seeding never hides the only copies of what a downloader needs.
  *
  * @example
  * ```ts
@@ -196,7 +216,7 @@ export class SeedView {
  * ledger.sent("v", 2, 0);
  * const view = new SeedView(2);
  * assert.deepEqual([...seedHave(ledger, "v", view).have], [0, 1]);
- * assert.equal(seedHave(ledger, "v", view).complete, true); // asked again, nothing read
+ * assert.deepEqual([...seedHave(ledger, "v", view).have], [1, 1]); // asked again, nothing read
  * ```
  */
 export function seedHave(
@@ -205,9 +225,11 @@ export function seedHave(
   view: SeedView,
 ): { have: Uint8Array; complete: boolean } {
   const chunks = view.sentHere.length;
-  const parked = view.told && !view.readSinceTold;
+  view.parked = view.told && !view.readSinceTold ? view.parked + 1 : 0;
   view.told = true;
   view.readSinceTold = false;
-  if (parked) return { have: new Uint8Array(chunks).fill(1), complete: true };
-  return ledger.advertise(id, chunks, view.sentHere);
+  if (view.parked > ledger.spread(id, chunks, view.sentHere)) {
+    return { have: new Uint8Array(chunks).fill(1), complete: true };
+  }
+  return ledger.advertise(id, chunks, view.sentHere, view.parked);
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { rangeVerified, SeedLedger, type SwarmFile, UploadSlots } from "../../lib/peer/mod.ts";
+import {
+  rangeVerified,
+  seedHave,
+  SeedLedger,
+  SeedView,
+  type SwarmFile,
+  UploadSlots,
+} from "../../lib/peer/mod.ts";
 
 function file(have: number[]): SwarmFile {
   return {
@@ -96,4 +103,24 @@ Deno.test("UploadSlots frees the slot of a downloader whose connection ended, an
   slots.leave("done"); // it got its chunk and hung up: no idle wait for its slot
   assert.ok(slots.admit("waiting"));
   assert.equal(slots.serving, 1);
+});
+
+Deno.test("seedHave widens the answer one count level per ask without a read, up to the whole file, and narrows after a read", () => {
+  const ledger = new SeedLedger();
+  const id = "d".repeat(64);
+  for (const [index, times] of [[1, 1], [2, 2], [3, 2]]) {
+    for (let n = 0; n < times!; n++) ledger.sent(id, 5, index!);
+  }
+  const view = new SeedView(5);
+  view.sent(4); // sent on this connection once (lost, say, when the source was rotated out)
+  const ask = () => [...seedHave(ledger, id, view).have];
+  assert.deepEqual(ask(), [1, 0, 0, 0, 0]); // the least sent
+  assert.deepEqual(ask(), [1, 1, 0, 0, 0]); // nothing read: one level wider
+  assert.deepEqual(ask(), [1, 1, 1, 1, 0]);
+  const whole = seedHave(ledger, id, view); // every level: the whole file, chunk 4 included
+  assert.deepEqual([...whole.have], [1, 1, 1, 1, 1]);
+  assert.equal(whole.complete, true);
+  view.sent(0);
+  ledger.sent(id, 5, 0);
+  assert.deepEqual(ask(), [0, 1, 0, 0, 0], "a read narrows it again");
 });
