@@ -1,6 +1,8 @@
 /**
  * `deno task bench:swarm`: swarming on loopback, every peer's upload capped like a lab's links.
  *
+ * `SWARM_WORKERS` sets the tracker's `--workers` (default: its own default).
+ *
  * 1. Flash crowd: one seed and `SWARM_N` (default 6) downloaders started together, every upload
  *    (the seed's and each `get`'s) capped at `SWARM_CAP` (default 20MB/s), a `SWARM_MB` (default
  *    96) MiB file. Prints the lone time (one `get` alone from the seed), the first, mean and last
@@ -78,6 +80,7 @@ async function main(): Promise<void> {
       "0",
       "--kv",
       join(dir, "t.kv"),
+      ...(Deno.env.get("SWARM_WORKERS") ? ["--workers", Deno.env.get("SWARM_WORKERS")!] : []),
     ], { ready: /^tracker listening/ });
     running.push(tracker);
     const address = tracker.line.replace("tracker listening on ", "").split(" ")[0]!;

@@ -107,6 +107,8 @@ export interface Outcome {
   log: string[];
   /** Whether the simulation ran out of virtual time. */
   timedOut: boolean;
+  /** Bytes each peer sent (whole chunks delivered). */
+  uploaded: Record<string, number>;
 }
 
 /** Bytes per virtual ms of a cap of `mbps` MB/s of real chunks, at the scenario's chunk size. */
@@ -427,6 +429,8 @@ class SimConn implements SourceLink {
     server.slots.done(this.#client.user);
     this.#flowCancel = undefined;
     if (this.closed) return;
+    const uploaded = sim.outcome.uploaded;
+    uploaded[server.user] = (uploaded[server.user] ?? 0) + length;
     const bytes = served.bytes.slice(offset, offset + length);
     if (kind === "corrupt" && bytes.length > 0) bytes[0] = bytes[0]! ^ 0xff;
     this.#deliver({ type: "data", bytes, lie: kind === "corrupt" && bytes.length > 0 });
@@ -462,6 +466,7 @@ class Simulation {
     rounds: [],
     log: [],
     timedOut: false,
+    uploaded: {},
   };
   nextPort = 10_000;
 
@@ -624,7 +629,7 @@ class Simulation {
       clock,
       scheduler,
       name: details.name,
-      maxSources: 4,
+      maxSources: Number(Deno.env.get("SIM_MAX_SOURCES") ?? 4),
       self: peer.user,
       stallTimeoutMs: SIM_STALL_TIMEOUT_MS,
       signal: stop.signal,
