@@ -93,7 +93,7 @@ Deno.test("UploadSlots keeps the slot of a slow downloader while its chunk is be
 });
 
 Deno.test("UploadSlots frees the slot of a downloader whose connection ended, and offers it to one still asking", () => {
-  let now = 0;
+  const now = 0;
   const slots = new UploadSlots({ max: 1, now: () => now });
   assert.ok(slots.admit("done"));
   slots.done("done");
