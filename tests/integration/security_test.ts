@@ -161,7 +161,7 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
         offset: 0,
         length: secret.length,
       });
-      await assertRefused(channel, ["NOT_FOUND", "FORBIDDEN", "BAD_MESSAGE"]);
+      await assertRefused(channel, ["GONE", "NOT_FOUND", "FORBIDDEN", "BAD_MESSAGE"]);
     }
   });
 
@@ -183,8 +183,8 @@ Deno.test("security: a serving peer never sends bytes from outside its share", a
       offset: 0,
       length: open.length,
     });
-    // FORBIDDEN, or NOT_FOUND if the peer already re-indexed after the change.
-    const refusal = await assertRefused(channel, ["FORBIDDEN", "NOT_FOUND"]);
+    // FORBIDDEN, or GONE if the peer already re-indexed after the change.
+    const refusal = await assertRefused(channel, ["FORBIDDEN", "GONE", "NOT_FOUND"]);
     assert.doesNotMatch(String(refusal.message), /ticket/, "the path check refused it");
   });
 
