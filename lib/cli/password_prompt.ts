@@ -1,23 +1,24 @@
 /**
- * Reading a password: from `P2PFS_PASSWORD`, or typed on a terminal without echo.
+ * Reading a password: from `P2PFS_PASSWORD` (or another variable), or typed on a terminal without
+ * echo.
  *
  * @module
  */
 import { CliError } from "./cli_error.ts";
 
 /**
- * The password from the environment, or asked for on the terminal.
+ * The password from the environment variable `envName`, or asked for on the terminal.
  *
  * @example
  * ```ts ignore
  * const password = await readPassword("Password for ann: ");
  * ```
  */
-export async function readPassword(prompt: string): Promise<string> {
-  const fromEnv = Deno.env.get("P2PFS_PASSWORD");
+export async function readPassword(prompt: string, envName = "P2PFS_PASSWORD"): Promise<string> {
+  const fromEnv = Deno.env.get(envName);
   if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
   if (!Deno.stdin.isTerminal()) {
-    throw new CliError("Cannot read password: set P2PFS_PASSWORD or run on a terminal");
+    throw new CliError(`Cannot read password: set ${envName} or run on a terminal`);
   }
   const encoder = new TextEncoder();
   await Deno.stderr.write(encoder.encode(prompt));
@@ -40,4 +41,17 @@ export async function readPassword(prompt: string): Promise<string> {
     await Deno.stderr.write(encoder.encode("\n"));
   }
   return typed.join("");
+}
+
+/**
+ * A new password: from `P2PFS_NEW_PASSWORD`, or typed twice on the terminal (a usage error when
+ * the two differ).
+ */
+export async function readNewPassword(user: string): Promise<string> {
+  const fromEnv = Deno.env.get("P2PFS_NEW_PASSWORD");
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  const first = await readPassword(`New password for ${user}: `, "P2PFS_NEW_PASSWORD");
+  const again = await readPassword(`New password again: `, "P2PFS_NEW_PASSWORD");
+  if (first !== again) throw new CliError("Cannot change the password: the two entries differ", 2);
+  return first;
 }

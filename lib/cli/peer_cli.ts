@@ -10,10 +10,17 @@ import {
   formatTrackers,
   parseAddress,
   PeerNode,
+  type Session,
   type TrackerAddress,
   TrackerClient,
 } from "../peer/mod.ts";
-import { type ClientTls, MIN_PASSWORD_LENGTH, readPem, USERNAME_PATTERN } from "../protocol/mod.ts";
+import {
+  type ClientTls,
+  MIN_PASSWORD_LENGTH,
+  readPem,
+  RemoteError,
+  USERNAME_PATTERN,
+} from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
 import { servingOptions } from "./serving_options.ts";
 import { colourFor, paint } from "./colour.ts";
@@ -38,7 +45,14 @@ import {
   stringValue,
 } from "./peer_command_table.ts";
 import type { CommandContext } from "./peer_commands.ts";
-import { readPassword } from "./password_prompt.ts";
+import { readNewPassword, readPassword } from "./password_prompt.ts";
+import {
+  forgetSession,
+  loadSession,
+  saveSession,
+  sessionFile,
+  type StoredSession,
+} from "./session_store.ts";
 import { userCwd } from "./paths.ts";
 import {
   canSandbox,
@@ -65,6 +79,8 @@ export const DEFAULT_TRACKER_PORT = 7070;
 /** The peer's command table, as the command line and the shell use it. */
 export const PEER_COMMANDS: readonly PeerCommand[] = peerCommands({
   register: runRegister,
+  login: runLogin,
+  passwd: runPasswd,
   serve: (call) => runServing(call, false),
   shell: (call) => runServing(call, true),
   status: runStatus,
@@ -108,9 +124,14 @@ export async function runPeerCli(args: string[]): Promise<number> {
     const tracker = parseTrackers(
       stringValue(values.tracker) ?? Deno.env.get("P2PFS_TRACKER") ?? "127.0.0.1",
     );
-    const user = stringValue(values.user) ?? Deno.env.get("P2PFS_USER");
+    const named = stringValue(values.user) ?? Deno.env.get("P2PFS_USER");
+    const kept = await keptSession(command.name, tracker, named);
+    const user = named ?? kept?.user;
     if (!user) {
-      throw new CliError(`Cannot run ${command.name}: give --user NAME or set P2PFS_USER`, 2);
+      throw new CliError(
+        `Cannot run ${command.name}: give --user NAME or set P2PFS_USER (or sign in once with '${PEER_PROGRAM} login --user NAME')`,
+        2,
+      );
     }
     if (!USERNAME_PATTERN.test(user)) {
       throw new CliError(
@@ -138,7 +159,14 @@ export async function runPeerCli(args: string[]): Promise<number> {
         { ...values, ...(share ? { share } : {}), ...(command.name === "get" ? { out } : {}) },
         positionals,
       );
-      if (scope) return await runSandboxed(args, scope);
+      if (scope) {
+        // The child may not read the config folder: it is handed the kept session.
+        if (kept) {
+          Deno.env.set(SESSION_TOKEN_ENV, kept.token);
+          Deno.env.set("P2PFS_USER", kept.user);
+        }
+        return await runSandboxed(args, scope);
+      }
     }
 
     const clientTls: ClientTls | undefined = caFile
@@ -150,6 +178,10 @@ export async function runPeerCli(args: string[]): Promise<number> {
     const settings: PeerCliSettings = {
       tracker,
       user,
+      ...(kept ? { kept } : {}),
+      forgetKept: async () => {
+        if (Deno.env.get(SANDBOXED_ENV) !== "1") await forgetSession(tracker);
+      },
       ...(clientTls ? { clientTls } : {}),
       noSandbox: !!values["no-sandbox"],
       password: () => {
@@ -161,7 +193,7 @@ export async function runPeerCli(args: string[]): Promise<number> {
       commands: PEER_COMMANDS,
     };
     const json = !!values.json;
-    let login: { client: TrackerClient; token: string } | undefined;
+    let login: { client: TrackerClient; token: string; kept: boolean } | undefined;
     let ctx: Promise<CommandContext> | undefined;
     const stop = new AbortController();
     const onSignal = () => stop.abort();
@@ -176,12 +208,11 @@ export async function runPeerCli(args: string[]): Promise<number> {
       cli: settings,
       login: () =>
         ctx ??= (async () => {
-          const secret = await settings.password();
           const client = await settings.connect(`p2pfs-${command.name}`);
           let session;
           try {
-            session = await client.login(user, secret);
-            login = { client, token: session.token };
+            session = await signIn(client, settings);
+            login = { client, token: session.token, kept: settings.kept !== undefined };
           } catch (error) {
             client.close();
             throw error;
@@ -209,7 +240,8 @@ export async function runPeerCli(args: string[]): Promise<number> {
         Deno.removeSignalListener("SIGTERM", onSignal);
       }
       if (login) {
-        await login.client.logout(login.token).catch(() => {});
+        // A session of this command alone ends with it; a kept one is kept.
+        if (!login.kept) await login.client.logout(login.token).catch(() => {});
         login.client.close();
       }
     }
@@ -325,6 +357,117 @@ async function shareFolder(
   return await Deno.realPath(share);
 }
 
+/** Internal: the kept session's token, handed by the CLI to its sandboxed child. */
+const SESSION_TOKEN_ENV = "P2PFS_SESSION_TOKEN";
+
+/**
+ * The kept session this command uses instead of a password: the one handed to a sandboxed
+ * child, or the one `login` stored for these trackers, for the same account (none for
+ * `register` and `login`). Without one, commands sign in with `P2PFS_PASSWORD` (or a typed
+ * password), for that command alone, as scripts always did.
+ */
+async function keptSession(
+  command: string,
+  tracker: TrackerAddress[],
+  named: string | undefined,
+): Promise<StoredSession | undefined> {
+  if (command === "register" || command === "login") return undefined;
+  const handed = Deno.env.get(SANDBOXED_ENV) === "1" ? Deno.env.get(SESSION_TOKEN_ENV) : undefined;
+  if (handed && named) return { user: named, token: handed, expiresAt: Infinity };
+  const stored = await loadSession(tracker).catch(() => undefined);
+  if (!stored) return undefined;
+  if (named && named.toLowerCase() !== stored.user.toLowerCase()) return undefined;
+  return stored;
+}
+
+/**
+ * A session on `client`: the kept one picked up again, or a new login with the password. A kept
+ * session that was revoked or has expired is forgotten, with one line saying to sign in again.
+ */
+async function signIn(client: TrackerClient, settings: PeerCliSettings): Promise<Session> {
+  const kept = settings.kept;
+  if (!kept) return await client.login(settings.user, await settings.password());
+  try {
+    return await client.resume(kept.token);
+  } catch (error) {
+    if (!(error instanceof RemoteError && error.code === "BAD_TOKEN")) throw error;
+    await settings.forgetKept().catch(() => {});
+    // A script that also gives the password goes on with it.
+    if (Deno.env.get("P2PFS_PASSWORD")) {
+      delete settings.kept;
+      return await client.login(settings.user, await settings.password());
+    }
+    throw new CliError(
+      `Cannot use the session of ${kept.user} kept for ${
+        formatTrackers(settings.tracker)
+      }: it was ended or has expired; sign in again with '${PEER_PROGRAM} login'`,
+    );
+  }
+}
+
+/** `login`: a session kept in the config folder for every later command (see session_store.ts). */
+async function runLogin({ values, host }: CommandCall<PeerHost>): Promise<number> {
+  const settings = host.cli!;
+  const password = await settings.password();
+  await using client = await settings.connect("p2pfs-login");
+  const session = await client.login(settings.user, password, { remember: true });
+  const path = sessionFile();
+  try {
+    await saveSession(settings.tracker, {
+      user: session.user,
+      token: session.token,
+      expiresAt: session.expiresAt,
+    }, path);
+  } catch (error) {
+    await client.logout(session.token).catch(() => {});
+    throw new CliError(
+      `Cannot keep the session in ${path}: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const where = formatTrackers(settings.tracker);
+  if (values.json) {
+    console.log(visibleJson(JSON.stringify({
+      user: session.user,
+      tracker: where,
+      expiresAt: session.expiresAt,
+      file: path,
+    })));
+  } else {
+    console.log(
+      `logged in as ${session.user} on ${where} until ${
+        new Date(session.expiresAt).toISOString().slice(0, 10)
+      }; the session is kept in ${path}`,
+    );
+  }
+  return 0;
+}
+
+/** `passwd`: changes the account's password (the old one required). */
+async function runPasswd({ values, host }: CommandCall<PeerHost>): Promise<number> {
+  const settings = host.cli!;
+  const old = await readPassword(`Current password for ${settings.user}: `);
+  const next = await readNewPassword(settings.user);
+  if (next.length < MIN_PASSWORD_LENGTH) {
+    throw new CliError(
+      `Cannot change the password: the new one has ${next.length} characters; it needs at least ${MIN_PASSWORD_LENGTH}`,
+      USAGE_EXIT,
+    );
+  }
+  const ctx = await host.login();
+  const ended = await ctx.client.passwd(ctx.token, old, next, {
+    keepSessions: !!values["keep-sessions"],
+  });
+  if (values.json) console.log(JSON.stringify({ user: ctx.user, changed: true, ended }));
+  else {
+    console.log(
+      `changed the password of ${ctx.user}${
+        ended > 0 ? `; ended ${ended} other session${ended === 1 ? "" : "s"}` : ""
+      }`,
+    );
+  }
+  return 0;
+}
+
 async function runRegister({ values, host }: CommandCall<PeerHost>): Promise<number> {
   const settings = host.cli!;
   const password = await settings.password();
@@ -343,7 +486,7 @@ async function runRegister({ values, host }: CommandCall<PeerHost>): Promise<num
 
 async function runStatus({ values, host }: CommandCall<PeerHost>): Promise<number> {
   const settings = host.cli!;
-  const password = await settings.password();
+  if (!settings.kept) await settings.password(); // asked before anything is printed
   let login: { client: TrackerClient; token: string } | undefined;
   try {
     const report = await gatherStatus({
@@ -357,7 +500,7 @@ async function runStatus({ values, host }: CommandCall<PeerHost>): Promise<numbe
       connect: async () => {
         const client = await settings.connect("p2pfs-status");
         try {
-          login = { client, token: (await client.login(settings.user, password)).token };
+          login = { client, token: (await signIn(client, settings)).token };
         } catch (error) {
           client.close();
           throw error;
@@ -370,7 +513,7 @@ async function runStatus({ values, host }: CommandCall<PeerHost>): Promise<numbe
     return report.tracker.reachable ? 0 : 1;
   } finally {
     if (login) {
-      await login.client.logout(login.token).catch(() => {});
+      if (!settings.kept) await login.client.logout(login.token).catch(() => {});
       login.client.close();
     }
   }
@@ -398,12 +541,12 @@ async function runServing(
   const share = (await shareFolder(name, stringValue(values.share)))!;
   const ticketWindow = stringValue(values["ticket-window-ms"]);
   const maxUnticketed = stringValue(values["max-unticketed"]);
-  const password = await settings.password();
+  const password = settings.kept ? "" : await settings.password();
   let log = (line: string) => console.error(line);
   const node = await PeerNode.start({
     tracker: settings.tracker,
     user: settings.user,
-    password,
+    ...(settings.kept ? { token: settings.kept.token } : { password }),
     shareDir: share,
     hostname: serving.hostname ?? "127.0.0.1",
     port: serving.port ?? 0,
@@ -432,7 +575,13 @@ async function runServing(
           formatAddress(node.addr.hostname, node.addr.port)
         }`,
       );
-      await stopped;
+      const ended = await Promise.race([stopped.then(() => undefined), node.ended]);
+      if (ended !== undefined) {
+        const again = settings.kept
+          ? `sign in again with '${PEER_PROGRAM} login' and start serve again`
+          : "start serve again";
+        throw new CliError(`Cannot serve as ${settings.user} any longer: ${ended}; ${again}`);
+      }
     } else {
       await runShell(node, {
         tracker: settings.tracker,

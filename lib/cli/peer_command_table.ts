@@ -40,6 +40,7 @@ import {
   pingCommand,
   sessionsCommand,
 } from "./peer_commands.ts";
+import type { StoredSession } from "./session_store.ts";
 
 /** What the command line gives the commands that only run there. */
 export interface PeerCliSettings {
@@ -53,6 +54,10 @@ export interface PeerCliSettings {
   noSandbox: boolean;
   /** The password (from `P2PFS_PASSWORD` or typed). */
   password(): Promise<string>;
+  /** The session `login` kept for these trackers, used instead of a password. */
+  kept?: StoredSession;
+  /** Forgets the kept session (it was revoked, or `logout` ended it). */
+  forgetKept(): Promise<void>;
   /** A new tracker connection (not logged in). */
   connect(agent: string): Promise<TrackerClient>;
   /** The whole table (for `shell`, which hands it on). */
@@ -97,7 +102,8 @@ export const COMMON_FLAGS: FlagSpecs = {
   user: {
     type: "string",
     value: "NAME",
-    help: "account name (env P2PFS_USER); password from env P2PFS_PASSWORD or typed",
+    help:
+      "account name (env P2PFS_USER; default: the one 'login' kept); password from env P2PFS_PASSWORD or typed",
   },
   "tls-ca": {
     type: "string",
@@ -150,6 +156,8 @@ const SERVING_FLAGS: FlagSpecs = {
  */
 export function peerCommands(cliOnly: {
   register: CliRunner;
+  login: CliRunner;
+  passwd: CliRunner;
   serve: CliRunner;
   shell: CliRunner;
   status: CliRunner;
@@ -192,6 +200,42 @@ export function peerCommands(cliOnly: {
       needsLogin: false,
       modes: ["cli"],
       run: cliOnly.register,
+    },
+    {
+      name: "login",
+      summary: "sign in once: later commands use the kept session",
+      usage: "[--user NAME]",
+      positionals: { name: "", min: 0, max: 0 },
+      flags: { json: JSON_FLAG },
+      help: [
+        "Signs in (the password from P2PFS_PASSWORD or typed) and keeps the session in",
+        "$XDG_CONFIG_HOME/p2pfs/sessions.json (~/.config/p2pfs/), readable by you alone, one per",
+        "tracker cluster. Later commands use it without a password, until 'logout' or until it",
+        "expires (30 days). With P2PFS_PASSWORD set, commands sign in with it instead.",
+      ].join("\n"),
+      examples: ["login --user ann"],
+      needsLogin: false,
+      modes: ["cli"],
+      run: cliOnly.login,
+    },
+    {
+      name: "passwd",
+      summary: "change your password",
+      usage: "[--keep-sessions]",
+      positionals: { name: "", min: 0, max: 0 },
+      flags: {
+        "keep-sessions": { type: "boolean", help: "keep your other sessions (default: end them)" },
+        json: JSON_FLAG,
+      },
+      help: [
+        "Changes your password: the current one (P2PFS_PASSWORD or typed), then the new one",
+        "(P2PFS_NEW_PASSWORD, or typed twice). Your other sessions end, serving peers included,",
+        "unless --keep-sessions; the session this command uses is kept.",
+      ].join("\n"),
+      examples: ["passwd", "passwd --keep-sessions"],
+      needsLogin: true,
+      modes: ["cli"],
+      run: cliOnly.passwd,
     },
     {
       name: "serve",
@@ -496,7 +540,7 @@ export function peerCommands(cliOnly: {
     },
     {
       name: "logout",
-      summary: "revoke sessions (--all, --session ID); in the shell: leave",
+      summary: "end the kept session (--all: every one); in the shell: leave",
       usage: "[--all | --session ID]",
       positionals: { name: "", min: 0, max: 0 },
       flags: {
@@ -509,32 +553,43 @@ export function peerCommands(cliOnly: {
         json: JSON_FLAG,
       },
       help: [
-        "Revokes sessions: every one of yours (--all), or one (see 'sessions'). A serving peer",
-        "whose session is revoked logs in again with its password. In the shell, logout with no",
-        "option logs out and leaves, like quit.",
+        "Ends the session 'login' kept and forgets it; --all ends every session of yours, --session",
+        "one (see 'sessions'). A serving peer whose session is ended stops serving and says so. In",
+        "the shell, logout with no option logs out and leaves, like quit.",
       ].join("\n"),
       examples: ["logout --all"],
       needsLogin: true,
       modes: ["cli", "shell"],
       async run({ values, host }) {
         const session = stringValue(values.session);
+        const cli = host.cli;
         if (!values.all && session === undefined) {
           if (host.shell) {
             host.shell.leave();
             return 0;
           }
-          throw new CliError(
-            `Cannot run logout: give --all or --session ID\nUsage: ${host.program} logout (--all | --session ID)`,
-            USAGE_EXIT,
-          );
+          if (!cli?.kept) {
+            throw new CliError(
+              `Cannot log out: no session is kept for this tracker (sign in with '${host.program} login'; --all ends every session of yours)`,
+            );
+          }
         }
         const ctx = await host.login();
         const revoked = await ctx.client.logout(
           ctx.token,
-          values.all ? { all: true } : { session: session! },
+          values.all ? { all: true } : session !== undefined ? { session } : {},
         );
-        if (ctx.json) ctx.print(JSON.stringify({ revoked }));
-        else ctx.print(`revoked ${revoked} session${revoked === 1 ? "" : "s"}`);
+        // The kept session ended (it was the one asked for, or one of all): forget it.
+        const forgot = cli?.kept !== undefined && (values.all || session === undefined);
+        if (forgot) await cli!.forgetKept();
+        if (ctx.json) ctx.print(JSON.stringify({ revoked, forgotten: forgot }));
+        else {
+          ctx.print(
+            `revoked ${revoked} session${revoked === 1 ? "" : "s"}${
+              forgot ? "; the kept session is forgotten" : ""
+            }`,
+          );
+        }
         if (values.all) host.shell?.leave();
         return 0;
       },

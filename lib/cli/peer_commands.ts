@@ -209,7 +209,7 @@ export async function sessionsCommand(ctx: CommandContext): Promise<SessionInfo[
         s.agent ?? "",
         s.createdAt ? when(s.createdAt) : "",
         when(s.expiresAt),
-        s.current ? "(this command)" : "",
+        s.current ? "(in use)" : "",
       ]),
       tableStyle(ctx.colour ?? false),
     ));

@@ -23,6 +23,12 @@ import { SwarmFiles } from "./swarm_files.ts";
 import { ProgressReporter } from "./swarm_seat.ts";
 import { type Session, type TrackerAddress, TrackerClient } from "./tracker_client.ts";
 
+/**
+ * A node that logs in with a password starts a new session this long before its own expires (or
+ * half way through a shorter session).
+ */
+export const RENEW_BEFORE_EXPIRY_MS = 3600_000;
+
 /** Settings of a {@link PeerNode}. */
 export interface PeerNodeOptions {
   /**
@@ -32,8 +38,16 @@ export interface PeerNodeOptions {
   tracker: TrackerAddress | readonly TrackerAddress[];
   /** Account name. */
   user: string;
-  /** Account password (kept in memory to log in again after an outage). */
-  password: string;
+  /**
+   * Account password (kept in memory to log in again after an outage, and before the session
+   * expires). Give this or `token`.
+   */
+  password?: string;
+  /**
+   * A kept session's token (`p2pfs-peer login`), used instead of a password: the node picks it up
+   * again after an outage, never logs it out, and stops when it ends.
+   */
+  token?: string;
   /** Folder to share. */
   shareDir: string;
   /** Address to listen on for peers. Default 127.0.0.1. */
@@ -90,6 +104,8 @@ export class PeerNode implements AsyncDisposable {
   #rescanQueued: ReturnType<typeof setTimeout> | undefined;
   #rescanning: Promise<void> = Promise.resolve();
   #bytesSent = 0;
+  readonly #ended = Promise.withResolvers<string>();
+  #sessionStart = 0;
 
   private constructor(options: PeerNodeOptions, root: string) {
     this.#options = options;
@@ -142,6 +158,15 @@ export class PeerNode implements AsyncDisposable {
     }
     node.#tasks.push(node.#heartbeatLoop(), node.#watchLoop());
     return node;
+  }
+
+  /**
+   * Resolves, with why, when the node stopped serving because its session ended on the tracker
+   * (revoked by `logout --all`, `passwd` or an operator, or a kept session that expired). It does
+   * not log in again behind the operator's back.
+   */
+  get ended(): Promise<string> {
+    return this.#ended.promise;
   }
 
   /** Files this peer downloads (in the shell) and serves meanwhile from what it has verified. */
@@ -229,7 +254,9 @@ export class PeerNode implements AsyncDisposable {
     this.#stop.abort();
     clearTimeout(this.#rescanQueued);
     const client = this.#client;
-    if (client && this.#session) {
+    // A kept session outlives this process: the tracker shows the peer offline once it falls
+    // silent.
+    if (client && this.#session && this.#options.token === undefined) {
       await client.logout(this.#session.token).catch(() => {});
     }
     client?.close();
@@ -249,7 +276,10 @@ export class PeerNode implements AsyncDisposable {
       ...(this.#options.trackerTls ? { tls: this.#options.trackerTls } : {}),
     });
     try {
-      this.#session = await client.login(this.#options.user, this.#options.password);
+      this.#session = this.#options.token !== undefined
+        ? await client.resume(this.#options.token)
+        : await client.login(this.#options.user, this.#options.password ?? "");
+      this.#sessionStart = Date.now();
       this.#trackerKey ??= await importPublicKey(this.#session.trackerKey);
       this.#client = client;
       this.#trackerIndex = client.trackerIndex;
@@ -303,11 +333,37 @@ export class PeerNode implements AsyncDisposable {
           backoffMs = 500;
           continue;
         }
-        await this.#client!.heartbeat(this.#session!.token);
+        const session = this.#session!;
+        const renewWithin = Math.min(
+          RENEW_BEFORE_EXPIRY_MS,
+          (session.expiresAt - this.#sessionStart) / 2,
+        );
+        if (this.#options.token === undefined && session.expiresAt - Date.now() < renewWithin) {
+          // About to expire: a new session now, the old one ended (never a revoked one).
+          const renewed = await this.#client!.login(
+            this.#options.user,
+            this.#options.password ?? "",
+          );
+          this.#sessionStart = Date.now();
+          await this.#client!.logout(session.token).catch(() => {});
+          this.#session = renewed;
+          await this.#announce();
+          continue;
+        }
+        await this.#client!.heartbeat(session.token);
       } catch (error) {
         if (signal.aborted) break;
         if (error instanceof RemoteError && error.code === "BAD_TOKEN") {
-          this.#log("session expired: logging in again");
+          const expired = this.#session !== undefined && this.#session.expiresAt <= Date.now();
+          const why = expired
+            ? "the session expired"
+            : "the session was ended on the tracker (logout --all, a password change or an operator)";
+          this.#log(`${why}: stopped serving`);
+          this.#ended.resolve(why);
+          this.#client?.close();
+          this.#client = undefined;
+          this.#session = undefined;
+          break;
         } else {
           this.#log(`tracker unreachable: ${error instanceof Error ? error.message : error}`);
           const trackers = this.#options.tracker;

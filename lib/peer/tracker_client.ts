@@ -267,9 +267,13 @@ export class TrackerClient implements AsyncDisposable {
    * Logs in and returns the session; throws `TRACKER_KEY_CHANGED` (after logging the new session
    * out) if the tracker's ticket key is not the one this process pinned for its address.
    */
-  async login(username: string, password: string): Promise<Session> {
+  async login(
+    username: string,
+    password: string,
+    options: { remember?: boolean } = {},
+  ): Promise<Session> {
     const { token, user, expiresAt, heartbeatMs, trackerKey } = await this.#call(
-      { type: "login", username, password },
+      { type: "login", username, password, ...(options.remember ? { remember: true } : {}) },
       sessionReply,
     );
     try {
@@ -288,6 +292,37 @@ export class TrackerClient implements AsyncDisposable {
   async logout(token: string, options: { all?: boolean; session?: string } = {}): Promise<number> {
     const reply = await this.#call({ type: "logout", token, ...options }, logoutReply);
     return reply.revoked ?? 1;
+  }
+
+  /**
+   * Picks up a kept session (`login` with `remember`): the same as a login, for `token`. Throws a
+   * `BAD_TOKEN` `RemoteError` when it was revoked or has expired.
+   */
+  async resume(token: string): Promise<Session> {
+    const session = await this.#call({ type: "resume", token }, sessionReply);
+    pinTrackerKey(this.pinKey, session.trackerKey);
+    const { user, expiresAt, heartbeatMs, trackerKey } = session;
+    return { token, user, expiresAt, heartbeatMs, trackerKey };
+  }
+
+  /**
+   * Changes the password (the old one is required); resolves to how many other sessions ended
+   * (none with `keepSessions`).
+   */
+  async passwd(
+    token: string,
+    password: string,
+    newPassword: string,
+    options: { keepSessions?: boolean } = {},
+  ): Promise<number> {
+    const reply = await this.#call({
+      type: "passwd",
+      token,
+      password,
+      newPassword,
+      ...(options.keepSessions ? { keepSessions: true } : {}),
+    }, logoutReply);
+    return reply.revoked ?? 0;
   }
 
   /** What the tracker knows of the caller: sessions, announced peer, files shared, counts. */

@@ -92,3 +92,6 @@ export const MAX_UNTICKETED_CONNECTIONS = 64;
 
 /** Most versions one peer connection keeps tickets for; the oldest is forgotten first. */
 export const MAX_TICKETS_PER_CONNECTION = 64;
+
+/** How long a kept session (`login` with `remember`: `p2pfs-peer login`) lives: 30 days. */
+export const STORED_SESSION_TTL_MS = 30 * 24 * 3600_000;

@@ -166,7 +166,23 @@ export type FailureReason = Infer<typeof failureReason>;
 const trackerRequests = {
   hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
   register: object({ type: oneOf("register"), username, password: str({ min: 1, max: 1024 }) }),
-  login: object({ type: oneOf("login"), username, password: str({ min: 1, max: 1024 }) }),
+  login: object({
+    type: oneOf("login"),
+    username,
+    password: str({ min: 1, max: 1024 }),
+    /** A session to keep (`p2pfs-peer login`): it lives `STORED_SESSION_TTL_MS`. */
+    remember: optional(bool()),
+  }),
+  /** Picks up a stored session: the same reply as `login`, for the same token. */
+  resume: object({ type: oneOf("resume"), token }),
+  /** Changes the caller's password; the other sessions end unless `keepSessions`. */
+  passwd: object({
+    type: oneOf("passwd"),
+    token,
+    password: str({ min: 1, max: 1024 }),
+    newPassword: str({ min: 1, max: 1024 }),
+    keepSessions: optional(bool()),
+  }),
   logout: object({
     type: oneOf("logout"),
     token,
@@ -328,7 +344,7 @@ export const announceReply = object({
   port: optional(port),
 });
 
-/** Reply to `login`. */
+/** Reply to `login` and `resume`. */
 export const sessionReply = object({
   type: oneOf("session"),
   token,

@@ -1,13 +1,13 @@
 /**
- * Accounts and sessions: `register`, `login`, `logout`, `sessions`, and checking a request's
- * token. Everything that must agree between trackers is in the store: accounts, sessions, login
+ * Accounts and sessions: `register`, `login` (and `resume` of a kept session), `logout`,
+ * `sessions`, `passwd`, and checking a request's token. Everything that must agree between trackers is in the store: accounts, sessions, login
  * back-off and registration buckets. Sessions are cached here; a logout on any tracker reaches
  * every cache through the change log ({@link Accounts.revoked}), and a cache entry is trusted only
  * while this tracker's log reader is less than {@link REVOCATION_MS} behind.
  *
  * @module
  */
-import { MIN_PASSWORD_LENGTH } from "../protocol/mod.ts";
+import { MIN_PASSWORD_LENGTH, STORED_SESSION_TTL_MS } from "../protocol/mod.ts";
 import { kvFailureStore, LoginThrottle } from "./login_throttle.ts";
 import type { PasswordHash, PasswordHasher } from "./password.ts";
 import { RegistrationLimit } from "./registration_limit.ts";
@@ -29,6 +29,8 @@ const CACHE_MAX_ENTRIES = 100_000;
 export interface AccountsOptions {
   /** How long a session token lives. */
   sessionTtlMs: number;
+  /** How long a kept session (`login` with `remember`) lives. Default `STORED_SESSION_TTL_MS`. */
+  storedSessionTtlMs?: number;
   /** The clock. */
   now: () => number;
   /** Password hashing. */
@@ -128,7 +130,12 @@ export class Accounts {
    * slow further attempts at that name from that address, and from that address at all, never
    * from elsewhere — counted in the store, so across every tracker on it.
    */
-  async login(username: string, password: string, context: RequestContext): Promise<Reply> {
+  async login(
+    username: string,
+    password: string,
+    context: RequestContext,
+    remember = false,
+  ): Promise<Reply> {
     // Throttled whether or not the user exists.
     const wait = await this.#throttle.retryAfter(username, context.address);
     if (wait > 0) {
@@ -150,7 +157,13 @@ export class Accounts {
     const name = user.name ?? username;
     const token = newToken();
     const now = this.#options.now();
-    const expiresAt = now + this.#options.sessionTtlMs;
+    const expiresAt = now +
+      (remember
+        ? Math.max(
+          this.#options.sessionTtlMs,
+          this.#options.storedSessionTtlMs ?? STORED_SESSION_TTL_MS,
+        )
+        : this.#options.sessionTtlMs);
     await this.#store.putSession(
       hashToken(token),
       {
@@ -170,6 +183,72 @@ export class Accounts {
       heartbeatMs: this.#options.heartbeatMs,
       trackerKey,
     };
+  }
+
+  /** The `login` reply for a live session `token` (a kept session picked up again). */
+  async resume(token: string): Promise<Reply> {
+    const { tokenHash } = await this.authenticate(token);
+    const session = await this.#store.getSession(tokenHash, this.#options.now());
+    if (!session) {
+      throw new TrackerError("BAD_TOKEN", "Cannot accept request: session is unknown or expired");
+    }
+    return {
+      type: "session",
+      token,
+      user: session.user,
+      expiresAt: session.expiresAt,
+      heartbeatMs: this.#options.heartbeatMs,
+      trackerKey: (await this.ticketIssuer()).publicKey,
+    };
+  }
+
+  /**
+   * Changes the caller's password: the old one must match (a wrong one counts as a failed login,
+   * with the same back-off); the new one must be long enough. Every other session of the account
+   * ends unless `keepSessions`; returns the user, the token hashes ended and the reply.
+   */
+  async passwd(
+    token: string,
+    change: { password: string; newPassword: string; keepSessions?: boolean },
+    context: RequestContext,
+  ): Promise<{ user: string; ended: string[]; reply: Reply }> {
+    const { user, tokenHash } = await this.authenticate(token);
+    if (change.newPassword.length < MIN_PASSWORD_LENGTH) {
+      throw new TrackerError(
+        "INVALID",
+        `Cannot change the password: the new one must have at least ${MIN_PASSWORD_LENGTH} characters`,
+      );
+    }
+    const wait = await this.#throttle.retryAfter(user, context.address);
+    if (wait > 0) {
+      throw new TrackerError(
+        "RATE_LIMITED",
+        `Cannot change the password: too many failed attempts; try again in ${
+          Math.ceil(wait / 1000)
+        } s`,
+      );
+    }
+    const record = await this.#store.getUser(user);
+    if (!record || !await this.#verify(change.password, record.password)) {
+      await this.#throttle.fail(user, context.address);
+      throw new TrackerError(
+        "AUTH_FAILED",
+        "Cannot change the password: the old password is wrong",
+      );
+    }
+    await this.#throttle.succeed(user, context.address);
+    await this.#store.setPassword(record.name ?? user, await this.#hash(change.newPassword));
+    const ended: string[] = [];
+    if (!change.keepSessions) {
+      const sessions = await this.#store.listSessions(user, this.#options.now());
+      for (const hash of sessions.keys()) {
+        if (hash === tokenHash) continue;
+        await this.#store.deleteSession(hash);
+        this.#cache.delete(hash);
+        ended.push(hash);
+      }
+    }
+    return { user, ended, reply: { type: "ok", revoked: ended.length } };
   }
 
   /**

@@ -214,7 +214,13 @@ export class TrackerService {
       hello: (request) =>
         Promise.resolve({ type: "hello", version: request.version, server: "tracker" }),
       register: (r, context) => accounts.register(r.username, r.password, context),
-      login: (r, context) => accounts.login(r.username, r.password, context),
+      login: (r, context) => accounts.login(r.username, r.password, context, r.remember === true),
+      resume: (r) => accounts.resume(r.token),
+      passwd: async (r, context) => {
+        const { user, ended, reply } = await accounts.passwd(r.token, r, context);
+        if (ended.length > 0) await files.offline(user, ended);
+        return reply;
+      },
       logout: async (r) => {
         const { user, ended, reply } = await accounts.logout(r.token, r);
         await files.offline(user, ended);

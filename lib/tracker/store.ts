@@ -238,6 +238,8 @@ export interface TrackerStore extends AsyncDisposable {
   createUser(name: string, record: UserRecord): Promise<boolean>;
   /** The record of the user named `name` in any case, with `name` as registered; or null. */
   getUser(name: string): Promise<UserRecord | null>;
+  /** Replaces the password hash of user `name` (as registered); false if there is no such user. */
+  setPassword(name: string, password: PasswordHash): Promise<boolean>;
   /** Stores a session under its token hash; it expires by itself (`now` is the caller's clock). */
   putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void>;
   /** The session, or null if unknown or expired. */
@@ -463,6 +465,18 @@ export class KvTrackerStore implements TrackerStore {
     // A record written before names were folded, under the spelling it was registered with.
     const legacy = (await this.#kv.get<UserRecord>(["user", name])).value;
     return legacy ? { ...legacy, name } : null;
+  }
+
+  async setPassword(name: string, password: PasswordHash): Promise<boolean> {
+    for (const key of [["user", name.toLowerCase()], ["user", name]]) {
+      const entry = await this.#kv.get<UserRecord>(key);
+      if (!entry.value) continue;
+      const result = await this.#atomic().check(entry)
+        .set(key, { ...entry.value, password }).commit();
+      if (result.ok) return true;
+      return await this.setPassword(name, password); // changed meanwhile: read it again
+    }
+    return false;
   }
 
   async putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void> {

@@ -15,6 +15,14 @@ import { manifestId } from "../../lib/protocol/mod.ts";
 /** The project root: where `tracker.ts`, `peer.ts` and `deno.json` live. */
 export const ROOT: string = resolve(import.meta.dirname!, "..", "..");
 
+/**
+ * Kept sessions (`p2pfs-peer login`) are read from the config folder: every command a test runs
+ * looks in a folder that does not exist, never in the developer's own (a test that signs in gives
+ * its own `XDG_CONFIG_HOME`).
+ */
+export const NO_CONFIG_HOME = "/nonexistent/p2pfs-tests-config";
+Deno.env.set("XDG_CONFIG_HOME", NO_CONFIG_HOME);
+
 /** The password every test account uses (long enough for `register`). */
 export const PASSWORD = "integration-password";
 

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   makeTempDir,
+  NO_CONFIG_HOME,
   PASSWORD,
   pathExists,
   registerUsers,
@@ -32,6 +33,7 @@ async function taskFrom(cwd: string, args: string[], stdin?: string) {
   const env: Record<string, string> = {
     PATH: Deno.env.get("PATH") ?? "",
     HOME: Deno.env.get("HOME") ?? "",
+    XDG_CONFIG_HOME: NO_CONFIG_HOME,
     NO_COLOR: "1",
     P2PFS_PASSWORD: PASSWORD,
   };
