@@ -478,9 +478,18 @@ async function runRegister({ values, host }: CommandCall<PeerHost>): Promise<num
     );
   }
   await using client = await settings.connect("p2pfs-register");
-  await client.register(settings.user, password);
-  if (values.json) console.log(JSON.stringify({ user: settings.user, registered: true }));
-  else console.log(`registered ${settings.user}`);
+  const invite = stringValue(values.invite);
+  const { admin } = await client.register(
+    settings.user,
+    password,
+    invite !== undefined ? { invite } : {},
+  );
+  if (values.json) console.log(JSON.stringify({ user: settings.user, registered: true, admin }));
+  else {
+    console.log(
+      `registered ${settings.user}${admin ? " (the tracker's first account: its admin)" : ""}`,
+    );
+  }
   return 0;
 }
 

@@ -41,6 +41,7 @@ import {
   sessionsCommand,
 } from "./peer_commands.ts";
 import type { StoredSession } from "./session_store.ts";
+import { ADMIN_ACTIONS, adminCommand } from "./admin_command.ts";
 
 /** What the command line gives the commands that only run there. */
 export interface PeerCliSettings {
@@ -192,14 +193,64 @@ export function peerCommands(cliOnly: {
     {
       name: "register",
       summary: "create an account",
-      usage: "--user NAME",
+      usage: "--user NAME [--invite CODE]",
       positionals: { name: "", min: 0, max: 0 },
-      flags: { json: JSON_FLAG },
-      help: "Creates the account NAME (a password of at least 8 characters).",
+      flags: {
+        invite: {
+          type: "string",
+          value: "CODE",
+          help: "an invitation code from an admin (trackers that take accounts by invitation)",
+        },
+        json: JSON_FLAG,
+      },
+      help: [
+        "Creates the account NAME (a password of at least 8 characters). The first account of a",
+        "new tracker is its admin.",
+      ].join("\n"),
       examples: ["register --user ann"],
       needsLogin: false,
       modes: ["cli"],
       run: cliOnly.register,
+    },
+    {
+      name: "admin",
+      summary: "operators: accounts, invitations (admin users, invite, disable NAME, ...)",
+      usage: "ACTION [NAME] [--uses N] [--expires DURATION]",
+      positionals: { name: "ACTION [NAME]", min: 1, max: 2 },
+      flags: {
+        uses: { type: "string", value: "N", help: "invite: registrations it allows (default 1)" },
+        expires: {
+          type: "string",
+          value: "DURATION",
+          help: "invite: how long it works (e.g. 2d, 12h; default 7d)",
+        },
+        json: JSON_FLAG,
+      },
+      help: [
+        "An admin's actions on the tracker's accounts (refused to others):",
+        ...Object.entries(ADMIN_ACTIONS).map(([name, a]) =>
+          `  ${(name + (a.account ? " NAME" : "")).padEnd(20)} ${a.help}`
+        ),
+        "Every action is recorded (who, what, when) in the tracker's audit log.",
+      ].join("\n"),
+      examples: ["admin users", "admin invite --uses 30 --expires 7d", "admin disable mallory"],
+      needsLogin: true,
+      modes: ["cli", "shell"],
+      async run({ values, positionals, host }) {
+        const uses = stringValue(values.uses);
+        const n = uses === undefined ? undefined : Number(uses);
+        if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 10_000)) {
+          throw new CliError(`Cannot use --uses "${uses}": expected 1-10000`, USAGE_EXIT);
+        }
+        const expires = stringValue(values.expires);
+        const expiresMs = expires === undefined ? undefined : parseDuration(expires, "--expires");
+        await adminCommand(await host.login(), positionals, {
+          ...(n !== undefined ? { uses: n } : {}),
+          ...(expiresMs !== undefined ? { expiresMs } : {}),
+          program: host.program,
+        });
+        return 0;
+      },
     },
     {
       name: "login",

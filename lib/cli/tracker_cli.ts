@@ -24,7 +24,9 @@ function positive(text: string | undefined, fallback: number): number {
 }
 import { dirname, resolve as resolvePath } from "node:path";
 import {
+  KvTrackerStore,
   MAX_WAITING_HASHES,
+  type RegistrationPolicy,
   REGISTRATIONS_PER_ADDRESS,
   ScryptHasher,
   startTracker,
@@ -67,6 +69,8 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "idle-timeout-ms",
     "max-waiting-hashes",
     "max-registrations",
+    "registration",
+    "audit-days",
     "workers",
     // Internal: this process is worker I of --workers N (started by the parent).
     "worker",
@@ -104,6 +108,10 @@ Options:
   --max-waiting-hashes N     password checks that may wait for a turn; more get BUSY (default 16)
   --max-registrations N      registrations one address may make at once, then one a minute
                              (default 60)
+  --registration POLICY      who may register: open (default), invite (register --invite CODE
+                             from an admin's 'p2pfs-peer admin invite'), or closed (admins add
+                             accounts: 'p2pfs-peer admin add NAME')
+  --audit-days N             days the audit log keeps admin actions (default 90)
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
   --workers N          tracker processes sharing the port and the KV (default: the number of
@@ -111,6 +119,10 @@ Options:
   --no-sandbox         do not narrow Deno's permissions to the KV folder
   -h, --help           show this help
   --version            show the program's version
+
+The first account registered on a new tracker is its admin. For recovery, without the network:
+  p2pfs-tracker admin promote NAME [--kv PATH]   makes NAME an admin (stop the tracker first for
+                                                 a local KV file, or run it against the same KV)
 
 Paths are taken from the folder the command was run from.
 
@@ -122,8 +134,12 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseFlags(args, TRACKER_FLAGS, userCwd());
-    if (parsed.positionals.length > 0) {
-      throw new CliError(`Cannot use '${parsed.positionals[0]}': the tracker takes only options`);
+    if (parsed.positionals.length > 0 && parsed.positionals[0] !== "admin") {
+      throw new CliError(
+        `Cannot use '${
+          parsed.positionals[0]
+        }': the tracker takes only options (and 'admin promote NAME')`,
+      );
     }
   } catch (error) {
     console.error(`error: ${error instanceof Error ? error.message : error}\n\n${USAGE}`);
@@ -159,6 +175,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     "idle-timeout-ms": optional("idle-timeout-ms"),
     "max-waiting-hashes": optional("max-waiting-hashes"),
     "max-registrations": optional("max-registrations"),
+    registration: text("registration", "open"),
+    "audit-days": optional("audit-days"),
     workers: optional("workers"),
     worker: optional("worker"),
   };
@@ -169,6 +187,22 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   if (values.help) {
     console.log(USAGE);
     return 0;
+  }
+  if (parsed.positionals[0] === "admin") {
+    return await runOfflineAdmin(parsed.positionals.slice(1), values.kv);
+  }
+  if (!["open", "invite", "closed"].includes(values.registration)) {
+    console.error(
+      `error: --registration must be open, invite or closed, got ${values.registration}`,
+    );
+    return 2;
+  }
+  const auditDays = values["audit-days"] === undefined ? undefined : Number(values["audit-days"]);
+  if (auditDays !== undefined && !(Number.isInteger(auditDays) && auditDays >= 1)) {
+    console.error(
+      `error: --audit-days must be a whole number of days, got ${values["audit-days"]}`,
+    );
+    return 2;
   }
   const port = Number(values.port);
   const heartbeatMs = Number(values["heartbeat-ms"]);
@@ -270,6 +304,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       kvPath,
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
+      registration: values.registration as RegistrationPolicy,
+      ...(auditDays !== undefined ? { auditDays } : {}),
       trustAnnouncedHosts: values["trust-announced-hosts"],
       ...(workerId !== undefined ? { workerId, reusePort: true } : {}),
       onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
@@ -334,5 +370,27 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGTERM", stop);
   await dashboard?.close();
   await tracker.close();
+  return 0;
+}
+
+/** `p2pfs-tracker admin promote NAME`: makes an admin straight in the KV (recovery). */
+async function runOfflineAdmin(args: string[], kv: string): Promise<number> {
+  const [action, name, ...rest] = args;
+  if (action !== "promote" || name === undefined || rest.length > 0) {
+    console.error(`error: Cannot run admin: expected 'admin promote NAME'\n\n${USAGE}`);
+    return 2;
+  }
+  const path = kv !== ":memory:" && !/^https?:\/\//.test(kv) ? userPath(kv) : kv;
+  await using store = await KvTrackerStore.open(path);
+  const done = await store.updateUser(name, (u) => ({ ...u, admin: true }));
+  if (!done) {
+    console.error(`error: Cannot promote ${name}: no such account in ${path}`);
+    return 1;
+  }
+  await store.audit(
+    { at: Date.now(), by: "(tracker command)", action: "promote", target: name },
+    90 * 24 * 3600_000,
+  );
+  console.log(`${done.name ?? name} is an admin of the tracker on ${path}`);
   return 0;
 }

@@ -5,6 +5,8 @@
  * @module
  */
 import {
+  type AdminReply,
+  adminReply,
   announceReply,
   Channel,
   type ClientTls,
@@ -25,6 +27,7 @@ import {
   peerReply,
   PROTOCOL_VERSION,
   ProtocolError,
+  registerReply,
   type Schema,
   type SessionInfo,
   sessionReply,
@@ -66,6 +69,19 @@ export function parseAddress(text: string): TrackerAddress {
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
+
+/** What `admin` can do. */
+export type AdminAction =
+  | "users"
+  | "disable"
+  | "enable"
+  | "remove"
+  | "reset-password"
+  | "promote"
+  | "demote"
+  | "kick"
+  | "invite"
+  | "add";
 
 /** A logged-in session. */
 export interface Session {
@@ -259,8 +275,32 @@ export class TrackerClient implements AsyncDisposable {
   }
 
   /** Creates an account. */
-  async register(username: string, password: string): Promise<void> {
-    await this.#call({ type: "register", username, password }, okReply);
+  /** Creates an account; resolves to whether it is the tracker's first (its admin). */
+  async register(
+    username: string,
+    password: string,
+    options: { invite?: string } = {},
+  ): Promise<{ admin: boolean }> {
+    const reply = await this.#call({
+      type: "register",
+      username,
+      password,
+      ...(options.invite !== undefined ? { invite: options.invite } : {}),
+    }, registerReply);
+    return { admin: reply.admin === true };
+  }
+
+  /** An operator's action (refused with `FORBIDDEN` unless the session's user is an admin). */
+  async admin(
+    token: string,
+    request: {
+      action: AdminAction;
+      user?: string;
+      uses?: number;
+      expiresMs?: number;
+    },
+  ): Promise<AdminReply> {
+    return await this.#call({ type: "admin", token, ...request }, adminReply);
   }
 
   /**

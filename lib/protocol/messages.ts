@@ -165,7 +165,33 @@ export type FailureReason = Infer<typeof failureReason>;
 
 const trackerRequests = {
   hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
-  register: object({ type: oneOf("register"), username, password: str({ min: 1, max: 1024 }) }),
+  register: object({
+    type: oneOf("register"),
+    username,
+    password: str({ min: 1, max: 1024 }),
+    /** An invitation code (`--registration invite`). */
+    invite: optional(str({ min: 1, max: 128 })),
+  }),
+  /** An operator's action (see `lib/tracker/admin.ts`). */
+  admin: object({
+    type: oneOf("admin"),
+    token,
+    action: oneOf(
+      "users",
+      "disable",
+      "enable",
+      "remove",
+      "reset-password",
+      "promote",
+      "demote",
+      "kick",
+      "invite",
+      "add",
+    ),
+    user: optional(username),
+    uses: optional(int({ min: 1, max: 10_000 })),
+    expiresMs: optional(int({ min: 1_000, max: 365 * 24 * 3600_000 })),
+  }),
   login: object({
     type: oneOf("login"),
     username,
@@ -343,6 +369,37 @@ export const announceReply = object({
   host: optional(host),
   port: optional(port),
 });
+
+/** Reply to `register`: `admin` for the tracker's first account. */
+export const registerReply = object({ type: oneOf("ok"), admin: optional(bool()) });
+
+/** One account, as `admin users` lists it. */
+export const adminUserInfo = object({
+  user: username,
+  admin: bool(),
+  disabled: bool(),
+  createdAt: int(),
+  lastSeen: optional(int()),
+  online: bool(),
+  downloads: num({ min: 0 }),
+  failures: num({ min: 0 }),
+});
+/** One account, as `admin users` lists it. */
+export type AdminUserInfo = Infer<typeof adminUserInfo>;
+
+/** Reply to `admin`: what the action did (the fields it concerns). */
+export const adminReply = object({
+  type: oneOf("admin"),
+  users: optional(array(adminUserInfo, { max: 100_000 })),
+  user: optional(username),
+  code: optional(str({ max: 128 })),
+  uses: optional(int()),
+  expiresAt: optional(int()),
+  password: optional(str({ max: 128 })),
+  ended: optional(int()),
+});
+/** Reply to `admin`. */
+export type AdminReply = Infer<typeof adminReply>;
 
 /** Reply to `login` and `resume`. */
 export const sessionReply = object({

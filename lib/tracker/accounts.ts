@@ -16,6 +16,9 @@ import { TicketIssuer } from "./ticket_issuer.ts";
 import { hashToken, newToken } from "./token.ts";
 import { busy, type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
 
+/** Who may register an account (`p2pfs-tracker --registration`). */
+export type RegistrationPolicy = "open" | "invite" | "closed";
+
 /** A logout on one tracker stops the token on every tracker within this long. */
 export const REVOCATION_MS = 1_000;
 
@@ -35,6 +38,8 @@ export interface AccountsOptions {
   now: () => number;
   /** Password hashing. */
   hasher: PasswordHasher;
+  /** Who may register: anyone (`open`, the default), with an invitation, or nobody (`closed`). */
+  registration?: RegistrationPolicy;
   /** `register` requests one address may send at once. */
   registrationsPerAddress?: number;
   /** How long a read ticket opens new peer connections. */
@@ -90,7 +95,27 @@ export class Accounts {
    * Cheap refusals first: a bad password, too many registrations from this address, a taken name
    * (in any case); only then the scrypt hash, which may answer `BUSY`.
    */
-  async register(username: string, password: string, context: RequestContext): Promise<Reply> {
+  async register(
+    username: string,
+    password: string,
+    context: RequestContext,
+    invite?: string,
+  ): Promise<Reply> {
+    // Whatever the policy, a new tracker's first account (its admin) may register.
+    let policy = this.#options.registration ?? "open";
+    if (policy !== "open" && !(await this.#store.founded())) policy = "open";
+    if (policy === "closed") {
+      throw new TrackerError(
+        "FORBIDDEN",
+        "Cannot register: on this tracker accounts are made by its admins ('p2pfs-peer admin add NAME')",
+      );
+    }
+    if (policy === "invite" && invite === undefined) {
+      throw new TrackerError(
+        "FORBIDDEN",
+        "Cannot register: this tracker takes new accounts by invitation only (register --invite CODE)",
+      );
+    }
     if (password.length < MIN_PASSWORD_LENGTH) {
       throw new TrackerError(
         "INVALID",
@@ -117,12 +142,55 @@ export class Accounts {
       throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken${as}`);
     };
     await taken();
+    if (await this.#store.nameHeld(username)) {
+      throw new TrackerError(
+        "USER_EXISTS",
+        `Cannot register: the name ${username} belonged to a removed account and is held for a while`,
+      );
+    }
     const record = { password: await this.#hash(password), createdAt: this.#options.now() };
+    if (
+      policy === "invite" && !(await this.#store.takeInvite(hashToken(invite!), record.createdAt))
+    ) {
+      throw new TrackerError(
+        "FORBIDDEN",
+        "Cannot register: the invitation code is unknown, used up or expired (ask an admin for another)",
+      );
+    }
     if (!(await this.#store.createUser(username, record))) {
       await taken(); // taken while we hashed
       throw new TrackerError("USER_EXISTS", `Cannot register: the name ${username} is taken`);
     }
-    return { type: "ok" };
+    const made = await this.#store.getUser(username);
+    return { type: "ok", ...(made?.admin ? { admin: true } : {}) };
+  }
+
+  /**
+   * Makes an account with a one-time password that must be changed at the first login (an
+   * admin's `add`, whatever the registration policy); USER_EXISTS when the name is taken.
+   */
+  async create(username: string, password: string): Promise<void> {
+    if ((await this.#store.getUser(username)) || (await this.#store.nameHeld(username))) {
+      throw new TrackerError("USER_EXISTS", `Cannot add ${username}: the name is taken or held`);
+    }
+    const record = {
+      password: await this.#hash(password),
+      createdAt: this.#options.now(),
+      mustChangePassword: true,
+    };
+    if (!(await this.#store.createUser(username, record))) {
+      throw new TrackerError("USER_EXISTS", `Cannot add ${username}: the name is taken`);
+    }
+  }
+
+  /** Hashes a password (for an admin's reset). */
+  hashPassword(password: string): Promise<PasswordHash> {
+    return this.#hash(password);
+  }
+
+  /** Forgets cached sessions of ended tokens at once (they end everywhere through the log). */
+  forget(tokenHashes: string[]): void {
+    for (const hash of tokenHashes) this.#cache.delete(hash);
   }
 
   /**
@@ -155,6 +223,12 @@ export class Accounts {
     }
     await this.#throttle.succeed(username, context.address);
     const name = user.name ?? username;
+    if (user.disabled) {
+      throw new TrackerError(
+        "FORBIDDEN",
+        `Cannot log in: the account ${name} is disabled by an operator of this tracker`,
+      );
+    }
     const token = newToken();
     const now = this.#options.now();
     const expiresAt = now +
@@ -171,6 +245,7 @@ export class Accounts {
         expiresAt,
         createdAt: now,
         ...(context.agent ? { agent: context.agent } : {}),
+        ...(user.mustChangePassword ? { mustChangePassword: true } : {}),
       },
       now,
     );
@@ -237,7 +312,17 @@ export class Accounts {
       );
     }
     await this.#throttle.succeed(user, context.address);
-    await this.#store.setPassword(record.name ?? user, await this.#hash(change.newPassword));
+    const hash = await this.#hash(change.newPassword);
+    await this.#store.updateUser(record.name ?? user, (r) => {
+      const { mustChangePassword: _, ...rest } = r;
+      return { ...rest, password: hash };
+    });
+    const current = await this.#store.getSession(tokenHash, this.#options.now());
+    if (current?.mustChangePassword) {
+      const { mustChangePassword: _, ...rest } = current;
+      await this.#store.putSession(tokenHash, rest, this.#options.now());
+      this.#cache.delete(tokenHash);
+    }
     const ended: string[] = [];
     if (!change.keepSessions) {
       const sessions = await this.#store.listSessions(user, this.#options.now());
@@ -293,28 +378,41 @@ export class Accounts {
     };
   }
 
-  /** The session's user, or `BAD_TOKEN`. */
-  async authenticate(token: string): Promise<{ user: string; tokenHash: string }> {
+  /**
+   * The session's user, or `BAD_TOKEN`; `mustChangePassword` when it was made with a password an
+   * operator set (the service then allows only `passwd`, `logout` and the like).
+   */
+  async authenticate(
+    token: string,
+  ): Promise<{ user: string; tokenHash: string; mustChangePassword?: boolean }> {
     let tokenHash = this.#hashes.get(token);
     if (tokenHash === undefined) {
       tokenHash = hashToken(token);
       this.#hashes.set(token, tokenHash);
       if (this.#hashes.size > CACHE_MAX_ENTRIES) this.#hashes.clear();
     }
-    const user = await this.userOf(tokenHash);
-    if (user === null) {
+    const session = await this.#sessionOf(tokenHash);
+    if (session === null) {
       throw new TrackerError("BAD_TOKEN", "Cannot accept request: session is unknown or expired");
     }
-    return { user, tokenHash };
+    return {
+      user: session.user,
+      tokenHash,
+      ...(session.mustChangePassword ? { mustChangePassword: true } : {}),
+    };
   }
 
   /** The user of a live session by its token hash, or null; from the cache when it is current. */
   async userOf(tokenHash: string): Promise<string | null> {
+    return (await this.#sessionOf(tokenHash))?.user ?? null;
+  }
+
+  async #sessionOf(tokenHash: string): Promise<SessionRecord | null> {
     const now = this.#options.now();
     const cached = this.#cache.get(tokenHash);
     const current = this.#options.logStaleness() < REVOCATION_MS;
     if (current && cached && cached.until > now && cached.session.expiresAt > now) {
-      return cached.session.user;
+      return cached.session;
     }
     const session = await this.#store.getSession(tokenHash, now);
     if (!session) {
@@ -326,7 +424,7 @@ export class Accounts {
     while (this.#cache.size > CACHE_MAX_ENTRIES) {
       this.#cache.delete(this.#cache.keys().next().value!);
     }
-    return session.user;
+    return session;
   }
 
   /** Forgets cached sessions that ended (on any tracker). */

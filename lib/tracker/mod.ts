@@ -26,3 +26,4 @@ export * from "./holder_index.ts";
 export * from "./index_follower.ts";
 export * from "./file_index.ts";
 export * from "./reports.ts";
+export * from "./admin.ts";

@@ -13,11 +13,12 @@
  * @module
  */
 import type { TrackerRequest } from "../protocol/mod.ts";
-import { Accounts } from "./accounts.ts";
+import { Accounts, type RegistrationPolicy } from "./accounts.ts";
 import { FileIndex } from "./file_index.ts";
 import type { HolderIndex } from "./holder_index.ts";
 import { IndexFollower } from "./index_follower.ts";
 import { Liveness } from "./liveness.ts";
+import { Admin } from "./admin.ts";
 import { type PasswordHasher, ScryptHasher } from "./password.ts";
 import { PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
 import { GRANT_FLUSH_MS } from "./report_grants.ts";
@@ -31,6 +32,10 @@ export type { Reply, RequestContext, TrackerErrorCode } from "./tracker_error.ts
 
 /** Settings of a {@link TrackerService}. */
 export interface TrackerServiceOptions {
+  /** Who may register (`--registration`). Default `open`. */
+  registration?: RegistrationPolicy;
+  /** Days the audit log keeps admin actions (`--audit-days`). */
+  auditDays?: number;
   /** How often peers must heartbeat; a peer silent for 3 intervals is offline. Default 10 s. */
   heartbeatMs?: number;
   /** How long a session token lives. Default 24 h. */
@@ -94,6 +99,8 @@ export class TrackerService {
   readonly files: FileIndex;
   /** Report grants and counts. */
   readonly reports: Reports;
+  /** Operators' actions. */
+  readonly admin: Admin;
   readonly #store: TrackerStore;
   readonly #now: () => number;
   readonly #follower: IndexFollower;
@@ -121,6 +128,7 @@ export class TrackerService {
         ? { registrationsPerAddress: options.registrationsPerAddress }
         : {}),
       ...(options.ticketTtlMs !== undefined ? { ticketTtlMs: options.ticketTtlMs } : {}),
+      ...(options.registration ? { registration: options.registration } : {}),
     });
     this.liveness = new Liveness(store, this.#follower, { heartbeatMs: this.heartbeatMs, now });
     this.files = new FileIndex(store, this.#follower, this.liveness, {
@@ -128,6 +136,18 @@ export class TrackerService {
       trustAnnouncedHosts: options.trustAnnouncedHosts ?? false,
     });
     this.reports = new Reports(store, this.files, now);
+    this.admin = new Admin(store, this.accounts, {
+      now,
+      ...(options.auditDays ? { auditMs: options.auditDays * 24 * 3600_000 } : {}),
+      offline: (user, ended) => this.files.offline(user, ended),
+      seen: async (user) => {
+        const peer = (await this.files.index()).peer(user);
+        return peer
+          ? { lastSeen: peer.lastSeen ?? null, online: this.liveness.isOnline(peer) }
+          : { lastSeen: null, online: false };
+      },
+      counts: (users) => store.getStatsMany(users),
+    });
     this.#handlers = this.#table();
   }
 
@@ -209,11 +229,22 @@ export class TrackerService {
   /** The handler table: one entry per request type. */
   #table(): HandlerTable {
     const { accounts, liveness, files, reports } = this;
-    const auth = (token: string) => accounts.authenticate(token);
+    // A session made with a password an operator set may only change it (and log out).
+    const auth = async (token: string) => {
+      const session = await accounts.authenticate(token);
+      if (session.mustChangePassword) {
+        throw new TrackerError(
+          "FORBIDDEN",
+          "Cannot do that yet: an operator set your password; change it first with 'p2pfs-peer passwd'",
+        );
+      }
+      return session;
+    };
     return {
       hello: (request) =>
         Promise.resolve({ type: "hello", version: request.version, server: "tracker" }),
-      register: (r, context) => accounts.register(r.username, r.password, context),
+      register: (r, context) => accounts.register(r.username, r.password, context, r.invite),
+      admin: (r) => this.admin.handle(r.token, r),
       login: (r, context) => accounts.login(r.username, r.password, context, r.remember === true),
       resume: (r) => accounts.resume(r.token),
       passwd: async (r, context) => {

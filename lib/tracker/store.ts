@@ -31,6 +31,10 @@
  * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
+ * | `["meta", "founded"]`                 | who registered first (the first admin), and when |
+ * | `["invite", sha256(code)]`            | {@link InviteRecord}, with `expireIn`   |
+ * | `["held_name", lowercase(name)]`      | `true` while a removed account's name may not be registered again, with `expireIn` |
+ * | `["admin_audit", at, id]`             | {@link AdminAuditRecord}, with `expireIn` (`--audit-days`) |
  *
  * ## Several trackers on one KV
  *
@@ -86,6 +90,36 @@ export interface UserRecord {
   password: PasswordHash;
   /** When it was created, ms since the epoch. */
   createdAt: number;
+  /** An operator of this tracker (the first account registered is one). */
+  admin?: boolean;
+  /** Disabled by an operator: it cannot log in. */
+  disabled?: boolean;
+  /** Its password was set by an operator: it must be changed before anything else. */
+  mustChangePassword?: boolean;
+}
+
+/** An invitation code's record (kept under the code's SHA-256, never the code). */
+export interface InviteRecord {
+  /** Registrations it still allows. */
+  uses: number;
+  /** When it stops working, ms since the epoch. */
+  expiresAt: number;
+  /** The admin who made it. */
+  by: string;
+  /** When, ms since the epoch. */
+  createdAt: number;
+}
+
+/** One admin action, as the audit log keeps it. */
+export interface AdminAuditRecord {
+  /** When, ms since the epoch. */
+  at: number;
+  /** The admin. */
+  by: string;
+  /** What (`disable`, `invite`, ...). */
+  action: string;
+  /** On which account, if any. */
+  target?: string;
 }
 
 /** A live login session. */
@@ -94,6 +128,8 @@ export interface SessionRecord {
   user: string;
   /** When it stops being valid, ms since the epoch. */
   expiresAt: number;
+  /** Made with a password an operator set: only `passwd` (and `logout`) until it is changed. */
+  mustChangePassword?: boolean;
   /** When it was created, ms since the epoch. */
   createdAt?: number;
   /** What logged in (`p2pfs-serve`, `p2pfs-get`, …), as the client said in `hello`. */
@@ -240,6 +276,34 @@ export interface TrackerStore extends AsyncDisposable {
   getUser(name: string): Promise<UserRecord | null>;
   /** Replaces the password hash of user `name` (as registered); false if there is no such user. */
   setPassword(name: string, password: PasswordHash): Promise<boolean>;
+  /**
+   * Changes user `name`'s record with `change` (null deletes it), checked against concurrent
+   * writers; `guard` sees every user record first and may refuse (throw) in the same commit's
+   * view (e.g. never the last admin). Resolves to the record written, or null when there was none.
+   */
+  updateUser(
+    name: string,
+    change: (record: UserRecord) => UserRecord | null,
+    guard?: (all: UserRecord[]) => void,
+  ): Promise<UserRecord | null>;
+  /** Whether an account was ever registered (the first one is the admin). */
+  founded(): Promise<boolean>;
+  /** Every account (records without hashes stripped: the caller must not hand them out). */
+  listUsers(): Promise<UserRecord[]>;
+  /** Ends every session of `user`; the token hashes ended. */
+  endSessions(user: string, now: number): Promise<string[]>;
+  /** Stores an invitation under its code's hash, expiring with it. */
+  putInvite(codeHash: string, record: InviteRecord, now: number): Promise<void>;
+  /** Uses one registration of the invitation; false when unknown, used up or expired. */
+  takeInvite(codeHash: string, now: number): Promise<boolean>;
+  /** Keeps a removed account's name from being registered again for `ms`. */
+  holdName(name: string, ms: number): Promise<void>;
+  /** Whether a removed account's name is still held. */
+  nameHeld(name: string): Promise<boolean>;
+  /** Records an admin action, kept `ms`. */
+  audit(record: AdminAuditRecord, ms: number): Promise<void>;
+  /** The latest admin actions, newest first. */
+  listAudit(limit: number): Promise<AdminAuditRecord[]>;
   /** Stores a session under its token hash; it expires by itself (`now` is the caller's clock). */
   putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void>;
   /** The session, or null if unknown or expired. */
@@ -452,9 +516,108 @@ export class KvTrackerStore implements TrackerStore {
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
     const key = ["user", name.toLowerCase()];
+    // The first account of a new tracker is its admin: decided in the same commit.
+    const founded = await this.#kv.get(["meta", "founded"]);
+    if (founded.value === null) {
+      const first = await this.#atomic().check({ key, versionstamp: null }).check(founded)
+        .set(key, { ...record, name, admin: true })
+        .set(["meta", "founded"], { by: name, at: record.createdAt }).commit();
+      if (first.ok) return true;
+    }
     const result = await this.#atomic().check({ key, versionstamp: null })
       .set(key, { ...record, name }).commit();
     return result.ok;
+  }
+
+  async updateUser(
+    name: string,
+    change: (record: UserRecord) => UserRecord | null,
+    guard?: (all: UserRecord[]) => void,
+  ): Promise<UserRecord | null> {
+    for (;;) {
+      const key = ["user", name.toLowerCase()];
+      const entry = await this.#kv.get<UserRecord>(key);
+      if (!entry.value) return null;
+      const op = this.#atomic().check(entry);
+      if (guard) {
+        // Every account read and checked: the guard's view holds at the commit.
+        const all: UserRecord[] = [];
+        for await (const e of this.#kv.list<UserRecord>({ prefix: ["user"] })) {
+          all.push(e.key[1] === key[1] ? entry.value : e.value);
+          op.check(e);
+        }
+        guard(all.map((r) => (r === entry.value ? change({ ...r }) ?? { ...r, admin: false } : r)));
+      }
+      const next = change({ ...entry.value });
+      if (next === null) op.delete(key);
+      else op.set(key, next);
+      if ((await op.commit()).ok) return next ?? entry.value;
+    }
+  }
+
+  async founded(): Promise<boolean> {
+    return (await this.#kv.get(["meta", "founded"])).value !== null;
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const users: UserRecord[] = [];
+    for await (const e of this.#kv.list<UserRecord>({ prefix: ["user"] })) {
+      users.push({ ...e.value, name: e.value.name ?? String(e.key[1]) });
+    }
+    return users;
+  }
+
+  async endSessions(user: string, now: number): Promise<string[]> {
+    const sessions = await this.listSessions(user, now);
+    for (const hash of sessions.keys()) await this.deleteSession(hash);
+    return [...sessions.keys()];
+  }
+
+  async putInvite(codeHash: string, record: InviteRecord, now: number): Promise<void> {
+    await this.#atomic().set(["invite", codeHash], record, {
+      expireIn: Math.max(1, record.expiresAt - now),
+    }).commit();
+  }
+
+  async takeInvite(codeHash: string, now: number): Promise<boolean> {
+    for (;;) {
+      const entry = await this.#kv.get<InviteRecord>(["invite", codeHash]);
+      const invite = entry.value;
+      if (!invite || invite.uses < 1 || invite.expiresAt <= now) return false;
+      const op = this.#atomic().check(entry);
+      if (invite.uses === 1) op.delete(["invite", codeHash]);
+      else {
+        op.set(["invite", codeHash], { ...invite, uses: invite.uses - 1 }, {
+          expireIn: Math.max(1, invite.expiresAt - now),
+        });
+      }
+      if ((await op.commit()).ok) return true;
+    }
+  }
+
+  async holdName(name: string, ms: number): Promise<void> {
+    await this.#atomic().set(["held_name", name.toLowerCase()], true, { expireIn: ms }).commit();
+  }
+
+  async nameHeld(name: string): Promise<boolean> {
+    return (await this.#kv.get(["held_name", name.toLowerCase()])).value === true;
+  }
+
+  async audit(record: AdminAuditRecord, ms: number): Promise<void> {
+    await this.#atomic().set(["admin_audit", record.at, crypto.randomUUID()], record, {
+      expireIn: ms,
+    }).commit();
+  }
+
+  async listAudit(limit: number): Promise<AdminAuditRecord[]> {
+    const out: AdminAuditRecord[] = [];
+    for await (
+      const e of this.#kv.list<AdminAuditRecord>({ prefix: ["admin_audit"] }, {
+        reverse: true,
+        limit,
+      })
+    ) out.push(e.value);
+    return out;
   }
 
   async getUser(name: string): Promise<UserRecord | null> {

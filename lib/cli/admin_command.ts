@@ -1,0 +1,122 @@
+/**
+ * `p2pfs-peer admin ACTION [NAME]`: an operator's actions on the tracker's accounts (see
+ * `lib/tracker/admin.ts`). A code or one-time password is printed alone on the first line of
+ * standard output, so scripts can take it.
+ *
+ * @module
+ */
+import type { AdminAction } from "../peer/mod.ts";
+import { CliError } from "./cli_error.ts";
+import { USAGE_EXIT } from "./command_spec.ts";
+import { formatCount, formatTable } from "./format.ts";
+import { type CommandContext, tableStyle } from "./peer_commands.ts";
+import { visible } from "./visible.ts";
+
+/** Every action, with whether it names an account. */
+export const ADMIN_ACTIONS: Readonly<Record<AdminAction, { account: boolean; help: string }>> = {
+  users: { account: false, help: "every account: admin, disabled, created, last seen, counts" },
+  invite: { account: false, help: "a new invitation code (--uses N, --expires DURATION)" },
+  add: { account: true, help: "make an account; prints its one-time password" },
+  disable: { account: true, help: "it cannot log in; its sessions end and it goes offline" },
+  enable: { account: true, help: "undo disable" },
+  remove: { account: true, help: "disable, then delete (the name is held for 7 days)" },
+  "reset-password": { account: true, help: "prints a one-time password to change at login" },
+  promote: { account: true, help: "make it an admin" },
+  demote: { account: true, help: "no longer an admin (never the last one)" },
+  kick: { account: true, help: "end its sessions now" },
+};
+
+/** Runs `admin ACTION [NAME]` on a logged-in context. */
+export async function adminCommand(
+  ctx: CommandContext,
+  positionals: readonly string[],
+  options: { uses?: number; expiresMs?: number; program: string },
+): Promise<void> {
+  const [action, name] = positionals;
+  const spec = action !== undefined ? ADMIN_ACTIONS[action as AdminAction] : undefined;
+  if (!spec) {
+    throw new CliError(
+      `Cannot run admin ${action ?? ""}: expected one of ${Object.keys(ADMIN_ACTIONS).join(", ")}`,
+      USAGE_EXIT,
+    );
+  }
+  if (spec.account !== (name !== undefined)) {
+    throw new CliError(
+      `Cannot run admin ${action}: ${
+        spec.account ? "name the account" : "it takes no account"
+      }\nUsage: ${options.program} admin ${action}${spec.account ? " NAME" : ""}`,
+      USAGE_EXIT,
+    );
+  }
+  const reply = await ctx.client.admin(ctx.token, {
+    action: action as AdminAction,
+    ...(name !== undefined ? { user: name } : {}),
+    ...(options.uses !== undefined ? { uses: options.uses } : {}),
+    ...(options.expiresMs !== undefined ? { expiresMs: options.expiresMs } : {}),
+  });
+  if (ctx.json) {
+    const { type: _, ...rest } = reply;
+    ctx.print(JSON.stringify(action === "users" ? rest.users ?? [] : rest));
+    return;
+  }
+  const when = (ms: number | undefined) =>
+    ms === undefined ? "-" : new Date(ms).toISOString().replace("T", " ").slice(0, 16);
+  switch (action) {
+    case "users":
+      ctx.print(formatTable(
+        [
+          "NAME",
+          "ADMIN",
+          "DISABLED",
+          "CREATED (UTC)",
+          "LAST SEEN (UTC)",
+          "ONLINE",
+          "DOWNLOADS",
+          "FAILURES",
+        ],
+        (reply.users ?? []).map((u) => [
+          visible(u.user),
+          u.admin ? "yes" : "",
+          u.disabled ? "yes" : "",
+          when(u.createdAt),
+          when(u.lastSeen),
+          u.online ? "yes" : "no",
+          formatCount(u.downloads),
+          formatCount(u.failures),
+        ]),
+        { right: [6, 7], ...tableStyle(ctx.colour ?? false, [5]) },
+      ));
+      return;
+    case "invite":
+      ctx.print(reply.code!);
+      ctx.print(
+        `an invitation for ${reply.uses} registration${reply.uses === 1 ? "" : "s"} until ${
+          when(reply.expiresAt)
+        } UTC: ${options.program} register --user NAME --invite ${reply.code}`,
+      );
+      return;
+    case "add":
+    case "reset-password":
+      ctx.print(reply.password!);
+      ctx.print(
+        `a one-time password for ${reply.user}: it must be changed at the first login (${options.program} passwd)`,
+      );
+      return;
+    default: {
+      const ended = reply.ended ?? 0;
+      const done: Record<string, string> = {
+        disable: "disabled",
+        enable: "enabled",
+        remove: "removed",
+        promote: "promoted",
+        demote: "demoted",
+        kick: "kicked",
+      };
+      ctx.print(
+        `${done[action!] ?? action} ${reply.user}${
+          reply.ended !== undefined ? `; ended ${ended} session${ended === 1 ? "" : "s"}` : ""
+        }`,
+      );
+    }
+  }
+}
