@@ -24,12 +24,15 @@ function positive(text: string | undefined, fallback: number): number {
 }
 import { dirname, resolve as resolvePath } from "node:path";
 import {
+  type AdminRequest,
   KvTrackerStore,
   MAX_WAITING_HASHES,
   type RegistrationPolicy,
   REGISTRATIONS_PER_ADDRESS,
   ScryptHasher,
   startTracker,
+  type TrackerService,
+  type TrackerStore,
 } from "../tracker/mod.ts";
 import {
   canSandbox,
@@ -40,7 +43,12 @@ import {
   sandboxScope,
 } from "./sandbox.ts";
 import { formatAddress } from "../peer/mod.ts";
-import { EventLog, startDashboard } from "../dashboard/mod.ts";
+import {
+  type AccessBackend,
+  type DashboardAccess,
+  EventLog,
+  startDashboard,
+} from "../dashboard/mod.ts";
 import { visible } from "./visible.ts";
 import { type FlagSpecs, parseFlags } from "./command_spec.ts";
 import { CliError } from "./cli_error.ts";
@@ -71,6 +79,7 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "max-registrations",
     "registration",
     "audit-days",
+    "dashboard-access",
     "workers",
     // Internal: this process is worker I of --workers N (started by the parent).
     "worker",
@@ -112,6 +121,8 @@ Options:
                              from an admin's 'p2pfs-peer admin invite'), or closed (admins add
                              accounts: 'p2pfs-peer admin add NAME')
   --audit-days N             days the audit log keeps admin actions (default 90)
+  --dashboard-access WHO     public, members or admins (default: members when --host is not
+                             loopback, public on loopback); members sign in on /signin
   --tls-cert FILE      serve over TLS with this certificate chain (PEM)
   --tls-key FILE       ... and this private key (PEM)
   --workers N          tracker processes sharing the port and the KV (default: the number of
@@ -177,6 +188,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     "max-registrations": optional("max-registrations"),
     registration: text("registration", "open"),
     "audit-days": optional("audit-days"),
+    "dashboard-access": optional("dashboard-access"),
     workers: optional("workers"),
     worker: optional("worker"),
   };
@@ -194,6 +206,14 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   if (!["open", "invite", "closed"].includes(values.registration)) {
     console.error(
       `error: --registration must be open, invite or closed, got ${values.registration}`,
+    );
+    return 2;
+  }
+  const loopback = /^(127\.|::1$|localhost$)/.test(values.host);
+  const access = values["dashboard-access"] ?? (loopback ? "public" : "members");
+  if (!["public", "members", "admins"].includes(access)) {
+    console.error(
+      `error: --dashboard-access must be public, members or admins, got ${access}`,
     );
     return 2;
   }
@@ -340,7 +360,20 @@ export async function runTrackerCli(args: string[]): Promise<number> {
           maxConnections: limits.maxHttpConnections,
           maxPerAddress: limits.maxPerAddress,
           onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
+          access: {
+            access: access as DashboardAccess,
+            backend: dashboardBackend(tracker.service, tracker.store),
+          },
         },
+      );
+      console.error(
+        `tracker: dashboard access: ${access}${
+          access === "public"
+            ? values["dashboard-access"] === undefined
+              ? " (the tracker listens on loopback; --dashboard-access members asks for sign-in)"
+              : ""
+            : " (members sign in on /signin; the API and /metrics take Authorization: Bearer TOKEN)"
+        }`,
       );
     }
   } catch (error) {
@@ -393,4 +426,35 @@ async function runOfflineAdmin(args: string[], kv: string): Promise<number> {
   );
   console.log(`${done.name ?? name} is an admin of the tracker on ${path}`);
   return 0;
+}
+
+/** What the dashboard's sign-in and admin page use of a running tracker. */
+function dashboardBackend(service: TrackerService, store: TrackerStore): AccessBackend {
+  return {
+    async login(user, password, address) {
+      const reply = await service.accounts.login(user, password, {
+        ...(address ? { address } : {}),
+        agent: "p2pfs-dashboard",
+      });
+      return String(reply.token);
+    },
+    async logout(token) {
+      const { user, ended } = await service.accounts.logout(token, {});
+      await service.files.offline(user, ended);
+    },
+    async whoIs(token) {
+      try {
+        const { user, mustChangePassword } = await service.accounts.authenticate(token);
+        if (mustChangePassword) return null;
+        const record = await store.getUser(user);
+        return { user, admin: record?.admin === true && !record.disabled };
+      } catch {
+        return null;
+      }
+    },
+    admin: (token, request) =>
+      service.admin.handle(token, request as AdminRequest) as Promise<Record<string, unknown>>,
+    users: () => store.listUsers(),
+    audit: (limit) => store.listAudit(limit),
+  };
 }

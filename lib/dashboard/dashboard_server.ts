@@ -15,6 +15,12 @@ import {
   serveListener,
 } from "../protocol/mod.ts";
 import { ChangeFeed } from "./change_feed.ts";
+import {
+  type AccessBackend,
+  type AccessHandler,
+  type DashboardAccess,
+  withAccess,
+} from "./access.ts";
 import { createDashboardHandler } from "./handler.ts";
 import type { DashboardSource } from "./views.ts";
 
@@ -32,6 +38,8 @@ export interface DashboardOptions {
   maxEventStreams?: number;
   /** Called with one line about a request that failed inside the server. */
   onLog?: (line: string) => void;
+  /** Sign-in and the admin page (see `access.ts`); without it the dashboard is public. */
+  access?: { backend: AccessBackend; access: DashboardAccess; secure?: boolean };
 }
 
 /** A running dashboard. */
@@ -111,9 +119,12 @@ export function startDashboard(
     maxEventStreams: options.maxEventStreams ?? MAX_EVENT_STREAMS,
   });
   const log = options.onLog ?? (() => {});
-  const answer = async (request: Request): Promise<Response> => {
+  const guarded: AccessHandler = options.access
+    ? withAccess(handler, options.access.backend, options.access)
+    : async (request) => await handler(request);
+  const answer = async (request: Request, address?: string): Promise<Response> => {
     try {
-      return await handler(request);
+      return await guarded(request, address);
     } catch (error) {
       log(`dashboard error: ${error instanceof Error ? error.message : error}`);
       return new Response("Cannot answer: internal error\n", { status: 500 });
@@ -128,7 +139,7 @@ export function startDashboard(
       const pending = new Set<Promise<void>>();
       try {
         for await (const event of http) {
-          const done = event.respondWith(answer(event.request)).catch(() => {});
+          const done = event.respondWith(answer(event.request, remoteHost(conn))).catch(() => {});
           pending.add(done);
           done.finally(() => pending.delete(done));
         }
@@ -159,4 +170,10 @@ export function startDashboard(
       await served.close();
     })();
   return { addr: listener.addr, close, [Symbol.asyncDispose]: close };
+}
+
+/** The client's address of a connection, if it has one. */
+function remoteHost(conn: Conn): string | undefined {
+  const addr = conn.remoteAddr as Deno.Addr;
+  return "hostname" in addr ? addr.hostname : undefined;
 }

@@ -26,3 +26,4 @@ export * from "./pages.ts";
 export * from "./assets.ts";
 export * from "./handler.ts";
 export * from "./dashboard_server.ts";
+export * from "./access.ts";

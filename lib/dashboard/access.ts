@@ -1,0 +1,343 @@
+/**
+ * Who may see the dashboard (`p2pfs-tracker --dashboard-access public|members|admins`), and the
+ * admin page. {@link withAccess} wraps the dashboard's handler: members sign in on `/signin` with
+ * their account (the tracker's own login, with its back-off) and get a session cookie (HttpOnly,
+ * SameSite=Strict, Secure under TLS); the JSON API and `/metrics` also take
+ * `Authorization: Bearer TOKEN` (a session, e.g. the one `p2pfs-peer login` kept). `/healthz`
+ * stays open for health checks. Admins get `/admin`: accounts with their actions, invitations,
+ * and the audit log of admin actions.
+ *
+ * Every state-changing request (`POST`) must come from the dashboard itself: its `Origin` (when
+ * the browser sends one) must be this host, and it must carry the form's token, derived from the
+ * session; the cookie is never sent cross-site anyway (SameSite=Strict).
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { AdminAuditRecord, UserRecord } from "../tracker/store.ts";
+import { type Html, html } from "./html.ts";
+
+/** Who may see the dashboard. */
+export type DashboardAccess = "public" | "members" | "admins";
+
+/** The session cookie's name. */
+export const SESSION_COOKIE = "p2pfs_session";
+
+/** What the access layer needs of the tracker. */
+export interface AccessBackend {
+  /** Logs in (with the tracker's back-off); the session token, or throws. */
+  login(user: string, password: string, address: string | undefined): Promise<string>;
+  /** Ends a session. */
+  logout(token: string): Promise<void>;
+  /** The session's user and whether it is an enabled admin; null for no live session. */
+  whoIs(token: string): Promise<{ user: string; admin: boolean } | null>;
+  /** Runs an admin action for the session `token` (refused unless it is an admin's). */
+  admin(
+    token: string,
+    request: { action: string; user?: string; uses?: number },
+  ): Promise<Record<string, unknown>>;
+  /** Every account, for the admin page. */
+  users(): Promise<UserRecord[]>;
+  /** The latest admin actions. */
+  audit(limit: number): Promise<AdminAuditRecord[]>;
+}
+
+/** A request handler that may know the client's address. */
+export type AccessHandler = (request: Request, address?: string) => Promise<Response>;
+
+/**
+ * The dashboard `handler` behind sign-in as `access` says; `secure` marks the cookie `Secure`
+ * (the dashboard is served over TLS).
+ */
+export function withAccess(
+  handler: (request: Request) => Promise<Response> | Response,
+  backend: AccessBackend,
+  options: { access: DashboardAccess; secure?: boolean },
+): AccessHandler {
+  const cookie = (value: string, maxAge?: number) =>
+    `${SESSION_COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict${
+      options.secure ? "; Secure" : ""
+    }${maxAge !== undefined ? `; Max-Age=${maxAge}` : ""}`;
+
+  return async (request, address) => {
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (path === "/healthz" || path.startsWith("/assets/")) return await handler(request);
+    const token = tokenOf(request);
+    const who = token ? await backend.whoIs(token) : null;
+
+    if (request.method === "POST") {
+      if (!sameOrigin(request, url)) return text("Cannot accept: a request from another site", 403);
+      const form = await request.formData().catch(() => new FormData());
+      if (path === "/signin") {
+        const user = String(form.get("user") ?? "");
+        const password = String(form.get("password") ?? "");
+        const next = safeNext(String(form.get("next") ?? "/"));
+        try {
+          const session = await backend.login(user, password, address);
+          return new Response(null, {
+            status: 303,
+            headers: { location: next, "set-cookie": cookie(session) },
+          });
+        } catch (error) {
+          return page(
+            signInPage(next, error instanceof Error ? error.message : String(error)),
+            401,
+          );
+        }
+      }
+      if (!who || !token || form.get("csrf") !== csrfOf(token)) {
+        return text("Cannot accept: sign in on this dashboard first", 403);
+      }
+      if (path === "/signout") {
+        await backend.logout(token).catch(() => {});
+        return new Response(null, {
+          status: 303,
+          headers: { location: "/signin", "set-cookie": cookie("", 0) },
+        });
+      }
+      if (path === "/admin/action") {
+        const action = String(form.get("action") ?? "");
+        const user = form.get("user");
+        const uses = Number(form.get("uses") ?? "");
+        let note: string;
+        try {
+          const reply = await backend.admin(token, {
+            action,
+            ...(typeof user === "string" && user !== "" ? { user } : {}),
+            ...(Number.isInteger(uses) && uses > 0 ? { uses } : {}),
+          });
+          note = describeAction(action, reply);
+        } catch (error) {
+          note = error instanceof Error ? error.message : String(error);
+        }
+        return page(await adminPage(backend, who, token, note), 200);
+      }
+      return text("Cannot accept: not found", 404);
+    }
+
+    if (path === "/signin") return page(signInPage(safeNext(url.searchParams.get("next") ?? "/")));
+    if (path === "/admin") {
+      if (!who) return signInFirst(request, url);
+      if (!who.admin) return page(messagePage("Admins only", `${who.user} is not an admin.`), 403);
+      return page(await adminPage(backend, who, token!, undefined));
+    }
+    const allowed = options.access === "public" ||
+      (who !== null && (options.access === "members" || who.admin));
+    if (!allowed) {
+      if (who) return page(messagePage("Admins only", `${who.user} is not an admin.`), 403);
+      return signInFirst(request, url);
+    }
+    return await handler(request);
+  };
+}
+
+/** The session token of a request: `Authorization: Bearer`, or the session cookie. */
+function tokenOf(request: Request): string | undefined {
+  const auth = request.headers.get("authorization");
+  const bearer = auth && /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
+  if (bearer) return bearer;
+  for (const part of (request.headers.get("cookie") ?? "").split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === SESSION_COOKIE && rest.join("=") !== "") return rest.join("=");
+  }
+  return undefined;
+}
+
+/** The form token of a session: tied to it, useless elsewhere. */
+export function csrfOf(token: string): string {
+  return createHash("sha256").update(`p2pfs dashboard form:${token}`).digest("hex").slice(0, 32);
+}
+
+/** Whether a POST comes from this dashboard: its `Origin`, when sent, is this host. */
+function sameOrigin(request: Request, url: URL): boolean {
+  const origin = request.headers.get("origin");
+  if (origin === null) return true; // not a browser's cross-site form (they send Origin)
+  return origin === url.origin || origin === `${url.protocol}//${request.headers.get("host")}`;
+}
+
+/** Only paths on this dashboard are followed after sign-in. */
+function safeNext(next: string): string {
+  return /^\/(?![/\\])[^\s]*$/.test(next) ? next : "/";
+}
+
+function signInFirst(request: Request, url: URL): Response {
+  const wantsHtml = (request.headers.get("accept") ?? "").includes("text/html");
+  if (!wantsHtml || url.pathname.startsWith("/api/") || url.pathname === "/metrics") {
+    return new Response(
+      JSON.stringify({ error: "Cannot answer: sign in (Authorization: Bearer TOKEN)" }),
+      {
+        status: 401,
+        headers: { "content-type": "application/json", "www-authenticate": "Bearer" },
+      },
+    );
+  }
+  return new Response(null, {
+    status: 303,
+    headers: { location: `/signin?next=${encodeURIComponent(url.pathname + url.search)}` },
+  });
+}
+
+function text(body: string, status: number): Response {
+  return new Response(`${body}\n`, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8" },
+  });
+}
+
+function page(body: Html, status = 200): Response {
+  return new Response("<!doctype html>\n" + body, {
+    status,
+    headers: {
+      "content-type": "text/html; charset=utf-8",
+      "cache-control": "no-store",
+      "x-frame-options": "DENY",
+    },
+  });
+}
+
+function frame(title: string, body: Html | string): Html {
+  return html`
+    <html lang="en">
+      <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>${title} · p2pfs tracker</title>
+        <link rel="stylesheet" href="/assets/app.css">
+      </head>
+      <body data-section="access">
+        <header><a class="brand" href="/">p2pfs <span>tracker</span></a></header>
+        <main>
+          <h1>${title}</h1>
+          ${body}
+        </main>
+      </body>
+    </html>
+  `;
+}
+
+function signInPage(next: string, error?: string): Html {
+  return frame(
+    "Sign in",
+    html`
+      ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
+      <form method="post" action="/signin" class="signin">
+        <input type="hidden" name="next" value="${next}">
+        <label>Account <input name="user" autocomplete="username" required></label>
+        <label>Password <input name="password" type="password" autocomplete="current-password"
+          required></label>
+        <button type="submit">Sign in</button>
+      </form>
+      <p>Members of this tracker sign in with their p2pfs account.</p>
+    `,
+  );
+}
+
+function messagePage(title: string, message: string): Html {
+  return frame(
+    title,
+    html`
+      <p>${message}</p>
+      <p><a href="/signin">Sign in as someone else</a></p>
+    `,
+  );
+}
+
+const ACCOUNT_ACTIONS = ["disable", "enable", "kick", "reset-password"] as const;
+
+async function adminPage(
+  backend: AccessBackend,
+  who: { user: string },
+  token: string,
+  note: string | undefined,
+): Promise<Html> {
+  const csrf = csrfOf(token);
+  const [users, audit] = await Promise.all([backend.users(), backend.audit(100)]);
+  const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 16);
+  const action = (name: string, user?: string) =>
+    html`
+      <form method="post" action="/admin/action" class="inline">
+        <input type="hidden" name="csrf" value="${csrf}">
+        <input type="hidden" name="action" value="${name}">
+        ${user ? html`<input type="hidden" name="user" value="${user}">` : ""}
+        <button type="submit" data-action="${name}" data-user="${user ?? ""}">${name}</button>
+      </form>
+    `;
+  return frame(
+    "Admin",
+    html`
+      <p>Signed in as <strong>${who.user}</strong>.
+        <form method="post" action="/signout" class="inline">
+          <input type="hidden" name="csrf" value="${csrf}">
+          <button type="submit">Sign out</button>
+        </form>
+      </p>
+      ${note ? html`<p class="note" role="status" id="admin-note">${note}</p>` : ""}
+      <h2>Accounts</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>Account</th>
+            <th>Admin</th>
+            <th>Disabled</th>
+            <th>Created (UTC)</th>
+            <th>Actions</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${users.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "")).map((u) =>
+            html`
+              <tr data-user="${u.name ?? ""}">
+                <td>${u.name ?? ""}</td>
+                <td>${u.admin ? "yes" : ""}</td>
+                <td>${u.disabled ? "yes" : ""}</td>
+                <td>${when(u.createdAt)}</td>
+                <td>${ACCOUNT_ACTIONS.map((a) => action(a, u.name))}</td>
+              </tr>
+            `
+          )}
+        </tbody>
+      </table>
+      <h2>Invitations</h2>
+      <form method="post" action="/admin/action" class="inline">
+        <input type="hidden" name="csrf" value="${csrf}">
+        <input type="hidden" name="action" value="invite">
+        <label>Uses <input name="uses" type="number" min="1" max="10000" value="1"></label>
+        <button type="submit" data-action="invite">new invitation</button>
+      </form>
+      <h2>Audit log</h2>
+      <table>
+        <thead>
+          <tr>
+            <th>When (UTC)</th>
+            <th>Who</th>
+            <th>What</th>
+            <th>On</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${audit.map((a) =>
+            html`
+              <tr>
+                <td>${when(a.at)}</td>
+                <td>${a.by}</td>
+                <td>${a.action}</td>
+                <td>${a.target ?? ""}</td>
+              </tr>
+            `
+          )}
+        </tbody>
+      </table>
+    `,
+  );
+}
+
+function describeAction(action: string, reply: Record<string, unknown>): string {
+  if (action === "invite") return `Invitation code: ${reply.code} (${reply.uses} use(s))`;
+  if (action === "reset-password") {
+    return `One-time password for ${reply.user}: ${reply.password} (to change at the first login)`;
+  }
+  return `${action}: ${reply.user ?? "done"}${
+    typeof reply.ended === "number" ? `; ended ${reply.ended} session(s)` : ""
+  }`;
+}
