@@ -20,7 +20,7 @@ export const ROOT: string = resolve(import.meta.dirname!, "..", "..");
  * looks in a folder that does not exist, never in the developer's own (a test that signs in gives
  * its own `XDG_CONFIG_HOME`).
  */
-export const NO_CONFIG_HOME = "/nonexistent/p2pfs-tests-config";
+export const NO_CONFIG_HOME = "/dev/null/p2pfs-tests-config";
 Deno.env.set("XDG_CONFIG_HOME", NO_CONFIG_HOME);
 
 /** The password every test account uses (long enough for `register`). */

@@ -53,7 +53,8 @@ Deno.test("accounts: the tracker registers, logs in, refuses and logs out users"
     async () => {
       const run = await runAs("ann", tracker.address, ["register"]);
       assert.equal(run.code, 0, run.stderr);
-      assert.equal(run.stdout.trim(), "registered ann");
+      // The first account of a new tracker is its admin, and register says so.
+      assert.equal(run.stdout.trim(), "registered ann (the tracker's first account: its admin)");
       // `list` logs in, lists and logs out.
       assert.deepEqual(await runJson("ann", tracker.address, ["list"]), []);
       await using client = await TrackerClient.connect(at);
