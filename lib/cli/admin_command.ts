@@ -24,6 +24,7 @@ export const ADMIN_ACTIONS: Readonly<Record<AdminAction, { account: boolean; hel
   promote: { account: true, help: "make it an admin" },
   demote: { account: true, help: "no longer an admin (never the last one)" },
   kick: { account: true, help: "end its sessions now" },
+  token: { account: false, help: "a token for /metrics only, for a scraper (--scope metrics)" },
 };
 
 /** Runs `admin ACTION [NAME]` on a logged-in context. */
@@ -93,6 +94,14 @@ export async function adminCommand(
         `an invitation for ${reply.uses} registration${reply.uses === 1 ? "" : "s"} until ${
           when(reply.expiresAt)
         } UTC: ${options.program} register --user NAME --invite ${reply.code}`,
+      );
+      return;
+    case "token":
+      ctx.print(reply.token!);
+      ctx.print(
+        `a token for /metrics only, until ${
+          when(reply.expiresAt)
+        } UTC: Authorization: Bearer TOKEN`,
       );
       return;
     case "add":

@@ -219,6 +219,7 @@ export function peerCommands(cliOnly: {
       positionals: { name: "ACTION [NAME]", min: 1, max: 2 },
       flags: {
         uses: { type: "string", value: "N", help: "invite: registrations it allows (default 1)" },
+        scope: { type: "string", value: "SCOPE", help: "token: what it opens (metrics)" },
         expires: {
           type: "string",
           value: "DURATION",
@@ -233,7 +234,12 @@ export function peerCommands(cliOnly: {
         ),
         "Every action is recorded (who, what, when) in the tracker's audit log.",
       ].join("\n"),
-      examples: ["admin users", "admin invite --uses 30 --expires 7d", "admin disable mallory"],
+      examples: [
+        "admin users",
+        "admin invite --uses 30 --expires 7d",
+        "admin disable mallory",
+        "admin token --scope metrics",
+      ],
       needsLogin: true,
       modes: ["cli", "shell"],
       async run({ values, positionals, host }) {
@@ -241,6 +247,13 @@ export function peerCommands(cliOnly: {
         const n = uses === undefined ? undefined : Number(uses);
         if (n !== undefined && !(Number.isInteger(n) && n >= 1 && n <= 10_000)) {
           throw new CliError(`Cannot use --uses "${uses}": expected 1-10000`, USAGE_EXIT);
+        }
+        const scope = stringValue(values.scope);
+        if (positionals[0] === "token" && scope !== "metrics") {
+          throw new CliError(
+            `Cannot run admin token: give --scope metrics (the one scope there is)`,
+            USAGE_EXIT,
+          );
         }
         const expires = stringValue(values.expires);
         const expiresMs = expires === undefined ? undefined : parseDuration(expires, "--expires");

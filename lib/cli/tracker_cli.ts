@@ -444,10 +444,14 @@ function dashboardBackend(service: TrackerService, store: TrackerStore): AccessB
     },
     async whoIs(token) {
       try {
-        const { user, mustChangePassword } = await service.accounts.authenticate(token);
+        const { user, mustChangePassword, scope } = await service.accounts.authenticate(token);
         if (mustChangePassword) return null;
         const record = await store.getUser(user);
-        return { user, admin: record?.admin === true && !record.disabled };
+        return {
+          user,
+          admin: record?.admin === true && !record.disabled,
+          ...(scope ? { scope } : {}),
+        };
       } catch {
         return null;
       }
@@ -456,5 +460,6 @@ function dashboardBackend(service: TrackerService, store: TrackerStore): AccessB
       service.admin.handle(token, request as AdminRequest) as Promise<Record<string, unknown>>,
     users: () => store.listUsers(),
     audit: (limit) => store.listAudit(limit),
+    transfers: (limit) => store.listTransferAudit(limit),
   };
 }

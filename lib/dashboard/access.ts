@@ -14,7 +14,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { AdminAuditRecord, UserRecord } from "../tracker/store.ts";
+import type { AdminAuditRecord, TransferAuditRecord, UserRecord } from "../tracker/store.ts";
 import { type Html, html } from "./html.ts";
 
 /** Who may see the dashboard. */
@@ -29,8 +29,11 @@ export interface AccessBackend {
   login(user: string, password: string, address: string | undefined): Promise<string>;
   /** Ends a session. */
   logout(token: string): Promise<void>;
-  /** The session's user and whether it is an enabled admin; null for no live session. */
-  whoIs(token: string): Promise<{ user: string; admin: boolean } | null>;
+  /**
+   * The session's user, whether it is an enabled admin, and its scope (a `metrics` token opens
+   * `/metrics` alone); null for no live session.
+   */
+  whoIs(token: string): Promise<{ user: string; admin: boolean; scope?: string } | null>;
   /** Runs an admin action for the session `token` (refused unless it is an admin's). */
   admin(
     token: string,
@@ -40,6 +43,8 @@ export interface AccessBackend {
   users(): Promise<UserRecord[]>;
   /** The latest admin actions. */
   audit(limit: number): Promise<AdminAuditRecord[]>;
+  /** The latest reported transfers. */
+  transfers(limit: number): Promise<TransferAuditRecord[]>;
 }
 
 /** A request handler that may know the client's address. */
@@ -64,7 +69,11 @@ export function withAccess(
     const path = url.pathname;
     if (path === "/healthz" || path.startsWith("/assets/")) return await handler(request);
     const token = tokenOf(request);
-    const who = token ? await backend.whoIs(token) : null;
+    const found = token ? await backend.whoIs(token) : null;
+    if (found?.scope === "metrics" && path === "/metrics" && request.method === "GET") {
+      return await handler(request);
+    }
+    const who = found?.scope === undefined ? found : null;
 
     if (request.method === "POST") {
       if (!sameOrigin(request, url)) return text("Cannot accept: a request from another site", 403);
@@ -252,7 +261,11 @@ async function adminPage(
   note: string | undefined,
 ): Promise<Html> {
   const csrf = csrfOf(token);
-  const [users, audit] = await Promise.all([backend.users(), backend.audit(100)]);
+  const [users, audit, transfers] = await Promise.all([
+    backend.users(),
+    backend.audit(100),
+    backend.transfers(200),
+  ]);
   const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 16);
   const action = (name: string, user?: string) =>
     html`
@@ -305,6 +318,33 @@ async function adminPage(
         <label>Uses <input name="uses" type="number" min="1" max="10000" value="1"></label>
         <button type="submit" data-action="invite">new invitation</button>
       </form>
+      <h2>Who downloaded what from whom</h2>
+      <table id="transfer-audit">
+        <thead>
+          <tr>
+            <th>When (UTC)</th>
+            <th>Downloader</th>
+            <th>File</th>
+            <th>From</th>
+            <th>Bytes</th>
+            <th>Outcome</th>
+          </tr>
+        </thead>
+        <tbody>
+          ${transfers.map((t) =>
+            html`
+              <tr>
+                <td>${when(t.at)}</td>
+                <td>${t.downloader}</td>
+                <td>${t.name}</td>
+                <td>${t.source}</td>
+                <td>${String(t.bytes)}</td>
+                <td>${t.ok ? "ok" : t.reason ?? "failed"}</td>
+              </tr>
+            `
+          )}
+        </tbody>
+      </table>
       <h2>Audit log</h2>
       <table>
         <thead>

@@ -81,7 +81,8 @@ export type AdminAction =
   | "demote"
   | "kick"
   | "invite"
-  | "add";
+  | "add"
+  | "token";
 
 /** A logged-in session. */
 export interface Session {

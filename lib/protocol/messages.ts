@@ -187,6 +187,7 @@ const trackerRequests = {
       "kick",
       "invite",
       "add",
+      "token",
     ),
     user: optional(username),
     uses: optional(int({ min: 1, max: 10_000 })),
@@ -397,6 +398,7 @@ export const adminReply = object({
   expiresAt: optional(int()),
   password: optional(str({ max: 128 })),
   ended: optional(int()),
+  token: optional(str({ max: 128 })),
 });
 /** Reply to `admin`. */
 export type AdminReply = Infer<typeof adminReply>;

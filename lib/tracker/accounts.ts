@@ -183,6 +183,20 @@ export class Accounts {
     }
   }
 
+  /** A long-lived token of `user` for one `scope` only (an admin's `token --scope metrics`). */
+  async scopedToken(user: string, scope: "metrics", ttlMs: number): Promise<string> {
+    const token = newToken();
+    const now = this.#options.now();
+    await this.#store.putSession(hashToken(token), {
+      user,
+      expiresAt: now + ttlMs,
+      createdAt: now,
+      agent: `${scope} token`,
+      scope,
+    }, now);
+    return token;
+  }
+
   /** Hashes a password (for an admin's reset). */
   hashPassword(password: string): Promise<PasswordHash> {
     return this.#hash(password);
@@ -384,7 +398,9 @@ export class Accounts {
    */
   async authenticate(
     token: string,
-  ): Promise<{ user: string; tokenHash: string; mustChangePassword?: boolean }> {
+  ): Promise<
+    { user: string; tokenHash: string; mustChangePassword?: boolean; scope?: "metrics" }
+  > {
     let tokenHash = this.#hashes.get(token);
     if (tokenHash === undefined) {
       tokenHash = hashToken(token);
@@ -399,6 +415,7 @@ export class Accounts {
       user: session.user,
       tokenHash,
       ...(session.mustChangePassword ? { mustChangePassword: true } : {}),
+      ...(session.scope ? { scope: session.scope } : {}),
     };
   }
 

@@ -23,6 +23,9 @@ export const DEFAULT_AUDIT_DAYS = 90;
 /** An invitation lives this long unless `--expires` says otherwise. */
 export const DEFAULT_INVITE_MS = 7 * 24 * 3600_000;
 
+/** A metrics token (`admin token --scope metrics`) lives this long unless `--expires` says. */
+export const METRICS_TOKEN_MS = 365 * 24 * 3600_000;
+
 /** Most registrations one invitation allows. */
 export const MAX_INVITE_USES = 10_000;
 
@@ -39,7 +42,8 @@ export interface AdminRequest {
     | "demote"
     | "kick"
     | "invite"
-    | "add";
+    | "add"
+    | "token";
   /** The account acted on. */
   user?: string;
   /** `invite`: registrations it allows. */
@@ -108,6 +112,11 @@ export class Admin {
         createdAt: now,
       }, now);
       return { type: "admin", code, uses, expiresAt: now + (r.expiresMs ?? DEFAULT_INVITE_MS) };
+    }
+    if (r.action === "token") {
+      const ms = r.expiresMs ?? METRICS_TOKEN_MS;
+      const token = await this.#accounts.scopedToken(by, "metrics", ms);
+      return { type: "admin", token, expiresAt: this.#o.now() + ms };
     }
     const target = r.user;
     if (target === undefined) {

@@ -18,7 +18,7 @@ import { FileIndex } from "./file_index.ts";
 import type { HolderIndex } from "./holder_index.ts";
 import { IndexFollower } from "./index_follower.ts";
 import { Liveness } from "./liveness.ts";
-import { Admin } from "./admin.ts";
+import { Admin, DEFAULT_AUDIT_DAYS } from "./admin.ts";
 import { type PasswordHasher, ScryptHasher } from "./password.ts";
 import { PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
 import { GRANT_FLUSH_MS } from "./report_grants.ts";
@@ -106,6 +106,7 @@ export class TrackerService {
   readonly #follower: IndexFollower;
   readonly #handlers: HandlerTable;
   readonly #counts = new Map<string, number>();
+  #auditMs: number;
   #timers: ReturnType<typeof setInterval>[] = [];
 
   /** Serves requests against `store`. */
@@ -136,6 +137,7 @@ export class TrackerService {
       trustAnnouncedHosts: options.trustAnnouncedHosts ?? false,
     });
     this.reports = new Reports(store, this.files, now);
+    this.#auditMs = (options.auditDays ?? DEFAULT_AUDIT_DAYS) * 24 * 3600_000;
     this.admin = new Admin(store, this.accounts, {
       now,
       ...(options.auditDays ? { auditMs: options.auditDays * 24 * 3600_000 } : {}),
@@ -232,6 +234,12 @@ export class TrackerService {
     // A session made with a password an operator set may only change it (and log out).
     const auth = async (token: string) => {
       const session = await accounts.authenticate(token);
+      if (session.scope !== undefined) {
+        throw new TrackerError(
+          "FORBIDDEN",
+          `Cannot do that: this token is for ${session.scope} only`,
+        );
+      }
       if (session.mustChangePassword) {
         throw new TrackerError(
           "FORBIDDEN",
@@ -303,7 +311,19 @@ export class TrackerService {
       },
       report: async (r) => {
         const { user } = await auth(r.token);
-        return await reports.report(user, r);
+        const reply = await reports.report(user, r);
+        // Who downloaded what from whom, for the admins (kept --audit-days).
+        await this.#store.auditTransfer({
+          at: this.#now(),
+          downloader: user,
+          source: r.source,
+          name: r.name,
+          id: r.id ?? "",
+          ok: r.ok,
+          bytes: r.bytes ?? 0,
+          ...(r.reason ? { reason: r.reason } : {}),
+        }, this.#auditMs).catch(() => {});
+        return reply;
       },
     };
   }

@@ -35,6 +35,7 @@
  * | `["invite", sha256(code)]`            | {@link InviteRecord}, with `expireIn`   |
  * | `["held_name", lowercase(name)]`      | `true` while a removed account's name may not be registered again, with `expireIn` |
  * | `["admin_audit", at, id]`             | {@link AdminAuditRecord}, with `expireIn` (`--audit-days`) |
+ * | `["transfer_audit", at, id]`          | {@link TransferAuditRecord}: a reported transfer, with `expireIn` (`--audit-days`) |
  *
  * ## Several trackers on one KV
  *
@@ -110,6 +111,26 @@ export interface InviteRecord {
   createdAt: number;
 }
 
+/** One reported transfer, as the audit log keeps it (who downloaded what from whom, when). */
+export interface TransferAuditRecord {
+  /** When it was reported, ms since the epoch. */
+  at: number;
+  /** The downloader. */
+  downloader: string;
+  /** The source. */
+  source: string;
+  /** The file's name. */
+  name: string;
+  /** The version. */
+  id: string;
+  /** Whether it went well. */
+  ok: boolean;
+  /** Bytes the source delivered. */
+  bytes: number;
+  /** Why it failed. */
+  reason?: string;
+}
+
 /** One admin action, as the audit log keeps it. */
 export interface AdminAuditRecord {
   /** When, ms since the epoch. */
@@ -130,6 +151,8 @@ export interface SessionRecord {
   expiresAt: number;
   /** Made with a password an operator set: only `passwd` (and `logout`) until it is changed. */
   mustChangePassword?: boolean;
+  /** A token for one use only: `metrics` reads the dashboard's `/metrics` and nothing else. */
+  scope?: "metrics";
   /** When it was created, ms since the epoch. */
   createdAt?: number;
   /** What logged in (`p2pfs-serve`, `p2pfs-get`, …), as the client said in `hello`. */
@@ -304,6 +327,10 @@ export interface TrackerStore extends AsyncDisposable {
   audit(record: AdminAuditRecord, ms: number): Promise<void>;
   /** The latest admin actions, newest first. */
   listAudit(limit: number): Promise<AdminAuditRecord[]>;
+  /** Records a reported transfer, kept `ms`. */
+  auditTransfer(record: TransferAuditRecord, ms: number): Promise<void>;
+  /** The latest reported transfers, newest first. */
+  listTransferAudit(limit: number): Promise<TransferAuditRecord[]>;
   /** Stores a session under its token hash; it expires by itself (`now` is the caller's clock). */
   putSession(tokenHash: string, record: SessionRecord, now: number): Promise<void>;
   /** The session, or null if unknown or expired. */
@@ -607,6 +634,23 @@ export class KvTrackerStore implements TrackerStore {
     await this.#atomic().set(["admin_audit", record.at, crypto.randomUUID()], record, {
       expireIn: ms,
     }).commit();
+  }
+
+  async auditTransfer(record: TransferAuditRecord, ms: number): Promise<void> {
+    await this.#atomic().set(["transfer_audit", record.at, crypto.randomUUID()], record, {
+      expireIn: ms,
+    }).commit();
+  }
+
+  async listTransferAudit(limit: number): Promise<TransferAuditRecord[]> {
+    const out: TransferAuditRecord[] = [];
+    for await (
+      const e of this.#kv.list<TransferAuditRecord>({ prefix: ["transfer_audit"] }, {
+        reverse: true,
+        limit,
+      })
+    ) out.push(e.value);
+    return out;
   }
 
   async listAudit(limit: number): Promise<AdminAuditRecord[]> {

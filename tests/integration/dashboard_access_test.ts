@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { launchChromium } from "./_browser.ts";
-import { makeTempDir, PASSWORD, registerUsers, runAs, runPeer, startTracker } from "./_harness.ts";
+import {
+  makeTempDir,
+  PASSWORD,
+  registerUsers,
+  runAs,
+  runPeer,
+  startPeer,
+  startTracker,
+} from "./_harness.ts";
 
 /** Signs in through the form; the session cookie's token. */
 async function signIn(base: string, user: string): Promise<string> {
@@ -166,4 +174,48 @@ Deno.test("in Chromium: a stranger sees only the sign-in page; an admin signs in
   } finally {
     await browser.close();
   }
+});
+
+Deno.test("a metrics token from 'admin token --scope metrics' opens /metrics and nothing else; the admin page shows who downloaded what from whom", async () => {
+  await using tracker = await startTracker({ args: ["--dashboard-access", "admins"] });
+  const base = tracker.dashboardUrl;
+  assert.equal((await runAs("root", tracker.address, ["register"])).code, 0);
+  await registerUsers(tracker.address, ["ada", "bea"]);
+  const made = await runAs("root", tracker.address, ["admin", "token", "--scope", "metrics"]);
+  assert.equal(made.code, 0, made.stderr);
+  const scrape = made.stdout.split("\n")[0]!;
+  const metrics = await fetch(new URL("/metrics", base), {
+    headers: { authorization: `Bearer ${scrape}` },
+  });
+  assert.equal(metrics.status, 200);
+  await metrics.body?.cancel();
+  const api = await fetch(new URL("/api/stats", base), {
+    headers: { authorization: `Bearer ${scrape}` },
+  });
+  assert.equal(api.status, 401, "the metrics token opens nothing else");
+  await api.body?.cancel();
+  const member = await signIn(base, "ada");
+  const page = await fetch(new URL("/files", base), {
+    headers: { cookie: `p2pfs_session=${member}` },
+  });
+  assert.equal(page.status, 403, "--dashboard-access admins: members are refused");
+  await page.body?.cancel();
+
+  // A download reported by bea shows on the admin page.
+  await using share = await makeTempDir();
+  await using out = await makeTempDir();
+  await Deno.writeFile(join(share.path, "handout.txt"), new TextEncoder().encode("handout"));
+  await using ada = await startPeer("ada", share.path, tracker.address);
+  const get = await runAs("bea", tracker.address, ["get", "handout.txt", "--out", out.path]);
+  assert.equal(get.code, 0, get.stderr);
+  const root = await signIn(base, "root");
+  const admin = await fetch(new URL("/admin", base), {
+    headers: { cookie: `p2pfs_session=${root}` },
+  });
+  const markup = await admin.text();
+  const table = markup.slice(markup.indexOf('id="transfer-audit"'));
+  assert.match(
+    table,
+    /<td>bea<\/td>\s*<td>handout\.txt<\/td>\s*<td>ada<\/td>\s*<td>7<\/td>\s*<td>ok<\/td>/,
+  );
 });
