@@ -205,7 +205,7 @@ Deno.test("a metrics token from 'admin token --scope metrics' opens /metrics and
   await using share = await makeTempDir();
   await using out = await makeTempDir();
   await Deno.writeFile(join(share.path, "handout.txt"), new TextEncoder().encode("handout"));
-  await using ada = await startPeer("ada", share.path, tracker.address);
+  await using _ada = await startPeer("ada", share.path, tracker.address);
   const get = await runAs("bea", tracker.address, ["get", "handout.txt", "--out", out.path]);
   assert.equal(get.code, 0, get.stderr);
   const root = await signIn(base, "root");
