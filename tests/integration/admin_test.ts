@@ -197,3 +197,29 @@ Deno.test("p2pfs-tracker admin promote makes an admin straight in the KV, for re
   ]);
   assert.deepEqual(users.map((u) => [u.user, u.admin]), [["joe", true], ["root", true]]);
 });
+
+Deno.test("with --registration closed only admins make accounts, with a one-time password; a removed account's name is held", async () => {
+  await using tracker = await startTracker({ args: ["--registration", "closed"] });
+  assert.equal((await register(tracker.address, "root")).code, 0);
+  const refused = await register(tracker.address, "lou");
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /made by its admins/);
+
+  const add = await runAs("root", tracker.address, ["admin", "add", "lou"]);
+  assert.equal(add.code, 0, add.stderr);
+  const once = add.stdout.split("\n")[0]!;
+  assert.match(once, /^[0-9a-f]{24}$/);
+  const first = await runAs("lou", tracker.address, ["list"], { env: { P2PFS_PASSWORD: once } });
+  assert.equal(first.code, 1);
+  assert.match(first.stderr, /change it first/);
+
+  const remove = await runAs("root", tracker.address, ["admin", "remove", "lou"]);
+  assert.equal(remove.code, 0, remove.stderr);
+  const gone = await runAs("lou", tracker.address, ["list"], { env: { P2PFS_PASSWORD: once } });
+  assert.equal(gone.code, 1);
+  const again = await runAs("root", tracker.address, ["admin", "add", "lou"]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /taken or held/);
+  const audit = await runJson<{ user: string }[]>("root", tracker.address, ["admin", "users"]);
+  assert.deepEqual(audit.map((u) => u.user), ["root"]);
+});
