@@ -90,8 +90,10 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
     assert.equal(await store.getUser("ann"), null);
     assert.equal(await store.createUser("ann", user(1)), true);
     assert.equal(await store.createUser("ann", user(2)), false);
-    assert.deepEqual(await store.getUser("ann"), { ...user(1), name: "ann" });
+    // The first account of a store is its admin; no other is.
+    assert.deepEqual(await store.getUser("ann"), { ...user(1), name: "ann", admin: true });
     assert.equal(await store.createUser("bob", user(3)), true);
+    assert.deepEqual(await store.getUser("bob"), { ...user(3), name: "bob" });
   }],
   [
     "createUser() treats names that differ only in case as one, kept as first spelled",
@@ -100,7 +102,7 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
       assert.equal(await store.createUser("alice", user(2)), false);
       assert.equal(await store.createUser("ALICE", user(3)), false);
       for (const spelling of ["Alice", "alice", "aLiCe"]) {
-        assert.deepEqual(await store.getUser(spelling), { ...user(1), name: "Alice" });
+        assert.deepEqual(await store.getUser(spelling), { ...user(1), name: "Alice", admin: true });
       }
     },
   ],
@@ -110,7 +112,7 @@ const cases: Array<[string, (store: TrackerStore) => Promise<void>]> = [
     );
     assert.equal(results.filter((ok) => ok).length, 1);
     const winner = results.indexOf(true);
-    assert.deepEqual(await store.getUser("race"), { ...user(winner), name: "race" });
+    assert.deepEqual(await store.getUser("race"), { ...user(winner), name: "race", admin: true });
   }],
   ["getSession() returns the session until expiresAt, judged by the given now", async (store) => {
     const expiresAt = Date.now() + 60_000;
@@ -322,7 +324,7 @@ Deno.test("KvTrackerStore on a file keeps its data after closing and reopening",
   await fixture.store.addStat("ann", "downloads", 4);
 
   const store = await fixture.reopen!();
-  assert.deepEqual(await store.getUser("ann"), { ...user(7), name: "ann" });
+  assert.deepEqual(await store.getUser("ann"), { ...user(7), name: "ann", admin: true });
   assert.equal(await store.createUser("ann", user(8)), false);
   assert.deepEqual(await store.getSession("tok", expiresAt - 1), { user: "ann", expiresAt });
   assert.deepEqual(await store.getPeer("ann"), peer);
