@@ -88,7 +88,7 @@ export class ProgressLine {
   readonly #columns: number | undefined;
   readonly #encoder = new TextEncoder();
   readonly #samples: Array<[number, number]> = [];
-  #lastDraw = 0;
+  #lastDraw = -Infinity; // the first update always draws
   #drawn = false;
 
   /** Draws on `stream` (default stderr) unless `quiet` or it is not a terminal. */
