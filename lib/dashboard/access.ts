@@ -75,7 +75,7 @@ export function withAccess(
     }
     const who = found?.scope === undefined ? found : null;
 
-    if (request.method === "POST") {
+    if (request.method === "POST" && ACCESS_FORMS.has(path)) {
       if (!sameOrigin(request, url)) return text("Cannot accept: a request from another site", 403);
       const form = await request.formData().catch(() => new FormData());
       if (path === "/signin") {
@@ -122,7 +122,6 @@ export function withAccess(
         }
         return page(await adminPage(backend, who, token, note), 200);
       }
-      return text("Cannot accept: not found", 404);
     }
 
     if (path === "/signin") return page(signInPage(safeNext(url.searchParams.get("next") ?? "/")));
@@ -140,6 +139,9 @@ export function withAccess(
     return await handler(request);
   };
 }
+
+/** The forms this layer answers; every other request goes on to the dashboard (read-only). */
+const ACCESS_FORMS = new Set(["/signin", "/signout", "/admin/action"]);
 
 /** The session token of a request: `Authorization: Bearer`, or the session cookie. */
 function tokenOf(request: Request): string | undefined {
