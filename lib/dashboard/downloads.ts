@@ -127,7 +127,8 @@ export function readDownloads(
           sha256: version.sha256,
           size: version.size,
           progress: p.progress,
-          bytesPerSecond: reading.bytesPerSecond,
+          // One that said it has no source receives nothing, whatever it received before.
+          bytesPerSecond: p.stalled && p.progress < 1 ? 0 : reading.bytesPerSecond,
           stalled: stalledWhy !== undefined,
           ...(stalledWhy ? { stalledWhy } : {}),
           updatedAt: p.updatedAt,
