@@ -8,7 +8,7 @@
  * | downloading      | downloads of the version in progress (a `get` sending `progress`, not yet whole) |
  * | sources online   | online holders, and downloads in progress that hold a chunk (they serve it) |
  * | stalled          | downloads in progress that said no online peer has what they need, or whose reports stopped moving |
- * | peers online     | peers online by their heartbeat, and users downloading now               |
+ * | peers online     | peers online by their heartbeat, and users downloading (or seeding what they downloaded) now |
  * | transfers        | downloads in progress (live), or transfers reported in the chart's window |
  *
  * @module
@@ -93,7 +93,8 @@ export interface PeerCounts {
 
 /**
  * Peers online and known: `announced` maps each user that announced to whether it is online;
- * `downloaders` are the users with a download in progress (online, whether they announced or not).
+ * `downloaders` are the partial holders' users: downloading, or seeding what they downloaded (online,
+ * whether they announced or not).
  *
  * @example
  * ```ts

@@ -551,9 +551,13 @@ export function filePage(file: FileDetailView, now: number): Page {
   };
 }
 
-/** A peer's status: online or offline, or downloading for a `get` that never announced. */
+/** A peer's status: online or offline; downloading or seeding for a `get` that never announced. */
 function peerStatus(p: PeerView): Html {
-  if (!p.announced && p.online) return html`<span class="pill busy">downloading</span>`;
+  if (!p.announced && p.online) {
+    return p.downloading > 0
+      ? html`<span class="pill busy">downloading</span>`
+      : html`<span class="pill on">seeding</span>`;
+  }
   return status(p.online);
 }
 

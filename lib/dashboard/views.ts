@@ -285,7 +285,7 @@ export async function readStats(source: DashboardSource): Promise<Stats> {
   const live = snap.downloads.map((d) => d.view).filter(inProgress);
   const peers = countPeers(
     new Map([...index.peers.keys()].map((user) => [user, online(user)])),
-    live.map((d) => d.user),
+    snap.downloads.map((d) => d.view.user),
   );
   const busy = new Map<string, { name: string; transfers: number; bytes: number }>();
   for (const t of source.events.transfers()) {
@@ -330,11 +330,14 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
   }).sort((a, b) => cmp(a.id, b.id));
 }
 
-/** The peers views of a snapshot: every peer that announced, and every user downloading now. */
+/**
+ * The peers views of a snapshot: every peer that announced, and every partial holder (a user
+ * downloading now, or seeding what it downloaded).
+ */
 async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerView[]> {
   const { index } = snap;
-  const live = snap.downloads.map((d) => d.view).filter(inProgress);
-  const users = new Set([...index.peers.keys(), ...live.map((d) => d.user)]);
+  const partial = snap.downloads.map((d) => d.view);
+  const users = new Set([...index.peers.keys(), ...partial.map((d) => d.user)]);
   const allStats = source.index
     ? new Map([...users].map((user) => [user, index.stats(user)]))
     : await source.store.getStatsMany([...users]);
@@ -342,13 +345,13 @@ async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerV
     const peer = index.peer(user);
     const stats = allStats.get(user) ?? { downloads: 0, failures: 0 };
     const shares = index.sharesOf(user);
-    const mine = live.filter((d) => d.user === user);
-    const first = mine[0];
+    const present = partial.filter((d) => d.user === user);
+    const mine = present.filter(inProgress);
     return {
       user,
-      address: peer ? formatHostPort(peer.host, peer.port) : first?.address ?? "",
-      online: snap.online(user) || mine.length > 0,
-      lastSeen: Math.max(peer?.lastSeen ?? 0, ...mine.map((d) => d.updatedAt)),
+      address: peer ? formatHostPort(peer.host, peer.port) : present[0]?.address ?? "",
+      online: snap.online(user) || present.length > 0,
+      lastSeen: Math.max(peer?.lastSeen ?? 0, ...present.map((d) => d.updatedAt)),
       downloads: stats.downloads,
       failures: stats.failures,
       filesShared: shares.length,

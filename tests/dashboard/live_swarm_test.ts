@@ -70,6 +70,9 @@ Deno.test("every page counts holders, sources online and downloads the same way"
   const filesPage = (await f.getText("/files")).body;
   assert.match(filesPage, /data-col="sources">3</);
   assert.match(filesPage, /data-col="holders">1</);
+  const metrics = (await f.getText("/metrics")).body;
+  assert.match(metrics, /^p2pfs_downloads_in_progress 3$/m);
+  assert.match(metrics, /^p2pfs_peers_online 4$/m);
   const filePage = (await f.getText("/files/big.bin")).body;
   assert.match(filePage, /data-stat="sourcesOnline">3</);
   assert.match(filePage, /data-stat="holders">1</);
@@ -214,6 +217,25 @@ Deno.test("a peer's page shows what it shares, what it downloads and its counts"
   assert.match(page.body, /data-stat="downloading">1</);
   assert.match(page.body, /href="\/files\/other\.txt"/);
   assert.match(page.body, /data-download="dl1"/);
+});
+
+Deno.test("a download that finished and seeds counts as a holder and an online peer, not a download", async () => {
+  await using f = await makeFixture();
+  const id = await swarm(f);
+  f.clock.now += 2_000;
+  report(f, id, "dl1", 1);
+  const file = (await f.getJson<FileDetailView>("/api/files/big.bin")).body;
+  assert.deepEqual(file.versions[0]!.counts, {
+    holders: 2,
+    sourcesOnline: 3,
+    downloading: 2,
+    stalled: 0,
+  });
+  const peers = (await f.getJson<PeerView[]>("/api/peers")).body;
+  const dl1 = peers.find((p) => p.user === "dl1")!;
+  assert.deepEqual([dl1.online, dl1.downloading], [true, 0]);
+  assert.match((await f.getText("/peers")).body, /<tr data-user="dl1">[\s\S]*?seeding/);
+  assert.equal((await f.getJson<Stats>("/api/stats")).body.peersOnline, 4);
 });
 
 Deno.test("a peer nobody knows gets a 404 page and a 404 from the API", async () => {
