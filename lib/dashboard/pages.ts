@@ -70,7 +70,7 @@ export function renderDocument(page: Page): string {
     ${page.fixed ?? ""}
     <div id="live">${page.live}</div>
         </main>
-        <footer>Read-only JSON: <a href="/api/stats">/api/stats</a> · <a href="/api/peers">/api/peers</a> · <a href="/api/files">/api/files</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
+        <footer>Read-only JSON: <a href="/api/stats">/api/stats</a> · <a href="/api/peers">/api/peers</a> · <a href="/api/files">/api/files</a> · <a href="/api/downloads">/api/downloads</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
       </body>
     </html>
   `.value;
