@@ -27,7 +27,8 @@ header nav a[aria-current="page"] { background: #364fc7; color: #fff; }
 .live[data-state="live"] { background: #2b8a3e; }
 .live[data-state="reconnecting"] { background: #c92a2a; }
 main { max-width: 1180px; margin: 0 auto; padding: 8px 24px 32px; }
-h1 { font-size: 22px; margin: 18px 0 12px; word-break: break-all; }
+h1 { font-size: 22px; margin: 18px 0 12px; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; }
 h2 { font-size: 16px; margin: 22px 0 8px; }
 h3 { font-size: 14px; margin: 16px 0 6px; }
 a { color: var(--accent); }
@@ -47,7 +48,17 @@ th a { color: inherit; text-decoration: none; }
 th a:hover { text-decoration: underline; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr:last-child td { border-bottom: 0; }
-td a { word-break: break-all; }
+.trunc { display: inline-block; max-width: 28ch; overflow: hidden; text-overflow: ellipsis;
+  white-space: nowrap; vertical-align: bottom; }
+td { white-space: nowrap; }
+.muted { color: var(--muted); }
+.pill.busy { background: #d0ebff; color: #1864ab; }
+.progress { display: inline-flex; align-items: center; gap: 6px; font-variant-numeric: tabular-nums; }
+.progress progress { width: 110px; height: 10px; }
+.legend { display: flex; flex-wrap: wrap; gap: 4px 14px; list-style: none; padding: 0;
+  margin: 6px 0 0; color: var(--muted); font-size: 12px; }
+.legend li { display: inline-flex; align-items: center; gap: 4px; }
+.swatch { border: 1px solid var(--line); }
 code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
 .pill { display: inline-block; font-size: 12px; padding: 1px 8px; border-radius: 999px; }
 .pill.on { background: #d3f9d8; color: #2b8a3e; }

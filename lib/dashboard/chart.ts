@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { countWindow } from "./counts.ts";
 import type { MinuteBucket } from "./event_log.ts";
 import { type Html, html } from "./html.ts";
 
@@ -82,12 +83,13 @@ export function transfersChart(buckets: readonly MinuteBucket[]): Html {
       `,
     ];
   });
-  const total = buckets.reduce((sum, b) => sum + b.ok + b.failed, 0);
+  const total = countWindow(buckets);
   return html`
     <svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"
       role="img"
       aria-label="Transfers per minute over the last ${buckets
-        .length} minutes: ${total} in all"><line x1="${left}" y1="${top}" x2="${width -
+        .length} minutes: ${total.ok} worked, ${total
+        .failed} failed"><line x1="${left}" y1="${top}" x2="${width -
         right}" y2="${top}" stroke="#e9ecef"></line><line x1="${left}" y1="${baseline}" x2="${width -
         right}" y2="${baseline}" stroke="#adb5bd"></line><line x1="${left}" y1="${top}" x2="${left}" y2="${baseline}" stroke="#adb5bd"></line><text x="${left -
         4}" y="${top +
@@ -123,7 +125,33 @@ export function chunkMap(counts: readonly number[]): Html {
   `;
 }
 
+const SHADES = ["#dee2e6", "#b2f2bb", "#69db7c", "#37b24d", "#2b8a3e"];
+
 /** Grey for no source, then darker greens for more sources (4 and up look the same). */
 function shade(sources: number): string {
-  return ["#dee2e6", "#b2f2bb", "#69db7c", "#37b24d", "#2b8a3e"][Math.min(4, sources)]!;
+  return SHADES[Math.min(4, sources)]!;
+}
+
+/**
+ * What the chunk map's colours mean: a swatch for no source, 1, 2, 3 and 4 or more, and what a
+ * source is.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { chunkMapLegend } from "./chart.ts";
+ * assert.match(chunkMapLegend().value, /no online source/);
+ * ```
+ */
+export function chunkMapLegend(): Html {
+  const labels = ["no online source", "1 source", "2", "3", "4 or more"];
+  const items = labels.map((label, i) =>
+    html`<li><svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="${SHADES[
+      i
+    ]!}"></rect></svg> ${label}</li>`
+  );
+  return html`
+    <ul class="legend" aria-label="Chunk map legend">${items}<li
+        class="hint">a source is an online holder of the whole file, or a download that has verified the chunk</li></ul>
+  `;
 }

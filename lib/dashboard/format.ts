@@ -1,5 +1,5 @@
 /**
- * Numbers for people: sizes in binary units, durations and moments relative to now.
+ * Numbers for people: sizes and rates in binary units, moments relative to now, addresses.
  *
  * @module
  */
@@ -58,4 +58,24 @@ export function formatAgo(at: number, now: number): string {
 /** A count that may have a fraction (partial downloads), with at most two decimals. */
 export function formatCount(n: number): string {
   return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
+}
+
+/** `HOST:PORT`, with brackets around an IPv6 host. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * A rate in bytes per second, in binary units; `—` when unknown.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatRate } from "./format.ts";
+ * assert.equal(formatRate(2048), "2 KiB/s");
+ * assert.equal(formatRate(null), "—");
+ * ```
+ */
+export function formatRate(bytesPerSecond: number | null): string {
+  return bytesPerSecond === null ? "—" : `${formatBytes(bytesPerSecond)}/s`;
 }

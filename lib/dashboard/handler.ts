@@ -7,11 +7,14 @@
  * |------------------------|---------------------------------------------------------------|
  * | `/`                    | overview page                                                 |
  * | `/peers?sort=&dir=`    | peers page                                                    |
+ * | `/peers/{name}`        | a peer's page (the name URL-encoded)                          |
  * | `/files?search=`       | files page                                                    |
  * | `/files/{name}`        | a file's page (each segment URL-encoded)                      |
  * | `/transfers`           | transfers and failures page                                   |
  * | `/api/stats`           | {@link Stats}                                                 |
  * | `/api/peers`           | {@link PeerView}[]                                            |
+ * | `/api/peers/{name}`    | {@link PeerDetailView}, or 404                                |
+ * | `/api/downloads`       | {@link DownloadView}[]: downloads in progress                 |
  * | `/api/files?search=`   | {@link FileView}[]                                            |
  * | `/api/files/{name}`    | {@link FileDetailView}, or 404                                |
  * | `/api/transfers?limit=`| {@link TransferRecord}[], newest first                        |
@@ -25,6 +28,7 @@
  */
 import { APP_CSS, APP_JS } from "./assets.ts";
 import type { Change, ChangeFeed } from "./change_feed.ts";
+import type { DownloadView } from "./downloads.ts";
 import type { TransferRecord } from "./event_log.ts";
 import { type Html } from "./html.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
@@ -32,10 +36,12 @@ import {
   filePage,
   filesPage,
   missingFilePage,
+  missingPeerPage,
   notFoundPage,
   overviewPage,
   type Page,
   PEER_SORTS,
+  peerPage,
   peersPage,
   renderDocument,
   transfersPage,
@@ -44,9 +50,12 @@ import {
   type DashboardSource,
   type FileDetailView,
   type FileView,
+  type PeerDetailView,
   type PeerView,
+  readDownloadViews,
   readFile,
   readFiles,
+  readPeer,
   readPeers,
   readStats,
   type Stats,
@@ -251,6 +260,8 @@ export function createDashboardHandler(
         return json(await readStats(source) satisfies Stats);
       case "/api/peers":
         return json(await readPeers(source) satisfies PeerView[]);
+      case "/api/downloads":
+        return json(await readDownloadViews(source) satisfies DownloadView[]);
       case "/api/files": {
         // A page of at most `limit` files (default 1,000) after the cursor `after`; the next
         // page's address is in the `link` header.
@@ -275,7 +286,11 @@ export function createDashboardHandler(
       case "/":
         return page(
           request,
-          overviewPage(await readStats(source), source.events.transfers({ limit: 10 })),
+          overviewPage(
+            await readStats(source),
+            source.events.transfers({ limit: 10 }),
+            await readDownloadViews(source),
+          ),
         );
       case "/peers": {
         const sort = url.searchParams.get("sort") ?? "user";
@@ -309,6 +324,7 @@ export function createDashboardHandler(
             await readStats(source),
             transfers,
             failuresByReason(source.events.transfers()),
+            await readDownloadViews(source),
           ),
         );
       }
@@ -324,6 +340,18 @@ export function createDashboardHandler(
       const file = name === null ? null : await readFile(source, name);
       if (!file) return page(request, missingFilePage(name ?? path), 404);
       return page(request, filePage(file, source.events.now()));
+    }
+    if (path.startsWith("/api/peers/")) {
+      const user = nameAfter(path, "/api/peers/");
+      const peer = user === null ? null : await readPeer(source, user);
+      if (!peer) return json({ error: `Cannot find peer: ${user ?? path} is not known` }, 404);
+      return json(peer satisfies PeerDetailView);
+    }
+    if (path.startsWith("/peers/")) {
+      const user = nameAfter(path, "/peers/");
+      const peer = user === null ? null : await readPeer(source, user);
+      if (!peer) return page(request, missingPeerPage(user ?? path), 404);
+      return page(request, peerPage(peer, source.events.now()));
     }
     if (path.startsWith("/api/")) return json({ error: `Cannot find ${path}: no such API` }, 404);
     if (path === "/favicon.ico") return new Response(null, { status: 204 });

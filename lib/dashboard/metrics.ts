@@ -36,8 +36,10 @@ export function renderMetrics(stats: Stats, counters: Readonly<Counters>): strin
     family(name, "gauge", help);
     out.push(`${name} ${value}`);
   };
-  gauge("p2pfs_peers_online", "Peers online now.", stats.peersOnline);
-  gauge("p2pfs_peers", "Peers that ever announced.", stats.peersTotal);
+  gauge("p2pfs_peers_online", "Peers online now, and users downloading now.", stats.peersOnline);
+  gauge("p2pfs_peers", "Peers that ever announced, and users downloading now.", stats.peersTotal);
+  gauge("p2pfs_downloads_in_progress", "Downloads in progress now.", stats.downloading);
+  gauge("p2pfs_downloads_stalled", "Downloads in progress marked stalled.", stats.stalled);
   gauge("p2pfs_files", "File versions announced.", stats.files);
   gauge("p2pfs_files_online", "File versions with at least one online source.", stats.filesOnline);
   gauge(

@@ -17,6 +17,9 @@
  */
 export * from "./event_log.ts";
 export * from "./views.ts";
+export * from "./counts.ts";
+export * from "./downloads.ts";
+export * from "./rate_meter.ts";
 export * from "./change_feed.ts";
 export * from "./html.ts";
 export * from "./format.ts";

@@ -5,11 +5,19 @@
  *
  * @module
  */
-import { chunkMap, transfersChart } from "./chart.ts";
+import { chunkMap, chunkMapLegend, transfersChart } from "./chart.ts";
+import type { DownloadView } from "./downloads.ts";
 import type { TransferRecord } from "./event_log.ts";
-import { formatAgo, formatBytes, formatCount } from "./format.ts";
+import { formatAgo, formatBytes, formatCount, formatRate } from "./format.ts";
 import { type Html, html } from "./html.ts";
-import type { FileDetailView, FileView, PeerView, Stats } from "./views.ts";
+import type {
+  FileDetailView,
+  FileView,
+  HolderView,
+  PeerDetailView,
+  PeerView,
+  Stats,
+} from "./views.ts";
 
 /** A rendered page: its title, the part that stays and the part that updates. */
 export interface Page {
@@ -58,11 +66,11 @@ export function renderDocument(page: Page): string {
             title="Live updates">connecting</span>
         </header>
         <main>
-    <h1>${page.title}</h1>
+    <h1 title="${page.title}">${page.title}</h1>
     ${page.fixed ?? ""}
     <div id="live">${page.live}</div>
         </main>
-        <footer>Read-only JSON: <a href="/api/stats">/api/stats</a> · <a href="/api/peers">/api/peers</a> · <a href="/api/files">/api/files</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
+        <footer>Read-only JSON: <a href="/api/stats">/api/stats</a> · <a href="/api/peers">/api/peers</a> · <a href="/api/files">/api/files</a> · <a href="/api/downloads">/api/downloads</a> · <a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a></footer>
       </body>
     </html>
   `.value;
@@ -71,6 +79,96 @@ export function renderDocument(page: Page): string {
 /** Link to a file's page; each segment of the name is URL-encoded. */
 export function fileHref(name: string): string {
   return "/files/" + name.split("/").map(encodeURIComponent).join("/");
+}
+
+/** Link to a peer's page. */
+export function peerHref(user: string): string {
+  return "/peers/" + encodeURIComponent(user);
+}
+
+/**
+ * A name that may be long: shown on one line, cut with an ellipsis where the column ends, the full
+ * name on hover (never wrapped mid-word).
+ */
+function longName(name: string, href?: string): Html {
+  return href
+    ? html`<a class="trunc" href="${href}" title="${name}">${name}</a>`
+    : html`<span class="trunc" title="${name}">${name}</span>`;
+}
+
+/** A link to a file's page, truncated. */
+function fileLink(name: string): Html {
+  return longName(name, fileHref(name));
+}
+
+/** A link to a peer's page, truncated. */
+function peerLink(user: string): Html {
+  return longName(user, peerHref(user));
+}
+
+/** A download's share as a bar and a percentage. */
+function progressBar(progress: number): Html {
+  const percent = Math.floor(progress * 1000) / 10;
+  return html`
+    <span class="progress"
+      data-progress="${progress}"><progress max="1" value="${progress}"></progress> ${percent}%</span>
+  `;
+}
+
+/** Where a download stands: stalled (and why), or downloading. */
+function downloadState(d: { stalled?: boolean; stalledWhy?: string }): Html {
+  return d.stalled
+    ? html`<span class="pill bad" data-state="stalled" title="${
+      d.stalledWhy === "no progress"
+        ? "Its progress reports stopped moving"
+        : "It said no online peer has the chunks it still needs"
+    }">stalled: ${
+      d.stalledWhy ??
+        "no source"
+    }</span>`
+    : html`<span class="pill busy" data-state="downloading">downloading</span>`;
+}
+
+/** Downloads in progress: source → downloader (sources where known), progress, rate, state. */
+function downloadsTable(
+  downloads: readonly DownloadView[],
+  empty: string,
+): Html {
+  if (downloads.length === 0) return html`<p class="empty">${empty}</p>`;
+  const rows = downloads.map((d) =>
+    html`
+      <tr data-download="${d.user}" data-name="${d.name}" ${d.stalled
+        ? html`
+          data-stalled="1"
+        `
+        : ""}>
+        <td>${fileLink(d.name)}</td>
+        <td>${d.sources.length === 0
+          ? html`<span class="muted" title="Sources are known once the downloader reports them">swarm</span>`
+          : d.sources.map((u, i) => html`${i > 0 ? ", " : ""}${peerLink(u)}`)} → ${peerLink(
+            d.user,
+          )}</td>
+        <td>${progressBar(d.progress)}</td>
+        <td class="n" data-col="rate">${formatRate(d.bytesPerSecond)}</td>
+        <td>${downloadState(d)}</td>
+      </tr>
+    `
+  );
+  return html`
+    <table class="downloads">
+      <thead>
+        <tr>
+          <th>File</th>
+          <th>From → to</th>
+          <th>Progress</th>
+          <th
+            class="n">Rate</th>
+          <th>State</th>
+        </tr>
+      </thead>
+      <tbody>${rows}</tbody>
+    </table>
+  `;
 }
 
 function ago(at: number, now: number): Html {
@@ -103,9 +201,9 @@ function transfersTable(transfers: readonly TransferRecord[], now: number, empty
     html`
       <tr class="${t.ok ? "ok" : "failed"}">
         <td>${ago(t.at, now)}</td>
-        <td><a href="${fileHref(t.name)}">${t.name}</a></td>
-        <td>${t.source}</td>
-        <td>${t.user ?? "?"}</td>
+        <td>${fileLink(t.name)}</td>
+        <td>${peerLink(t.source)}</td>
+        <td>${t.user === null ? "?" : peerLink(t.user)}</td>
         <td>${t.ok
           ? html`<span class="pill on">ok</span>`
           : html`<span class="pill bad">failed: ${t.reason ?? "unknown"}</span>`}</td>
@@ -162,8 +260,15 @@ function trackersTable(stats: Stats) {
   `;
 }
 
-/** The overview: headline numbers, transfers per minute, busiest files, latest transfers. */
-export function overviewPage(stats: Stats, recent: readonly TransferRecord[]): Page {
+/**
+ * The overview: headline numbers, downloads in progress, transfers per minute, busiest files,
+ * latest transfers.
+ */
+export function overviewPage(
+  stats: Stats,
+  recent: readonly TransferRecord[],
+  downloads: readonly DownloadView[] = [],
+): Page {
   const busiest = stats.busiestFiles.length === 0
     ? html`<p class="empty">No transfers yet.</p>`
     : html`
@@ -178,7 +283,7 @@ export function overviewPage(stats: Stats, recent: readonly TransferRecord[]): P
         <tbody>${stats.busiestFiles.map((f) =>
           html`
             <tr>
-              <td><a href="${fileHref(f.name)}">${f.name}</a></td>
+              <td>${fileLink(f.name)}</td>
               <td class="n">${f.transfers}</td>
               <td class="n">${formatBytes(f.bytes)}</td>
             </tr>
@@ -210,6 +315,12 @@ export function overviewPage(stats: Stats, recent: readonly TransferRecord[]): P
         html`<span data-stat="bytesSharedExact">${stats.bytesShared}</span> bytes`,
       )}
       ${card(
+        "downloading",
+        String(stats.downloading),
+        "downloads in progress",
+        html`<span data-stat="stalled">${stats.stalled}</span> stalled`,
+      )}
+      ${card(
         "transfersLastHour",
         String(stats.transfersLastHour),
         "transfers, last hour",
@@ -217,6 +328,10 @@ export function overviewPage(stats: Stats, recent: readonly TransferRecord[]): P
       )}
       ${card("failuresLastHour", String(stats.failuresLastHour), "failures, last hour")}
       </section>
+      <section><h2>Downloads in progress</h2>${downloadsTable(
+        downloads,
+        "No download in progress.",
+      )}</section>
       <section><h2>Transfers per minute</h2>${transfersChart(stats.perMinute)}</section>
       ${trackersTable(stats)}
       <div class="columns">
@@ -240,6 +355,7 @@ export const PEER_SORTS: Record<string, (a: PeerView, b: PeerView) => number> = 
   downloads: (a, b) => a.downloads - b.downloads,
   failures: (a, b) => a.failures - b.failures,
   files: (a, b) => a.filesShared - b.filesShared,
+  downloading: (a, b) => a.downloading - b.downloading,
   bytes: (a, b) => a.bytesShared - b.bytesShared,
 };
 
@@ -268,18 +384,23 @@ export function peersPage(
           : ""}</a></th>
     `;
   };
-  const online = peers.filter((p) => p.online).length;
+  const online = peers.filter((p) => p.online).length; // the rule of `countPeers`
   const rows = sorted.map((p) =>
     html`
       <tr data-user="${p.user}">
-        <td>${p.user}</td>
+        <td>${peerLink(p.user)}</td>
         <td><code>${p.address}</code></td>
-        <td>${status(p.online)}</td>
+        <td>${peerStatus(p)}</td>
         <td>${ago(p.lastSeen, now)}</td>
         <td class="n" data-col="downloads">${formatCount(p.downloads)}</td>
         <td class="n" data-col="failures">${formatCount(p.failures)}</td>
         <td class="n" data-col="files">${p.filesShared}</td>
         <td class="n">${formatBytes(p.bytesShared)}</td>
+        <td class="n" data-col="downloading">${p.downloading}${p.stalled > 0
+          ? html`
+            <span class="pill bad" data-state="stalled">${p.stalled} stalled</span>
+          `
+          : ""}</td>
       </tr>
     `
   );
@@ -301,7 +422,11 @@ export function peersPage(
                   "failures",
                   "Failures",
                   true,
-                )}${head("files", "Files", true)}${head("bytes", "Shared", true)}</tr>
+                )}${head("files", "Files", true)}${head("bytes", "Shared", true)}${head(
+                  "downloading",
+                  "Downloading",
+                  true,
+                )}</tr>
               </thead>
               <tbody>${rows}</tbody>
             </table>
@@ -320,10 +445,15 @@ export function filesPage(
   const rows = files.map((f) =>
     html`
       <tr data-name="${f.name}">
-        <td><a href="${fileHref(f.name)}">${f.name}</a></td>
+        <td>${fileLink(f.name)}</td>
         <td class="n">${formatBytes(f.size)}</td>
         <td class="n" data-col="sources">${f.sourcesOnline}</td>
-        <td class="n">${f.holders}</td>
+        <td class="n" data-col="holders">${f.holders}</td>
+        <td class="n" data-col="downloading">${f.downloading}${f.stalled > 0
+          ? html`
+            <span class="pill bad" data-state="stalled">${f.stalled} stalled</span>
+          `
+          : ""}</td>
         <td>${shortHash(f.sha256)}</td>
       </tr>
     `
@@ -353,6 +483,7 @@ export function filesPage(
                   <th class="n">Size</th>
                   <th class="n">Sources online</th>
                   <th class="n">Holders</th>
+                  <th class="n">Downloading</th>
                   <th>SHA-256</th>
                 </tr>
               </thead>
@@ -369,7 +500,29 @@ export function filesPage(
   };
 }
 
-/** A file's page: each version with its chunk map and holders, then its transfers. */
+/** A holder's or download's row on a file's page. */
+function holderRow(h: HolderView, now: number): Html {
+  return html`
+    <tr data-user="${h.user}" ${h.complete ? "" : html`
+      data-progress="${h.progress}"
+    `}${h.stalled
+      ? html`
+        data-stalled="1"
+      `
+      : ""}>
+      <td>${peerLink(h.user)}</td>
+      <td><code>${h.address}</code></td>
+      <td>${h.complete ? status(h.online) : downloadState(h)}</td>
+      <td>${h.complete ? "whole" : progressBar(h.progress)}</td>
+      <td class="n" data-col="rate">${h.complete ? "" : formatRate(h.bytesPerSecond ?? null)}</td>
+      <td>${ago(h.lastSeen, now)}</td>
+      <td class="n">${formatCount(h.downloads)}</td>
+      <td class="n">${formatCount(h.failures)}</td>
+    </tr>
+  `;
+}
+
+/** A file's page: each version with its counts, chunk map and swarm, then its transfers. */
 export function filePage(file: FileDetailView, now: number): Page {
   const versions = file.versions.map((v, i) =>
     html`
@@ -380,28 +533,13 @@ export function filePage(file: FileDetailView, now: number): Page {
           .sha256}</code></dd><dt>Size</dt><dd>${formatBytes(v.size)} (${v
           .size} bytes)</dd><dt>Chunks</dt><dd>${v.chunks} × ${formatBytes(
             v.chunkSize,
-          )}</dd><dt>Sources online</dt><dd data-stat="sourcesOnline">${v
-          .sourcesOnline}</dd><dt>Holders</dt><dd>${v.holders.length}</dd></dl>
-      <h3>Chunk map</h3><p class="hint">How many online sources hold each chunk: every complete holder, and each download in progress that has verified it.</p>${chunkMap(
-        v.chunkMap,
-      )}
-      <h3>Swarm</h3><table class="holders"><thead><tr><th>User</th><th>Address</th><th>Status</th><th>Last seen</th><th class="n">Downloads</th><th class="n">Failures</th></tr></thead><tbody>${v
-        .holders.map((h) =>
-          html`
-            <tr data-user="${h.user}">
-              <td>${h.user}</td>
-              <td><code>${h.address}</code></td>
-              <td>${h.complete
-                ? status(h.online)
-                : `downloading ${Math.floor(h.progress * 100)}%${
-                  h.stalled ? ", stalled" : ""
-                }`}</td>
-              <td>${ago(h.lastSeen, now)}</td>
-              <td class="n">${formatCount(h.downloads)}</td>
-              <td class="n">${formatCount(h.failures)}</td>
-            </tr>
-          `
-        )}</tbody></table></section>
+          )}</dd><dt>Sources online</dt><dd data-stat="sourcesOnline">${v.counts
+          .sourcesOnline}</dd><dt>Holders</dt><dd data-stat="holders">${v.counts
+          .holders}</dd><dt>Downloading</dt><dd data-stat="downloading">${v.counts
+          .downloading}</dd><dt>Stalled</dt><dd data-stat="stalled">${v.counts.stalled}</dd></dl>
+      <h3>Chunk map</h3>${chunkMap(v.chunkMap)}${chunkMapLegend()}
+      <h3>Swarm</h3><table class="holders"><thead><tr><th>User</th><th>Address</th><th>Status</th><th>Progress</th><th class="n">Rate</th><th>Last seen</th><th class="n">Downloads</th><th class="n">Failures</th></tr></thead><tbody>${v
+        .holders.map((h) => holderRow(h, now))}</tbody></table></section>
     `
   );
   return {
@@ -410,6 +548,100 @@ export function filePage(file: FileDetailView, now: number): Page {
     live: html`${versions}<section><h2>Transfers</h2>${
       transfersTable(file.transfers, now, "No transfers of this file yet.")
     }</section>`,
+  };
+}
+
+/** A peer's status: online or offline; downloading or seeding for a `get` that never announced. */
+function peerStatus(p: PeerView): Html {
+  if (!p.announced && p.online) {
+    return p.downloading > 0
+      ? html`<span class="pill busy">downloading</span>`
+      : html`<span class="pill on">seeding</span>`;
+  }
+  return status(p.online);
+}
+
+/** A peer's page: its counts, what it shares, what it downloads, its transfers. */
+export function peerPage(detail: PeerDetailView, now: number): Page {
+  const p = detail.peer;
+  const shares = detail.shares.length === 0 ? html`<p class="empty">It shares no file.</p>` : html`
+    <table class="files">
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th class="n">Size</th>
+          <th class="n">Sources online</th>
+          <th class="n">Holders</th>
+          <th class="n">Downloading</th>
+        </tr>
+      </thead>
+      <tbody>${detail.shares.map((f) =>
+        html`
+          <tr data-name="${f.name}">
+            <td>${fileLink(f.name)}</td>
+            <td class="n">${formatBytes(f.size)}</td>
+            <td class="n">${f.sourcesOnline}</td>
+            <td class="n">${f.holders}</td>
+            <td class="n">${f.downloading}</td>
+          </tr>
+        `
+      )}</tbody>
+    </table>
+  `;
+  return {
+    section: "peers",
+    title: p.user,
+    live: html`
+      <dl class="peer">
+        <dt>Status</dt>
+        <dd>${peerStatus(p)}</dd>
+        <dt>Address</dt>
+        <dd><code>${p
+          .address || "—"}</code></dd>
+        <dt>Last seen</dt>
+        <dd>${ago(
+          p.lastSeen,
+          now,
+        )}</dd>
+        <dt>Files shared</dt>
+        <dd data-stat="filesShared">${p
+          .filesShared} (${formatBytes(
+            p.bytesShared,
+          )})</dd>
+        <dt>Downloading</dt>
+        <dd data-stat="downloading">${p
+          .downloading}</dd>
+        <dt>Stalled</dt>
+        <dd data-stat="stalled">${p
+          .stalled}</dd>
+        <dt>Served</dt>
+        <dd data-stat="downloads">${formatCount(
+          p.downloads,
+        )} downloads, ${formatCount(p.failures)} failures</dd>
+      </dl>
+      <section><h2>Downloading</h2>${downloadsTable(
+        detail.downloads,
+        "No download in progress.",
+      )}</section>
+      <section><h2>Shares</h2>${shares}</section>
+      <section><h2>Transfers</h2>${transfersTable(
+        detail.transfers,
+        now,
+        "No transfer from or to this peer since the tracker started.",
+      )}</section>
+    `,
+  };
+}
+
+/** A page for a peer the tracker does not know. */
+export function missingPeerPage(user: string): Page {
+  return {
+    section: "peers",
+    title: user,
+    live: html`
+      <p
+        class="empty">No peer named <code>${user}</code> announced or downloads now. <a href="/peers">All peers</a></p>
+    `,
   };
 }
 
@@ -425,17 +657,21 @@ export function missingFilePage(name: string): Page {
   };
 }
 
-/** Recent transfers and failures, with reasons and a chart. */
+/** Downloads in progress, then recent transfers and failures, with reasons and a chart. */
 export function transfersPage(
   stats: Stats,
   transfers: readonly TransferRecord[],
   failuresByReason: ReadonlyMap<string, number>,
+  downloads: readonly DownloadView[] = [],
 ): Page {
   const reasons = [...failuresByReason].sort((a, b) => b[1] - a[1]);
   return {
     section: "transfers",
     title: "Transfers",
-    live: html`<section><h2>Per minute, last hour</h2>${transfersChart(stats.perMinute)}</section>
+    live: html`<section><h2>In progress</h2>${
+      downloadsTable(downloads, "No download in progress.")
+    }</section>
+<section><h2>Per minute, last hour</h2>${transfersChart(stats.perMinute)}</section>
 <section><h2>Failures by reason</h2>${
       reasons.length === 0
         ? html`<p class="empty">No failure reported since the tracker started.</p>`

@@ -1,6 +1,7 @@
 /**
  * The dashboard's read model: what the pages and the JSON API show, computed from the tracker's
- * store and the {@link EventLog}. Nothing here writes, and nothing secret (password hashes, session
+ * store, its partial holders and the {@link EventLog}; every count comes from `counts.ts`, so
+ * every page agrees. Nothing here writes, and nothing secret (password hashes, session
  * hashes, tokens) ever leaves: every view is built field by field.
  *
  * @module
@@ -14,7 +15,10 @@ import {
   type PeerRecord,
   type TrackerStore,
 } from "../tracker/mod.ts";
+import { countPeers, countSwarm, countWindow, inProgress, type SwarmCounts } from "./counts.ts";
+import { type DownloadView, type LiveDownload, readDownloads } from "./downloads.ts";
 import type { EventLog, MinuteBucket, TransferRecord } from "./event_log.ts";
+import { formatHostPort } from "./format.ts";
 
 /** What the dashboard reads from. */
 export interface DashboardSource {
@@ -49,21 +53,25 @@ export interface TrackerView {
 
 /** The overview's numbers (`/api/stats`). */
 export interface Stats {
-  /** Peers whose session is live and who heartbeat in time. */
+  /** Peers whose session is live and who heartbeat in time, and users downloading now. */
   peersOnline: number;
-  /** Peers that ever announced. */
+  /** Peers that ever announced, and users downloading now. */
   peersTotal: number;
+  /** Downloads in progress now (transfers live). */
+  downloading: number;
+  /** Of those, the stalled ones. */
+  stalled: number;
   /** File versions (name and content) anyone announced. */
   files: number;
   /** File versions with at least one online source. */
   filesOnline: number;
   /** Bytes of the file versions with an online source, each version counted once. */
   bytesShared: number;
-  /** Transfers reported as working in the last hour. */
+  /** Transfers reported as working in the last hour (the chart's window, {@link perMinute}). */
   transfersLastHour: number;
-  /** Transfers reported as failed in the last hour. */
+  /** Transfers reported as failed in the same window. */
   failuresLastHour: number;
-  /** Bytes reported transferred in the last hour. */
+  /** Bytes reported transferred in the same window. */
   bytesLastHour: number;
   /** The files with the most transfers since the tracker started, most first (at most 5). */
   busiestFiles: { name: string; transfers: number; bytes: number }[];
@@ -95,6 +103,24 @@ export interface PeerView {
   filesShared: number;
   /** Their total size in bytes. */
   bytesShared: number;
+  /** Its downloads in progress. */
+  downloading: number;
+  /** Of those, the stalled ones. */
+  stalled: number;
+  /** Whether it announced (serves a share); false for a `get` known only by its downloads. */
+  announced: boolean;
+}
+
+/** A peer's page (`/api/peers/{name}`). */
+export interface PeerDetailView {
+  /** The peer, with its counts. */
+  peer: PeerView;
+  /** The file versions it holds whole, by name. */
+  shares: FileView[];
+  /** Its downloads in progress, by name. */
+  downloads: DownloadView[];
+  /** Transfers it served or downloaded since the tracker started, newest first (at most 100). */
+  transfers: TransferRecord[];
 }
 
 /** One row of the files table (`/api/files`): one version of a file. */
@@ -107,10 +133,14 @@ export interface FileView {
   sha256: string;
   /** Its manifest id. */
   id: string;
-  /** Holders online now. */
+  /** Sources online now (see `counts.ts`). */
   sourcesOnline: number;
-  /** Holders in all. */
+  /** Holders of the whole file, online or not. */
   holders: number;
+  /** Downloads in progress. */
+  downloading: number;
+  /** Of those, the stalled ones. */
+  stalled: number;
 }
 
 /** One holder of a version, on a file's page. */
@@ -127,8 +157,12 @@ export interface HolderView {
   complete: boolean;
   /** Share of the file it holds, 0-1. */
   progress: number;
-  /** A download in progress that said no online peer has the chunks it still needs. */
+  /** A download in progress that said no online peer has the chunks it still needs, or hangs. */
   stalled?: boolean;
+  /** Why it is marked stalled. */
+  stalledWhy?: "no source" | "no progress";
+  /** A download's rate in bytes per second, when known. */
+  bytesPerSecond?: number | null;
   /** Downloads others reported from it. */
   downloads: number;
   /** Failed transfers others reported from it. */
@@ -147,14 +181,16 @@ export interface VersionView {
   chunkSize: number;
   /** Number of chunks. */
   chunks: number;
-  /** Holders online now. */
+  /** Sources online now (`counts.sourcesOnline`). */
   sourcesOnline: number;
+  /** Its counts, as every page shows them. */
+  counts: SwarmCounts;
   /**
    * For each chunk, how many online sources hold it: every complete holder, plus each download in
    * progress that has verified it (from the have-map it sends with its progress).
    */
   chunkMap: number[];
-  /** Every holder. */
+  /** Every holder, then every download in progress. */
   holders: HolderView[];
 }
 
@@ -173,11 +209,6 @@ export function isOnline(peer: PeerRecord, heartbeatMs: number, now: number): bo
   return peer.online && now - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * heartbeatMs;
 }
 
-/** `HOST:PORT`, with brackets around an IPv6 host. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** The holder index the pages read: the tracker's, or one read from the store now. */
 export async function readIndex(source: DashboardSource): Promise<HolderIndex> {
   if (source.index) return await source.index();
@@ -191,23 +222,45 @@ export async function readIndex(source: DashboardSource): Promise<HolderIndex> {
   return index;
 }
 
-async function snapshot(
-  source: DashboardSource,
-): Promise<{ index: HolderIndex; online: (user: string) => boolean; now: number }> {
+/** What every view reads at one moment. */
+interface Snapshot {
+  index: HolderIndex;
+  online: (user: string) => boolean;
+  now: number;
+  /** Partial holders (downloads in progress and finished ones that seed). */
+  downloads: LiveDownload[];
+  /** The same, by version id. */
+  byVersion: Map<string, LiveDownload[]>;
+}
+
+async function snapshot(source: DashboardSource): Promise<Snapshot> {
   const index = await readIndex(source);
   const now = source.events.now();
   const online = (user: string) => {
     const peer = index.peer(user);
     return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
   };
-  return { index, online, now };
+  const downloads = readDownloads(source, index, now);
+  const byVersion = new Map<string, LiveDownload[]>();
+  for (const d of downloads) {
+    const list = byVersion.get(d.view.id);
+    if (list) list.push(d);
+    else byVersion.set(d.view.id, [d]);
+  }
+  return { index, online, now, downloads, byVersion };
 }
 
-function summarize(version: IndexedVersion, online: (user: string) => boolean): FileView {
-  let sourcesOnline = 0;
-  for (const user of version.holders.keys()) if (online(user)) sourcesOnline++;
+function summarize(version: IndexedVersion, snap: Snapshot): FileView {
+  const downloads = (snap.byVersion.get(version.id) ?? []).map((d) => d.view);
+  const counts = countSwarm(version.holders.keys(), snap.online, downloads);
   const { name, size, sha256, id } = version;
-  return { name, size, sha256, id, sourcesOnline, holders: version.holders.size };
+  return { name, size, sha256, id, ...counts };
+}
+
+/** Every download in progress (`/api/downloads`), by file name then user. */
+export async function readDownloadViews(source: DashboardSource): Promise<DownloadView[]> {
+  const snap = await snapshot(source);
+  return snap.downloads.map((d) => d.view).filter(inProgress);
 }
 
 /**
@@ -224,10 +277,16 @@ function summarize(version: IndexedVersion, online: (user: string) => boolean): 
  * ```
  */
 export async function readStats(source: DashboardSource): Promise<Stats> {
-  const { index, online, now } = await snapshot(source);
-  const peers = index.peers;
-  const files = index.versions.map((v) => summarize(v, online));
-  const lastHour = source.events.transfers({ since: now - 3600_000 });
+  const snap = await snapshot(source);
+  const { index, online, now } = snap;
+  const files = index.versions.map((v) => summarize(v, snap));
+  const perMinute = source.events.perMinute(60);
+  const window = countWindow(perMinute);
+  const live = snap.downloads.map((d) => d.view).filter(inProgress);
+  const peers = countPeers(
+    new Map([...index.peers.keys()].map((user) => [user, online(user)])),
+    snap.downloads.map((d) => d.view.user),
+  );
   const busy = new Map<string, { name: string; transfers: number; bytes: number }>();
   for (const t of source.events.transfers()) {
     if (!t.ok) continue;
@@ -237,18 +296,20 @@ export async function readStats(source: DashboardSource): Promise<Stats> {
     busy.set(t.name, entry);
   }
   return {
-    peersOnline: [...peers.keys()].filter(online).length,
-    peersTotal: peers.size,
+    peersOnline: peers.online,
+    peersTotal: peers.total,
+    downloading: live.length,
+    stalled: live.filter((d) => d.stalled).length,
     files: files.length,
     filesOnline: files.filter((f) => f.sourcesOnline > 0).length,
     bytesShared: files.reduce((sum, f) => sum + (f.sourcesOnline > 0 ? f.size : 0), 0),
-    transfersLastHour: lastHour.filter((t) => t.ok).length,
-    failuresLastHour: lastHour.filter((t) => !t.ok).length,
-    bytesLastHour: lastHour.reduce((sum, t) => sum + t.bytes, 0),
+    transfersLastHour: window.ok,
+    failuresLastHour: window.failed,
+    bytesLastHour: window.bytes,
     busiestFiles: [...busy.values()]
       .sort((a, b) => b.transfers - a.transfers || b.bytes - a.bytes || cmp(a.name, b.name))
       .slice(0, 5),
-    perMinute: source.events.perMinute(60),
+    perMinute,
     startedAt: source.events.startedAt,
     trackers: await readTrackers(source),
     now,
@@ -269,28 +330,65 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
   }).sort((a, b) => cmp(a.id, b.id));
 }
 
-/** Every peer that ever announced, by user name. */
-export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
-  const { index, now } = await snapshot(source);
-  const peers = [...index.peers];
+/**
+ * The peers views of a snapshot: every peer that announced, and every partial holder (a user
+ * downloading now, or seeding what it downloaded).
+ */
+async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerView[]> {
+  const { index } = snap;
+  const partial = snap.downloads.map((d) => d.view);
+  const users = new Set([...index.peers.keys(), ...partial.map((d) => d.user)]);
   const allStats = source.index
-    ? new Map(peers.map(([user]) => [user, index.stats(user)]))
-    : await source.store.getStatsMany(peers.map(([user]) => user));
-  const views = peers.map(([user, peer]): PeerView => {
+    ? new Map([...users].map((user) => [user, index.stats(user)]))
+    : await source.store.getStatsMany([...users]);
+  const views = [...users].map((user): PeerView => {
+    const peer = index.peer(user);
     const stats = allStats.get(user) ?? { downloads: 0, failures: 0 };
     const shares = index.sharesOf(user);
+    const present = partial.filter((d) => d.user === user);
+    const mine = present.filter(inProgress);
     return {
       user,
-      address: formatHostPort(peer.host, peer.port),
-      online: isOnline(peer, source.heartbeatMs, now),
-      lastSeen: peer.lastSeen,
+      address: peer ? formatHostPort(peer.host, peer.port) : present[0]?.address ?? "",
+      online: snap.online(user) || present.length > 0,
+      lastSeen: Math.max(peer?.lastSeen ?? 0, ...present.map((d) => d.updatedAt)),
       downloads: stats.downloads,
       failures: stats.failures,
       filesShared: shares.length,
       bytesShared: shares.reduce((sum, row) => sum + row.size, 0),
+      downloading: mine.length,
+      stalled: mine.filter((d) => d.stalled).length,
+      announced: peer !== undefined,
     };
   });
   return views.sort((a, b) => cmp(a.user, b.user));
+}
+
+/** Every peer that ever announced, and every user downloading now, by user name. */
+export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
+  return await peerViews(source, await snapshot(source));
+}
+
+/** A peer's shares, downloads and transfers, or null when it never announced nor downloads now. */
+export async function readPeer(
+  source: DashboardSource,
+  user: string,
+): Promise<PeerDetailView | null> {
+  const snap = await snapshot(source);
+  const peer = (await peerViews(source, snap)).find((p) => p.user === user);
+  if (!peer) return null;
+  const held = new Set(snap.index.sharesOf(user).map((row) => row.id));
+  const shares = snap.index.versions.filter((v) => held.has(v.id))
+    .map((v) => summarize(v, snap));
+  const downloads = snap.downloads.map((d) => d.view)
+    .filter((d) => d.user === user && inProgress(d));
+  const transfers: TransferRecord[] = [];
+  for (const t of source.events.transfers()) {
+    if (t.user !== user && t.source !== user) continue;
+    transfers.push(t);
+    if (transfers.length >= 100) break;
+  }
+  return { peer, shares, downloads, transfers };
 }
 
 /**
@@ -298,11 +396,11 @@ export async function readPeers(source: DashboardSource): Promise<PeerView[]> {
  * online sources first.
  */
 export async function readFiles(source: DashboardSource, search = ""): Promise<FileView[]> {
-  const { index, online } = await snapshot(source);
+  const snap = await snapshot(source);
   const needle = search.toLowerCase();
   // The index keeps versions in (name, id) order already.
-  return index.versions.filter((v) => v.lowerName.includes(needle))
-    .map((v) => summarize(v, online));
+  return snap.index.versions.filter((v) => v.lowerName.includes(needle))
+    .map((v) => summarize(v, snap));
 }
 
 /** A file's versions, holders and chunk maps, or null when nobody shares that name. */
@@ -310,7 +408,8 @@ export async function readFile(
   source: DashboardSource,
   name: string,
 ): Promise<FileDetailView | null> {
-  const { index, now } = await snapshot(source);
+  const snap = await snapshot(source);
+  const { index } = snap;
   const held = index.versionsOf(name);
   if (held.length === 0) return null;
   const peers = index.peers;
@@ -318,16 +417,17 @@ export async function readFile(
   for (const version of held) {
     const id = version.id;
     const rows = [...version.holders.values()];
-    const first = version;
     const hashes = await source.store.getChunkHashes(id);
-    const chunks = hashes?.length ?? Math.max(1, Math.ceil(first.size / first.chunkSize));
+    const chunks = hashes?.length ?? Math.max(1, Math.ceil(version.size / version.chunkSize));
+    const statsOf = async (user: string) =>
+      source.index ? index.stats(user) : await source.store.getStats(user);
     const holderViews = await Promise.all(rows.map(async (h): Promise<HolderView> => {
       const peer = peers.get(h.user);
-      const stats = source.index ? index.stats(h.user) : await source.store.getStats(h.user);
+      const stats = await statsOf(h.user);
       return {
         user: h.user,
         address: peer ? formatHostPort(peer.host, peer.port) : "",
-        online: peer !== undefined && isOnline(peer, source.heartbeatMs, now),
+        online: snap.online(h.user),
         lastSeen: peer?.lastSeen ?? 0,
         complete: true,
         progress: 1,
@@ -336,38 +436,42 @@ export async function readFile(
       };
     }));
     holderViews.sort((a, b) => Number(b.online) - Number(a.online) || cmp(a.user, b.user));
-    const sourcesOnline = holderViews.filter((h) => h.online).length;
-    const chunkMap = new Array<number>(chunks).fill(sourcesOnline);
-    // Downloads in progress: listed after the holders, counted where their have-maps say.
-    for (const p of source.partialHolders?.list(name, id, rows) ?? []) {
-      const stats = await source.store.getStats(p.user);
+    const live = snap.byVersion.get(id) ?? [];
+    const counts = countSwarm(version.holders.keys(), snap.online, live.map((d) => d.view));
+    const chunkMap = new Array<number>(chunks).fill(holderViews.filter((h) => h.online).length);
+    // Downloads: listed after the holders, counted where their have-maps say.
+    for (const { view: d, have: sent } of live) {
+      const stats = await statsOf(d.user);
       holderViews.push({
-        user: p.user,
-        address: formatHostPort(p.host, p.port),
+        user: d.user,
+        address: d.address,
         online: true,
-        lastSeen: p.updatedAt,
-        complete: p.progress >= 1,
-        progress: p.progress,
-        ...(p.stalled ? { stalled: true } : {}),
+        lastSeen: d.updatedAt,
+        complete: d.progress >= 1,
+        progress: d.progress,
+        ...(d.stalled ? { stalled: true } : {}),
+        ...(d.stalledWhy ? { stalledWhy: d.stalledWhy } : {}),
+        bytesPerSecond: d.bytesPerSecond,
         downloads: stats.downloads,
         failures: stats.failures,
       });
       let have: Uint8Array | undefined;
       try {
-        have = p.have === undefined ? undefined : decodeHaveMap(p.have, chunks);
+        have = sent === undefined ? undefined : decodeHaveMap(sent, chunks);
       } catch {
         have = undefined; // a map that does not fit this version counts for nothing
       }
       if (have) { for (let i = 0; i < chunks; i++) chunkMap[i]! += have[i]!; }
-      else if (p.progress >= 1) { for (let i = 0; i < chunks; i++) chunkMap[i]!++; }
+      else if (d.progress >= 1) { for (let i = 0; i < chunks; i++) chunkMap[i]!++; }
     }
     versions.push({
       id,
-      sha256: first.sha256,
-      size: first.size,
-      chunkSize: first.chunkSize,
+      sha256: version.sha256,
+      size: version.size,
+      chunkSize: version.chunkSize,
       chunks,
-      sourcesOnline,
+      sourcesOnline: counts.sourcesOnline,
+      counts,
       chunkMap,
       holders: holderViews,
     });

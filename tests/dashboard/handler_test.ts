@@ -71,6 +71,9 @@ Deno.test("/api/peers lists every peer with its counts and never its session", a
     failures: 1,
     filesShared: 2,
     bytesShared: 30,
+    downloading: 0,
+    stalled: 0,
+    announced: true,
   }]);
   const everything = await Promise.all(
     ["/api/peers", "/api/stats", "/api/files", "/api/files/a", "/peers", "/", "/metrics"].map(
@@ -255,7 +258,7 @@ Deno.test("a file's page shows its swarm: downloads in progress with their share
     [["ann", true, 100], ["dl", false, 33]],
   );
   const page = await f.getText("/files/big.bin");
-  assert.match(page.body, /downloading 33%/);
+  assert.match(page.body, /<tr data-user="dl"[\s\S]*?data-state="downloading"[\s\S]*?33\.3%/);
 });
 
 Deno.test("a file's page marks a download in progress that said it is stalled", async () => {
@@ -272,6 +275,6 @@ Deno.test("a file's page marks a download in progress that said it is stalled", 
     [["ann", false], ["dl", true], ["moving", false]],
   );
   const page = await f.getText("/files/big.bin");
-  assert.match(page.body, /<tr data-user="dl">[\s\S]*?downloading 33%, stalled<\/td>/);
-  assert.doesNotMatch(page.body, /<tr data-user="moving">[\s\S]*?downloading 33%, stalled/);
+  assert.match(page.body, /<tr data-user="dl"[^>]*data-stalled="1"[\s\S]*?stalled: no source/);
+  assert.doesNotMatch(page.body, /<tr data-user="moving"[^>]*data-stalled/);
 });

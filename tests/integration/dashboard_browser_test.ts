@@ -2,10 +2,13 @@
  * The dashboard in a real browser: headless Chromium (Debian's `chromium` at /usr/bin/chromium)
  * driven by playwright-core, against a real tracker with real peers and a transfer. Checks that
  * the page shows the tracker's numbers, that a new peer appears without a reload, that search
- * filters the files, and saves a screenshot of each page into `test-artifacts/`.
+ * filters the files, and saves a screenshot of each page into `test-artifacts/`. A second test
+ * watches a live swarm of four downloaders: their progress moves on the file's page, and when the
+ * only seed leaves they are marked stalled.
  *
  * There is no skipping: without Chromium this test fails and says how to install it. With
- * `P2PFS_UPDATE_DOCS=1` it also refreshes `docs/dashboard.png`.
+ * `P2PFS_UPDATE_DOCS=1` it also refreshes `docs/dashboard.png` and the swarm's screenshots,
+ * `docs/dashboard-swarm.png`, `docs/dashboard-downloads.png` and `docs/dashboard-peer.png`.
  *
  * @module
  */
@@ -15,10 +18,13 @@ import { type Browser, chromium, type Page } from "playwright-core";
 import {
   type GetJson,
   makeTempDir,
+  PASSWORD,
+  pollUntil,
   randomBytes,
   registerUsers,
   ROOT,
   runJson,
+  Spawned,
   startPeer,
   startTracker,
   writeFile,
@@ -100,7 +106,13 @@ async function rowCount(page: Page, selector: string, n: number): Promise<void> 
 async function screenshot(page: Page, name: string): Promise<void> {
   await Deno.mkdir(ARTIFACTS, { recursive: true });
   await page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
+  if (Deno.env.get("P2PFS_UPDATE_DOCS") === "1" && DOC_SCREENSHOTS.has(name)) {
+    await page.screenshot({ path: join(ROOT, "docs", `dashboard-${name}.png`), fullPage: true });
+  }
 }
+
+/** The screenshots `P2PFS_UPDATE_DOCS=1` copies into `docs/`. */
+const DOC_SCREENSHOTS = new Set(["swarm", "downloads", "peer"]);
 
 Deno.test("dashboard in Chromium: numbers match the tracker, peers appear live, search filters", async (t) => {
   await using tracker = await startTracker();
@@ -219,5 +231,138 @@ Deno.test("dashboard in Chromium: numbers match the tracker, peers appear live, 
     assert.deepEqual(errors, [], "no script error on any page");
   } finally {
     await browser.close();
+  }
+});
+
+/** A `get` running in the background as `user`. */
+function spawnGet(user: string, trackerAddress: string, out: string): Spawned {
+  return new Spawned(
+    `get as ${user}`,
+    [
+      "peer.ts",
+      "get",
+      "big.bin",
+      "--out",
+      out,
+      "--quiet",
+      "--stall-timeout",
+      "600s",
+      "--tracker",
+      trackerAddress,
+      "--user",
+      user,
+    ],
+    { P2PFS_PASSWORD: PASSWORD },
+  );
+}
+
+/** Each download row's progress on the file's page, by user. */
+async function progressByUser(page: Page): Promise<Map<string, number>> {
+  const rows = await page.locator("#live table.holders tr[data-progress]").evaluateAll((rows) =>
+    rows.map((row) => [row.getAttribute("data-user"), row.getAttribute("data-progress")])
+  );
+  return new Map(rows.map(([user, progress]) => [user ?? "", Number(progress)]));
+}
+
+const DOWNLOADERS = ["d1", "d2", "d3", "d4"];
+
+Deno.test("dashboard in Chromium: a live swarm of four shows progress that moves, then stalls when the seed leaves", async (t) => {
+  await using tracker = await startTracker();
+  const url = (path: string) => new URL(path, tracker.dashboardUrl).href;
+  await using seedShare = await makeTempDir();
+  // The seed's upload is capped so that the swarm cannot finish before the seed leaves: 32 chunks
+  // at 512 KB/s take the seed a minute to send once, and nothing else has them. (The test waits
+  // for what it sees, never for a time: a slow machine only leaves more chunks unsent.)
+  await writeFile(seedShare.path, "big.bin", randomBytes(32 * 1024 * 1024));
+  await registerUsers(tracker.address, ["s0", ...DOWNLOADERS]);
+  const seed = await startPeer("s0", seedShare.path, tracker.address, {
+    args: ["--max-upload", "512KB/s"],
+  });
+  await using _seed = seed;
+  const outs = await Promise.all(DOWNLOADERS.map(() => makeTempDir()));
+  const gets = DOWNLOADERS.map((user, i) => spawnGet(user, tracker.address, outs[i]!.path));
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(UI_TIMEOUT_MS);
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await pollUntil("four downloads in progress", async () => {
+      const downloads = await getJson<unknown[]>(url("/api/downloads"));
+      return downloads.length === 4 ? true : undefined;
+    }, { timeoutMs: 60_000 });
+
+    await t.step("the file's page shows four downloaders whose progress moves", async () => {
+      await open(page, url("/files/big.bin"));
+      await rowCount(page, "#live table.holders tr[data-progress]", 4);
+      const before = await progressByUser(page);
+      assert.deepEqual([...before.keys()].sort(), DOWNLOADERS);
+      // Every downloader's share grows, seen by the page without a reload.
+      await page.evaluate(() => Object.assign(globalThis, { notReloaded: true }));
+      await page.waitForFunction(
+        (before) => {
+          const doc = (globalThis as unknown as {
+            document: {
+              querySelectorAll(s: string): ArrayLike<{ getAttribute(a: string): string | null }>;
+            };
+          }).document;
+          const rows = Array.from(doc.querySelectorAll("#live table.holders tr[data-progress]"));
+          return rows.length === 4 &&
+            rows.every((row) =>
+              Number(row.getAttribute("data-progress")) >
+                (before[row.getAttribute("data-user") ?? ""] ?? 1)
+            );
+        },
+        Object.fromEntries(before),
+        { timeout: 60_000 },
+      );
+      assert.equal(await page.evaluate(() => "notReloaded" in globalThis), true);
+      const after = await progressByUser(page);
+      for (const user of DOWNLOADERS) assert.ok(after.get(user)! < 1, `${user} finished early`);
+      assert.equal(await stat(page, "downloading"), "4");
+      assert.equal(await stat(page, "holders"), "1");
+      assert.ok(await page.locator("ul.legend").isVisible());
+      await screenshot(page, "swarm");
+    });
+
+    await t.step("when the only seed leaves, the page marks the downloads stalled", async () => {
+      await seed.stop();
+      await page.locator('#live table.holders tr[data-stalled="1"]').first().waitFor({
+        timeout: 60_000,
+      });
+      const stalled = page.locator('#live table.holders tr[data-stalled="1"]');
+      assert.match((await stalled.first().textContent()) ?? "", /stalled/);
+      assert.ok(Number(await stat(page, "stalled")) >= 1);
+      await screenshot(page, "swarm-stalled");
+    });
+
+    await t.step("the overview and the peers page count the downloaders", async () => {
+      await open(page, url("/"));
+      const stats = await getJson<Stats & { downloading: number }>(url("/api/stats"));
+      assert.equal(stats.downloading, 4);
+      assert.equal(await stat(page, "downloading"), "4");
+      assert.equal(await stat(page, "peersOnline"), String(stats.peersOnline));
+      await rowCount(page, "#live table.downloads tr[data-download]", 4);
+      await screenshot(page, "downloads");
+      await open(page, url("/peers"));
+      for (const user of DOWNLOADERS) {
+        await page.locator(`#live tr[data-user="${user}"]`).waitFor();
+      }
+    });
+
+    await t.step("a peer's page shows what it downloads", async () => {
+      await page.locator('#live a[href="/peers/d1"]').click();
+      await page.waitForURL(/\/peers\/d1$/);
+      await page.waitForSelector('#live-status[data-state="live"]');
+      assert.equal(await stat(page, "downloading"), "1");
+      await page.locator('#live tr[data-download="d1"]').waitFor();
+      await screenshot(page, "peer");
+    });
+
+    assert.deepEqual(errors, [], "no script error on any page");
+  } finally {
+    await browser.close();
+    for (const get of gets) await get[Symbol.asyncDispose]();
+    for (const out of outs) await out[Symbol.asyncDispose]();
   }
 });

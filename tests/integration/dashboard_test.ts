@@ -117,6 +117,8 @@ Deno.test("dashboard: the HTTP API reports real peers, files and a transfer", as
       id: versionId(notes),
       sourcesOnline: 1,
       holders: 1,
+      downloading: 0,
+      stalled: 0,
     }]);
     for (const path of ["/api/files/docs%2Fread%20me.txt", "/api/files/docs/read%20me.txt"]) {
       const file = await getJson<{ name: string; versions: { holders: { user: string }[] }[] }>(
