@@ -25,7 +25,8 @@
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
  * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
- * | `["change", at, writer, seq]`         | {@link ChangeEntry}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
+ * | `["change", writer, seq]`             | {@link StoredChange}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
+ * | `["change_writer", writer]`           | ms of the writer's last change entry, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
  * | `["login_failures", key]`             | ms of recent failed logins of a back-off key, with `expireIn` |
  * | `["registrations", group]`            | when an address group's registration bucket was last full, with `expireIn` |
  * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
@@ -43,10 +44,25 @@
  * the pages).
  *
  * Every mutation that changes what the holder index shows (holder rows, address records,
- * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
- * commit; each tracker keeps the index in memory, loads it once and then tails these entries
- * ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS}, which
- * compacts the log; a tracker that fell further behind loads the index again.
+ * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", writer, seq]` in the
+ * same atomic commit; each tracker keeps the index in memory, loads it once and then tails these
+ * entries ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS},
+ * which compacts the log; a tracker that fell further behind loads the index again.
+ *
+ * ## Why no committed entry is ever skipped
+ *
+ * Each store instance (a writer) numbers its entries 0, 1, 2, … as it builds them, and every entry
+ * also carries `done`: the lowest number of that writer whose commit had not yet finished (landed
+ * or failed) when the entry was built. A reader follows each writer by number: it reads the
+ * entries above the highest it has seen, remembers every number below that it has not seen (a
+ * commit still in flight, or one that failed), and asks for those by exact key on every read. It
+ * forgets such a gap only when an entry read on an earlier read says `done` above it: that commit
+ * had finished before that entry was built, so if it landed it was visible to the read that
+ * follows, which did not find it. However late a commit lands (a lock wait, a pause, a stopped
+ * process), its number stays a gap until it is read. Keys carry no clock, so clocks cannot skip
+ * anything either. On the remote KV backend, a commit that throws (a network error) may still
+ * have landed; its number is then treated as failed, like on SQLite where a thrown commit did not
+ * land.
  *
  * Writes that trackers can race on use atomic checks: the share list (each commit checks the
  * share entries it read), account creation, ticket keys, report grants (used by a checked
@@ -142,12 +158,22 @@ export interface ChangeEntry {
   counts?: [string, string][];
 }
 
-/** A change entry with its position in the log. */
-export interface LoggedChange {
-  /** Its key, `["change", at, writer, seq]`. */
-  key: [string, number, string, number];
+/** A change entry as stored under `["change", writer, seq]`. */
+export interface StoredChange {
+  /** When its writer built it, ms since the epoch (informative: readers do not order by it). */
+  at: number;
+  /** The lowest number of its writer whose commit had not finished when it was built. */
+  done: number;
   /** What changed. */
   change: ChangeEntry;
+}
+
+/** A change entry with its position in the log. */
+export interface LoggedChange extends StoredChange {
+  /** Who wrote it (one store instance). */
+  writer: string;
+  /** Its number among the writer's entries. */
+  seq: number;
 }
 
 /** How long change entries are kept; a tracker further behind than this reloads its index. */
@@ -308,8 +334,14 @@ export interface TrackerStore extends AsyncDisposable {
   listVersionDownloads(): Promise<Map<string, number>>;
   /** Writes heartbeats, many to a commit, each commit with its change entry. */
   putAlive(beats: Map<string, AliveRecord>): Promise<void>;
-  /** Up to `limit` change entries whose time is `from` or later, oldest first. */
-  readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]>;
+  /** The writers that wrote change entries still kept, with the time of each one's last. */
+  changeWriters(): Promise<Map<string, number>>;
+  /** Up to `limit` change entries of `writer` numbered `from` or more, in order. */
+  readChanges(writer: string, from: number, limit: number): Promise<LoggedChange[]>;
+  /** The change entries of `writer` numbered `seqs`, null where there is none (yet). */
+  getChanges(writer: string, seqs: number[]): Promise<(LoggedChange | null)[]>;
+  /** The newest change entry of `writer`, or null. */
+  lastChange(writer: string): Promise<LoggedChange | null>;
   /** Recent failure times of each back-off key (empty when none). */
   loginFailures(keys: string[]): Promise<number[][]>;
   /**
@@ -346,6 +378,15 @@ export interface TrackerStore extends AsyncDisposable {
   addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
   /** Every tracker's request counters: tracker, then counter name. */
   readCounters(): Promise<Map<string, Map<string, number>>>;
+}
+
+/** Settings of a {@link KvTrackerStore}. */
+export interface KvStoreOptions {
+  /**
+   * Awaited before each commit that carries a change entry, after the entry's number is taken:
+   * a fault to inject in tests (a commit held back by a lock, a pause, a stopped process).
+   */
+  beforeChangeCommit?: (change: ChangeEntry) => Promise<void>;
 }
 
 /** A holder row's key as a tuple: `[name, id, user]`. */
@@ -390,11 +431,20 @@ export class KvTrackerStore implements TrackerStore {
   /** This store's name in change keys, so two writers never make the same key. */
   readonly #writer = crypto.randomUUID().slice(0, 8);
   #seq = 0;
+  /** Numbers of this writer's change entries whose commit has not finished. */
+  readonly #inFlight = new Set<number>();
+  readonly #options: KvStoreOptions;
   /** Read-modify-writes waiting for their key, by key (see {@link #oneAtATime}). */
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  private constructor(kv: Deno.Kv) {
+  private constructor(kv: Deno.Kv, options: KvStoreOptions) {
     this.#kv = kv;
+    this.#options = options;
+  }
+
+  /** This store's name as a writer of the change log. */
+  get writer(): string {
+    return this.#writer;
   }
 
   /**
@@ -418,11 +468,32 @@ export class KvTrackerStore implements TrackerStore {
     return op;
   }
 
-  /** Adds a change entry to `op` (its time is the wall clock: readers tail by it). */
+  /**
+   * Adds the next change entry of this writer to `op`, and makes `op`'s commit mark the entry's
+   * number finished when it lands, fails or throws (see "Why no committed entry is ever skipped").
+   * Every caller commits `op`.
+   */
   #logChange(op: Deno.AtomicOperation, change: ChangeEntry): Deno.AtomicOperation {
-    return op.set(["change", Date.now(), this.#writer, this.#seq++], change, {
+    const seq = this.#seq++;
+    this.#inFlight.add(seq);
+    let done = seq;
+    for (const n of this.#inFlight) done = Math.min(done, n);
+    const at = Date.now();
+    op.set(["change", this.#writer, seq], { at, done, change } satisfies StoredChange, {
       expireIn: CHANGE_RETENTION_MS,
     });
+    op.set(["change_writer", this.#writer], at, { expireIn: CHANGE_RETENTION_MS });
+    const commit = op.commit.bind(op);
+    const hold = this.#options.beforeChangeCommit;
+    op.commit = async () => {
+      try {
+        if (hold) await hold(change);
+        return await commit();
+      } finally {
+        this.#inFlight.delete(seq);
+      }
+    };
+    return op;
   }
 
   /**
@@ -430,7 +501,7 @@ export class KvTrackerStore implements TrackerStore {
    * layout (versions keyed by whole-file hash) loses its file index and sessions, which peers
    * rebuild by logging in and announcing again; accounts and counts are kept.
    */
-  static async open(path: string): Promise<KvTrackerStore> {
+  static async open(path: string, options: KvStoreOptions = {}): Promise<KvTrackerStore> {
     const kv = await Deno.openKv(path);
     const layout = await kv.get<number>(["meta", "layout"]);
     if (layout.value !== STORE_LAYOUT) {
@@ -445,7 +516,7 @@ export class KvTrackerStore implements TrackerStore {
       }
       await kv.atomic().check(layout).set(["meta", "layout"], STORE_LAYOUT).commit();
     }
-    return new KvTrackerStore(kv);
+    return new KvTrackerStore(kv, options);
   }
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
@@ -903,14 +974,41 @@ export class KvTrackerStore implements TrackerStore {
     }
   }
 
-  async readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]> {
+  async changeWriters(): Promise<Map<string, number>> {
+    const writers = new Map<string, number>();
+    for await (const entry of this.#kv.list<number>({ prefix: ["change_writer"] })) {
+      writers.set(entry.key[1] as string, entry.value);
+    }
+    return writers;
+  }
+
+  async readChanges(writer: string, from: number, limit: number): Promise<LoggedChange[]> {
     const changes: LoggedChange[] = [];
-    const start = typeof from === "number" ? ["change", from] : from;
-    const entries = this.#kv.list<ChangeEntry>({ prefix: ["change"], start }, { limit });
+    const entries = this.#kv.list<StoredChange>(
+      { prefix: ["change", writer], start: ["change", writer, from] },
+      { limit },
+    );
     for await (const entry of entries) {
-      changes.push({ key: entry.key as LoggedChange["key"], change: entry.value });
+      if (typeof entry.key[2] !== "number") continue;
+      changes.push({ writer, seq: entry.key[2], ...entry.value });
     }
     return changes;
+  }
+
+  async getChanges(writer: string, seqs: number[]): Promise<(LoggedChange | null)[]> {
+    const entries = await this.#getMany<StoredChange>(seqs.map((seq) => ["change", writer, seq]));
+    return entries.map((e, i) => e.value ? { writer, seq: seqs[i]!, ...e.value } : null);
+  }
+
+  async lastChange(writer: string): Promise<LoggedChange | null> {
+    const entries = this.#kv.list<StoredChange>({ prefix: ["change", writer] }, {
+      limit: 1,
+      reverse: true,
+    });
+    for await (const entry of entries) {
+      if (typeof entry.key[2] === "number") return { writer, seq: entry.key[2], ...entry.value };
+    }
+    return null;
   }
 
   async loginFailures(keys: string[]): Promise<number[][]> {
