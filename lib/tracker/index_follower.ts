@@ -18,6 +18,7 @@
  * @module
  */
 import { HolderIndex } from "./holder_index.ts";
+import type { PartialUpdate } from "./partial_holders.ts";
 import {
   CHANGE_RETENTION_MS,
   CHANGE_TAIL_MS,
@@ -49,6 +50,8 @@ interface WriterPosition {
 export interface IndexFollowerOptions {
   /** Called with the token hashes of sessions that ended (on any tracker). */
   onRevoked?: (tokenHashes: string[]) => void;
+  /** Called with partial-holder updates, from the log and, at each full load, from the store. */
+  onPartial?: (updates: PartialUpdate[]) => void;
   /** Called when a read of the log fails (the next one tries again). */
   onError?: (error: unknown) => void;
 }
@@ -202,13 +205,15 @@ export class IndexFollower {
       const last = await this.#store.lastChange(writer);
       positions.set(writer, { next: last?.done ?? 0, gaps: new Set(), done: 0 });
     }));
-    const [holders, peers, alive, stats, downloads] = await Promise.all([
+    const [holders, peers, alive, stats, downloads, partial] = await Promise.all([
       this.#store.listHolders(),
       this.#store.listPeers(),
       this.#store.listAlive(),
       this.#store.listStats(),
       this.#store.listVersionDownloads(),
+      this.#options.onPartial ? this.#store.listPartialHolders() : [],
     ]);
+    if (partial.length > 0) this.#options.onPartial?.(partial);
     const index = new HolderIndex();
     for (const [user, counts] of stats) index.setStats(user, counts);
     for (const [id, n] of downloads) index.setDownloads(id, n);
@@ -236,7 +241,9 @@ export class IndexFollower {
     const counted = new Set<string>();
     const versions = new Set<string>();
     const revoked: string[] = [];
+    const partial: PartialUpdate[] = [];
     for (const { change } of changes) {
+      if (change.partial) partial.push(...change.partial);
       for (const k of change.holders ?? []) holderKeys.set(k.join("\u0000"), k);
       for (const user of change.peers ?? []) users.add(user);
       for (const [user, session, lastSeen] of change.alive ?? []) {
@@ -265,5 +272,6 @@ export class IndexFollower {
       else this.#index.deleteHolder(name, id, user);
     });
     if (revoked.length > 0) this.#options.onRevoked?.(revoked);
+    if (partial.length > 0) this.#options.onPartial?.(partial);
   }
 }

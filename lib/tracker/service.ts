@@ -19,7 +19,7 @@ import type { HolderIndex } from "./holder_index.ts";
 import { IndexFollower } from "./index_follower.ts";
 import { Liveness } from "./liveness.ts";
 import { type PasswordHasher, ScryptHasher } from "./password.ts";
-import { PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
+import { PARTIAL_HOLDER_FLUSH_MS, PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
 import { GRANT_FLUSH_MS } from "./report_grants.ts";
 import { Reports } from "./reports.ts";
 import type { TrackerStore } from "./store.ts";
@@ -110,6 +110,7 @@ export class TrackerService {
     const now = this.#now;
     this.#follower = new IndexFollower(store, {
       onRevoked: (hashes) => this.accounts.revoked(hashes),
+      onPartial: (updates) => this.files.partial.apply(updates),
     });
     this.accounts = new Accounts(store, {
       sessionTtlMs: options.sessionTtlMs ?? 24 * 3600_000,
@@ -161,7 +162,7 @@ export class TrackerService {
 
   /**
    * Starts the background work: loads the index and reads the change log every 200 ms, writes
-   * heartbeats, report and progress grants and request counters in batches, sweeps out silent
+   * heartbeats, report and progress grants, partial holders and request counters in batches, sweeps out silent
    * partial holders every few seconds. Resolves once the index is loaded.
    */
   async start(onError: (error: unknown) => void = () => {}): Promise<void> {
@@ -171,6 +172,7 @@ export class TrackerService {
     this.#timers.push(
       setInterval(() => this.#flushGrants().catch(onError), GRANT_FLUSH_MS),
       setInterval(() => this.files.partial.sweep(), PARTIAL_HOLDER_SWEEP_MS),
+      setInterval(() => this.files.partial.flush().catch(onError), PARTIAL_HOLDER_FLUSH_MS),
       setInterval(() => this.flushCounters().catch(onError), COUNTER_FLUSH_MS),
     );
   }
@@ -182,6 +184,7 @@ export class TrackerService {
     await this.#follower.stop();
     await this.liveness.stop();
     await this.#flushGrants().catch(() => {});
+    await this.files.partial.flush().catch(() => {});
     await this.flushCounters().catch(() => {});
   }
 

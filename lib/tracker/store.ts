@@ -32,6 +32,7 @@
  * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
+ * | `["partial", name, id, user]`         | {@link PartialUpdate}: a partial holder, with `expireIn` (`PARTIAL_HOLDER_TTL_MS`) |
  *
  * ## Several trackers on one KV
  *
@@ -92,6 +93,7 @@
  * @module
  */
 import { type FileManifest, isHost, manifestId } from "../protocol/mod.ts";
+import { PARTIAL_HOLDER_TTL_MS, type PartialUpdate } from "./partial_holders.ts";
 import type { PasswordHash } from "./password.ts";
 
 /** A registered account. */
@@ -156,6 +158,8 @@ export interface ChangeEntry {
   revoked?: string[];
   /** Transfer counts that changed: `[user, version id]` (the user's counts, the version's). */
   counts?: [string, string][];
+  /** Partial holders updated or gone, with their records (they only live a few seconds). */
+  partial?: PartialUpdate[];
 }
 
 /** A change entry as stored under `["change", writer, seq]`. */
@@ -374,6 +378,10 @@ export interface TrackerStore extends AsyncDisposable {
   ): Promise<void>;
   /** Until when `user` may send `progress` on version `id` of `name` (0: never granted). */
   progressGrant(user: string, name: string, id: string): Promise<number>;
+  /** Writes partial-holder updates, many to a commit, each commit with its change entry. */
+  putPartialHolders(updates: PartialUpdate[]): Promise<void>;
+  /** Every partial holder written in the last {@link PARTIAL_HOLDER_TTL_MS} (and not gone). */
+  listPartialHolders(): Promise<PartialUpdate[]>;
   /** Adds to a tracker's request counters. */
   addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
   /** Every tracker's request counters: tracker, then counter name. */
@@ -1111,6 +1119,35 @@ export class KvTrackerStore implements TrackerStore {
     if (entry.value === null) return false;
     const result = await this.#atomic().check(entry).delete(entry.key).commit();
     return result.ok && entry.value > now;
+  }
+
+  async putPartialHolders(updates: PartialUpdate[]): Promise<void> {
+    // Records and the change entry that carries them: about 48 KiB of records to a commit.
+    for (let i = 0; i < updates.length;) {
+      const op = this.#atomic();
+      const batch: PartialUpdate[] = [];
+      let bytes = 0;
+      while (i < updates.length && batch.length < MAX_MUTATIONS - 2) {
+        const update = updates[i]!;
+        const size = JSON.stringify(update).length + 16;
+        if (batch.length > 0 && bytes + size > CHANGE_ENTRY_BYTES) break;
+        const key = ["partial", update.name, update.id, update.user];
+        if (update.holder) op.set(key, update, { expireIn: PARTIAL_HOLDER_TTL_MS });
+        else op.delete(key);
+        batch.push(update);
+        bytes += size;
+        i++;
+      }
+      await this.#logChange(op, { partial: batch }).commit();
+    }
+  }
+
+  async listPartialHolders(): Promise<PartialUpdate[]> {
+    const updates: PartialUpdate[] = [];
+    for await (const entry of this.#kv.list<PartialUpdate>({ prefix: ["partial"] })) {
+      updates.push(entry.value);
+    }
+    return updates;
   }
 
   async addCounters(tracker: string, counts: Map<string, number>): Promise<void> {
