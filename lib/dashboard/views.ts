@@ -255,10 +255,16 @@ export async function readStats(source: DashboardSource): Promise<Stats> {
   };
 }
 
-/** The trackers that wrote request counts to the store, by name. */
+/**
+ * The trackers alive (flushing their counters; see `TRACKER_SILENT_MS`) with the request counts
+ * they wrote to the store, by name: a stopped one leaves the list and the cluster's sums.
+ */
 export async function readTrackers(source: DashboardSource): Promise<TrackerView[]> {
-  const counters = await source.store.readCounters();
-  return [...counters].map(([id, counts]) => {
+  const [counters, live] = await Promise.all([
+    source.store.readCounters(),
+    source.store.liveTrackers(),
+  ]);
+  return [...counters].filter(([id]) => live.has(id)).map(([id, counts]) => {
     let requests = 0;
     let errors = 0;
     for (const [key, n] of counts) {

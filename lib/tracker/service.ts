@@ -56,8 +56,14 @@ export interface TrackerServiceOptions {
   trackerId?: string;
 }
 
-/** How often a started service adds its request counts to the store. */
+/** How often a started service adds its request counts to the store (and says it is alive). */
 export const COUNTER_FLUSH_MS = 1_000;
+
+/**
+ * A tracker that has not flushed its counters for this long counts as stopped: it leaves the
+ * dashboard's Trackers table and the cluster's sums (a clean stop leaves them at once).
+ */
+export const TRACKER_SILENT_MS = 5 * COUNTER_FLUSH_MS;
 
 /** One handler per request type, each given the request of its own type. */
 type HandlerTable = {
@@ -100,6 +106,8 @@ export class TrackerService {
   readonly #handlers: HandlerTable;
   readonly #counts = new Map<string, number>();
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** Whether the background work runs (then counter flushes also say this tracker is alive). */
+  #started = false;
 
   /** Serves requests against `store`. */
   constructor(store: TrackerStore, options: TrackerServiceOptions = {}) {
@@ -168,6 +176,8 @@ export class TrackerService {
   async start(onError: (error: unknown) => void = () => {}): Promise<void> {
     await this.#follower.catchUp();
     this.#follower.start();
+    this.#started = true;
+    await this.flushCounters().catch(onError);
     this.liveness.start(onError);
     this.#timers.push(
       setInterval(() => this.#flushGrants().catch(onError), GRANT_FLUSH_MS),
@@ -181,11 +191,14 @@ export class TrackerService {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    const started = this.#started;
+    this.#started = false;
     await this.#follower.stop();
     await this.liveness.stop();
     await this.#flushGrants().catch(() => {});
     await this.files.partial.flush().catch(() => {});
     await this.flushCounters().catch(() => {});
+    if (started) await this.#store.retireTracker(this.trackerId).catch(() => {});
   }
 
   /** Writes the report and progress grants waiting in memory to the store. */
@@ -195,10 +208,14 @@ export class TrackerService {
 
   /** Adds the requests counted since the last call to this tracker's counters in the store. */
   async flushCounters(): Promise<void> {
-    if (this.#counts.size === 0) return;
+    if (this.#counts.size === 0 && !this.#started) return;
     const counts = new Map(this.#counts);
     this.#counts.clear();
-    await this.#store.addCounters(this.trackerId, counts);
+    await this.#store.addCounters(
+      this.trackerId,
+      counts,
+      this.#started ? TRACKER_SILENT_MS : undefined,
+    );
   }
 
   /**

@@ -32,6 +32,7 @@
  * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
+ * | `["tracker_alive", tracker]`          | ms of a tracker's last counter flush, with `expireIn` (`TRACKER_SILENT_MS`) |
  * | `["partial", name, id, user]`         | {@link PartialUpdate}: a partial holder, with `expireIn` (`PARTIAL_HOLDER_TTL_MS`) |
  *
  * ## Several trackers on one KV
@@ -382,8 +383,15 @@ export interface TrackerStore extends AsyncDisposable {
   putPartialHolders(updates: PartialUpdate[]): Promise<void>;
   /** Every partial holder written in the last {@link PARTIAL_HOLDER_TTL_MS} (and not gone). */
   listPartialHolders(): Promise<PartialUpdate[]>;
-  /** Adds to a tracker's request counters. */
-  addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
+  /**
+   * Adds to a tracker's request counters, and marks it alive for `aliveMs` (the dashboard lists
+   * only trackers alive).
+   */
+  addCounters(tracker: string, counts: Map<string, number>, aliveMs?: number): Promise<void>;
+  /** The trackers marked alive by {@link addCounters} and not stopped since. */
+  liveTrackers(): Promise<Set<string>>;
+  /** Marks a tracker stopped at once (it leaves the dashboard's table and sums). */
+  retireTracker(tracker: string): Promise<void>;
   /** Every tracker's request counters: tracker, then counter name. */
   readCounters(): Promise<Map<string, Map<string, number>>>;
 }
@@ -1150,8 +1158,16 @@ export class KvTrackerStore implements TrackerStore {
     return updates;
   }
 
-  async addCounters(tracker: string, counts: Map<string, number>): Promise<void> {
+  async addCounters(
+    tracker: string,
+    counts: Map<string, number>,
+    aliveMs?: number,
+  ): Promise<void> {
     const all = [...counts].filter(([, n]) => n > 0);
+    if (aliveMs !== undefined) {
+      await this.#atomic().set(["tracker_alive", tracker], Date.now(), { expireIn: aliveMs })
+        .commit();
+    }
     for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
       const op = this.#atomic();
       for (const [name, n] of all.slice(i, i + MAX_MUTATIONS)) {
@@ -1159,6 +1175,18 @@ export class KvTrackerStore implements TrackerStore {
       }
       await op.commit();
     }
+  }
+
+  async liveTrackers(): Promise<Set<string>> {
+    const live = new Set<string>();
+    for await (const entry of this.#kv.list({ prefix: ["tracker_alive"] })) {
+      live.add(entry.key[1] as string);
+    }
+    return live;
+  }
+
+  async retireTracker(tracker: string): Promise<void> {
+    await this.#atomic().delete(["tracker_alive", tracker]).commit();
   }
 
   async readCounters(): Promise<Map<string, Map<string, number>>> {
