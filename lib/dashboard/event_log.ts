@@ -172,6 +172,35 @@ export class EventLog {
   }
 
   /**
+   * Adds a transfer another tracker took (read from the store), in time order, without counting
+   * it here; tells subscribers as a `report` event.
+   */
+  addTransfer(record: TransferRecord): void {
+    let i = this.#transfers.length;
+    while (i > 0 && this.#transfers[i - 1]!.at > record.at) i--;
+    this.#transfers.splice(i, 0, record);
+    if (this.#transfers.length > this.#capacity) {
+      this.#transfers.splice(0, this.#transfers.length - this.#capacity);
+    }
+    const { at, user, outcome, name, sha256, source, ok, bytes, reason } = record;
+    const event: TrackerEvent = {
+      type: "report",
+      user,
+      outcome,
+      at,
+      ms: 0,
+      report: { name, sha256, source, ok, bytes, reason },
+    };
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // one listener's bug must not starve the others
+      }
+    }
+  }
+
+  /**
    * Accepted transfers, newest first: those of file `name` if given, at or after `since`, at most
    * `limit` (default all).
    */

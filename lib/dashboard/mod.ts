@@ -16,6 +16,7 @@
  * @module
  */
 export * from "./event_log.ts";
+export * from "./shared_events.ts";
 export * from "./views.ts";
 export * from "./change_feed.ts";
 export * from "./html.ts";

@@ -15,6 +15,7 @@ import {
   type TrackerStore,
 } from "../tracker/mod.ts";
 import type { EventLog, MinuteBucket, TransferRecord } from "./event_log.ts";
+import type { SharedEvents } from "./shared_events.ts";
 
 /** What the dashboard reads from. */
 export interface DashboardSource {
@@ -33,6 +34,11 @@ export interface DashboardSource {
   index?: () => Promise<HolderIndex>;
   /** This tracker's name among the trackers sharing the store (marks it in {@link Stats}). */
   trackerId?: string;
+  /**
+   * The events shared by every tracker on the store: `/metrics` then shows their summed counters
+   * (the pages read `events`, which it keeps fed with every tracker's transfers).
+   */
+  shared?: SharedEvents;
 }
 
 /** One tracker of those sharing the store, by the request counts it wrote. */
@@ -268,6 +274,7 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
     let requests = 0;
     let errors = 0;
     for (const [key, n] of counts) {
+      if (key.startsWith("#")) continue; // shared event counters, not requests
       requests += n;
       if (!key.endsWith(":ok")) errors += n;
     }

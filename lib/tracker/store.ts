@@ -33,6 +33,7 @@
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
  * | `["tracker_alive", tracker]`          | ms of a tracker's last counter flush, with `expireIn` (`TRACKER_SILENT_MS`) |
+ * | `["transfer", at, tracker, n]`        | {@link StoredTransfer}: a reported transfer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
  * | `["partial", name, id, user]`         | {@link PartialUpdate}: a partial holder, with `expireIn` (`PARTIAL_HOLDER_TTL_MS`) |
  *
  * ## Several trackers on one KV
@@ -183,6 +184,31 @@ export interface LoggedChange extends StoredChange {
 
 /** How long change entries are kept; a tracker further behind than this reloads its index. */
 export const CHANGE_RETENTION_MS = 10 * 60_000;
+
+/** How long reported transfers are kept in KV for the dashboards of every tracker. */
+export const TRANSFER_RETENTION_MS = 3600_000;
+
+/** A `report` as the dashboards of every tracker list it. */
+export interface StoredTransfer {
+  /** When it was reported, ms since the epoch. */
+  at: number;
+  /** Who downloaded (the reporter), or null if its session was unknown. */
+  user: string | null;
+  /** The file's name. */
+  name: string;
+  /** The version's SHA-256. */
+  sha256: string;
+  /** Who served it. */
+  source: string;
+  /** Whether the source delivered verified bytes. */
+  ok: boolean;
+  /** Bytes the source delivered. */
+  bytes: number;
+  /** Why it failed, or null. */
+  reason: string | null;
+  /** `ok`, or the code the tracker refused the report with. */
+  outcome: string;
+}
 
 /** How often each tracker reads new change entries. */
 export const CHANGE_TAIL_MS = 200;
@@ -383,6 +409,16 @@ export interface TrackerStore extends AsyncDisposable {
   putPartialHolders(updates: PartialUpdate[]): Promise<void>;
   /** Every partial holder written in the last {@link PARTIAL_HOLDER_TTL_MS} (and not gone). */
   listPartialHolders(): Promise<PartialUpdate[]>;
+  /** Writes transfers `tracker` took (numbered from `first`), many to a commit; they expire. */
+  putTransfers(tracker: string, first: number, transfers: StoredTransfer[]): Promise<void>;
+  /**
+   * Up to `limit` transfers reported at `since` or later, oldest first, each with the tracker that
+   * took it and its number there.
+   */
+  listTransfers(
+    since: number,
+    limit: number,
+  ): Promise<{ tracker: string; n: number; transfer: StoredTransfer }[]>;
   /**
    * Adds to a tracker's request counters, and marks it alive for `aliveMs` (the dashboard lists
    * only trackers alive).
@@ -1175,6 +1211,34 @@ export class KvTrackerStore implements TrackerStore {
       }
       await op.commit();
     }
+  }
+
+  async putTransfers(tracker: string, first: number, transfers: StoredTransfer[]): Promise<void> {
+    for (let i = 0; i < transfers.length; i += MAX_MUTATIONS) {
+      const op = this.#atomic();
+      transfers.slice(i, i + MAX_MUTATIONS).forEach((t, j) => {
+        op.set(["transfer", t.at, tracker, first + i + j], t, {
+          expireIn: Math.max(1, TRANSFER_RETENTION_MS - (Date.now() - t.at)),
+        });
+      });
+      await op.commit();
+    }
+  }
+
+  async listTransfers(
+    since: number,
+    limit: number,
+  ): Promise<{ tracker: string; n: number; transfer: StoredTransfer }[]> {
+    const out: { tracker: string; n: number; transfer: StoredTransfer }[] = [];
+    const entries = this.#kv.list<StoredTransfer>(
+      { prefix: ["transfer"], start: ["transfer", since] },
+      { limit },
+    );
+    for await (const entry of entries) {
+      const [, , tracker, n] = entry.key as [string, number, string, number];
+      out.push({ tracker, n, transfer: entry.value });
+    }
+    return out;
   }
 
   async liveTrackers(): Promise<Set<string>> {
