@@ -270,16 +270,17 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
     source.store.readCounters(),
     source.store.liveTrackers(),
   ]);
-  return [...counters].filter(([id]) => live.has(id)).map(([id, counts]) => {
-    let requests = 0;
-    let errors = 0;
-    for (const [key, n] of counts) {
-      if (key.startsWith("#")) continue; // shared event counters, not requests
-      requests += n;
-      if (!key.endsWith(":ok")) errors += n;
-    }
-    return { id, requests, errors, self: id === source.trackerId };
-  }).sort((a, b) => cmp(a.id, b.id));
+  return [...live].map((id) => [id, counters.get(id) ?? new Map<string, number>()] as const)
+    .map(([id, counts]) => {
+      let requests = 0;
+      let errors = 0;
+      for (const [key, n] of counts) {
+        if (key.startsWith("#")) continue; // shared event counters, not requests
+        requests += n;
+        if (!key.endsWith(":ok")) errors += n;
+      }
+      return { id, requests, errors, self: id === source.trackerId };
+    }).sort((a, b) => cmp(a.id, b.id));
 }
 
 /** Every peer that ever announced, by user name. */

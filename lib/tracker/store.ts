@@ -32,7 +32,7 @@
  * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
- * | `["tracker_alive", tracker]`          | ms of a tracker's last counter flush, with `expireIn` (`TRACKER_SILENT_MS`) |
+ * | `["tracker_alive", tracker]`          | ms until which a tracker counts as alive (renewed by each counter flush), with `expireIn` |
  * | `["transfer", at, tracker, n]`        | {@link StoredTransfer}: a reported transfer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
  * | `["partial", name, id, user]`         | {@link PartialUpdate}: a partial holder, with `expireIn` (`PARTIAL_HOLDER_TTL_MS`) |
  *
@@ -1201,7 +1201,9 @@ export class KvTrackerStore implements TrackerStore {
   ): Promise<void> {
     const all = [...counts].filter(([, n]) => n > 0);
     if (aliveMs !== undefined) {
-      await this.#atomic().set(["tracker_alive", tracker], Date.now(), { expireIn: aliveMs })
+      // The value is when it stops counting: an expired key may still be read for a while.
+      await this.#atomic()
+        .set(["tracker_alive", tracker], Date.now() + aliveMs, { expireIn: aliveMs })
         .commit();
     }
     for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
@@ -1243,8 +1245,9 @@ export class KvTrackerStore implements TrackerStore {
 
   async liveTrackers(): Promise<Set<string>> {
     const live = new Set<string>();
-    for await (const entry of this.#kv.list({ prefix: ["tracker_alive"] })) {
-      live.add(entry.key[1] as string);
+    const now = Date.now();
+    for await (const entry of this.#kv.list<number>({ prefix: ["tracker_alive"] })) {
+      if (entry.value > now) live.add(entry.key[1] as string);
     }
     return live;
   }
