@@ -1,8 +1,10 @@
 /**
- * What the tracker's store does not keep: recent transfers with their reasons, requests by type and
- * outcome, request latencies, failed logins and bytes reported transferred. {@link EventLog} is fed
- * {@link TrackerEvent}s (from `startTracker({ onEvent })`), holds them in memory since the tracker
- * started, and tells subscribers about each one.
+ * Recent transfers with their reasons, requests by type and outcome, request latencies, failed
+ * logins and bytes reported transferred. {@link EventLog} is fed {@link TrackerEvent}s (from
+ * `startTracker({ onEvent })`), holds them in memory, and tells subscribers about each one; a
+ * tracker sharing a store feeds it through `SharedEvents`, which also adds the transfers other
+ * trackers took (so every tracker's pages list the same) and sums every tracker's counters for
+ * `/metrics`.
  *
  * @module
  */

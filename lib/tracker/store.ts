@@ -43,8 +43,10 @@
  * addresses, liveness (each tracker writes the heartbeats it took in batches, one commit for many
  * peers), the holder index, login back-off and registration buckets (keys that expire by
  * themselves), report and progress grants, ticket keys (created once, by whichever tracker
- * commits first) and the request counters behind the dashboard (one set per tracker, summed on
- * the pages).
+ * commits first), partial holders (in batches, expiring, carried to the other trackers by the
+ * change log), the recent transfers (expiring after {@link TRANSFER_RETENTION_MS}) and the
+ * counters behind the dashboard and `/metrics` (one set per tracker, summed on the pages), and
+ * which trackers are alive (a key each renews with its counters).
  *
  * Every mutation that changes what the holder index shows (holder rows, address records,
  * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", writer, seq]` in the
@@ -76,10 +78,11 @@
  * - connection caps (per-address and unauthenticated slots, frame budgets): they bound this
  *   process's sockets and memory, which is what they protect;
  * - caches that are safe to be stale by a bounded time: manifests (content-addressed, never
- *   change), sessions (revocations arrive through the change log), the holder index (tailed every
- *   {@link CHANGE_TAIL_MS} ms), heartbeats not yet written (at most one batch interval);
- * - the dashboard's recent-event log and change feed (what this process answered; the counters
- *   for the whole cluster are in KV).
+ *   change), sessions (revocations arrive through the change log), the holder index and the copy
+ *   of the partial holders (tailed every {@link CHANGE_TAIL_MS} ms), the dashboard's list of
+ *   recent transfers (read from KV every 250 ms), writes waiting for their batch (heartbeats,
+ *   partial holders, grants, counters: at most one batch interval each);
+ * - the dashboard's change feed (when to redraw this process's pages).
  *
  * User names are unique without regard to case: the key is the name in lower case, the record
  * keeps the spelling it was registered with, and every other key uses that spelling (records
