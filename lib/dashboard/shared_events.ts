@@ -8,21 +8,24 @@
  * same transfers, and {@link SharedEvents.counters} sums every tracker's counters, so every
  * tracker's `/metrics` shows the same totals, within about a second.
  *
- * Transfers are keyed by the time they were reported: one whose commit lands more than
- * {@link TRANSFER_OVERLAP_MS} late on another tracker is not shown there (it is still counted in
- * the metrics, which are sums). The pages are a view; the change log, which must not skip
- * anything, is numbered per writer instead.
+ * Transfers are numbered per writing process (this tracker's name and a random suffix, so a
+ * restart starts a new numbering) and read per writer from the number after the last one read: a
+ * read costs what is new. One process writes its batches one after another, so a number is never
+ * read before a lower one of the same writer has landed, unless that batch failed (then it is
+ * gone from the pages, and from the counters too).
  *
  * @module
  */
-import type { StoredTransfer, TrackerEvent, TrackerStore } from "../tracker/mod.ts";
+import {
+  type StoredTransfer,
+  type TrackerEvent,
+  type TrackerStore,
+  TRANSFER_RETENTION_MS,
+} from "../tracker/mod.ts";
 import { type Counters, type EventLog, type Histogram, LATENCY_BUCKETS_S } from "./event_log.ts";
 
 /** How often the shared events are written and the other trackers' transfers read. */
 export const SHARED_EVENTS_MS = 250;
-
-/** How far before the newest transfer read each read of the others' transfers starts. */
-export const TRANSFER_OVERLAP_MS = 5_000;
 
 /** Transfers read per request to the store. */
 const READ_BATCH = 1_000;
@@ -49,15 +52,15 @@ export class SharedEvents {
   readonly #events: EventLog;
   readonly #store: TrackerStore;
   readonly #tracker: string;
+  /** This process's name as a writer of transfers. */
+  readonly #writer: string;
+  /** The next number to read of each other writer's transfers. */
+  readonly #next = new Map<string, number>();
   /** Counter increments not written yet. */
   readonly #counts = new Map<string, number>();
   /** Transfers not written yet. */
   #transfers: StoredTransfer[] = [];
   #written = 0;
-  /** Others' transfers added, by `tracker NUL n`, with their time (trimmed to the overlap). */
-  readonly #seen = new Map<string, number>();
-  #newest = -Infinity;
-  #loaded = false;
   #syncing: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
 
@@ -66,6 +69,7 @@ export class SharedEvents {
     this.#events = events;
     this.#store = store;
     this.#tracker = tracker;
+    this.#writer = `${tracker}~${crypto.randomUUID().slice(0, 8)}`;
   }
 
   /** Takes in one of this tracker's events. */
@@ -101,31 +105,35 @@ export class SharedEvents {
     const first = this.#written;
     this.#written += transfers.length;
     await Promise.all([
-      transfers.length > 0 ? this.#store.putTransfers(this.#tracker, first, transfers) : null,
+      transfers.length > 0 ? this.#store.putTransfers(this.#writer, first, transfers) : null,
       counts.size > 0 ? this.#store.addCounters(this.#tracker, counts) : null,
     ]);
     await this.#readOthers();
   }
 
-  /** Adds the transfers other trackers took since the last read (the last hour at first). */
+  /** Adds the transfers other trackers took since the last read (all kept, at first). */
   async #readOthers(): Promise<void> {
-    let since = this.#loaded ? this.#newest - TRANSFER_OVERLAP_MS : this.#events.now() - 3600_000;
-    while (true) {
-      const batch = await this.#store.listTransfers(since, READ_BATCH);
-      for (const { tracker, n, transfer } of batch) {
-        if (tracker === this.#tracker) continue;
-        const key = `${tracker}\u0000${n}\u0000${transfer.at}`;
-        if (this.#seen.has(key)) continue;
-        this.#seen.set(key, transfer.at);
-        this.#newest = Math.max(this.#newest, transfer.at);
-        this.#events.addTransfer(transfer);
-      }
-      if (batch.length < READ_BATCH) break;
-      since = batch.at(-1)!.transfer.at;
+    const writers = await this.#store.transferWriters();
+    for (const writer of [...this.#next.keys()]) {
+      if (!writers.includes(writer)) this.#next.delete(writer);
     }
-    this.#loaded = true;
-    for (const [key, at] of this.#seen) {
-      if (at < this.#newest - TRANSFER_OVERLAP_MS) this.#seen.delete(key);
+    for (const writer of writers) {
+      if (writer === this.#writer) continue;
+      while (true) {
+        const batch = await this.#store.listTransfers(
+          writer,
+          this.#next.get(writer) ?? 0,
+          READ_BATCH,
+        );
+        for (const { n, transfer } of batch) {
+          this.#next.set(writer, n + 1);
+          // An expired key may still be read for a while.
+          if (transfer.at >= this.#events.now() - TRANSFER_RETENTION_MS) {
+            this.#events.addTransfer(transfer);
+          }
+        }
+        if (batch.length < READ_BATCH) break;
+      }
     }
   }
 

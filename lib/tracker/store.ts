@@ -33,7 +33,8 @@
  * | `["grant", downloader, id, source]`   | ms until which a report on `source` is allowed, with `expireIn` |
  * | `["counter", tracker, name]`          | `Deno.KvU64`: one tracker's request counts, for the dashboard |
  * | `["tracker_alive", tracker]`          | ms until which a tracker counts as alive (renewed by each counter flush), with `expireIn` |
- * | `["transfer", at, tracker, n]`        | {@link StoredTransfer}: a reported transfer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
+ * | `["transfer", writer, n]`             | {@link StoredTransfer}: a reported transfer, numbered per writer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
+ * | `["transfer_writer", writer]`         | ms of the writer's last transfer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
  * | `["partial", name, id, user]`         | {@link PartialUpdate}: a partial holder, with `expireIn` (`PARTIAL_HOLDER_TTL_MS`) |
  *
  * ## Several trackers on one KV
@@ -412,16 +413,19 @@ export interface TrackerStore extends AsyncDisposable {
   putPartialHolders(updates: PartialUpdate[]): Promise<void>;
   /** Every partial holder written in the last {@link PARTIAL_HOLDER_TTL_MS} (and not gone). */
   listPartialHolders(): Promise<PartialUpdate[]>;
-  /** Writes transfers `tracker` took (numbered from `first`), many to a commit; they expire. */
-  putTransfers(tracker: string, first: number, transfers: StoredTransfer[]): Promise<void>;
   /**
-   * Up to `limit` transfers reported at `since` or later, oldest first, each with the tracker that
-   * took it and its number there.
+   * Writes transfers `writer` (one process) took, numbered from `first`, many to a commit; they
+   * expire after {@link TRANSFER_RETENTION_MS}.
    */
+  putTransfers(writer: string, first: number, transfers: StoredTransfer[]): Promise<void>;
+  /** The writers of the transfers still kept. */
+  transferWriters(): Promise<string[]>;
+  /** Up to `limit` transfers of `writer` numbered `from` or more, in order, with their numbers. */
   listTransfers(
-    since: number,
+    writer: string,
+    from: number,
     limit: number,
-  ): Promise<{ tracker: string; n: number; transfer: StoredTransfer }[]>;
+  ): Promise<{ n: number; transfer: StoredTransfer }[]>;
   /**
    * Adds to a tracker's request counters, and marks it alive for `aliveMs` (the dashboard lists
    * only trackers alive).
@@ -1218,30 +1222,37 @@ export class KvTrackerStore implements TrackerStore {
     }
   }
 
-  async putTransfers(tracker: string, first: number, transfers: StoredTransfer[]): Promise<void> {
-    for (let i = 0; i < transfers.length; i += MAX_MUTATIONS) {
+  async putTransfers(writer: string, first: number, transfers: StoredTransfer[]): Promise<void> {
+    for (let i = 0; i < transfers.length; i += MAX_MUTATIONS - 1) {
       const op = this.#atomic();
-      transfers.slice(i, i + MAX_MUTATIONS).forEach((t, j) => {
-        op.set(["transfer", t.at, tracker, first + i + j], t, {
-          expireIn: Math.max(1, TRANSFER_RETENTION_MS - (Date.now() - t.at)),
-        });
+      transfers.slice(i, i + MAX_MUTATIONS - 1).forEach((t, j) => {
+        op.set(["transfer", writer, first + i + j], t, { expireIn: TRANSFER_RETENTION_MS });
       });
+      op.set(["transfer_writer", writer], Date.now(), { expireIn: TRANSFER_RETENTION_MS });
       await op.commit();
     }
   }
 
+  async transferWriters(): Promise<string[]> {
+    const writers: string[] = [];
+    for await (const entry of this.#kv.list({ prefix: ["transfer_writer"] })) {
+      writers.push(entry.key[1] as string);
+    }
+    return writers;
+  }
+
   async listTransfers(
-    since: number,
+    writer: string,
+    from: number,
     limit: number,
-  ): Promise<{ tracker: string; n: number; transfer: StoredTransfer }[]> {
-    const out: { tracker: string; n: number; transfer: StoredTransfer }[] = [];
+  ): Promise<{ n: number; transfer: StoredTransfer }[]> {
+    const out: { n: number; transfer: StoredTransfer }[] = [];
     const entries = this.#kv.list<StoredTransfer>(
-      { prefix: ["transfer"], start: ["transfer", since] },
+      { prefix: ["transfer", writer], start: ["transfer", writer, from] },
       { limit },
     );
     for await (const entry of entries) {
-      const [, , tracker, n] = entry.key as [string, number, string, number];
-      out.push({ tracker, n, transfer: entry.value });
+      out.push({ n: entry.key[2] as number, transfer: entry.value });
     }
     return out;
   }
