@@ -3,8 +3,9 @@
  * `--workers 2`. What one is told (a partial holder, a transfer) the other lists, on the protocol,
  * its pages and `/metrics`; a tracker that stops leaves the Trackers table. "Within a few
  * seconds" is a bounded poll: the condition must hold before the bound, however soon it does.
- * (A commit held back longer than any window is proven on the store itself, in
- * `tests/tracker/index_follower_test.ts`.)
+ * (A commit held back longer than any window needs a fault injected into a store, so it is shown
+ * in process, on two stores and two services over one KV file: `tests/tracker/index_follower_test.ts`
+ * and `tests/tracker/service_test.ts`.)
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
