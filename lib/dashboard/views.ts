@@ -15,7 +15,7 @@ import {
   type TrackerStore,
 } from "../tracker/mod.ts";
 import type { EventLog, MinuteBucket, TransferRecord } from "./event_log.ts";
-import type { SharedEvents } from "./shared_events.ts";
+import { SHARED_COUNTER_PREFIX, type SharedEvents } from "./shared_events.ts";
 
 /** What the dashboard reads from. */
 export interface DashboardSource {
@@ -275,7 +275,7 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
       let requests = 0;
       let errors = 0;
       for (const [key, n] of counts) {
-        if (key.startsWith("#")) continue; // shared event counters, not requests
+        if (key.startsWith(SHARED_COUNTER_PREFIX)) continue; // shared event counters
         requests += n;
         if (!key.endsWith(":ok")) errors += n;
       }

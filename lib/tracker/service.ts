@@ -170,8 +170,9 @@ export class TrackerService {
 
   /**
    * Starts the background work: loads the index and reads the change log every 200 ms, writes
-   * heartbeats, report and progress grants, partial holders and request counters in batches, sweeps out silent
-   * partial holders every few seconds. Resolves once the index is loaded.
+   * heartbeats, report and progress grants, partial holders and request counters in batches (the
+   * counters also say this tracker is alive), sweeps out silent partial holders every few seconds.
+   * Resolves once the index is loaded.
    */
   async start(onError: (error: unknown) => void = () => {}): Promise<void> {
     await this.#follower.catchUp();
