@@ -47,6 +47,7 @@ import {
   type AccessBackend,
   type DashboardAccess,
   EventLog,
+  SharedEvents,
   startDashboard,
 } from "../dashboard/mod.ts";
 import { visible } from "./visible.ts";
@@ -272,6 +273,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       : "tracker: not sandboxed (--no-sandbox, or a compiled program)",
   );
   const events = new EventLog();
+  // Every tracker's transfers and counters, through the store (set once the store is open).
+  let shared: SharedEvents | undefined = undefined;
   let tracker;
   let limits;
   let limitsLine;
@@ -329,7 +332,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       trustAnnouncedHosts: values["trust-announced-hosts"],
       ...(workerId !== undefined ? { workerId, reusePort: true } : {}),
       onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
-      onEvent: (event) => events.record(event),
+      onEvent: (event) => shared ? shared.record(event) : events.record(event),
     });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse || /address already in use/i.test(String(error))) {
@@ -341,6 +344,8 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
+  shared = new SharedEvents(events, tracker.store, tracker.service.trackerId);
+  shared.start((error) => console.error(`tracker: sharing events failed: ${error}`));
   let dashboard: { addr: Deno.NetAddr; close(): Promise<void> } | undefined;
   try {
     // Of several workers, the first serves the dashboard (it shows the whole cluster).
@@ -353,6 +358,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
           index: () => tracker.service.index(),
           partialHolders: tracker.partialHolders,
           trackerId: tracker.service.trackerId,
+          shared,
         },
         {
           hostname: values.host,
@@ -377,6 +383,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       );
     }
   } catch (error) {
+    await shared.stop();
     await tracker.close();
     console.error(
       `error: Cannot start the dashboard on port ${httpPort}: ${
@@ -402,6 +409,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
   await dashboard?.close();
+  await shared.stop();
   await tracker.close();
   return 0;
 }

@@ -1,8 +1,10 @@
 /**
- * What the tracker's store does not keep: recent transfers with their reasons, requests by type and
- * outcome, request latencies, failed logins and bytes reported transferred. {@link EventLog} is fed
- * {@link TrackerEvent}s (from `startTracker({ onEvent })`), holds them in memory since the tracker
- * started, and tells subscribers about each one.
+ * Recent transfers with their reasons, requests by type and outcome, request latencies, failed
+ * logins and bytes reported transferred. {@link EventLog} is fed {@link TrackerEvent}s (from
+ * `startTracker({ onEvent })`), holds them in memory, and tells subscribers about each one; a
+ * tracker sharing a store feeds it through `SharedEvents`, which also adds the transfers other
+ * trackers took (so every tracker's pages list the same) and sums every tracker's counters for
+ * `/metrics`.
  *
  * @module
  */
@@ -162,6 +164,35 @@ export class EventLog {
         this.#transfers.splice(0, this.#transfers.length - this.#capacity);
       }
     }
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // one listener's bug must not starve the others
+      }
+    }
+  }
+
+  /**
+   * Adds a transfer another tracker took (read from the store), in time order, without counting
+   * it here; tells subscribers as a `report` event.
+   */
+  addTransfer(record: TransferRecord): void {
+    let i = this.#transfers.length;
+    while (i > 0 && this.#transfers[i - 1]!.at > record.at) i--;
+    this.#transfers.splice(i, 0, record);
+    if (this.#transfers.length > this.#capacity) {
+      this.#transfers.splice(0, this.#transfers.length - this.#capacity);
+    }
+    const { at, user, outcome, name, sha256, source, ok, bytes, reason } = record;
+    const event: TrackerEvent = {
+      type: "report",
+      user,
+      outcome,
+      at,
+      ms: 0,
+      report: { name, sha256, source, ok, bytes, reason },
+    };
     for (const listener of this.#listeners) {
       try {
         listener(event);

@@ -251,7 +251,10 @@ export function createDashboardHandler(
         });
       case "/metrics":
         return text(
-          renderMetrics(await readStats(source), source.events.counters()),
+          renderMetrics(
+            await readStats(source),
+            source.shared ? await source.shared.counters() : source.events.counters(),
+          ),
           METRICS_CONTENT_TYPE,
         );
       case "/api/events":

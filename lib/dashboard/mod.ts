@@ -16,6 +16,7 @@
  * @module
  */
 export * from "./event_log.ts";
+export * from "./shared_events.ts";
 export * from "./views.ts";
 export * from "./counts.ts";
 export * from "./downloads.ts";

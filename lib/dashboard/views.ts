@@ -19,6 +19,7 @@ import { countPeers, countSwarm, countWindow, inProgress, type SwarmCounts } fro
 import { type DownloadView, type LiveDownload, readDownloads } from "./downloads.ts";
 import type { EventLog, MinuteBucket, TransferRecord } from "./event_log.ts";
 import { formatHostPort } from "./format.ts";
+import { SHARED_COUNTER_PREFIX, type SharedEvents } from "./shared_events.ts";
 
 /** What the dashboard reads from. */
 export interface DashboardSource {
@@ -37,6 +38,11 @@ export interface DashboardSource {
   index?: () => Promise<HolderIndex>;
   /** This tracker's name among the trackers sharing the store (marks it in {@link Stats}). */
   trackerId?: string;
+  /**
+   * The events shared by every tracker on the store: `/metrics` then shows their summed counters
+   * (the pages read `events`, which it keeps fed with every tracker's transfers).
+   */
+  shared?: SharedEvents;
 }
 
 /** One tracker of those sharing the store, by the request counts it wrote. */
@@ -316,18 +322,26 @@ export async function readStats(source: DashboardSource): Promise<Stats> {
   };
 }
 
-/** The trackers that wrote request counts to the store, by name. */
+/**
+ * The trackers alive (flushing their counters; see `TRACKER_SILENT_MS`) with the request counts
+ * they wrote to the store, by name: a stopped one leaves the list and the cluster's sums.
+ */
 export async function readTrackers(source: DashboardSource): Promise<TrackerView[]> {
-  const counters = await source.store.readCounters();
-  return [...counters].map(([id, counts]) => {
-    let requests = 0;
-    let errors = 0;
-    for (const [key, n] of counts) {
-      requests += n;
-      if (!key.endsWith(":ok")) errors += n;
-    }
-    return { id, requests, errors, self: id === source.trackerId };
-  }).sort((a, b) => cmp(a.id, b.id));
+  const [counters, live] = await Promise.all([
+    source.store.readCounters(),
+    source.store.liveTrackers(),
+  ]);
+  return [...live].map((id) => [id, counters.get(id) ?? new Map<string, number>()] as const)
+    .map(([id, counts]) => {
+      let requests = 0;
+      let errors = 0;
+      for (const [key, n] of counts) {
+        if (key.startsWith(SHARED_COUNTER_PREFIX)) continue; // shared event counters
+        requests += n;
+        if (!key.endsWith(":ok")) errors += n;
+      }
+      return { id, requests, errors, self: id === source.trackerId };
+    }).sort((a, b) => cmp(a.id, b.id));
 }
 
 /**

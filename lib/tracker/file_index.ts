@@ -71,14 +71,14 @@ export class FileIndex {
     this.#follower = follower;
     this.#liveness = liveness;
     this.#options = options;
-    this.partial = new PartialHolders(options.now);
+    this.partial = new PartialHolders(options.now, store);
     this.progressGrants = new ProgressGrants(options.now, store);
   }
 
   /**
-   * Downloads in progress that serve what they have verified (`progress` requests), kept in this
-   * tracker's memory: each refreshes every few seconds, so a tracker that restarts or that a peer
-   * moves to has them back within {@link PARTIAL_HOLDER_TTL_MS}.
+   * Downloads in progress that serve what they have verified (`progress` requests): this
+   * tracker's copy of the cluster's, written to KV in batches and kept current from the change
+   * log (the service wires the log to it and flushes it).
    */
   readonly partial: PartialHolders;
 

@@ -8,15 +8,17 @@
  * another process's writes, and a queued message takes about a minute to reach another process;
  * reading a key range works on every backend, local or remote.
  *
- * Change keys are ordered by the writer's wall clock, and a commit can land a little after the
- * time in its key; so each read starts {@link CHANGE_OVERLAP_MS} before the newest entry applied
- * and skips the entries it has applied already. Applying is idempotent anyway (holder rows and
- * addresses are re-read from the store by key, heartbeats only move forward), so an entry seen
- * twice or late leaves the index as the store is.
+ * Entries are followed per writer, by number, not by time (see the store's "Why no committed entry
+ * is ever skipped"): a number not seen yet below the highest seen is a gap, asked for by exact
+ * key on every read until it is found, or until an entry read earlier says its commit had
+ * finished (so it failed). A commit held back however long is applied when it lands. Applying is
+ * idempotent (holder rows and addresses are re-read from the store by key, heartbeats only move
+ * forward), so an entry applied twice leaves the index as the store is.
  *
  * @module
  */
 import { HolderIndex } from "./holder_index.ts";
+import type { PartialUpdate } from "./partial_holders.ts";
 import {
   CHANGE_RETENTION_MS,
   CHANGE_TAIL_MS,
@@ -25,16 +27,31 @@ import {
   type TrackerStore,
 } from "./store.ts";
 
-/** How far before the newest applied entry each read of the log starts. */
-export const CHANGE_OVERLAP_MS = 2_000;
-
 /** Entries read per request to the store. */
 const READ_BATCH = 1_000;
+
+/**
+ * Most gaps (numbers not seen below the highest seen) followed per writer; beyond, the follower
+ * loads the whole index again, which needs none.
+ */
+export const MAX_CHANGE_GAPS = 10_000;
+
+/** Where a follower is in one writer's entries. */
+interface WriterPosition {
+  /** One more than the highest number seen. */
+  next: number;
+  /** Numbers below `next` not seen yet. */
+  gaps: Set<number>;
+  /** The highest `done` among the entries seen. */
+  done: number;
+}
 
 /** Settings of an {@link IndexFollower}. */
 export interface IndexFollowerOptions {
   /** Called with the token hashes of sessions that ended (on any tracker). */
   onRevoked?: (tokenHashes: string[]) => void;
+  /** Called with partial-holder updates, from the log and, at each full load, from the store. */
+  onPartial?: (updates: PartialUpdate[]) => void;
   /** Called when a read of the log fails (the next one tries again). */
   onError?: (error: unknown) => void;
 }
@@ -58,9 +75,8 @@ export class IndexFollower {
   readonly #options: IndexFollowerOptions;
   #index = new HolderIndex();
   #loaded = false;
-  /** Entries applied in the overlap window, by key, with their time. */
-  readonly #applied = new Map<string, number>();
-  #newest = 0;
+  /** Where this follower is in each writer's entries. */
+  #writers = new Map<string, WriterPosition>();
   /** Wall-clock time of the last successful read (ms since the epoch). */
   #readAt = 0;
   #running: Promise<void> = Promise.resolve();
@@ -76,6 +92,13 @@ export class IndexFollower {
   /** The index as of the last read (empty until the first). */
   get index(): HolderIndex {
     return this.#index;
+  }
+
+  /** Numbers of change entries seen missing and still awaited, over every writer. */
+  get gaps(): number {
+    let n = 0;
+    for (const at of this.#writers.values()) n += at.gaps.size;
+    return n;
   }
 
   /** Milliseconds since the last successful read of the log (Infinity before the first). */
@@ -127,31 +150,70 @@ export class IndexFollower {
 
   async #read(): Promise<void> {
     const started = Date.now();
-    if (!this.#loaded || started - this.#readAt > CHANGE_RETENTION_MS - 10 * CHANGE_OVERLAP_MS) {
-      await this.#load(started);
+    if (!this.#loaded || started - this.#readAt > CHANGE_RETENTION_MS - 10_000) {
+      await this.#load();
     }
-    let from: number | LoggedChange["key"] = Math.max(0, this.#newest - CHANGE_OVERLAP_MS);
-    while (true) {
-      const batch = await this.#store.readChanges(from, READ_BATCH);
-      await this.#apply(batch.filter((c) => !this.#applied.has(c.key.join("\u0000"))));
-      if (batch.length < READ_BATCH) break;
-      from = batch.at(-1)!.key;
+    const writers = await this.#store.changeWriters();
+    // A writer whose entries all expired is forgotten; if it writes again it is read from 0.
+    for (const writer of [...this.#writers.keys()]) {
+      if (!writers.has(writer)) this.#writers.delete(writer);
     }
-    for (const [key, at] of this.#applied) {
-      if (at < this.#newest - CHANGE_OVERLAP_MS) this.#applied.delete(key);
-    }
+    const found = await Promise.all([...writers.keys()].map((w) => this.#readWriter(w)));
+    await this.#apply(found.flat());
     this.#readAt = started;
   }
 
-  /** Loads the whole index; the log is then read from a little before `at`. */
-  async #load(at: number): Promise<void> {
-    const [holders, peers, alive, stats, downloads] = await Promise.all([
+  /** The entries of `writer` not seen yet: its gaps, by key, then those above the highest seen. */
+  async #readWriter(writer: string): Promise<LoggedChange[]> {
+    let at = this.#writers.get(writer);
+    if (!at) this.#writers.set(writer, at = { next: 0, gaps: new Set(), done: 0 });
+    // Known before this read: a gap below it had finished before an entry already visible.
+    const doneBefore = at.done;
+    const found: LoggedChange[] = [];
+    if (at.gaps.size > 0) {
+      const seqs = [...at.gaps];
+      for (const change of await this.#store.getChanges(writer, seqs)) {
+        if (!change) continue;
+        at.gaps.delete(change.seq);
+        found.push(change);
+      }
+    }
+    while (true) {
+      const batch = await this.#store.readChanges(writer, at.next, READ_BATCH);
+      for (const change of batch) {
+        for (let seq = at.next; seq < change.seq; seq++) at.gaps.add(seq);
+        at.next = Math.max(at.next, change.seq + 1);
+        found.push(change);
+      }
+      if (batch.length < READ_BATCH) break;
+    }
+    for (const seq of at.gaps) if (seq < doneBefore) at.gaps.delete(seq);
+    for (const change of found) at.done = Math.max(at.done, change.done);
+    if (at.gaps.size > MAX_CHANGE_GAPS) this.#loaded = false;
+    return found;
+  }
+
+  /**
+   * Loads the whole index. First each writer's position: its newest entry's `done`, below which
+   * every commit had finished before that entry, so the load sees it; entries from there on are
+   * read (again) afterwards.
+   */
+  async #load(): Promise<void> {
+    const writers = await this.#store.changeWriters();
+    const positions = new Map<string, WriterPosition>();
+    await Promise.all([...writers.keys()].map(async (writer) => {
+      const last = await this.#store.lastChange(writer);
+      positions.set(writer, { next: last?.done ?? 0, gaps: new Set(), done: 0 });
+    }));
+    const [holders, peers, alive, stats, downloads, partial] = await Promise.all([
       this.#store.listHolders(),
       this.#store.listPeers(),
       this.#store.listAlive(),
       this.#store.listStats(),
       this.#store.listVersionDownloads(),
+      this.#options.onPartial ? this.#store.listPartialHolders() : [],
     ]);
+    if (partial.length > 0) this.#options.onPartial?.(partial);
     const index = new HolderIndex();
     for (const [user, counts] of stats) index.setStats(user, counts);
     for (const [id, n] of downloads) index.setDownloads(id, n);
@@ -161,8 +223,7 @@ export class IndexFollower {
     for (const row of holders) index.setHolder(row);
     this.#index = index;
     this.#loaded = true;
-    this.#applied.clear();
-    this.#newest = at;
+    this.#writers = positions;
   }
 
   /**
@@ -173,18 +234,16 @@ export class IndexFollower {
     await this.#apply([{ change }]);
   }
 
-  async #apply(changes: { key?: LoggedChange["key"]; change: ChangeEntry }[]): Promise<void> {
+  async #apply(changes: { change: ChangeEntry }[]): Promise<void> {
     if (changes.length === 0) return;
     const holderKeys = new Map<string, [string, string, string]>();
     const users = new Set<string>();
     const counted = new Set<string>();
     const versions = new Set<string>();
     const revoked: string[] = [];
-    for (const { key, change } of changes) {
-      if (key) {
-        this.#applied.set(key.join("\u0000"), key[1]);
-        this.#newest = Math.max(this.#newest, key[1]);
-      }
+    const partial: PartialUpdate[] = [];
+    for (const { change } of changes) {
+      if (change.partial) partial.push(...change.partial);
       for (const k of change.holders ?? []) holderKeys.set(k.join("\u0000"), k);
       for (const user of change.peers ?? []) users.add(user);
       for (const [user, session, lastSeen] of change.alive ?? []) {
@@ -213,5 +272,6 @@ export class IndexFollower {
       else this.#index.deleteHolder(name, id, user);
     });
     if (revoked.length > 0) this.#options.onRevoked?.(revoked);
+    if (partial.length > 0) this.#options.onPartial?.(partial);
   }
 }

@@ -5,17 +5,24 @@
  * `complete: false` (or `true` once it holds everything and seeds) until it withdraws or stops
  * sending for `PARTIAL_HOLDER_TTL_MS`.
  *
- * This state lives in the tracker process's memory on purpose: it is soft (every partial holder
- * repeats it every few seconds, and a tracker that restarts has it back within one interval), so
- * a second tracker process only needs the same `progress` stream, not shared storage. What a
- * member may send `progress` on is shared, in KV (see `progress_grants.ts`). The memory is
- * bounded: at most {@link MAX_PROGRESS_VERSIONS_PER_MEMBER} versions per member,
+ * One truth for every tracker on one KV: each accepted update (or withdrawal) is written to KV
+ * under `["partial", name, id, user]` (expiring after {@link PARTIAL_HOLDER_TTL_MS}) in batches,
+ * one commit for many every {@link PARTIAL_HOLDER_FLUSH_MS}, with a change-log entry carrying the
+ * records; every tracker applies those entries to its copy here (loaded from KV at start), so a
+ * partial holder told to one tracker is listed by all within about a second, and the caps and the
+ * update interval are checked against the whole cluster's holders. The copy is a cache: stale by
+ * at most a flush interval plus a tail of the log.
+ *
+ * The memory is bounded: at most {@link MAX_PROGRESS_VERSIONS_PER_MEMBER} versions per member,
  * {@link MAX_PARTIAL_HOLDERS_PER_VERSION} holders per version and {@link MAX_PARTIAL_HOLDERS} in
- * all; a started tracker sweeps out silent holders every {@link PARTIAL_HOLDER_SWEEP_MS}.
+ * all for updates this tracker accepts; updates other trackers accepted at the same moment may
+ * add at most as many again (beyond twice the cap they are not kept). A started tracker sweeps
+ * out silent holders every {@link PARTIAL_HOLDER_SWEEP_MS}.
  *
  * @module
  */
 import type { HolderInfo } from "../protocol/mod.ts";
+import type { TrackerStore } from "./store.ts";
 import { TrackerError } from "./tracker_error.ts";
 
 /** A partial holder stops being listed after this long without a `progress` update. */
@@ -35,6 +42,9 @@ export const MAX_PARTIAL_HOLDERS = 20_000;
 
 /** How often a started tracker removes partial holders silent for {@link PARTIAL_HOLDER_TTL_MS}. */
 export const PARTIAL_HOLDER_SWEEP_MS = 5_000;
+
+/** Longest time accepted partial-holder updates wait in memory before they are written to KV. */
+export const PARTIAL_HOLDER_FLUSH_MS = 250;
 
 /** One partial holder of a version. */
 export interface PartialHolder {
@@ -56,8 +66,22 @@ export interface PartialHolder {
   updatedAt: number;
 }
 
+/** One partial holder's update as written to KV and the change log: a record, or null (gone). */
+export interface PartialUpdate {
+  /** The file's name. */
+  name: string;
+  /** The version's id. */
+  id: string;
+  /** The holder's user. */
+  user: string;
+  /** The record, or null when it withdrew or logged out. */
+  holder: PartialHolder | null;
+  /** When the tracker took it, ms since the epoch (a newer update wins). */
+  at: number;
+}
+
 /**
- * The partial holders of every version, kept in memory.
+ * The partial holders of every version: this tracker's copy of the cluster's, kept in memory.
  *
  * @example
  * ```ts
@@ -74,12 +98,19 @@ export class PartialHolders {
   readonly #versions = new Map<string, Map<string, PartialHolder>>();
   /** Version keys by user. */
   readonly #byUser = new Map<string, Set<string>>();
+  /** When each (version, user) was last removed, so an older update arriving later is ignored. */
+  readonly #removedAt = new Map<string, number>();
+  /** Updates accepted here and not yet written, by version key and user. */
+  readonly #pending = new Map<string, PartialUpdate>();
+  readonly #store: TrackerStore | undefined;
+  #flushing: Promise<void> = Promise.resolve();
   #size = 0;
   #sweptAt = -Infinity;
 
-  /** Partial holders under the clock `now`. */
-  constructor(now: () => number = Date.now) {
+  /** Partial holders under the clock `now`, shared through `store` when given. */
+  constructor(now: () => number = Date.now, store?: TrackerStore) {
     this.#now = now;
+    this.#store = store;
   }
 
   /** How many partial holders are kept (live or not yet swept). */
@@ -99,11 +130,12 @@ export class PartialHolders {
     withdraw = false,
   ): void {
     const key = `${name}\u0000${id}`;
+    const now = this.#now();
     if (withdraw) {
-      this.#remove(key, holder.user);
+      this.#remove(key, holder.user, now);
+      this.#queue({ name, id, user: holder.user, holder: null, at: now });
       return;
     }
-    const now = this.#now();
     const old = this.#versions.get(key)?.get(holder.user);
     if (
       old && now - old.updatedAt < PROGRESS_MIN_INTERVAL_MS && old.port === holder.port &&
@@ -111,11 +143,59 @@ export class PartialHolders {
       (old.stalled ?? false) === (holder.stalled ?? false)
     ) return;
     if (!old) this.#checkRoom(holder.user, now);
+    const record = { ...holder, updatedAt: now };
+    this.#set(key, record);
+    this.#queue({ name, id, user: holder.user, holder: record, at: now });
+  }
+
+  /**
+   * Applies updates another tracker (or this one, earlier) accepted, as read from KV or the
+   * change log: a newer update wins, caps are not checked again, and nothing is written.
+   */
+  apply(updates: Iterable<PartialUpdate>): void {
+    const now = this.#now();
+    for (const { name, id, user, holder, at } of updates) {
+      const key = `${name}\u0000${id}`;
+      const old = this.#versions.get(key)?.get(user);
+      if (old && old.updatedAt > at) continue;
+      if ((this.#removedAt.get(`${key}\u0000${user}`) ?? -Infinity) >= at) continue;
+      if (holder === null) {
+        this.#remove(key, user, at);
+        continue;
+      }
+      if (now - holder.updatedAt > PARTIAL_HOLDER_TTL_MS) continue;
+      if (!old && this.#size >= 2 * MAX_PARTIAL_HOLDERS) continue;
+      this.#set(key, holder);
+    }
+  }
+
+  /** Writes the updates accepted since the last flush to the store (a started tracker's timer). */
+  flush(): Promise<void> {
+    const store = this.#store;
+    if (!store || this.#pending.size === 0) return this.#flushing;
+    const updates = [...this.#pending.values()];
+    this.#pending.clear();
+    const previous = this.#flushing;
+    this.#flushing = previous.catch(() => {}).then(() => store.putPartialHolders(updates));
+    return this.#flushing;
+  }
+
+  /** Queues `update` for the next flush (a later update of the same holder replaces it). */
+  #queue(update: PartialUpdate): void {
+    if (!this.#store) return;
+    const key = `${update.name}\u0000${update.id}\u0000${update.user}`;
+    this.#pending.delete(key);
+    this.#pending.set(key, update);
+  }
+
+  /** Stores `holder` under version `key`, newest last, within the per-version cap. */
+  #set(key: string, holder: PartialHolder): void {
     let users = this.#versions.get(key);
     if (!users) this.#versions.set(key, users = new Map());
-    if (!old) this.#size++;
+    if (!users.has(holder.user)) this.#size++;
     users.delete(holder.user);
-    users.set(holder.user, { ...holder, updatedAt: now });
+    users.set(holder.user, holder);
+    this.#removedAt.delete(`${key}\u0000${holder.user}`);
     let mine = this.#byUser.get(holder.user);
     if (!mine) this.#byUser.set(holder.user, mine = new Set());
     mine.add(key);
@@ -149,6 +229,9 @@ export class PartialHolders {
     const now = this.#now();
     this.#sweptAt = now;
     let removed = 0;
+    for (const [key, at] of this.#removedAt) {
+      if (now - at > PARTIAL_HOLDER_TTL_MS) this.#removedAt.delete(key);
+    }
     for (const [key, users] of this.#versions) {
       for (const [user, holder] of users) {
         if (now - holder.updatedAt > PARTIAL_HOLDER_TTL_MS) {
@@ -175,9 +258,14 @@ export class PartialHolders {
     return { ...row, user };
   }
 
-  /** Forgets every partial holder of `user` (it logged out). */
+  /** Forgets every partial holder of `user` (it logged out), on every tracker. */
   forget(user: string): void {
-    for (const key of [...this.#byUser.get(user) ?? []]) this.#remove(key, user);
+    const now = this.#now();
+    for (const key of [...this.#byUser.get(user) ?? []]) {
+      this.#remove(key, user, now);
+      const [name, id] = key.split("\u0000") as [string, string];
+      this.#queue({ name, id, user, holder: null, at: now });
+    }
   }
 
   /** Refuses a new entry of `user` when it or the tracker is at its cap (after a sweep). */
@@ -207,8 +295,18 @@ export class PartialHolders {
     }
   }
 
-  /** Removes `user` from version `key`, keeping the counts and the per-user index. */
-  #remove(key: string, user: string): void {
+  /**
+   * Removes `user` from version `key`, keeping the counts and the per-user index; with `at`, also
+   * remembers when (for {@link PARTIAL_HOLDER_TTL_MS}), so an older update read later is ignored.
+   */
+  #remove(key: string, user: string, at?: number): void {
+    if (at !== undefined) {
+      this.#removedAt.delete(`${key}\u0000${user}`);
+      this.#removedAt.set(`${key}\u0000${user}`, at);
+      while (this.#removedAt.size > 2 * MAX_PARTIAL_HOLDERS) {
+        this.#removedAt.delete(this.#removedAt.keys().next().value!);
+      }
+    }
     const users = this.#versions.get(key);
     if (!users?.delete(user)) return;
     this.#size--;

@@ -20,7 +20,7 @@ import { IndexFollower } from "./index_follower.ts";
 import { Liveness } from "./liveness.ts";
 import { Admin, DEFAULT_AUDIT_DAYS } from "./admin.ts";
 import { type PasswordHasher, ScryptHasher } from "./password.ts";
-import { PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
+import { PARTIAL_HOLDER_FLUSH_MS, PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
 import { GRANT_FLUSH_MS } from "./report_grants.ts";
 import { Reports } from "./reports.ts";
 import type { TrackerStore } from "./store.ts";
@@ -61,8 +61,14 @@ export interface TrackerServiceOptions {
   trackerId?: string;
 }
 
-/** How often a started service adds its request counts to the store. */
+/** How often a started service adds its request counts to the store (and says it is alive). */
 export const COUNTER_FLUSH_MS = 1_000;
+
+/**
+ * A tracker that has not flushed its counters for this long counts as stopped: it leaves the
+ * dashboard's Trackers table and the cluster's sums (a clean stop leaves them at once).
+ */
+export const TRACKER_SILENT_MS = 5 * COUNTER_FLUSH_MS;
 
 /** One handler per request type, each given the request of its own type. */
 type HandlerTable = {
@@ -108,6 +114,8 @@ export class TrackerService {
   readonly #counts = new Map<string, number>();
   #auditMs: number;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** Whether the background work runs (then counter flushes also say this tracker is alive). */
+  #started = false;
 
   /** Serves requests against `store`. */
   constructor(store: TrackerStore, options: TrackerServiceOptions = {}) {
@@ -118,6 +126,7 @@ export class TrackerService {
     const now = this.#now;
     this.#follower = new IndexFollower(store, {
       onRevoked: (hashes) => this.accounts.revoked(hashes),
+      onPartial: (updates) => this.files.partial.apply(updates),
     });
     this.accounts = new Accounts(store, {
       sessionTtlMs: options.sessionTtlMs ?? 24 * 3600_000,
@@ -183,16 +192,20 @@ export class TrackerService {
 
   /**
    * Starts the background work: loads the index and reads the change log every 200 ms, writes
-   * heartbeats, report and progress grants and request counters in batches, sweeps out silent
-   * partial holders every few seconds. Resolves once the index is loaded.
+   * heartbeats, report and progress grants, partial holders and request counters in batches (the
+   * counters also say this tracker is alive), sweeps out silent partial holders every few seconds.
+   * Resolves once the index is loaded.
    */
   async start(onError: (error: unknown) => void = () => {}): Promise<void> {
     await this.#follower.catchUp();
     this.#follower.start();
+    this.#started = true;
+    await this.flushCounters().catch(onError);
     this.liveness.start(onError);
     this.#timers.push(
       setInterval(() => this.#flushGrants().catch(onError), GRANT_FLUSH_MS),
       setInterval(() => this.files.partial.sweep(), PARTIAL_HOLDER_SWEEP_MS),
+      setInterval(() => this.files.partial.flush().catch(onError), PARTIAL_HOLDER_FLUSH_MS),
       setInterval(() => this.flushCounters().catch(onError), COUNTER_FLUSH_MS),
     );
   }
@@ -201,10 +214,14 @@ export class TrackerService {
   async stop(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     this.#timers = [];
+    const started = this.#started;
+    this.#started = false;
     await this.#follower.stop();
     await this.liveness.stop();
     await this.#flushGrants().catch(() => {});
+    await this.files.partial.flush().catch(() => {});
     await this.flushCounters().catch(() => {});
+    if (started) await this.#store.retireTracker(this.trackerId).catch(() => {});
   }
 
   /** Writes the report and progress grants waiting in memory to the store. */
@@ -214,10 +231,14 @@ export class TrackerService {
 
   /** Adds the requests counted since the last call to this tracker's counters in the store. */
   async flushCounters(): Promise<void> {
-    if (this.#counts.size === 0) return;
+    if (this.#counts.size === 0 && !this.#started) return;
     const counts = new Map(this.#counts);
     this.#counts.clear();
-    await this.#store.addCounters(this.trackerId, counts);
+    await this.#store.addCounters(
+      this.trackerId,
+      counts,
+      this.#started ? TRACKER_SILENT_MS : undefined,
+    );
   }
 
   /**

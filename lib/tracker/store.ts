@@ -25,7 +25,8 @@
  * | `["meta", "layout"]`                  | the key layout's version ({@link STORE_LAYOUT}) |
  * | `["ticket_keys"]`                     | {@link TicketKeyRecord}: the Ed25519 pair that signs read tickets |
  * | `["alive", user]`                     | {@link AliveRecord}: the latest heartbeat a tracker wrote, in batches |
- * | `["change", at, writer, seq]`         | {@link ChangeEntry}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
+ * | `["change", writer, seq]`             | {@link StoredChange}, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
+ * | `["change_writer", writer]`           | ms of the writer's last change entry, with `expireIn` ({@link CHANGE_RETENTION_MS}) |
  * | `["login_failures", key]`             | ms of recent failed logins of a back-off key, with `expireIn` |
  * | `["registrations", group]`            | when an address group's registration bucket was last full, with `expireIn` |
  * | `["registrations_used", group]`       | `Deno.KvU64`: registrations an address group made |
@@ -36,6 +37,10 @@
  * | `["held_name", lowercase(name)]`      | `true` while a removed account's name may not be registered again, with `expireIn` |
  * | `["admin_audit", at, id]`             | {@link AdminAuditRecord}, with `expireIn` (`--audit-days`) |
  * | `["transfer_audit", at, id]`          | {@link TransferAuditRecord}: a reported transfer, with `expireIn` (`--audit-days`) |
+ * | `["tracker_alive", tracker]`          | ms until which a tracker counts as alive (renewed by each counter flush), with `expireIn` |
+ * | `["transfer", writer, n]`             | {@link StoredTransfer}: a reported transfer, numbered per writer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
+ * | `["transfer_writer", writer]`         | ms of the writer's last transfer, with `expireIn` ({@link TRANSFER_RETENTION_MS}) |
+ * | `["partial", name, id, user]`         | {@link PartialUpdate}: a partial holder, with `expireIn` (`PARTIAL_HOLDER_TTL_MS`) |
  *
  * ## Several trackers on one KV
  *
@@ -44,14 +49,31 @@
  * addresses, liveness (each tracker writes the heartbeats it took in batches, one commit for many
  * peers), the holder index, login back-off and registration buckets (keys that expire by
  * themselves), report and progress grants, ticket keys (created once, by whichever tracker
- * commits first) and the request counters behind the dashboard (one set per tracker, summed on
- * the pages).
+ * commits first), partial holders (in batches, expiring, carried to the other trackers by the
+ * change log), the recent transfers (expiring after {@link TRANSFER_RETENTION_MS}) and the
+ * counters behind the dashboard and `/metrics` (one set per tracker, summed on the pages), and
+ * which trackers are alive (a key each renews with its counters).
  *
  * Every mutation that changes what the holder index shows (holder rows, address records,
- * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", at, writer, seq]` in the same atomic
- * commit; each tracker keeps the index in memory, loads it once and then tails these entries
- * ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS}, which
- * compacts the log; a tracker that fell further behind loads the index again.
+ * liveness, transfer counts) appends a {@link ChangeEntry} under `["change", writer, seq]` in the
+ * same atomic commit; each tracker keeps the index in memory, loads it once and then tails these
+ * entries ({@link KvTrackerStore.readChanges}). Entries expire after {@link CHANGE_RETENTION_MS},
+ * which compacts the log; a tracker that fell further behind loads the index again.
+ *
+ * ## Why no committed entry is ever skipped
+ *
+ * Each store instance (a writer) numbers its entries 0, 1, 2, … as it builds them, and every entry
+ * also carries `done`: the lowest number of that writer whose commit had not yet finished (landed
+ * or failed) when the entry was built. A reader follows each writer by number: it reads the
+ * entries above the highest it has seen, remembers every number below that it has not seen (a
+ * commit still in flight, or one that failed), and asks for those by exact key on every read. It
+ * forgets such a gap only when an entry read on an earlier read says `done` above it: that commit
+ * had finished before that entry was built, so if it landed it was visible to the read that
+ * follows, which did not find it. However late a commit lands (a lock wait, a pause, a stopped
+ * process), its number stays a gap until it is read. Keys carry no clock, so clocks cannot skip
+ * anything either. On the remote KV backend, a commit that throws (a network error) may still
+ * have landed; its number is then treated as failed, like on SQLite where a thrown commit did not
+ * land.
  *
  * Writes that trackers can race on use atomic checks: the share list (each commit checks the
  * share entries it read), account creation, ticket keys, report grants (used by a checked
@@ -62,10 +84,11 @@
  * - connection caps (per-address and unauthenticated slots, frame budgets): they bound this
  *   process's sockets and memory, which is what they protect;
  * - caches that are safe to be stale by a bounded time: manifests (content-addressed, never
- *   change), sessions (revocations arrive through the change log), the holder index (tailed every
- *   {@link CHANGE_TAIL_MS} ms), heartbeats not yet written (at most one batch interval);
- * - the dashboard's recent-event log and change feed (what this process answered; the counters
- *   for the whole cluster are in KV).
+ *   change), sessions (revocations arrive through the change log), the holder index and the copy
+ *   of the partial holders (tailed every {@link CHANGE_TAIL_MS} ms), the dashboard's list of
+ *   recent transfers (read from KV every 250 ms), writes waiting for their batch (heartbeats,
+ *   partial holders, grants, counters: at most one batch interval each);
+ * - the dashboard's change feed (when to redraw this process's pages).
  *
  * User names are unique without regard to case: the key is the name in lower case, the record
  * keeps the spelling it was registered with, and every other key uses that spelling (records
@@ -81,6 +104,7 @@
  * @module
  */
 import { type FileManifest, isHost, manifestId } from "../protocol/mod.ts";
+import { PARTIAL_HOLDER_TTL_MS, type PartialUpdate } from "./partial_holders.ts";
 import type { PasswordHash } from "./password.ts";
 
 /** A registered account. */
@@ -199,18 +223,55 @@ export interface ChangeEntry {
   revoked?: string[];
   /** Transfer counts that changed: `[user, version id]` (the user's counts, the version's). */
   counts?: [string, string][];
+  /** Partial holders updated or gone, with their records (they only live a few seconds). */
+  partial?: PartialUpdate[];
 }
 
-/** A change entry with its position in the log. */
-export interface LoggedChange {
-  /** Its key, `["change", at, writer, seq]`. */
-  key: [string, number, string, number];
+/** A change entry as stored under `["change", writer, seq]`. */
+export interface StoredChange {
+  /** When its writer built it, ms since the epoch (informative: readers do not order by it). */
+  at: number;
+  /** The lowest number of its writer whose commit had not finished when it was built. */
+  done: number;
   /** What changed. */
   change: ChangeEntry;
 }
 
+/** A change entry with its position in the log. */
+export interface LoggedChange extends StoredChange {
+  /** Who wrote it (one store instance). */
+  writer: string;
+  /** Its number among the writer's entries. */
+  seq: number;
+}
+
 /** How long change entries are kept; a tracker further behind than this reloads its index. */
 export const CHANGE_RETENTION_MS = 10 * 60_000;
+
+/** How long reported transfers are kept in KV for the dashboards of every tracker. */
+export const TRANSFER_RETENTION_MS = 3600_000;
+
+/** A `report` as the dashboards of every tracker list it. */
+export interface StoredTransfer {
+  /** When it was reported, ms since the epoch. */
+  at: number;
+  /** Who downloaded (the reporter), or null if its session was unknown. */
+  user: string | null;
+  /** The file's name. */
+  name: string;
+  /** The version's SHA-256. */
+  sha256: string;
+  /** Who served it. */
+  source: string;
+  /** Whether the source delivered verified bytes. */
+  ok: boolean;
+  /** Bytes the source delivered. */
+  bytes: number;
+  /** Why it failed, or null. */
+  reason: string | null;
+  /** `ok`, or the code the tracker refused the report with. */
+  outcome: string;
+}
 
 /** How often each tracker reads new change entries. */
 export const CHANGE_TAIL_MS = 200;
@@ -401,8 +462,14 @@ export interface TrackerStore extends AsyncDisposable {
   listVersionDownloads(): Promise<Map<string, number>>;
   /** Writes heartbeats, many to a commit, each commit with its change entry. */
   putAlive(beats: Map<string, AliveRecord>): Promise<void>;
-  /** Up to `limit` change entries whose time is `from` or later, oldest first. */
-  readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]>;
+  /** The writers that wrote change entries still kept, with the time of each one's last. */
+  changeWriters(): Promise<Map<string, number>>;
+  /** Up to `limit` change entries of `writer` numbered `from` or more, in order. */
+  readChanges(writer: string, from: number, limit: number): Promise<LoggedChange[]>;
+  /** The change entries of `writer` numbered `seqs`, null where there is none (yet). */
+  getChanges(writer: string, seqs: number[]): Promise<(LoggedChange | null)[]>;
+  /** The newest change entry of `writer`, or null. */
+  lastChange(writer: string): Promise<LoggedChange | null>;
   /** Recent failure times of each back-off key (empty when none). */
   loginFailures(keys: string[]): Promise<number[][]>;
   /**
@@ -435,10 +502,43 @@ export interface TrackerStore extends AsyncDisposable {
   ): Promise<void>;
   /** Until when `user` may send `progress` on version `id` of `name` (0: never granted). */
   progressGrant(user: string, name: string, id: string): Promise<number>;
-  /** Adds to a tracker's request counters. */
-  addCounters(tracker: string, counts: Map<string, number>): Promise<void>;
+  /** Writes partial-holder updates, many to a commit, each commit with its change entry. */
+  putPartialHolders(updates: PartialUpdate[]): Promise<void>;
+  /** Every partial holder written in the last {@link PARTIAL_HOLDER_TTL_MS} (and not gone). */
+  listPartialHolders(): Promise<PartialUpdate[]>;
+  /**
+   * Writes transfers `writer` (one process) took, numbered from `first`, many to a commit; they
+   * expire after {@link TRANSFER_RETENTION_MS}.
+   */
+  putTransfers(writer: string, first: number, transfers: StoredTransfer[]): Promise<void>;
+  /** The writers of the transfers still kept. */
+  transferWriters(): Promise<string[]>;
+  /** Up to `limit` transfers of `writer` numbered `from` or more, in order, with their numbers. */
+  listTransfers(
+    writer: string,
+    from: number,
+    limit: number,
+  ): Promise<{ n: number; transfer: StoredTransfer }[]>;
+  /**
+   * Adds to a tracker's request counters, and marks it alive for `aliveMs` (the dashboard lists
+   * only trackers alive).
+   */
+  addCounters(tracker: string, counts: Map<string, number>, aliveMs?: number): Promise<void>;
+  /** The trackers marked alive by {@link addCounters} and not stopped since. */
+  liveTrackers(): Promise<Set<string>>;
+  /** Marks a tracker stopped at once (it leaves the dashboard's table and sums). */
+  retireTracker(tracker: string): Promise<void>;
   /** Every tracker's request counters: tracker, then counter name. */
   readCounters(): Promise<Map<string, Map<string, number>>>;
+}
+
+/** Settings of a {@link KvTrackerStore}. */
+export interface KvStoreOptions {
+  /**
+   * Awaited before each commit that carries a change entry, after the entry's number is taken:
+   * a fault to inject in tests (a commit held back by a lock, a pause, a stopped process).
+   */
+  beforeChangeCommit?: (change: ChangeEntry) => Promise<void>;
 }
 
 /** A holder row's key as a tuple: `[name, id, user]`. */
@@ -483,11 +583,20 @@ export class KvTrackerStore implements TrackerStore {
   /** This store's name in change keys, so two writers never make the same key. */
   readonly #writer = crypto.randomUUID().slice(0, 8);
   #seq = 0;
+  /** Numbers of this writer's change entries whose commit has not finished. */
+  readonly #inFlight = new Set<number>();
+  readonly #options: KvStoreOptions;
   /** Read-modify-writes waiting for their key, by key (see {@link #oneAtATime}). */
   readonly #queues = new Map<string, Promise<unknown>>();
 
-  private constructor(kv: Deno.Kv) {
+  private constructor(kv: Deno.Kv, options: KvStoreOptions) {
     this.#kv = kv;
+    this.#options = options;
+  }
+
+  /** This store's name as a writer of the change log. */
+  get writer(): string {
+    return this.#writer;
   }
 
   /**
@@ -511,11 +620,32 @@ export class KvTrackerStore implements TrackerStore {
     return op;
   }
 
-  /** Adds a change entry to `op` (its time is the wall clock: readers tail by it). */
+  /**
+   * Adds the next change entry of this writer to `op`, and makes `op`'s commit mark the entry's
+   * number finished when it lands, fails or throws (see "Why no committed entry is ever skipped").
+   * Every caller commits `op`.
+   */
   #logChange(op: Deno.AtomicOperation, change: ChangeEntry): Deno.AtomicOperation {
-    return op.set(["change", Date.now(), this.#writer, this.#seq++], change, {
+    const seq = this.#seq++;
+    this.#inFlight.add(seq);
+    let done = seq;
+    for (const n of this.#inFlight) done = Math.min(done, n);
+    const at = Date.now();
+    op.set(["change", this.#writer, seq], { at, done, change } satisfies StoredChange, {
       expireIn: CHANGE_RETENTION_MS,
     });
+    op.set(["change_writer", this.#writer], at, { expireIn: CHANGE_RETENTION_MS });
+    const commit = op.commit.bind(op);
+    const hold = this.#options.beforeChangeCommit;
+    op.commit = async () => {
+      try {
+        if (hold) await hold(change);
+        return await commit();
+      } finally {
+        this.#inFlight.delete(seq);
+      }
+    };
+    return op;
   }
 
   /**
@@ -523,7 +653,7 @@ export class KvTrackerStore implements TrackerStore {
    * layout (versions keyed by whole-file hash) loses its file index and sessions, which peers
    * rebuild by logging in and announcing again; accounts and counts are kept.
    */
-  static async open(path: string): Promise<KvTrackerStore> {
+  static async open(path: string, options: KvStoreOptions = {}): Promise<KvTrackerStore> {
     const kv = await Deno.openKv(path);
     const layout = await kv.get<number>(["meta", "layout"]);
     if (layout.value !== STORE_LAYOUT) {
@@ -538,7 +668,7 @@ export class KvTrackerStore implements TrackerStore {
       }
       await kv.atomic().check(layout).set(["meta", "layout"], STORE_LAYOUT).commit();
     }
-    return new KvTrackerStore(kv);
+    return new KvTrackerStore(kv, options);
   }
 
   async createUser(name: string, record: UserRecord): Promise<boolean> {
@@ -1124,14 +1254,41 @@ export class KvTrackerStore implements TrackerStore {
     }
   }
 
-  async readChanges(from: number | LoggedChange["key"], limit: number): Promise<LoggedChange[]> {
+  async changeWriters(): Promise<Map<string, number>> {
+    const writers = new Map<string, number>();
+    for await (const entry of this.#kv.list<number>({ prefix: ["change_writer"] })) {
+      writers.set(entry.key[1] as string, entry.value);
+    }
+    return writers;
+  }
+
+  async readChanges(writer: string, from: number, limit: number): Promise<LoggedChange[]> {
     const changes: LoggedChange[] = [];
-    const start = typeof from === "number" ? ["change", from] : from;
-    const entries = this.#kv.list<ChangeEntry>({ prefix: ["change"], start }, { limit });
+    const entries = this.#kv.list<StoredChange>(
+      { prefix: ["change", writer], start: ["change", writer, from] },
+      { limit },
+    );
     for await (const entry of entries) {
-      changes.push({ key: entry.key as LoggedChange["key"], change: entry.value });
+      if (typeof entry.key[2] !== "number") continue;
+      changes.push({ writer, seq: entry.key[2], ...entry.value });
     }
     return changes;
+  }
+
+  async getChanges(writer: string, seqs: number[]): Promise<(LoggedChange | null)[]> {
+    const entries = await this.#getMany<StoredChange>(seqs.map((seq) => ["change", writer, seq]));
+    return entries.map((e, i) => e.value ? { writer, seq: seqs[i]!, ...e.value } : null);
+  }
+
+  async lastChange(writer: string): Promise<LoggedChange | null> {
+    const entries = this.#kv.list<StoredChange>({ prefix: ["change", writer] }, {
+      limit: 1,
+      reverse: true,
+    });
+    for await (const entry of entries) {
+      if (typeof entry.key[2] === "number") return { writer, seq: entry.key[2], ...entry.value };
+    }
+    return null;
   }
 
   async loginFailures(keys: string[]): Promise<number[][]> {
@@ -1236,8 +1393,47 @@ export class KvTrackerStore implements TrackerStore {
     return result.ok && entry.value > now;
   }
 
-  async addCounters(tracker: string, counts: Map<string, number>): Promise<void> {
+  async putPartialHolders(updates: PartialUpdate[]): Promise<void> {
+    // Records and the change entry that carries them: about 48 KiB of records to a commit.
+    for (let i = 0; i < updates.length;) {
+      const op = this.#atomic();
+      const batch: PartialUpdate[] = [];
+      let bytes = 0;
+      while (i < updates.length && batch.length < MAX_MUTATIONS - 2) {
+        const update = updates[i]!;
+        const size = JSON.stringify(update).length + 16;
+        if (batch.length > 0 && bytes + size > CHANGE_ENTRY_BYTES) break;
+        const key = ["partial", update.name, update.id, update.user];
+        if (update.holder) op.set(key, update, { expireIn: PARTIAL_HOLDER_TTL_MS });
+        else op.delete(key);
+        batch.push(update);
+        bytes += size;
+        i++;
+      }
+      await this.#logChange(op, { partial: batch }).commit();
+    }
+  }
+
+  async listPartialHolders(): Promise<PartialUpdate[]> {
+    const updates: PartialUpdate[] = [];
+    for await (const entry of this.#kv.list<PartialUpdate>({ prefix: ["partial"] })) {
+      updates.push(entry.value);
+    }
+    return updates;
+  }
+
+  async addCounters(
+    tracker: string,
+    counts: Map<string, number>,
+    aliveMs?: number,
+  ): Promise<void> {
     const all = [...counts].filter(([, n]) => n > 0);
+    if (aliveMs !== undefined) {
+      // The value is when it stops counting: an expired key may still be read for a while.
+      await this.#atomic()
+        .set(["tracker_alive", tracker], Date.now() + aliveMs, { expireIn: aliveMs })
+        .commit();
+    }
     for (let i = 0; i < all.length; i += MAX_MUTATIONS) {
       const op = this.#atomic();
       for (const [name, n] of all.slice(i, i + MAX_MUTATIONS)) {
@@ -1245,6 +1441,54 @@ export class KvTrackerStore implements TrackerStore {
       }
       await op.commit();
     }
+  }
+
+  async putTransfers(writer: string, first: number, transfers: StoredTransfer[]): Promise<void> {
+    for (let i = 0; i < transfers.length; i += MAX_MUTATIONS - 1) {
+      const op = this.#atomic();
+      transfers.slice(i, i + MAX_MUTATIONS - 1).forEach((t, j) => {
+        op.set(["transfer", writer, first + i + j], t, { expireIn: TRANSFER_RETENTION_MS });
+      });
+      op.set(["transfer_writer", writer], Date.now(), { expireIn: TRANSFER_RETENTION_MS });
+      await op.commit();
+    }
+  }
+
+  async transferWriters(): Promise<string[]> {
+    const writers: string[] = [];
+    for await (const entry of this.#kv.list({ prefix: ["transfer_writer"] })) {
+      writers.push(entry.key[1] as string);
+    }
+    return writers;
+  }
+
+  async listTransfers(
+    writer: string,
+    from: number,
+    limit: number,
+  ): Promise<{ n: number; transfer: StoredTransfer }[]> {
+    const out: { n: number; transfer: StoredTransfer }[] = [];
+    const entries = this.#kv.list<StoredTransfer>(
+      { prefix: ["transfer", writer], start: ["transfer", writer, from] },
+      { limit },
+    );
+    for await (const entry of entries) {
+      out.push({ n: entry.key[2] as number, transfer: entry.value });
+    }
+    return out;
+  }
+
+  async liveTrackers(): Promise<Set<string>> {
+    const live = new Set<string>();
+    const now = Date.now();
+    for await (const entry of this.#kv.list<number>({ prefix: ["tracker_alive"] })) {
+      if (entry.value > now) live.add(entry.key[1] as string);
+    }
+    return live;
+  }
+
+  async retireTracker(tracker: string): Promise<void> {
+    await this.#atomic().delete(["tracker_alive", tracker]).commit();
   }
 
   async readCounters(): Promise<Map<string, Map<string, number>>> {

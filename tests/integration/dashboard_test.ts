@@ -141,7 +141,13 @@ Deno.test("dashboard: the HTTP API reports real peers, files and a transfer", as
       env: { P2PFS_PASSWORD: `${PASSWORD}-wrong` },
     });
     assert.notEqual(wrong.code, 0);
-    const text = await (await fetch(api("/metrics"))).text();
+    // The counters are the cluster's, written to KV in batches (requests every second).
+    const text = await pollUntil("the failed login in /metrics", async () => {
+      const text = await (await fetch(api("/metrics"))).text();
+      const both = /^p2pfs_logins_failed_total 1$/m.test(text) &&
+        /^p2pfs_requests_total\{type="login",outcome="AUTH_FAILED"\} 1$/m.test(text);
+      return both ? text : undefined;
+    }, { timeoutMs: 3_000, intervalMs: 50 });
     assert.match(text, /^p2pfs_peers_online 2$/m);
     assert.match(text, /^p2pfs_files 2$/m);
     assert.match(text, /^p2pfs_logins_failed_total 1$/m);

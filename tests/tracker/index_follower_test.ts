@@ -84,13 +84,13 @@ Deno.test("IndexFollower on a second connection to one KV file ends equal to a f
   }
 });
 
-Deno.test("IndexFollower applies a change entry seen twice (the overlap window) without a difference", async () => {
+Deno.test("IndexFollower applies a change entry twice without a difference", async () => {
   await using store = await KvTrackerStore.open(":memory:");
   const follower = new IndexFollower(store);
   await follower.catchUp();
   await store.putShares("ann", [manifest("a.txt", "a")], false);
   await follower.catchUp();
-  await follower.catchUp(); // reads the same entries again (they are inside the overlap)
+  await follower.catchUp(); // nothing new: reads nothing again
   await follower.applyLocal({ holders: [["a.txt", follower.index.versions[0]!.id, "ann"]] });
   assert.equal(follower.index.rows, 1);
   await store.putShares("ann", [], true);
@@ -101,9 +101,78 @@ Deno.test("IndexFollower applies a change entry seen twice (the overlap window) 
 
 Deno.test("putShares appends a change entry in the same commit as the holder rows it writes", async () => {
   await using store = await KvTrackerStore.open(":memory:");
-  const before = Date.now();
   await store.putShares("ann", [manifest("a.txt", "a"), manifest("b.txt", "b")], false);
-  const changes = await store.readChanges(before - 1, 100);
+  const changes = await store.readChanges(store.writer, 0, 100);
   const holders = changes.flatMap((c) => c.change.holders ?? []).map((k) => k[0]).sort();
   assert.deepEqual(holders, ["a.txt", "b.txt"]);
+});
+
+const peer = (port: number): PeerRecord => ({
+  host: "127.0.0.1",
+  port,
+  lastSeen: 0,
+  online: true,
+  session: "s",
+});
+
+Deno.test("IndexFollower applies a commit held back longer than any window once it lands, on a follower that was reading meanwhile and on one that loaded meanwhile", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-follow-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    const { promise: held, resolve: release } = Promise.withResolvers<void>();
+    await using writer = await KvTrackerStore.open(path, {
+      beforeChangeCommit: async (change) => {
+        if (change.peers?.includes("late")) await held;
+      },
+    });
+    await using other = await KvTrackerStore.open(path);
+    await using reader = await KvTrackerStore.open(path);
+    const follower = new IndexFollower(reader);
+    await follower.catchUp();
+    // The held commit's number (and its clock time) is taken now.
+    const late = writer.putPeer("late", peer(1));
+    // Later entries of the same writer and of another land and are read, for longer than the
+    // 2 s overlap the log was once read with (a hold, not a wait for an outcome).
+    const holdUntil = Date.now() + 2_500;
+    let port = 2;
+    while (Date.now() < holdUntil) {
+      await writer.putPeer("early", peer(port++));
+      await other.putPeer("other", peer(port++));
+      await follower.catchUp();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(follower.index.peer("late"), undefined);
+    assert.equal(follower.gaps, 1);
+    const loadedMeanwhile = new IndexFollower(reader);
+    await loadedMeanwhile.catchUp();
+    assert.equal(loadedMeanwhile.index.peer("late"), undefined);
+    release();
+    await late;
+    await follower.catchUp();
+    await loadedMeanwhile.catchUp();
+    assert.equal(follower.index.peer("late")?.port, 1);
+    assert.equal(loadedMeanwhile.index.peer("late")?.port, 1);
+    assert.equal(follower.gaps, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("IndexFollower stops awaiting the number of a commit that failed once a later entry says it finished", async () => {
+  await using store = await KvTrackerStore.open(":memory:", {
+    beforeChangeCommit: (change) =>
+      change.peers?.includes("doomed")
+        ? Promise.reject(new Error("injected commit failure"))
+        : Promise.resolve(),
+  });
+  const follower = new IndexFollower(store);
+  await follower.catchUp();
+  await assert.rejects(store.putPeer("doomed", peer(1)), /injected commit failure/);
+  await store.putPeer("ann", peer(2));
+  await follower.catchUp();
+  assert.equal(follower.gaps, 1); // not yet known finished on the read that found the gap
+  await follower.catchUp();
+  assert.equal(follower.gaps, 0);
+  assert.equal(follower.index.peer("ann")?.port, 2);
+  assert.equal(follower.index.peer("doomed"), undefined);
 });

@@ -281,3 +281,90 @@ Deno.test("PartialHolders refuses a new entry beyond MAX_PARTIAL_HOLDERS with BU
   partial.forget("late");
   assert.equal(partial.size, 0);
 });
+
+Deno.test("a partial holder told to one tracker is listed by another on the same KV, and its withdrawal and stalled mark too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-progress-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    const a = await setup(path);
+    await using _a = a.store;
+    const seed = await a.signUp("seed");
+    const dl = await a.signUp("dl");
+    const announce = { type: "announce", token: seed, host: "127.0.0.1", port: 7071 } as const;
+    okReply(await a.service.handle({ ...announce, replace: true, files: [manifest] }), "");
+    await using b = await KvTrackerStore.open(path);
+    const other = new TrackerService(b, { heartbeatMs: 1_000, now: () => a.clock.now });
+    // The other tracker reads the log at most every 200 ms when not started: poll, with a deadline.
+    const listedByOther = async (expected: string[]) => {
+      const deadline = Date.now() + 5_000;
+      let listed: string[] = [];
+      while (Date.now() < deadline) {
+        const reply = await other.handle({ type: "details", token: seed, name: "big.bin" });
+        listed = detailsReply(reply, "").peers
+          .map((p) => `${p.user}:${p.complete}:${p.stalled ?? false}`);
+        if (JSON.stringify(listed) === JSON.stringify(expected)) return listed;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return listed;
+    };
+    assert.deepEqual(await listedByOther(["seed:true:false"]), ["seed:true:false"]);
+    await a.details(dl);
+    okReply(await a.service.handle({ ...progressOf(dl), stalled: true }), "progress");
+    await a.service.files.partial.flush();
+    const both = ["seed:true:false", "dl:false:true"];
+    assert.deepEqual(await listedByOther(both), both);
+    okReply(await a.service.handle({ ...progressOf(dl), withdraw: true }), "progress");
+    await a.service.files.partial.flush();
+    assert.deepEqual(await listedByOther(["seed:true:false"]), ["seed:true:false"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the per-member cap counts the partial holders another tracker accepted, loaded from KV", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-progress-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    await using storeA = await KvTrackerStore.open(path);
+    await using storeB = await KvTrackerStore.open(path);
+    const now = Date.now();
+    const first = new PartialHolders(() => now, storeA);
+    for (let i = 0; i < MAX_PROGRESS_VERSIONS_PER_MEMBER; i++) {
+      first.update("a", sha(`v${i}`), { user: "x", host: "h", port: 1, progress: 0.1 });
+    }
+    await first.flush();
+    const second = new PartialHolders(() => now, storeB);
+    second.apply(await storeB.listPartialHolders());
+    assert.equal(second.size, MAX_PROGRESS_VERSIONS_PER_MEMBER);
+    assert.throws(
+      () => second.update("a", sha("one more"), { user: "x", host: "h", port: 1, progress: 0.1 }),
+      refused("FORBIDDEN", /32 versions already/),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("PartialHolders.apply() keeps the newest of an update and a withdrawal whatever order they arrive in", () => {
+  const now = 10_000;
+  const partial = new PartialHolders(() => now);
+  const holder = { user: "x", host: "h", port: 1, progress: 0.5, updatedAt: now - 10 };
+  const update = { name: "a", id: "ab", user: "x", holder, at: now - 10 };
+  const gone = { name: "a", id: "ab", user: "x", holder: null, at: now - 5 };
+  partial.apply([gone]);
+  partial.apply([update]); // older than the withdrawal: ignored
+  assert.deepEqual(partial.list("a", "ab"), []);
+  const later = { ...update, holder: { ...holder, updatedAt: now }, at: now };
+  partial.apply([later]);
+  partial.apply([gone]); // older than the update: ignored
+  assert.deepEqual(partial.list("a", "ab").map((h) => h.updatedAt), [now]);
+  const old = now - PARTIAL_HOLDER_TTL_MS - 1;
+  const expired = {
+    ...update,
+    user: "y",
+    holder: { ...holder, user: "y", updatedAt: old },
+    at: old,
+  };
+  partial.apply([expired]);
+  assert.equal(partial.size, 1);
+});

@@ -1021,3 +1021,61 @@ Deno.test("TrackerService gives no ticket to a revoked session", async () => {
     trackerError("BAD_TOKEN"),
   );
 });
+
+Deno.test("an announce whose commit one tracker holds back longer than any window is listed by another tracker once it lands", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-held-" });
+  try {
+    const path = `${dir}/tracker.kv`;
+    const { promise: held, resolve: release } = Promise.withResolvers<void>();
+    await using storeA = await KvTrackerStore.open(path, {
+      beforeChangeCommit: async (change) => {
+        if (change.holders?.some(([name]) => name === "late.bin")) await held;
+      },
+    });
+    await using storeB = await KvTrackerStore.open(path);
+    const a = new TrackerService(storeA, { heartbeatMs: HEARTBEAT_MS });
+    const b = new TrackerService(storeB, { heartbeatMs: HEARTBEAT_MS });
+    await b.start();
+    try {
+      okReply(await a.handle({ type: "register", username: "ann", password: "password1" }), "");
+      const login = await a.handle({ type: "login", username: "ann", password: "password1" });
+      const token = sessionReply(login, "login").token;
+      const file = (name: string, fill: string) => ({
+        name,
+        size: 1,
+        chunkSize: 65536,
+        sha256: createHash("sha256").update(fill).digest("hex"),
+        chunkHashes: [createHash("sha256").update(fill).digest("hex")],
+      });
+      const announce = (name: string, fill: string) =>
+        a.handle({
+          type: "announce",
+          token,
+          host: "127.0.0.1",
+          port: 7071,
+          replace: false,
+          files: [file(name, fill)],
+        });
+      const late = announce("late.bin", "late");
+      // Later announces land and reach the other tracker while the first is held, for longer
+      // than the 2 s by which the log was once read back (a hold, not a wait for an outcome).
+      const holdUntil = Date.now() + 2_500;
+      for (let i = 0; Date.now() < holdUntil; i++) {
+        okReply(await announce(`early${i}.bin`, `e${i}`), "");
+        await setTimeout(100);
+      }
+      const names = async () =>
+        filesReply(await b.handle({ type: "list", token, all: true }), "").files.map((f) => f.name);
+      assert.ok(!(await names()).includes("late.bin"));
+      release();
+      await late;
+      const deadline = Date.now() + 2_000;
+      while (Date.now() < deadline && !(await names()).includes("late.bin")) await setTimeout(25);
+      assert.ok((await names()).includes("late.bin"));
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -369,3 +369,85 @@ Deno.test("two trackers on one KV file sign tickets with one key pair, created o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("change entries are numbered per writer, each saying which of its writer's commits had finished", async () => {
+  const { promise: held, resolve: release } = Promise.withResolvers<void>();
+  await using store = await KvTrackerStore.open(":memory:", {
+    beforeChangeCommit: async (change) => {
+      if (change.peers?.includes("slow")) await held;
+    },
+  });
+  const record = { host: "127.0.0.1", port: 1, lastSeen: 0, online: true, session: "s" };
+  await store.putPeer("a", record);
+  const slow = store.putPeer("slow", record); // number 1, held
+  await store.putPeer("b", record); // number 2: number 1 had not finished
+  const writers = await store.changeWriters();
+  assert.deepEqual([...writers.keys()], [store.writer]);
+  const seen = await store.readChanges(store.writer, 0, 10);
+  assert.deepEqual(seen.map((c) => [c.seq, c.done]), [[0, 0], [2, 1]]);
+  assert.deepEqual(await store.getChanges(store.writer, [1]), [null]);
+  release();
+  await slow;
+  assert.equal((await store.getChanges(store.writer, [1]))[0]?.change.peers?.[0], "slow");
+  await store.putPeer("c", record); // number 3: everything before had finished
+  const last = await store.lastChange(store.writer);
+  assert.deepEqual([last?.seq, last?.done], [3, 3]);
+  assert.deepEqual((await store.readChanges(store.writer, 2, 10)).map((c) => c.seq), [2, 3]);
+});
+
+Deno.test("partial-holder updates are stored with a change entry carrying them, and a withdrawal deletes the record", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  const holder = { user: "x", host: "h", port: 1, progress: 0.5, updatedAt: 5 };
+  await store.putPartialHolders([
+    { name: "a", id: "ab", user: "x", holder, at: 5 },
+    { name: "a", id: "ab", user: "y", holder: { ...holder, user: "y" }, at: 5 },
+  ]);
+  await store.putPartialHolders([{ name: "a", id: "ab", user: "y", holder: null, at: 6 }]);
+  assert.deepEqual((await store.listPartialHolders()).map((u) => u.user), ["x"]);
+  const logged = (await store.readChanges(store.writer, 0, 10)).flatMap((c) =>
+    c.change.partial ?? []
+  );
+  assert.deepEqual(logged.map((u) => `${u.user}:${u.holder === null}`), [
+    "x:false",
+    "y:false",
+    "y:true",
+  ]);
+});
+
+Deno.test("a tracker is alive while it renews its mark, and a retired one at once is not", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  await store.addCounters("one", new Map([["list:ok", 2]]), 60_000);
+  await store.addCounters("two", new Map(), 60_000);
+  await store.addCounters("gone", new Map(), 1); // its mark says it stopped counting 1 ms later
+  const deadline = Date.now() + 1_000;
+  while (Date.now() < deadline && (await store.liveTrackers()).has("gone")) {
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  assert.deepEqual([...await store.liveTrackers()].sort(), ["one", "two"]);
+  await store.retireTracker("two");
+  assert.deepEqual([...await store.liveTrackers()], ["one"]);
+  assert.equal((await store.readCounters()).get("one")?.get("list:ok"), 2);
+});
+
+Deno.test("transfers are numbered per writer and read from a number on", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  const transfer = (at: number) => ({
+    at,
+    user: "dl",
+    name: "a.bin",
+    sha256: "ab".repeat(32),
+    source: "seed",
+    ok: true,
+    bytes: 1,
+    reason: null,
+    outcome: "ok",
+  });
+  await store.putTransfers("w1", 0, [transfer(1), transfer(2)]);
+  await store.putTransfers("w1", 2, [transfer(3)]);
+  await store.putTransfers("w2", 0, [transfer(4)]);
+  assert.deepEqual((await store.transferWriters()).sort(), ["w1", "w2"]);
+  assert.deepEqual((await store.listTransfers("w1", 1, 10)).map((t) => [t.n, t.transfer.at]), [
+    [1, 2],
+    [2, 3],
+  ]);
+});
