@@ -285,28 +285,29 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     console.error(`error: Cannot start tracker: ${error instanceof Error ? error.message : error}`);
     return 1;
   }
-  let dashboard: { addr: Deno.NetAddr; close(): Promise<void> } | undefined;
+  let dashboard: { addr: Deno.NetAddr; close(): Promise<void> };
   try {
-    // Of several workers, the first serves the dashboard (it shows the whole cluster).
-    if (workerId === undefined || workerId === 1) {
-      dashboard = startDashboard(
-        {
-          store: tracker.store,
-          heartbeatMs: tracker.heartbeatMs,
-          events,
-          index: () => tracker.service.index(),
-          partialHolders: tracker.partialHolders,
-          trackerId: tracker.service.trackerId,
-        },
-        {
-          hostname: values.host,
-          port: httpPort,
-          maxConnections: limits.maxHttpConnections,
-          maxPerAddress: limits.maxPerAddress,
-          onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
-        },
-      );
-    }
+    // Every worker serves the dashboard on one port (it shows the whole cluster), so it answers
+    // while any worker is up.
+    dashboard = startDashboard(
+      {
+        store: tracker.store,
+        heartbeatMs: tracker.heartbeatMs,
+        events,
+        index: () => tracker.service.index(),
+        partialHolders: tracker.partialHolders,
+        trackerId: tracker.service.trackerId,
+        ...(workerId !== undefined ? { worker: workerId } : {}),
+      },
+      {
+        ...(workerId !== undefined ? { reusePort: true } : {}),
+        hostname: values.host,
+        port: httpPort,
+        maxConnections: limits.maxHttpConnections,
+        maxPerAddress: limits.maxPerAddress,
+        onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
+      },
+    );
   } catch (error) {
     await tracker.close();
     console.error(
@@ -324,15 +325,13 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   console.log(limitsLine);
   console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
-  if (dashboard) {
-    console.log(
-      `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
-    );
-  }
+  console.log(
+    `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
+  );
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
-  await dashboard?.close();
+  await dashboard.close();
   await tracker.close();
   return 0;
 }

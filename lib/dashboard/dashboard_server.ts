@@ -24,6 +24,8 @@ export interface DashboardOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 7080. */
   port?: number;
+  /** Listen on a port other processes listen on too (`--workers`; needs `--unstable-net`). */
+  reusePort?: boolean;
   /** Most connections at once; default {@link MAX_HTTP_CONNECTIONS}. */
   maxConnections?: number;
   /** Most connections at once from one address; default {@link MAX_CONNECTIONS_PER_ADDRESS}. */
@@ -104,6 +106,7 @@ export function startDashboard(
   const listener = Deno.listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 7080,
+    ...(options.reusePort ? { reusePort: true } : {}),
   });
   const feed = new ChangeFeed(source);
   const handler = createDashboardHandler(source, feed, {

@@ -33,6 +33,8 @@ export interface DashboardSource {
   index?: () => Promise<HolderIndex>;
   /** This tracker's name among the trackers sharing the store (marks it in {@link Stats}). */
   trackerId?: string;
+  /** This process's number among the tracker's workers (`--workers`), told by `/healthz`. */
+  worker?: number;
 }
 
 /** One tracker of those sharing the store, by the request counts it wrote. */
