@@ -10,6 +10,7 @@ import {
   MAX_CONNECTIONS,
   MAX_CONNECTIONS_PER_ADDRESS,
   MAX_HTTP_CONNECTIONS,
+  MAX_HTTP_CONNECTIONS_PER_ADDRESS,
   MAX_UNAUTHENTICATED_CONNECTIONS,
   openFileLimit,
   readPem,
@@ -91,7 +92,8 @@ Options:
   --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
   --session-ttl S      session lifetime in seconds (default 86400)
   --max-connections N  most connections at once (default 1024)
-  --max-per-address N  most connections at once from one address, on each port (default 64)
+  --max-per-address N  most connections at once from one address (an IPv6 /64 counts as
+                       one), on each port (default 64; 32 on the dashboard)
   --max-unauthenticated N  most connections not logged in yet; when full, the oldest is
                        closed (default 128)
   --max-http-connections N  most dashboard connections at once (default 256)
@@ -304,7 +306,10 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         hostname: values.host,
         port: httpPort,
         maxConnections: limits.maxHttpConnections,
-        maxPerAddress: limits.maxPerAddress,
+        // The dashboard's own, lower cap per address, unless --max-per-address says otherwise.
+        maxPerAddress: values["max-per-address"] === undefined
+          ? MAX_HTTP_CONNECTIONS_PER_ADDRESS
+          : limits.maxPerAddress,
         onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
       },
     );

@@ -16,6 +16,9 @@
  * | {@link MAX_UNAUTHENTICATED_CONNECTIONS} (tracker) | 128 | the oldest connection not yet logged in is closed to make room |
  * | {@link UNAUTHENTICATED_IDLE_TIMEOUT_MS} (tracker) | 10 s | a connection not yet logged in is closed |
  * | {@link MAX_HTTP_CONNECTIONS} (dashboard) | 256 | HTTP 503, connection closed |
+ * | {@link MAX_HTTP_CONNECTIONS_PER_ADDRESS} (dashboard) | 32 | HTTP 503, connection closed |
+ * | {@link HTTP_HEADER_TIMEOUT_MS} (dashboard) | 5 s | connection closed (slow-loris) |
+ * | {@link MAX_HTTP_WAITING_FOR_HEADERS} (dashboard) | 64 | the oldest connection still sending headers is closed to make room |
  * | {@link MAX_EVENT_STREAMS} (dashboard) | 64 | HTTP 503 for `/api/events` |
  * | open-file limit (open_files.ts) | read at start | connection caps are lowered to fit under it, less {@link OPEN_FILES_RESERVE} |
  * | {@link FRAME_BUDGET_BYTES} (byte_budget.ts) | 64 MiB per process | a frame above 64 KiB waits up to {@link FRAME_BUDGET_WAIT_MS} (5 s) for budget, then `BUSY`, connection closed |
@@ -74,6 +77,25 @@ export const UNAUTHENTICATED_IDLE_TIMEOUT_MS = 10_000;
 
 /** Most dashboard (HTTP) connections at once; per address, {@link MAX_CONNECTIONS_PER_ADDRESS}. */
 export const MAX_HTTP_CONNECTIONS = 256;
+
+/**
+ * Most dashboard connections at once from one address (an IPv6 /64 counts as one); below the
+ * protocol ports' {@link MAX_CONNECTIONS_PER_ADDRESS}, since a browser needs about six.
+ */
+export const MAX_HTTP_CONNECTIONS_PER_ADDRESS = 32;
+
+/**
+ * Time a dashboard connection has to send a request's complete headers: from its accept, and
+ * again from the end of each response (an idle kept-alive connection waits for headers too).
+ */
+export const HTTP_HEADER_TIMEOUT_MS = 5_000;
+
+/**
+ * Most dashboard connections at once that are waiting for request headers (new, or idle between
+ * requests). When full, a new connection closes the oldest such one: slow senders cannot keep an
+ * honest request out.
+ */
+export const MAX_HTTP_WAITING_FOR_HEADERS = 64;
 
 /** Most dashboard event streams (`/api/events`) open at once. */
 export const MAX_EVENT_STREAMS = 64;

@@ -12,6 +12,8 @@ export * from "./host.ts";
 export * from "./messages.ts";
 export * from "./manifest.ts";
 export * from "./channel.ts";
+export * from "./address_group.ts";
+export * from "./fair_slots.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";
 export * from "./limits.ts";
