@@ -26,7 +26,10 @@
  * | {@link SEND_STALL_MS} | 30 s | a peer that stops reading what it asked for is cut off |
  * | {@link TICKET_TTL_MS} | 10 min | the ticket opens no new connection (`FORBIDDEN`) |
  * | {@link TICKET_WINDOW_MS} | 10 s | a peer connection that showed no valid ticket is closed |
- * | {@link MAX_UNTICKETED_CONNECTIONS} | 64 | `BUSY` reply, connection closed |
+ * | {@link MAX_UNTICKETED_CONNECTIONS} | 64 | over it: `hello` and `ping` answered, a ticket within {@link OVERFLOW_TICKET_WINDOW_MS} or closed |
+ * | {@link MAX_UNTICKETED_PER_ADDRESS} | 8 | as above, for one address (an IPv6 /64 counts as one) |
+ * | {@link OVERFLOW_TICKET_WINDOW_MS} | 2 s | a connection over the unticketed caps without a valid ticket is closed |
+ * | {@link MAX_PEER_CONNECTIONS_PER_MEMBER} | 16 | a ticket of a member holding that many gets `BUSY`, connection closed |
  * | {@link MAX_TICKETS_PER_CONNECTION} | 64 | the oldest ticket shown on the connection is forgotten |
  * | {@link MAX_TICKET_CHARS} (messages.ts) | 512 | `BAD_MESSAGE` reply |
  *
@@ -109,8 +112,26 @@ export const TICKET_TTL_MS = 600_000;
 /** Time a peer connection has to show a valid ticket before it is closed (`ping` needs none). */
 export const TICKET_WINDOW_MS = 10_000;
 
-/** Most connections a peer serves at once that have not shown a valid ticket. */
+/**
+ * Most connections a peer serves at once that have not shown a valid ticket, with the full
+ * {@link TICKET_WINDOW_MS} to show one. Connections over it (or over
+ * {@link MAX_UNTICKETED_PER_ADDRESS}) are not refused: `hello` and `ping` are answered, and they
+ * get {@link OVERFLOW_TICKET_WINDOW_MS} to show a ticket.
+ */
 export const MAX_UNTICKETED_CONNECTIONS = 64;
+
+/** Of {@link MAX_UNTICKETED_CONNECTIONS}, most from one address (an IPv6 /64 counts as one). */
+export const MAX_UNTICKETED_PER_ADDRESS = 8;
+
+/** Time a peer connection over the unticketed caps has to show a valid ticket. */
+export const OVERFLOW_TICKET_WINDOW_MS = 2_000;
+
+/**
+ * Most connections a peer serves at once that showed a ticket of one member (the account it
+ * names), from any number of addresses; above {@link MAX_UNTICKETED_PER_ADDRESS}, so showing a
+ * ticket never lowers what one downloader may hold.
+ */
+export const MAX_PEER_CONNECTIONS_PER_MEMBER = 16;
 
 /** Most versions one peer connection keeps tickets for; the oldest is forgotten first. */
 export const MAX_TICKETS_PER_CONNECTION = 64;
