@@ -8,8 +8,25 @@
 import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
-import { HTTP_HEADER_TIMEOUT_MS } from "../../lib/protocol/mod.ts";
-import { startTracker } from "./_harness.ts";
+import {
+  encodeMessage,
+  HTTP_HEADER_TIMEOUT_MS,
+  OVERFLOW_TICKET_WINDOW_MS,
+  PROTOCOL_VERSION,
+} from "../../lib/protocol/mod.ts";
+import {
+  type GetJson,
+  makeTempDir,
+  type PingJson,
+  pollUntil,
+  randomBytes,
+  registerUsers,
+  runJson,
+  sameBytes,
+  startPeer,
+  startTracker,
+  writeFile,
+} from "./_harness.ts";
 
 /** A raw TCP socket from source address `local` to 127.0.0.1:`port`, once connected. */
 async function socketFrom(local: string, port: number): Promise<net.Socket> {
@@ -20,15 +37,14 @@ async function socketFrom(local: string, port: number): Promise<net.Socket> {
 }
 
 /**
- * Keeps `count` slow-loris connections open from `addresses`: each sends the start of a request,
- * then one header line every `everyMs`, and is re-opened when the server closes it. Resolves to
- * a stop function that reports how many connections the server closed meanwhile.
+ * Keeps `count` connections open from `addresses` (spread evenly): each sends `greeting`, then
+ * `drip()` every `everyMs` when given, and is re-opened as soon as the server closes it.
  */
-function slowLoris(
+function hold(
   port: number,
   addresses: string[],
   count: number,
-  everyMs: number,
+  options: { greeting: Uint8Array | string; drip?: () => string; everyMs?: number },
 ): { stop(): Promise<number>; opened(): number } {
   let stopped = false;
   let closedByServer = 0;
@@ -40,13 +56,16 @@ function slowLoris(
       try {
         socket = await socketFrom(local, port);
       } catch {
+        await new Promise((done) => setTimeout(done, 10));
         continue;
       }
       opened++;
       sockets.add(socket);
       const ended = new Promise((done) => socket.on("close", done));
-      socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n");
-      const timer = setInterval(() => socket.write(`X-Slow-${opened}: 1\r\n`), everyMs);
+      socket.on("data", () => {}); // read what the server says, so it never waits on us
+      socket.write(options.greeting);
+      const drip = options.drip;
+      const timer = drip ? setInterval(() => socket.write(drip()), options.everyMs) : undefined;
       await ended;
       clearInterval(timer);
       sockets.delete(socket);
@@ -59,6 +78,7 @@ function slowLoris(
   );
   return {
     opened: () => opened,
+    /** Ends the attack; resolves to how many connections the server closed meanwhile. */
     async stop() {
       stopped = true;
       for (const socket of sockets) socket.destroy();
@@ -68,19 +88,29 @@ function slowLoris(
   };
 }
 
+/** Waits until `attack` opened `count` connections (it keeps them, re-opening closed ones). */
+async function attacking(attack: { opened(): number }, count: number): Promise<void> {
+  await pollUntil(
+    `${count} attack connections`,
+    () => Promise.resolve(attack.opened() >= count || undefined),
+    { timeoutMs: 20_000, intervalMs: 50 },
+  );
+}
+
 Deno.test("256 slow-loris connections from 8 addresses leave honest page loads answering", async () => {
   await using tracker = await startTracker();
   const port = Number(new URL(tracker.dashboardUrl).port);
   const attackers = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
-  const attack = slowLoris(port, attackers, 256, 1_000);
+  let line = 0;
+  const attack = hold(port, attackers, 256, {
+    greeting: "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n",
+    drip: () => `X-Slow-${line++}: 1\r\n`,
+    everyMs: 1_000,
+  });
   const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
   try {
     // Let the attack take every slot it can before the honest requests start.
-    const signal = AbortSignal.timeout(10_000);
-    while (attack.opened() < 256 && !signal.aborted) {
-      await new Promise((done) => setTimeout(done, 50));
-    }
-    assert.ok(attack.opened() >= 256, `only ${attack.opened()} attack connections opened`);
+    await attacking(attack, 256);
     // Page loads go on working for longer than the header deadline, while the attack goes on.
     const until = Date.now() + HTTP_HEADER_TIMEOUT_MS + 1_000;
     let loads = 0;
@@ -101,5 +131,37 @@ Deno.test("256 slow-loris connections from 8 addresses leave honest page loads a
     client.close();
     // The server cut slow senders off (by the waiting cap, and by the header deadline).
     assert.ok(closed > 0, "the server closed no slow-loris connection");
+  }
+});
+
+Deno.test("connections that never show a ticket, 64 from each of 4 addresses, leave a seed pinged and downloaded from", async () => {
+  await using tracker = await startTracker();
+  await registerUsers(tracker.address, ["seeder", "bob"]);
+  await using share = await makeTempDir();
+  const bytes = await writeFile(share.path, "film.bin", randomBytes(3 * 1024 * 1024 + 17));
+  await using seeder = await startPeer("seeder", share.path, tracker.address);
+  const attackers = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"];
+  const attack = hold(seeder.port, attackers, 256, {
+    greeting: encodeMessage({ type: "hello", version: PROTOCOL_VERSION }),
+  });
+  try {
+    await attacking(attack, 256);
+    // Every unticketed slot is taken, and the attack goes on past the short window of those over it.
+    await new Promise((done) => setTimeout(done, OVERFLOW_TICKET_WINDOW_MS));
+    await using out = await makeTempDir();
+    const got = await runJson<GetJson>("bob", tracker.address, [
+      "get",
+      "film.bin",
+      "--out",
+      out.path,
+    ]);
+    assert.deepEqual(got.sources, ["seeder"]);
+    assert.ok(sameBytes(await Deno.readFile(got.path), bytes));
+    const ping = await runJson<PingJson>("bob", tracker.address, ["ping", "seeder"]);
+    assert.equal(ping.online, true);
+  } finally {
+    const closed = await attack.stop();
+    // Those over the caps were closed after the short window, and re-opened.
+    assert.ok(closed > 0, "the seed closed no connection without a ticket");
   }
 });
