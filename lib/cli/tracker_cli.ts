@@ -8,6 +8,7 @@ import {
   FRAME_BUDGET_BYTES,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ACCOUNT,
   MAX_CONNECTIONS_PER_ADDRESS,
   MAX_HTTP_CONNECTIONS,
   MAX_HTTP_CONNECTIONS_PER_ADDRESS,
@@ -62,6 +63,7 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "max-connections",
     "max-per-address",
     "max-unauthenticated",
+    "max-per-account",
     "max-http-connections",
     "frame-budget-bytes",
     "handshake-timeout-ms",
@@ -94,8 +96,9 @@ Options:
   --max-connections N  most connections at once (default 1024)
   --max-per-address N  most connections at once from one address (an IPv6 /64 counts as
                        one), on each port (default 64; 32 on the dashboard)
-  --max-unauthenticated N  most connections not logged in yet; when full, the oldest is
-                       closed (default 128)
+  --max-unauthenticated N  most connections not logged in yet; when full, the oldest of the
+                       address holding the most is closed (default 128)
+  --max-per-account N  most logged-in connections of one account, from any address (default 32)
   --max-http-connections N  most dashboard connections at once (default 256)
   --frame-budget-bytes N  bytes of large frames being received at once (default 67108864)
   --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
@@ -155,6 +158,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     "max-connections": optional("max-connections"),
     "max-per-address": optional("max-per-address"),
     "max-unauthenticated": optional("max-unauthenticated"),
+    "max-per-account": optional("max-per-account"),
     "max-http-connections": optional("max-http-connections"),
     "frame-budget-bytes": optional("frame-budget-bytes"),
     "handshake-timeout-ms": optional("handshake-timeout-ms"),
@@ -238,6 +242,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         values["max-unauthenticated"],
         MAX_UNAUTHENTICATED_CONNECTIONS,
       ),
+      maxPerAccount: positive(values["max-per-account"], MAX_CONNECTIONS_PER_ACCOUNT),
       maxHttpConnections: positive(values["max-http-connections"], MAX_HTTP_CONNECTIONS),
       frameBudgetBytes: positive(values["frame-budget-bytes"], FRAME_BUDGET_BYTES),
       handshakeTimeoutMs: positive(values["handshake-timeout-ms"], HANDSHAKE_TIMEOUT_MS),
@@ -247,7 +252,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     };
     if (Object.values(wanted).some(Number.isNaN)) {
       console.error(
-        "error: --max-connections, --max-per-address, --max-unauthenticated, --max-http-connections, --frame-budget-bytes, --max-waiting-hashes, --max-registrations and the timeouts must be positive whole numbers",
+        "error: --max-connections, --max-per-address, --max-per-account, --max-unauthenticated, --max-http-connections, --frame-budget-bytes, --max-waiting-hashes, --max-registrations and the timeouts must be positive whole numbers",
       );
       return 2;
     }

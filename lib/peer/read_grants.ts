@@ -8,6 +8,7 @@
  * @module
  */
 import {
+  GroupCap,
   manifestId,
   MAX_PEER_CONNECTIONS_PER_MEMBER,
   MAX_TICKETS_PER_CONNECTION,
@@ -107,7 +108,7 @@ export class UnticketedCap {
   readonly max: number;
   /** The cap per address group. */
   readonly maxPerAddress: number;
-  readonly #counts = new CountedGroups();
+  readonly #counts: GroupCap;
 
   /**
    * A cap of `max` (default `MAX_UNTICKETED_CONNECTIONS`), and `maxPerAddress` per address group
@@ -119,20 +120,17 @@ export class UnticketedCap {
   ) {
     this.max = max;
     this.maxPerAddress = maxPerAddress;
+    this.#counts = new GroupCap(maxPerAddress, { maxTotal: max });
   }
 
   /** Counts one more connection from `group`; false (and not counted) when a cap is reached. */
   enter(group = ""): boolean {
-    if (this.#counts.total >= this.max || this.#counts.of(group) >= this.maxPerAddress) {
-      return false;
-    }
-    this.#counts.add(group);
-    return true;
+    return this.#counts.enter(group);
   }
 
   /** Counts one connection from `group` less (it showed a ticket, or closed). */
   leave(group = ""): void {
-    this.#counts.remove(group);
+    this.#counts.leave(group);
   }
 
   /** Connections counted now. */
@@ -158,45 +156,21 @@ export class UnticketedCap {
 export class MemberCap {
   /** The cap per member. */
   readonly max: number;
-  readonly #counts = new CountedGroups();
+  readonly #counts: GroupCap;
 
   /** A cap of `max` per member (default `MAX_PEER_CONNECTIONS_PER_MEMBER`). */
   constructor(max: number = MAX_PEER_CONNECTIONS_PER_MEMBER) {
     this.max = max;
+    this.#counts = new GroupCap(max);
   }
 
   /** Counts one more connection of `user`; false (and not counted) when the cap is reached. */
   enter(user: string): boolean {
-    if (this.#counts.of(user) >= this.max) return false;
-    this.#counts.add(user);
-    return true;
+    return this.#counts.enter(user);
   }
 
   /** Counts one connection of `user` less. */
   leave(user: string): void {
-    this.#counts.remove(user);
-  }
-}
-
-/** Counts per key, keeping no key at zero. */
-class CountedGroups {
-  readonly #byKey = new Map<string, number>();
-  total = 0;
-
-  of(key: string): number {
-    return this.#byKey.get(key) ?? 0;
-  }
-
-  add(key: string): void {
-    this.#byKey.set(key, this.of(key) + 1);
-    this.total++;
-  }
-
-  remove(key: string): void {
-    const left = this.of(key) - 1;
-    if (left < 0) return;
-    if (left > 0) this.#byKey.set(key, left);
-    else this.#byKey.delete(key);
-    this.total--;
+    this.#counts.leave(user);
   }
 }

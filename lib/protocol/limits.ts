@@ -13,7 +13,8 @@
  * | {@link PEER_IDLE_TIMEOUT_MS} | 2 min | connection closed |
  * | {@link MAX_CONNECTIONS} | 1024 | `BUSY` reply, connection closed |
  * | {@link MAX_CONNECTIONS_PER_ADDRESS} | 64 (tracker, dashboard and peer ports) | `BUSY` reply (HTTP 503 on the dashboard), connection closed |
- * | {@link MAX_UNAUTHENTICATED_CONNECTIONS} (tracker) | 128 | the oldest connection not yet logged in is closed to make room |
+ * | {@link MAX_UNAUTHENTICATED_CONNECTIONS} (tracker) | 128 | the oldest connection not yet logged in, of the address holding the most, is closed to make room |
+ * | {@link MAX_CONNECTIONS_PER_ACCOUNT} (tracker) | 32 | `BUSY` reply to the login or first token request; the connection stays not logged in |
  * | {@link UNAUTHENTICATED_IDLE_TIMEOUT_MS} (tracker) | 10 s | a connection not yet logged in is closed |
  * | {@link MAX_HTTP_CONNECTIONS} (dashboard) | 256 | HTTP 503, connection closed |
  * | {@link MAX_HTTP_CONNECTIONS_PER_ADDRESS} (dashboard) | 32 | HTTP 503, connection closed |
@@ -71,9 +72,16 @@ export const MAX_CONNECTIONS_PER_ADDRESS = 64;
 
 /**
  * Most tracker connections at once that have not logged in yet (no successful `login`, no request
- * with a valid token). When full, a new connection closes the oldest such one.
+ * with a valid token). When full, a new connection closes the oldest such one of the address
+ * holding the most.
  */
 export const MAX_UNAUTHENTICATED_CONNECTIONS = 128;
+
+/**
+ * Most logged-in tracker connections of one account at once, from any number of addresses (per
+ * tracker process): one account cannot take every connection.
+ */
+export const MAX_CONNECTIONS_PER_ACCOUNT = 32;
 
 /** A tracker connection that has not logged in and is silent this long is closed. */
 export const UNAUTHENTICATED_IDLE_TIMEOUT_MS = 10_000;

@@ -14,6 +14,7 @@ export * from "./manifest.ts";
 export * from "./channel.ts";
 export * from "./address_group.ts";
 export * from "./fair_slots.ts";
+export * from "./group_cap.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";
 export * from "./limits.ts";
