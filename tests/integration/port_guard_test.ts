@@ -9,14 +9,18 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import net from "node:net";
 import {
+  Channel,
   encodeMessage,
+  helloReply,
   HTTP_HEADER_TIMEOUT_MS,
+  MAX_CONNECTIONS_PER_ACCOUNT,
   OVERFLOW_TICKET_WINDOW_MS,
   PROTOCOL_VERSION,
 } from "../../lib/protocol/mod.ts";
 import {
   type GetJson,
   makeTempDir,
+  PASSWORD,
   type PingJson,
   pollUntil,
   randomBytes,
@@ -58,6 +62,10 @@ function hold(
       } catch {
         await new Promise((done) => setTimeout(done, 10));
         continue;
+      }
+      if (stopped) {
+        socket.destroy(); // connected after the attack ended
+        return;
       }
       opened++;
       sockets.add(socket);
@@ -164,4 +172,56 @@ Deno.test("connections that never show a ticket, 64 from each of 4 addresses, le
     // Those over the caps were closed after the short window, and re-opened.
     assert.ok(closed > 0, "the seed closed no connection without a ticket");
   }
+});
+
+/** Logs `username` in over a raw connection and returns the session token. */
+async function tokenOf(port: number, username: string): Promise<string> {
+  const channel = new Channel(await Deno.connect({ hostname: "127.0.0.1", port }));
+  try {
+    await channel.request({ type: "hello", version: PROTOCOL_VERSION }, helloReply);
+    await channel.send({ type: "login", username, password: PASSWORD });
+    const reply = await channel.receive();
+    assert.equal(reply?.type, "session", JSON.stringify(reply));
+    return String(reply.token);
+  } finally {
+    channel.close();
+  }
+}
+
+Deno.test("one account's connections from 17 addresses leave honest logins and gets working", async () => {
+  await using tracker = await startTracker();
+  await registerUsers(tracker.address, ["seeder", "bob", "mallory"]);
+  await using share = await makeTempDir();
+  const bytes = await writeFile(share.path, "notes.bin", randomBytes(256 * 1024 + 3));
+  await using _seeder = await startPeer("seeder", share.path, tracker.address);
+  const token = await tokenOf(tracker.port, "mallory");
+  // 60 logged-in connections from each of 17 addresses: 1,020 of the tracker's 1,024.
+  const attackers = Array.from({ length: 17 }, (_, i) => `127.0.0.${i + 10}`);
+  const greeting = new Uint8Array([
+    ...encodeMessage({ type: "hello", version: PROTOCOL_VERSION }),
+    ...encodeMessage({ type: "whoami", token }),
+  ]);
+  const attack = hold(tracker.port, attackers, 17 * 60, { greeting });
+  let closed = 0;
+  try {
+    await attacking(attack, 17 * 60);
+    // The account holds its cap; the rest of its connections were turned away or evicted.
+    await pollUntil(
+      "the attack to be cut down",
+      () => Promise.resolve(attack.opened() > 17 * 60 + MAX_CONNECTIONS_PER_ACCOUNT || undefined),
+    );
+    const listed = await runJson<unknown[]>("bob", tracker.address, ["list"]);
+    assert.ok(Array.isArray(listed) && listed.length === 1, JSON.stringify(listed));
+    await using out = await makeTempDir();
+    const got = await runJson<GetJson>("bob", tracker.address, [
+      "get",
+      "notes.bin",
+      "--out",
+      out.path,
+    ]);
+    assert.ok(sameBytes(await Deno.readFile(got.path), bytes));
+  } finally {
+    closed = await attack.stop();
+  }
+  assert.ok(closed > 0, "the tracker closed none of the account's connections");
 });
