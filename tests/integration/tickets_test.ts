@@ -21,6 +21,7 @@ import {
   type FileDetails,
   helloReply,
   manifestId,
+  MAX_PEER_CONNECTIONS_PER_MEMBER,
   type Message,
   newSigningKeys,
   PROTOCOL_VERSION,
@@ -288,6 +289,38 @@ Deno.test("tickets: a peer serves read only under a valid ticket proven on the c
     assert.equal(await silent.next(), null, "the peer hung up on the connection without a ticket");
     // The one that showed a ticket stays open past the window and still reads.
     assert.ok(sameBytes(await ticketed.read(bigFile, 5, 5), big.subarray(5, 10)));
+  });
+
+  await t.step("one member's connections with a ticket have their own cap", async () => {
+    const held: RawPeer[] = [];
+    try {
+      for (let i = 0; i < MAX_PEER_CONNECTIONS_PER_MEMBER; i++) {
+        const raw = await RawPeer.open(seeder.port);
+        held.push(raw);
+        assert.deepEqual(await raw.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
+      }
+      using over = await RawPeer.open(seeder.port);
+      const refused = await over.showWith(bigDetails.ticket!, aliceKey);
+      assert.equal(refused?.code, "BUSY", JSON.stringify(refused));
+      assert.equal(await over.next(), null, "the peer hung up on the connection over the cap");
+      // Another member is not held up by alice's connections.
+      await using out = await makeTempDir();
+      const got = await runJson<GetJson>("bob", tracker.address, [
+        "get",
+        "big.bin",
+        "--out",
+        out.path,
+      ]);
+      assert.ok(sameBytes(await Deno.readFile(got.path), big));
+    } finally {
+      for (const raw of held) raw[Symbol.dispose]();
+    }
+    // Once alice's connections close, she may open more.
+    await pollUntil("a connection of alice's to be let in again", async () => {
+      using again = await RawPeer.open(seeder.port);
+      const reply = await again.showWith(bigDetails.ticket!, aliceKey);
+      return reply?.type === "ok" ? true : undefined;
+    });
   });
 
   await t.step(
