@@ -110,11 +110,13 @@ export async function serveTrackerConnection(
         // One account, from any number of addresses, holds at most its cap of connections.
         let reserved: string | undefined;
         if (logsIn && options.accounts && account === undefined) {
-          const user = request.type === "login"
+          const name = request.type === "login"
             ? request.username
             : "token" in request
             ? await service.userOf(hashToken(request.token))
             : null;
+          // Names are one account without regard to case (`MALLORY` logs in as `mallory`).
+          const user = name?.toLowerCase() ?? null;
           if (user !== null) {
             if (!options.accounts.enter(user)) {
               throw new TrackerError(
