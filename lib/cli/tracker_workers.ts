@@ -6,7 +6,7 @@
  * any worker is up (`/healthz` tells which worker answered, and its pid). This parent starts
  * them, prints one ready line and each worker's pid, restarts a worker that dies (after
  * {@link RESTART_BACKOFF_MIN_MS}, doubling up to {@link RESTART_BACKOFF_MAX_MS} while it keeps
- * dying young), passes SIGTERM on and waits.
+ * dying young), passes SIGTERM (and SIGINT) on as SIGTERM and waits.
  *
  * @module
  */
@@ -116,9 +116,10 @@ export async function runTrackerWorkers(
       }
     }
   };
-  const ignore = () => {};
+  // Ctrl-C reaches the workers too (one process group); the parent must then stop restarting
+  // them, and passes SIGTERM on for a SIGINT sent to it alone.
   Deno.addSignalListener("SIGTERM", stopAll);
-  Deno.addSignalListener("SIGINT", ignore);
+  Deno.addSignalListener("SIGINT", stopAll);
   try {
     // Worker 1 picks the ports (they may be 0); the others, and every restarted worker, join them.
     const first = await start(1, []);
@@ -186,7 +187,7 @@ export async function runTrackerWorkers(
   } finally {
     stopAll();
     Deno.removeSignalListener("SIGTERM", stopAll);
-    Deno.removeSignalListener("SIGINT", ignore);
+    Deno.removeSignalListener("SIGINT", stopAll);
   }
 }
 

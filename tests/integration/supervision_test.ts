@@ -71,3 +71,22 @@ Deno.test("a worker killed with SIGKILL leaves the dashboard answering and is re
   const status = await tracker.stop();
   assert.equal(status.code, 0);
 });
+
+Deno.test("SIGINT to the parent stops every worker and restarts none", async () => {
+  await using tracker = await startTracker({ args: ["--workers", "2"] });
+  const pids = await tracker.process.waitForLine(/^workers: 1 pid (\d+), 2 pid (\d+) /);
+  const status = await tracker.process.stop("SIGINT");
+  assert.equal(status.code, 0);
+  assert.doesNotMatch(tracker.process.stderr, /restarting it/);
+  for (const pid of [Number(pids[1]), Number(pids[2])]) {
+    // Each worker is gone: Deno.kill has no signal 0; SIGCONT harms nothing and fails once it is.
+    await pollUntil(`worker pid ${pid} to exit`, () => {
+      try {
+        Deno.kill(pid, "SIGCONT");
+        return Promise.resolve(undefined);
+      } catch {
+        return Promise.resolve(true);
+      }
+    });
+  }
+});
