@@ -147,7 +147,7 @@ const SERVING_FLAGS: FlagSpecs = {
   "max-unticketed": {
     type: "string",
     value: "N",
-    help: "most connections without a ticket at once (default 64)",
+    help: "most connections without a ticket given the full window (default 64, 8 per address)",
   },
 };
 

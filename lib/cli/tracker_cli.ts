@@ -8,8 +8,10 @@ import {
   FRAME_BUDGET_BYTES,
   HANDSHAKE_TIMEOUT_MS,
   MAX_CONNECTIONS,
+  MAX_CONNECTIONS_PER_ACCOUNT,
   MAX_CONNECTIONS_PER_ADDRESS,
   MAX_HTTP_CONNECTIONS,
+  MAX_HTTP_CONNECTIONS_PER_ADDRESS,
   MAX_UNAUTHENTICATED_CONNECTIONS,
   openFileLimit,
   readPem,
@@ -72,6 +74,7 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "max-connections",
     "max-per-address",
     "max-unauthenticated",
+    "max-per-account",
     "max-http-connections",
     "frame-budget-bytes",
     "handshake-timeout-ms",
@@ -105,9 +108,11 @@ Options:
   --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
   --session-ttl S      session lifetime in seconds (default 86400)
   --max-connections N  most connections at once (default 1024)
-  --max-per-address N  most connections at once from one address, on each port (default 64)
-  --max-unauthenticated N  most connections not logged in yet; when full, the oldest is
-                       closed (default 128)
+  --max-per-address N  most connections at once from one address (an IPv6 /64 counts as
+                       one), on each port (default 64; 32 on the dashboard)
+  --max-unauthenticated N  most connections not logged in yet; when full, the oldest of the
+                       address holding the most is closed (default 128)
+  --max-per-account N  most logged-in connections of one account, from any address (default 32)
   --max-http-connections N  most dashboard connections at once (default 256)
   --frame-budget-bytes N  bytes of large frames being received at once (default 67108864)
   --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
@@ -181,6 +186,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     "max-connections": optional("max-connections"),
     "max-per-address": optional("max-per-address"),
     "max-unauthenticated": optional("max-unauthenticated"),
+    "max-per-account": optional("max-per-account"),
     "max-http-connections": optional("max-http-connections"),
     "frame-budget-bytes": optional("frame-budget-bytes"),
     "handshake-timeout-ms": optional("handshake-timeout-ms"),
@@ -293,6 +299,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
         values["max-unauthenticated"],
         MAX_UNAUTHENTICATED_CONNECTIONS,
       ),
+      maxPerAccount: positive(values["max-per-account"], MAX_CONNECTIONS_PER_ACCOUNT),
       maxHttpConnections: positive(values["max-http-connections"], MAX_HTTP_CONNECTIONS),
       frameBudgetBytes: positive(values["frame-budget-bytes"], FRAME_BUDGET_BYTES),
       handshakeTimeoutMs: positive(values["handshake-timeout-ms"], HANDSHAKE_TIMEOUT_MS),
@@ -302,7 +309,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     };
     if (Object.values(wanted).some(Number.isNaN)) {
       console.error(
-        "error: --max-connections, --max-per-address, --max-unauthenticated, --max-http-connections, --frame-budget-bytes, --max-waiting-hashes, --max-registrations and the timeouts must be positive whole numbers",
+        "error: --max-connections, --max-per-address, --max-per-account, --max-unauthenticated, --max-http-connections, --frame-budget-bytes, --max-waiting-hashes, --max-registrations and the timeouts must be positive whole numbers",
       );
       return 2;
     }
@@ -346,32 +353,38 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   }
   shared = new SharedEvents(events, tracker.store, tracker.service.trackerId);
   shared.start((error) => console.error(`tracker: sharing events failed: ${error}`));
-  let dashboard: { addr: Deno.NetAddr; close(): Promise<void> } | undefined;
+  let dashboard: { addr: Deno.NetAddr; close(): Promise<void> };
   try {
-    // Of several workers, the first serves the dashboard (it shows the whole cluster).
+    // Every worker serves the dashboard on one port (it shows the whole cluster), so it answers
+    // while any worker is up.
+    dashboard = startDashboard(
+      {
+        store: tracker.store,
+        heartbeatMs: tracker.heartbeatMs,
+        events,
+        index: () => tracker.service.index(),
+        partialHolders: tracker.partialHolders,
+        trackerId: tracker.service.trackerId,
+        shared,
+        ...(workerId !== undefined ? { worker: workerId } : {}),
+      },
+      {
+        ...(workerId !== undefined ? { reusePort: true } : {}),
+        hostname: values.host,
+        port: httpPort,
+        maxConnections: limits.maxHttpConnections,
+        // The dashboard's own, lower cap per address, unless --max-per-address says otherwise.
+        maxPerAddress: values["max-per-address"] === undefined
+          ? MAX_HTTP_CONNECTIONS_PER_ADDRESS
+          : limits.maxPerAddress,
+        onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
+        access: {
+          access: access as DashboardAccess,
+          backend: dashboardBackend(tracker.service, tracker.store),
+        },
+      },
+    );
     if (workerId === undefined || workerId === 1) {
-      dashboard = startDashboard(
-        {
-          store: tracker.store,
-          heartbeatMs: tracker.heartbeatMs,
-          events,
-          index: () => tracker.service.index(),
-          partialHolders: tracker.partialHolders,
-          trackerId: tracker.service.trackerId,
-          shared,
-        },
-        {
-          hostname: values.host,
-          port: httpPort,
-          maxConnections: limits.maxHttpConnections,
-          maxPerAddress: limits.maxPerAddress,
-          onLog: (line) => console.error(`tracker: ${visible(line, { newlines: true })}`),
-          access: {
-            access: access as DashboardAccess,
-            backend: dashboardBackend(tracker.service, tracker.store),
-          },
-        },
-      );
       console.error(
         `tracker: dashboard access: ${access}${
           access === "public"
@@ -400,15 +413,13 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGTERM", stop);
   console.log(limitsLine);
   console.log(`tracker listening on ${formatAddress(tracker.addr.hostname, tracker.addr.port)}`);
-  if (dashboard) {
-    console.log(
-      `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
-    );
-  }
+  console.log(
+    `dashboard on http://${formatAddress(dashboard.addr.hostname, dashboard.addr.port)}/`,
+  );
   await promise;
   Deno.removeSignalListener("SIGINT", stop);
   Deno.removeSignalListener("SIGTERM", stop);
-  await dashboard?.close();
+  await dashboard.close();
   await shared.stop();
   await tracker.close();
   return 0;

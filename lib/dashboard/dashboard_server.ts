@@ -1,6 +1,11 @@
 /**
- * Serving the dashboard over HTTP beside a running tracker, with the same connection caps as the
- * protocol port. `Deno.serve` cannot cap connections, and in Deno 2.9.6 its accept loop ends the
+ * Serving the dashboard over HTTP beside a running tracker, with connection caps overall and per
+ * address (an IPv6 /64 counts as one), and a deadline for request headers: a connection that has
+ * not sent a request's complete headers {@link HTTP_HEADER_TIMEOUT_MS} after its accept (or after
+ * its last response) is closed, and at most {@link MAX_HTTP_WAITING_FOR_HEADERS} connections wait
+ * for headers at once (a newcomer closes the oldest of the address holding the most; see
+ * {@link FairSlots}), so slow senders cannot keep honest requests
+ * out. `Deno.serve` cannot cap connections, and in Deno 2.9.6 its accept loop ends the
  * process with an uncaught `Too many open files`; so the dashboard accepts on a `Deno.listen`
  * loop of its own ({@link serveListener}: caps overall and per address, accept errors survived)
  * and serves each connection with Deno's HTTP/1.1 connection server, `Deno.serveHttp`.
@@ -8,10 +13,14 @@
  * @module
  */
 import {
+  addressGroup,
   type Conn,
-  MAX_CONNECTIONS_PER_ADDRESS,
+  FairSlots,
+  HTTP_HEADER_TIMEOUT_MS,
   MAX_EVENT_STREAMS,
   MAX_HTTP_CONNECTIONS,
+  MAX_HTTP_CONNECTIONS_PER_ADDRESS,
+  MAX_HTTP_WAITING_FOR_HEADERS,
   serveListener,
 } from "../protocol/mod.ts";
 import { ChangeFeed } from "./change_feed.ts";
@@ -30,10 +39,16 @@ export interface DashboardOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 7080. */
   port?: number;
+  /** Listen on a port other processes listen on too (`--workers`; needs `--unstable-net`). */
+  reusePort?: boolean;
   /** Most connections at once; default {@link MAX_HTTP_CONNECTIONS}. */
   maxConnections?: number;
-  /** Most connections at once from one address; default {@link MAX_CONNECTIONS_PER_ADDRESS}. */
+  /** Most connections at once from one address; default {@link MAX_HTTP_CONNECTIONS_PER_ADDRESS}. */
   maxPerAddress?: number;
+  /** Time to send a request's headers; default {@link HTTP_HEADER_TIMEOUT_MS}. */
+  headerTimeoutMs?: number;
+  /** Most connections waiting for headers at once; default {@link MAX_HTTP_WAITING_FOR_HEADERS}. */
+  maxWaitingForHeaders?: number;
   /** Most event streams at once; default {@link MAX_EVENT_STREAMS}. */
   maxEventStreams?: number;
   /** Called with one line about a request that failed inside the server. */
@@ -112,6 +127,7 @@ export function startDashboard(
   const listener = Deno.listen({
     hostname: options.hostname ?? "127.0.0.1",
     port: options.port ?? 7080,
+    ...(options.reusePort ? { reusePort: true } : {}),
   });
   const feed = new ChangeFeed(source);
   const handler = createDashboardHandler(source, feed, {
@@ -130,23 +146,56 @@ export function startDashboard(
       return new Response("Cannot answer: internal error\n", { status: 500 });
     }
   };
+  const headerTimeoutMs = options.headerTimeoutMs ?? HTTP_HEADER_TIMEOUT_MS;
+  const waiting = new FairSlots(
+    options.maxWaitingForHeaders ?? MAX_HTTP_WAITING_FOR_HEADERS,
+  );
   const served = serveListener(
     listener,
     async (conn, signal) => {
       const http = serveHttp(conn);
-      const onAbort = () => http.close();
-      signal.addEventListener("abort", onAbort, { once: true });
+      const hangUp = () => {
+        try {
+          http.close();
+        } catch {
+          // already closed
+        }
+      };
+      signal.addEventListener("abort", hangUp, { once: true });
       const pending = new Set<Promise<void>>();
+      // While no request is in flight, the connection waits for headers: it holds a waiting slot
+      // (the oldest holder is closed when they are all taken) and a deadline.
+      let slot: { release(): void } | undefined;
+      let deadline: ReturnType<typeof setTimeout> | undefined;
+      const group = addressGroup(conn.remoteAddr.hostname);
+      let ended = false;
+      const awaitHeaders = () => {
+        if (ended) return;
+        slot = waiting.take(group, hangUp);
+        deadline = setTimeout(hangUp, headerTimeoutMs);
+      };
+      const headersCame = () => {
+        slot?.release();
+        clearTimeout(deadline);
+        slot = deadline = undefined;
+      };
+      awaitHeaders();
       try {
         for await (const event of http) {
+          headersCame();
           const done = event.respondWith(answer(event.request, remoteHost(conn))).catch(() => {});
           pending.add(done);
-          done.finally(() => pending.delete(done));
+          done.finally(() => {
+            pending.delete(done);
+            if (pending.size === 0 && !signal.aborted) awaitHeaders();
+          });
         }
       } catch {
         // the client went away
       } finally {
-        signal.removeEventListener("abort", onAbort);
+        ended = true;
+        headersCame();
+        signal.removeEventListener("abort", hangUp);
         await Promise.allSettled([...pending]);
         try {
           http.close();
@@ -157,7 +206,7 @@ export function startDashboard(
     },
     {
       maxConnections: options.maxConnections ?? MAX_HTTP_CONNECTIONS,
-      maxPerAddress: options.maxPerAddress ?? MAX_CONNECTIONS_PER_ADDRESS,
+      maxPerAddress: options.maxPerAddress ?? MAX_HTTP_CONNECTIONS_PER_ADDRESS,
       refuse: refuseHttp,
       onLog: log,
     },

@@ -20,7 +20,7 @@
  * | `/api/transfers?limit=`| {@link TransferRecord}[], newest first                        |
  * | `/api/events`          | `text/event-stream`: `hello`, then `change` {@link Change}s   |
  * | `/metrics`             | Prometheus text format                                        |
- * | `/healthz`             | `{"status":"ok"}`, or 503 when the store does not answer      |
+ * | `/healthz`             | `{"status":"ok", pid, worker?}`, 503 if the store is silent |
  *
  * A page asked for with the header `X-Fragment: 1` returns only its live part.
  *
@@ -248,6 +248,9 @@ export function createDashboardHandler(
         return json({
           status: "ok",
           uptimeS: (source.events.now() - source.events.startedAt) / 1000,
+          // Which process answered: with several workers, each serves this port.
+          pid: Deno.pid,
+          ...(source.worker !== undefined ? { worker: source.worker } : {}),
         });
       case "/metrics":
         return text(

@@ -43,6 +43,8 @@ export interface DashboardSource {
    * (the pages read `events`, which it keeps fed with every tracker's transfers).
    */
   shared?: SharedEvents;
+  /** This process's number among the tracker's workers (`--workers`), told by `/healthz`. */
+  worker?: number;
 }
 
 /** One tracker of those sharing the store, by the request counts it wrote. */

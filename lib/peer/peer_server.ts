@@ -1,8 +1,11 @@
 /**
  * Serving other peers: `hello`, `ping`, `ticket`, and `read` of byte ranges of announced files.
  * A `read` is served only for a version a valid ticket from the tracker opened on this connection
- * (see `read_grants.ts`); a connection that shows none within `TICKET_WINDOW_MS` is closed, and
- * at most `MAX_UNTICKETED_CONNECTIONS` such connections are served at once. Only files in the
+ * (see `read_grants.ts`); a connection that shows none within `TICKET_WINDOW_MS` is closed. At
+ * most `MAX_UNTICKETED_CONNECTIONS` such connections (`MAX_UNTICKETED_PER_ADDRESS` from one
+ * address) get that long; the others are still served `hello` and `ping`, so a flood never makes
+ * this peer look gone, but have `OVERFLOW_TICKET_WINDOW_MS` to show a ticket. Connections with a
+ * ticket count per member (`MAX_PEER_CONNECTIONS_PER_MEMBER`). Only files in the
  * share index are served, by their relative name; before each read the path is resolved again and
  * must still lie inside the shared folder and match the indexed size and mtime, so a swapped
  * symlink or a file changed since indexing is refused rather than served.
@@ -10,6 +13,7 @@
  * @module
  */
 import {
+  addressGroup,
   Channel,
   type ConnectionLimits,
   type Duplex,
@@ -18,6 +22,7 @@ import {
   HAVE_WAIT_MS,
   listen,
   type OutgoingMessage,
+  OVERFLOW_TICKET_WINDOW_MS,
   parsePeerRequest,
   PEER_IDLE_TIMEOUT_MS,
   PROTOCOL_VERSION,
@@ -29,7 +34,7 @@ import {
   TicketError,
 } from "../protocol/mod.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import { ConnectionTickets, UnticketedCap, versionOf } from "./read_grants.ts";
+import { ConnectionTickets, MemberCap, UnticketedCap, versionOf } from "./read_grants.ts";
 import type { IndexedFile } from "./share_index.ts";
 import { isInside } from "./share_index.ts";
 import { UploadSlots } from "./upload_slots.ts";
@@ -74,8 +79,12 @@ export interface PeerConnectionOptions {
   limiter?: RateLimiter;
   /** Time to show a valid ticket before the connection is closed. Default 10 s. */
   ticketWindowMs?: number;
-  /** Counts connections without a ticket against the server's cap (none: no cap). */
+  /** Counts connections without a ticket against the server's caps (none: no cap). */
   unticketed?: UnticketedCap;
+  /** Time to show a ticket for a connection over the unticketed caps. Default 2 s. */
+  overflowTicketWindowMs?: number;
+  /** Counts connections with a ticket per member against the server's cap (none: no cap). */
+  members?: MemberCap;
   /** Chunks sent per version, shared by the server's connections, for super-seeding. */
   ledger?: SeedLedger;
   /** The server's upload slots (see `upload_slots.ts`); none: every downloader at once. */
@@ -104,22 +113,26 @@ export async function servePeerConnection(
   options: PeerConnectionOptions = {},
 ): Promise<void> {
   const channel = new Channel(conn);
+  const remote = (conn as Partial<Deno.Conn>).remoteAddr;
+  const group = remote && "hostname" in remote ? addressGroup(remote.hostname) : "";
   const cap = options.unticketed;
-  if (cap && !cap.enter()) {
-    await channel.send({
-      type: "error",
-      code: "BUSY",
-      message:
-        `Cannot accept connection: ${cap.max} connections without a ticket are open; try again later`,
-    }).catch(() => {});
-    channel.close();
-    return;
-  }
-  let counted = cap !== undefined;
+  // Over the unticketed caps a connection is still served (`hello` and `ping` need no ticket,
+  // so a flood cannot make a seed look gone), but it must show a ticket soon.
+  let counted = cap?.enter(group) ?? false;
+  const overflow = cap !== undefined && !counted;
   const tickets = new ConnectionTickets();
-  const window = setTimeout(() => {
-    if (!tickets.any) channel.close();
-  }, options.ticketWindowMs ?? TICKET_WINDOW_MS);
+  const window = setTimeout(
+    () => {
+      if (!tickets.any) channel.close();
+    },
+    overflow
+      ? Math.min(
+        options.overflowTicketWindowMs ?? OVERFLOW_TICKET_WINDOW_MS,
+        options.ticketWindowMs ?? Infinity,
+      )
+      : options.ticketWindowMs ?? TICKET_WINDOW_MS,
+  );
+  let member = ""; // the account this connection counts against in the member cap
   const idleMs = options.idleTimeoutMs ?? PEER_IDLE_TIMEOUT_MS;
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
@@ -154,8 +167,22 @@ export async function servePeerConnection(
             );
           }
           reader = (await tickets.show(request.ticket, request.proof, trackerKey)).user;
+          if (member === "" && options.members) {
+            if (!options.members.enter(reader)) {
+              // One account with many addresses cannot take every connection of this peer.
+              await channel.send({
+                type: "error",
+                code: "BUSY",
+                message: `Cannot accept ticket: ${options.members.max} connections of ${reader} ` +
+                  "are open; try again later",
+              }).catch(() => {});
+              channel.close();
+              return null;
+            }
+            member = reader;
+          }
           if (counted) {
-            cap?.leave();
+            cap?.leave(group);
             counted = false;
           }
           return { type: "ok" };
@@ -198,7 +225,8 @@ export async function servePeerConnection(
   } finally {
     clearTimeout(window);
     if (reader !== "") options.slots?.leave(reader);
-    if (counted) cap?.leave();
+    if (counted) cap?.leave(group);
+    if (member !== "") options.members?.leave(member);
     channel.close();
   }
 }
@@ -486,9 +514,10 @@ export function startPeerServer(
     & { hostname?: string; port?: number; tls?: ServerTls }
     & ConnectionLimits
     & { maxUnticketed?: number; uploadSlots?: number; credit?: (user: string) => number }
-    & Omit<PeerConnectionOptions, "signal" | "unticketed" | "ledger" | "slots"> = {},
+    & Omit<PeerConnectionOptions, "signal" | "unticketed" | "members" | "ledger" | "slots"> = {},
 ): PeerServer {
   const unticketed = new UnticketedCap(options.maxUnticketed);
+  const members = new MemberCap();
   const ledger = new SeedLedger();
   const slots = options.uploadSlots === 0 ? undefined : new UploadSlots({
     ...(options.uploadSlots ? { max: options.uploadSlots } : {}),
@@ -505,6 +534,7 @@ export function startPeerServer(
       servePeerConnection(conn, share, {
         ...options,
         unticketed,
+        members,
         ledger,
         ...(slots ? { slots } : {}),
         signal,

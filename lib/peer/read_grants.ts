@@ -1,15 +1,19 @@
 /**
- * Who may read from a serving peer: the tickets one connection has shown, and the cap on
- * connections that have shown none. A connection starts with a random challenge (sent in the
+ * Who may read from a serving peer: the tickets one connection has shown, the caps on
+ * connections that have shown none (in total and per address), and the cap per member on those
+ * that have. A connection starts with a random challenge (sent in the
  * `hello` reply) and no versions; each valid ticket it shows opens one version (manifest id) for
  * the rest of the connection, even after the ticket expires.
  *
  * @module
  */
 import {
+  GroupCap,
   manifestId,
+  MAX_PEER_CONNECTIONS_PER_MEMBER,
   MAX_TICKETS_PER_CONNECTION,
   MAX_UNTICKETED_CONNECTIONS,
+  MAX_UNTICKETED_PER_ADDRESS,
   newChallenge,
   type TicketPayload,
   verifyTicket,
@@ -84,43 +88,89 @@ export function versionOf(entry: IndexedFile): string {
 }
 
 /**
- * Counts the connections of one server that have not shown a valid ticket, up to a cap.
+ * Counts the connections of one server that have not shown a valid ticket, up to a cap in total
+ * and a smaller one per address group (an IPv6 /64 counts as one address).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { UnticketedCap } from "./read_grants.ts";
- * const cap = new UnticketedCap(1);
- * assert.ok(cap.enter());
- * assert.ok(!cap.enter());
- * cap.leave();
- * assert.ok(cap.enter());
+ * const cap = new UnticketedCap(3, 1);
+ * assert.ok(cap.enter("192.0.2.7"));
+ * assert.ok(!cap.enter("192.0.2.7")); // that address has its one
+ * assert.ok(cap.enter("192.0.2.8"));
+ * cap.leave("192.0.2.7");
+ * assert.ok(cap.enter("192.0.2.7"));
  * ```
  */
 export class UnticketedCap {
-  /** The cap. */
+  /** The cap in total. */
   readonly max: number;
-  #count = 0;
+  /** The cap per address group. */
+  readonly maxPerAddress: number;
+  readonly #counts: GroupCap;
 
-  /** A cap of `max` (default `MAX_UNTICKETED_CONNECTIONS`). */
-  constructor(max: number = MAX_UNTICKETED_CONNECTIONS) {
+  /**
+   * A cap of `max` (default `MAX_UNTICKETED_CONNECTIONS`), and `maxPerAddress` per address group
+   * (default `MAX_UNTICKETED_PER_ADDRESS`).
+   */
+  constructor(
+    max: number = MAX_UNTICKETED_CONNECTIONS,
+    maxPerAddress: number = MAX_UNTICKETED_PER_ADDRESS,
+  ) {
     this.max = max;
+    this.maxPerAddress = maxPerAddress;
+    this.#counts = new GroupCap(maxPerAddress, { maxTotal: max });
   }
 
-  /** Counts one more connection; false (and not counted) when the cap is reached. */
-  enter(): boolean {
-    if (this.#count >= this.max) return false;
-    this.#count++;
-    return true;
+  /** Counts one more connection from `group`; false (and not counted) when a cap is reached. */
+  enter(group = ""): boolean {
+    return this.#counts.enter(group);
   }
 
-  /** Counts one connection less (it showed a ticket, or closed). */
-  leave(): void {
-    this.#count = Math.max(0, this.#count - 1);
+  /** Counts one connection from `group` less (it showed a ticket, or closed). */
+  leave(group = ""): void {
+    this.#counts.leave(group);
   }
 
   /** Connections counted now. */
   get count(): number {
-    return this.#count;
+    return this.#counts.total;
+  }
+}
+
+/**
+ * Counts the connections of one server that showed a ticket, per member (the account the ticket
+ * names), up to a cap: one account with many addresses cannot take every connection.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { MemberCap } from "./read_grants.ts";
+ * const cap = new MemberCap(1);
+ * assert.ok(cap.enter("ann"));
+ * assert.ok(!cap.enter("ann"));
+ * assert.ok(cap.enter("bo"));
+ * ```
+ */
+export class MemberCap {
+  /** The cap per member. */
+  readonly max: number;
+  readonly #counts: GroupCap;
+
+  /** A cap of `max` per member (default `MAX_PEER_CONNECTIONS_PER_MEMBER`). */
+  constructor(max: number = MAX_PEER_CONNECTIONS_PER_MEMBER) {
+    this.max = max;
+    this.#counts = new GroupCap(max);
+  }
+
+  /** Counts one more connection of `user`; false (and not counted) when the cap is reached. */
+  enter(user: string): boolean {
+    return this.#counts.enter(user);
+  }
+
+  /** Counts one connection of `user` less. */
+  leave(user: string): void {
+    this.#counts.leave(user);
   }
 }

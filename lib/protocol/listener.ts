@@ -6,6 +6,7 @@
  * @module
  */
 import { setTimeout as delay } from "node:timers/promises";
+import { addressGroup } from "./address_group.ts";
 import { encodeMessage } from "./channel.ts";
 import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS } from "./limits.ts";
 import type { Conn, Listener } from "./transport.ts";
@@ -14,7 +15,10 @@ import type { Conn, Listener } from "./transport.ts";
 export interface ConnectionLimits {
   /** Most connections at once; default {@link MAX_CONNECTIONS}. */
   maxConnections?: number;
-  /** Most connections at once from one address; default {@link MAX_CONNECTIONS_PER_ADDRESS}. */
+  /**
+   * Most connections at once from one address (an IPv6 /64 counts as one, see
+   * {@link addressGroup}); default {@link MAX_CONNECTIONS_PER_ADDRESS}.
+   */
   maxPerAddress?: number;
 }
 
@@ -81,7 +85,8 @@ export function serveListener(
   const admit = (conn: Conn) => {
     // Small control frames must not wait for the previous data to be acknowledged.
     if ("setNoDelay" in conn) conn.setNoDelay(true);
-    const address = conn.remoteAddr.hostname;
+    // One IPv6 host may hold a whole /64: it counts as one address.
+    const address = addressGroup((conn.remoteAddr as Deno.NetAddr).hostname);
     const fromThere = perAddress.get(address) ?? 0;
     if (connections.size >= maxTotal || fromThere >= maxPerAddress) {
       const why = connections.size >= maxTotal

@@ -7,10 +7,12 @@
  * @module
  */
 import {
+  addressGroup,
   type ByteBudget,
   canonicalAddress,
   Channel,
   type Duplex,
+  type GroupCap,
   HANDSHAKE_TIMEOUT_MS,
   parseTrackerRequest,
   PROTOCOL_VERSION,
@@ -21,6 +23,7 @@ import {
 } from "../protocol/mod.ts";
 import { type RequestContext, TrackerError, type TrackerService } from "./service.ts";
 import type { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
+import { hashToken } from "./token.ts";
 
 /** The standing read buffer of a tracker connection. */
 export const TRACKER_READ_BUFFER_BYTES = 4 * 1024;
@@ -38,6 +41,12 @@ export interface ConnectionOptions {
    * token); when given, this connection holds one until then, and may be evicted for a newer one.
    */
   unauthenticated?: UnauthenticatedSlots;
+  /**
+   * Logged-in connections per account (`MAX_CONNECTIONS_PER_ACCOUNT`): when given, this
+   * connection counts against its account from its first login or valid token; one over the cap
+   * gets `BUSY` and stays not logged in.
+   */
+  accounts?: GroupCap;
   /** Where large frames reserve their bytes; default the process's shared budget. */
   frameBudget?: ByteBudget;
   /** Where to write one-line notes about misbehaving clients. */
@@ -74,9 +83,11 @@ export async function serveTrackerConnection(
   );
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
-  const slot = options.unauthenticated?.take(() => channel.close());
-  let loggedIn = false;
   const remote = (conn as Partial<Deno.Conn>).remoteAddr;
+  const group = remote && "hostname" in remote ? addressGroup(remote.hostname) : "";
+  const slot = options.unauthenticated?.take(() => channel.close(), group);
+  let loggedIn = false;
+  let account: string | undefined; // counted in options.accounts
   const context: RequestContext = remote && "hostname" in remote
     ? { address: canonicalAddress(remote.hostname) }
     : {};
@@ -95,8 +106,37 @@ export async function serveTrackerConnection(
         };
       },
       handle: async (request) => {
-        const reply = await service.handle(request, context);
-        if (!loggedIn && (request.type === "login" || "token" in request)) {
+        const logsIn = !loggedIn && (request.type === "login" || "token" in request);
+        // One account, from any number of addresses, holds at most its cap of connections.
+        let reserved: string | undefined;
+        if (logsIn && options.accounts && account === undefined) {
+          const name = request.type === "login"
+            ? request.username
+            : "token" in request
+            ? await service.userOf(hashToken(request.token))
+            : null;
+          // Names are one account without regard to case (`MALLORY` logs in as `mallory`).
+          const user = name?.toLowerCase() ?? null;
+          if (user !== null) {
+            if (!options.accounts.enter(user)) {
+              throw new TrackerError(
+                "BUSY",
+                `Cannot serve ${user}: ${options.accounts.maxPerGroup} connections of this ` +
+                  "account are open; close some, or try again later",
+              );
+            }
+            reserved = user;
+          }
+        }
+        let reply;
+        try {
+          reply = await service.handle(request, context);
+        } catch (error) {
+          if (reserved !== undefined) options.accounts?.leave(reserved);
+          throw error;
+        }
+        account ??= reserved;
+        if (logsIn) {
           loggedIn = true;
           slot?.release();
           idleMs = loggedInIdleMs;
@@ -110,6 +150,7 @@ export async function serveTrackerConnection(
     });
   } finally {
     slot?.release();
+    if (account !== undefined) options.accounts?.leave(account);
     channel.close();
   }
 }

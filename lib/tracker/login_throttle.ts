@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { addressGroup } from "./address_group.ts";
+import { addressGroup } from "../protocol/mod.ts";
 import type { TrackerStore } from "./store.ts";
 
 /** Where failure times are kept, by back-off key. */

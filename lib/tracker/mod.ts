@@ -11,7 +11,6 @@ export * from "./service.ts";
 export * from "./paging.ts";
 export * from "./connection.ts";
 export * from "./server.ts";
-export * from "./address_group.ts";
 export * from "./login_throttle.ts";
 export * from "./registration_limit.ts";
 export * from "./report_grants.ts";

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { addressGroup } from "./address_group.ts";
+import { addressGroup } from "../protocol/mod.ts";
 import type { TrackerStore } from "./store.ts";
 
 /** Registrations one address may make in a burst (a class behind one NAT fits). */

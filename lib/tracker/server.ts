@@ -6,7 +6,9 @@
 import {
   ByteBudget,
   type ConnectionLimits,
+  GroupCap,
   listen,
+  MAX_CONNECTIONS_PER_ACCOUNT,
   serveListener,
   type ServerTls,
   type TrackerRequest,
@@ -60,10 +62,12 @@ const COLLECT_BATCH = 100;
 export interface TrackerOptions
   extends
     TrackerServiceOptions,
-    Omit<ConnectionOptions, "signal" | "unauthenticated">,
+    Omit<ConnectionOptions, "signal" | "unauthenticated" | "accounts">,
     ConnectionLimits {
   /** Most connections at once that have not logged in; default 128. */
   maxUnauthenticated?: number;
+  /** Most logged-in connections of one account at once; default 32. */
+  maxPerAccount?: number;
   /** Bytes of large frames being received at once (shared by all connections); default 64 MiB. */
   frameBudgetBytes?: number;
   /** Address to listen on. Default 127.0.0.1. */
@@ -135,6 +139,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     throw error;
   }
   const unauthenticated = new UnauthenticatedSlots(options.maxUnauthenticated);
+  const accounts = new GroupCap(options.maxPerAccount ?? MAX_CONNECTIONS_PER_ACCOUNT);
   const frameBudget = options.frameBudget ??
     (options.frameBudgetBytes ? new ByteBudget(options.frameBudgetBytes) : undefined);
   const served = serveListener(
@@ -143,6 +148,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
       serveTrackerConnection(conn, service, {
         ...options,
         unauthenticated,
+        accounts,
         ...(frameBudget ? { frameBudget } : {}),
         signal,
       }),

@@ -1,12 +1,14 @@
 /**
  * The slots for tracker connections that have not logged in yet. They are few, and when they are
- * all taken a new connection closes the oldest holder: idle connections that never log in cannot
- * keep an honest client from logging in, since each newcomer gets a slot and, with the short
- * unauthenticated idle timeout, a holder either logs in quickly or goes.
+ * all taken a new connection closes the oldest holder of the address group holding the most
+ * ({@link FairSlots}; an IPv6 /64 counts as one address): idle connections that never log in
+ * cannot keep an honest client from logging in, since each newcomer gets a slot, a flood from a
+ * few addresses evicts itself, and, with the short unauthenticated idle timeout, a holder either
+ * logs in quickly or goes.
  *
  * @module
  */
-import { MAX_UNAUTHENTICATED_CONNECTIONS } from "../protocol/mod.ts";
+import { FairSlots, MAX_UNAUTHENTICATED_CONNECTIONS } from "../protocol/mod.ts";
 
 /** One connection's slot; release it on login or when the connection ends (twice is harmless). */
 export interface UnauthenticatedSlot {
@@ -33,31 +35,24 @@ export interface UnauthenticatedSlot {
 export class UnauthenticatedSlots {
   /** Most slots. */
   readonly capacity: number;
-  readonly #holders = new Set<() => void>();
+  readonly #slots: FairSlots;
 
   /** Up to `capacity` slots (default {@link MAX_UNAUTHENTICATED_CONNECTIONS}). */
   constructor(capacity: number = MAX_UNAUTHENTICATED_CONNECTIONS) {
     this.capacity = capacity;
+    this.#slots = new FairSlots(capacity);
   }
 
   /** Slots taken now. */
   get size(): number {
-    return this.#holders.size;
+    return this.#slots.size;
   }
 
-  /** Takes a slot for a connection that `evict` closes; when full, evicts the oldest holder. */
-  take(evict: () => void): UnauthenticatedSlot {
-    while (this.#holders.size >= this.capacity) {
-      const oldest = this.#holders.values().next().value!;
-      this.#holders.delete(oldest);
-      try {
-        oldest();
-      } catch {
-        // closing an already closed connection
-      }
-    }
-    const holder = () => evict();
-    this.#holders.add(holder);
-    return { release: () => void this.#holders.delete(holder) };
+  /**
+   * Takes a slot for a connection from address group `group` that `evict` closes; when full,
+   * evicts the oldest holder of the group holding the most.
+   */
+  take(evict: () => void, group = ""): UnauthenticatedSlot {
+    return this.#slots.take(group, evict);
   }
 }

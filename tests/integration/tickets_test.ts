@@ -21,6 +21,7 @@ import {
   type FileDetails,
   helloReply,
   manifestId,
+  MAX_PEER_CONNECTIONS_PER_MEMBER,
   type Message,
   newSigningKeys,
   PROTOCOL_VERSION,
@@ -78,6 +79,12 @@ class RawPeer implements Disposable {
   /** The next message, within a bounded wait. */
   async next(): Promise<Message | null> {
     return await withTimeout(this.channel.receive(), 10_000, "a reply from the peer");
+  }
+
+  /** Sends `ping` and returns the reply. */
+  async ping(nonce: number): Promise<Message | null> {
+    await this.channel.send({ type: "ping", nonce });
+    return await this.next();
   }
 
   /** Shows `ticket` with `proof` and returns the reply. */
@@ -284,26 +291,60 @@ Deno.test("tickets: a peer serves read only under a valid ticket proven on the c
     assert.ok(sameBytes(await ticketed.read(bigFile, 5, 5), big.subarray(5, 10)));
   });
 
-  await t.step("connections without a ticket have their own cap", async () => {
-    await using gate = await startPeer("gate", share.path, tracker.address, {
-      args: ["--max-unticketed", "2"],
-    });
-    using first = await RawPeer.open(gate.port);
-    using _second = await RawPeer.open(gate.port);
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port: gate.port });
-    const third = new Channel(conn);
+  await t.step("one member's connections with a ticket have their own cap", async () => {
+    const held: RawPeer[] = [];
     try {
-      const refused = await withTimeout(third.receive(), 10_000, "the BUSY reply");
+      for (let i = 0; i < MAX_PEER_CONNECTIONS_PER_MEMBER; i++) {
+        const raw = await RawPeer.open(seeder.port);
+        held.push(raw);
+        assert.deepEqual(await raw.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
+      }
+      using over = await RawPeer.open(seeder.port);
+      const refused = await over.showWith(bigDetails.ticket!, aliceKey);
       assert.equal(refused?.code, "BUSY", JSON.stringify(refused));
-      assert.equal(await withTimeout(third.receive(), 10_000, "the close"), null);
+      assert.equal(await over.next(), null, "the peer hung up on the connection over the cap");
+      // Another member is not held up by alice's connections.
+      await using out = await makeTempDir();
+      const got = await runJson<GetJson>("bob", tracker.address, [
+        "get",
+        "big.bin",
+        "--out",
+        out.path,
+      ]);
+      assert.ok(sameBytes(await Deno.readFile(got.path), big));
     } finally {
-      third.close();
+      for (const raw of held) raw[Symbol.dispose]();
     }
-    // A connection that shows a ticket no longer counts: another may come in.
-    assert.deepEqual(await first.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
-    using fourth = await RawPeer.open(gate.port);
-    assert.equal(fourth.challenge.length, 43);
+    // Once alice's connections close, she may open more.
+    await pollUntil("a connection of alice's to be let in again", async () => {
+      using again = await RawPeer.open(seeder.port);
+      const reply = await again.showWith(bigDetails.ticket!, aliceKey);
+      return reply?.type === "ok" ? true : undefined;
+    });
   });
+
+  await t.step(
+    "connections over the cap without a ticket get pings and a short window",
+    async () => {
+      await using gate = await startPeer("gate", share.path, tracker.address, {
+        args: ["--max-unticketed", "2"],
+      });
+      using _first = await RawPeer.open(gate.port);
+      using _second = await RawPeer.open(gate.port);
+      // The third is over the cap: it is still greeted and pinged, then closed without a ticket
+      // well before the 10 s window of those under the cap.
+      const started = Date.now();
+      using third = await RawPeer.open(gate.port);
+      assert.equal(third.challenge.length, 43);
+      assert.deepEqual(await third.ping(7), { type: "pong", nonce: 7 });
+      assert.equal(await withTimeout(third.next(), 8_000, "the close"), null);
+      assert.ok(Date.now() - started < 8_000);
+      // One over the cap that shows a ticket at once stays and reads.
+      using fourth = await RawPeer.open(gate.port);
+      assert.deepEqual(await fourth.showWith(bigDetails.ticket!, aliceKey), { type: "ok" });
+      assert.ok(sameBytes(await fourth.read(bigFile, 5, 5), big.subarray(5, 10)));
+    },
+  );
 });
 
 Deno.test("tickets: a serving peer refuses a tracker whose ticket key is not the one it pinned", async () => {

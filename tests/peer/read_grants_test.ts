@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   ConnectionTickets,
   DownloaderKey,
+  MemberCap,
   pinTrackerKey,
   UnticketedCap,
   versionOf,
@@ -84,6 +85,24 @@ Deno.test("UnticketedCap admits up to its cap and admits again after one leaves"
   assert.equal(cap.count, 2);
   cap.leave();
   assert.ok(cap.enter());
+});
+
+Deno.test("UnticketedCap admits at most its per-address cap from one address", () => {
+  const cap = new UnticketedCap(64, 8);
+  for (let i = 0; i < 8; i++) assert.ok(cap.enter("192.0.2.7"));
+  assert.ok(!cap.enter("192.0.2.7"));
+  assert.ok(cap.enter("192.0.2.8"), "another address still gets the full window");
+  cap.leave("192.0.2.7");
+  assert.ok(cap.enter("192.0.2.7"));
+});
+
+Deno.test("MemberCap admits at most its cap of one member's connections", () => {
+  const cap = new MemberCap(2);
+  assert.ok(cap.enter("mallory") && cap.enter("mallory"));
+  assert.ok(!cap.enter("mallory"));
+  assert.ok(cap.enter("bob"));
+  cap.leave("mallory");
+  assert.ok(cap.enter("mallory"));
 });
 
 Deno.test("pinTrackerKey() keeps the first key per tracker address and refuses another", () => {

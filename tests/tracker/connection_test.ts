@@ -4,6 +4,7 @@ import {
   encodeFrame,
   filesReply,
   FRAME_HEADER_BYTES,
+  GroupCap,
   helloReply,
   MAX_FRAME_BYTES,
   type Message,
@@ -11,7 +12,12 @@ import {
   PROTOCOL_VERSION,
   sessionReply,
 } from "../../lib/protocol/mod.ts";
-import { KvTrackerStore, serveTrackerConnection, TrackerService } from "../../lib/tracker/mod.ts";
+import {
+  type ConnectionOptions,
+  KvTrackerStore,
+  serveTrackerConnection,
+  TrackerService,
+} from "../../lib/tracker/mod.ts";
 
 const encoder = new TextEncoder();
 
@@ -28,11 +34,12 @@ async function startService() {
      * Opens a client connection served by `serveTrackerConnection()`. Disposing it closes the
      * client and waits until the server side has finished.
      */
-    async connect() {
+    async connect(options: ConnectionOptions = {}) {
       const accepted = listener.accept();
       const conn = await Deno.connect({ hostname: "127.0.0.1", port: listener.addr.port });
       const served = serveTrackerConnection(await accepted, service, {
         onLog: (line) => logs.push(line),
+        ...options,
       });
       const channel = new Channel(conn);
       return {
@@ -194,4 +201,42 @@ Deno.test("serveTrackerConnection() serves a fresh connection after others misbe
   }
   await using client = await tracker.connect();
   await useNormally(client.channel, "ann");
+});
+
+Deno.test("serveTrackerConnection() lets one account hold at most its cap of connections, whatever the spelling", async () => {
+  await using tracker = await startService();
+  const accounts = new GroupCap(1);
+  await using first = await tracker.connect({ accounts });
+  await hello(first.channel);
+  await first.channel.request(
+    { type: "register", username: "mallory", password: "password1" },
+    okReply,
+  );
+  const session = await first.channel.request(
+    { type: "login", username: "mallory", password: "password1" },
+    sessionReply,
+  );
+  await using second = await tracker.connect({ accounts });
+  await hello(second.channel);
+  await second.channel.send({ type: "whoami", token: session.token });
+  await receiveError(second.channel, "BUSY");
+  await second.channel.send({ type: "login", username: "MALLORY", password: "password1" });
+  await receiveError(second.channel, "BUSY");
+  // The connection goes on, not logged in: another account may log in on it.
+  await second.channel.request(
+    { type: "register", username: "bob", password: "password1" },
+    okReply,
+  );
+  await second.channel.request(
+    { type: "login", username: "bob", password: "password1" },
+    sessionReply,
+  );
+  // Once mallory's first connection closes, her next one is let in.
+  await first[Symbol.asyncDispose]();
+  await using third = await tracker.connect({ accounts });
+  await hello(third.channel);
+  await third.channel.send({ type: "whoami", token: session.token });
+  const reply = await third.channel.receive();
+  assert.notEqual(reply?.type, "error", JSON.stringify(reply));
+  assert.equal(accounts.of("mallory"), 1);
 });

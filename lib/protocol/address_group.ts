@@ -1,5 +1,5 @@
 /**
- * Which remote addresses count as one sender for rate limits: an IPv4 address on its own (an
+ * Which remote addresses count as one sender for rate limits and connection caps: an IPv4 address on its own (an
  * IPv4-mapped IPv6 address counts as its IPv4 address), an IPv6 address by its /64 network, since
  * one host is routinely handed a whole /64 and could otherwise take a fresh address per attempt.
  *
@@ -7,7 +7,7 @@
  */
 
 /**
- * The rate-limit group of a remote address.
+ * The group of a remote address that rate limits and per-address caps count by.
  *
  * @example
  * ```ts
