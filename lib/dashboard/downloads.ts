@@ -132,7 +132,10 @@ export function readDownloads(
           stalled: stalledWhy !== undefined,
           ...(stalledWhy ? { stalledWhy } : {}),
           updatedAt: p.updatedAt,
-          sources: [...reported.get(`${p.user}\u0000${version.sha256}`) ?? []].sort(),
+          // What it says it fetches from now, else the sources it reported on.
+          sources: p.sources && p.sources.length > 0
+            ? [...p.sources]
+            : [...reported.get(`${p.user}\u0000${version.sha256}`) ?? []].sort(),
         },
         ...(p.have === undefined ? {} : { have: p.have }),
       });

@@ -73,6 +73,8 @@ export interface DownloadProgress {
   activeSources: number;
   /** Set while the download is stalled: how many remaining chunks no connected source has. */
   stalledChunks?: number;
+  /** The users of the sources connected now (while fetching). */
+  sources?: string[];
 }
 
 /** Options for {@link downloadFile}. */
@@ -443,7 +445,7 @@ class Transfer implements AsyncDisposable {
       onStall: (missing) => {
         if (missing === stalled) return;
         stalled = missing;
-        this.#progress(pool.active, missing);
+        this.#progress(pool.active, missing, pool.activeUsers);
       },
       onBlame: async (source, reason, bytes) => {
         await options.onReport?.({ source, ok: false, bytes, reason });
@@ -473,7 +475,7 @@ class Transfer implements AsyncDisposable {
         this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
         options.swarm?.changed(details.name);
         stalled = null;
-        this.#progress(pool.active, null);
+        this.#progress(pool.active, null, pool.activeUsers);
         return true;
       },
     });
@@ -482,13 +484,14 @@ class Transfer implements AsyncDisposable {
     return await pool.run(ranked);
   }
 
-  #progress(activeSources: number, stalled: number | null): void {
+  #progress(activeSources: number, stalled: number | null, sources: string[] = []): void {
     this.#options.onProgress?.({
       phase: "fetch",
       doneBytes: this.#doneBytes,
       totalBytes: this.#details.size,
       activeSources,
       ...(stalled !== null ? { stalledChunks: stalled } : {}),
+      ...(sources.length > 0 ? { sources } : {}),
     });
   }
 

@@ -65,6 +65,7 @@ export async function fetchFile(
             p.doneBytes / Math.max(1, p.totalBytes),
             seat?.swarm.get(name)?.have,
             p.stalledChunks !== undefined,
+            p.sources,
           );
         }
         options.onProgress?.(p);

@@ -188,6 +188,13 @@ export class SourcePool {
     return n;
   }
 
+  /** The users of the sources connected now. */
+  get activeUsers(): string[] {
+    const users: string[] = [];
+    for (const s of this.#sources.values()) if (s.phase === "running") users.push(s.candidate.user);
+    return users;
+  }
+
   /** Whether the download is stalled now. */
   get stalled(): boolean {
     return this.#stalledSince !== undefined;

@@ -223,6 +223,7 @@ export class ProgressReporter {
   readonly #keepalive: ReturnType<typeof setInterval>;
   #progress = 0;
   #stalled = false;
+  #sources: string[] = [];
   #have: Uint8Array | undefined;
   #sentAt = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -245,16 +246,18 @@ export class ProgressReporter {
   }
 
   /**
-   * Records the share held (0-1), which chunks (a live have-map, for the dashboard's chunk map)
-   * and whether the download is stalled (no online peer has what it lacks); sent now if the last
-   * update is old enough or the stalled state changed, else soon.
+   * Records the share held (0-1), which chunks (a live have-map, for the dashboard's chunk map),
+   * whether the download is stalled (no online peer has what it lacks) and which sources it
+   * fetches from; sent now if the last update is old enough or the stalled state changed, else
+   * soon.
    */
-  update(progress: number, have?: Uint8Array, stalled = false): void {
+  update(progress: number, have?: Uint8Array, stalled = false, sources?: string[]): void {
     if (this.#ended) return;
     this.#progress = Math.min(1, Math.max(0, progress));
     if (have) this.#have = have;
     const changed = stalled !== this.#stalled;
     this.#stalled = stalled;
+    if (sources) this.#sources = sources.slice(0, 8);
     const wait = this.#sentAt + PROGRESS_INTERVAL_MS - Date.now();
     if (wait <= 0 || this.#progress === 1 || changed) this.#send();
     else this.#timer ??= setTimeout(() => this.#send(), wait);
@@ -297,6 +300,9 @@ export class ProgressReporter {
       ...(this.#have && !withdraw ? { have: encodeHaveMap(this.#have) } : {}),
       ...(withdraw ? { withdraw: true } : {}),
       ...(this.#stalled && !withdraw ? { stalled: true } : {}),
+      ...(this.#sources.length > 0 && !withdraw && this.#progress < 1
+        ? { sources: this.#sources }
+        : {}),
     }).catch(() => {});
   }
 }

@@ -273,6 +273,8 @@ const trackerRequests = {
     withdraw: optional(bool()),
     /** No online peer has the chunks it still needs: it waits for one (shown on the dashboard). */
     stalled: optional(bool()),
+    /** The holders it is fetching from now (at most 8), for the dashboard's source → downloader. */
+    sources: optional(array(username, { max: 8 })),
   }),
   report: object({
     type: oneOf("report"),

@@ -105,7 +105,7 @@ export class FileIndex {
     context: RequestContext,
   ): Promise<void> {
     const host = this.#recordedHost(request.host, context);
-    const { name, id, port, tls, progress, have, withdraw, stalled } = request;
+    const { name, id, port, tls, progress, have, withdraw, stalled, sources } = request;
     const holder = {
       user,
       host,
@@ -114,6 +114,7 @@ export class FileIndex {
       ...(tls ? { tls } : {}),
       ...(have ? { have } : {}),
       ...(stalled ? { stalled } : {}),
+      ...(sources && sources.length > 0 ? { sources: [...sources].sort() } : {}),
     };
     if (withdraw) {
       this.partial.update(name, id, holder, true);

@@ -62,6 +62,8 @@ export interface PartialHolder {
   have?: string;
   /** Whether no online peer has the chunks it still needs (it said so). */
   stalled?: boolean;
+  /** The holders it fetches from now (it said so). */
+  sources?: string[];
   /** When it last sent `progress`. */
   updatedAt: number;
 }
@@ -140,7 +142,8 @@ export class PartialHolders {
     if (
       old && now - old.updatedAt < PROGRESS_MIN_INTERVAL_MS && old.port === holder.port &&
       old.host === holder.host && holder.progress < 1 &&
-      (old.stalled ?? false) === (holder.stalled ?? false)
+      (old.stalled ?? false) === (holder.stalled ?? false) &&
+      (old.sources ?? []).join() === (holder.sources ?? []).join()
     ) return;
     if (!old) this.#checkRoom(holder.user, now);
     const record = { ...holder, updatedAt: now };
