@@ -36,6 +36,7 @@ const NAV: [section: string, href: string, label: string][] = [
   ["peers", "/peers", "Peers"],
   ["files", "/files", "Files"],
   ["transfers", "/transfers", "Transfers"],
+  ["admin", "/admin", "Admin"],
 ];
 
 /** The full HTML document around a {@link Page}. */
