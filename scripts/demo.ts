@@ -107,10 +107,16 @@ async function main(): Promise<number> {
     );
     say(`   SHA-256 ${actual} matches the original ✔\n`);
 
-    const after = await runPeer(["details", "albums/holiday.raw", "--json"], env("carol"));
-    const peers = (JSON.parse(after.stdout) as {
-      peers: { user: string; downloads: number; failures: number }[];
-    }).peers;
+    // Counts reach every tracker worker within a few seconds (README, deployment): ask until
+    // carol's report shows, or 10 s have passed.
+    type Counted = { user: string; downloads: number; failures: number };
+    let peers: Counted[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      const after = await runPeer(["details", "albums/holiday.raw", "--json"], env("carol"));
+      peers = (JSON.parse(after.stdout) as { peers: Counted[] }).peers;
+      if (peers.some((p) => p.downloads > 0)) break;
+      await new Promise((done) => setTimeout(done, 500));
+    }
     say(
       `7. the tracker now counts: ${
         peers.map((p) => `${p.user} ${p.downloads} downloads, ${p.failures} failures`).join("; ")
