@@ -14,7 +14,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+import { launchChromium } from "./_browser.ts";
 import {
   type GetJson,
   makeTempDir,
@@ -31,16 +32,6 @@ import {
 } from "./_harness.ts";
 
 /** Where Debian's package puts Chromium. */
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 const ARTIFACTS = join(ROOT, "test-artifacts");
 /** Longest the browser may take to show something. */
 const UI_TIMEOUT_MS = 20_000;
@@ -53,27 +44,6 @@ interface Stats {
   bytesShared: number;
   transfersLastHour: number;
   failuresLastHour: number;
-}
-
-/** Starts headless Chromium, or fails loudly saying why (never skips). */
-async function launchChromium(): Promise<Browser> {
-  try {
-    await Deno.stat(CHROMIUM);
-  } catch {
-    throw new Error(
-      `Cannot run the browser test: ${CHROMIUM} does not exist. ` +
-        "Install it with: apt-get update && apt-get install -y chromium",
-    );
-  }
-  try {
-    return await chromium.launch({
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      timeout: 60_000,
-    });
-  } catch (error) {
-    throw new Error(`Cannot run the browser test: Chromium did not start`, { cause: error });
-  }
 }
 
 async function getJson<T>(url: string): Promise<T> {
