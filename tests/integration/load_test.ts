@@ -31,6 +31,8 @@ Deno.test("a tracker serves 500 concurrent peers that log in, announce, list, as
     "1",
     "--port",
     "0",
+    "--http-port",
+    "0",
     "--kv",
     kvPath,
     ...LOAD_TRACKER_FLAGS,
