@@ -29,8 +29,11 @@ export interface RateReading {
   movedAt: number;
 }
 
-interface Sample {
+/** One reading of a download: when, and how many bytes it held then. */
+export interface Sample {
+  /** When, ms. */
   at: number;
+  /** Bytes held. */
   bytes: number;
 }
 

@@ -153,6 +153,7 @@ export class PeerClient implements Disposable {
     this.#channel.close();
   }
 
+  /** The same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
   }

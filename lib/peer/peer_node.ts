@@ -265,6 +265,7 @@ export class PeerNode implements AsyncDisposable {
     await this.#server?.close();
   }
 
+  /** The same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

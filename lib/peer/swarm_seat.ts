@@ -209,6 +209,7 @@ export class SwarmSeat implements SwarmHost, AsyncDisposable {
     for (const file of this.#finished.splice(0)) file.close();
   }
 
+  /** The same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -521,6 +521,7 @@ export class TrackerClient implements AsyncDisposable {
     this.#channel.close();
   }
 
+  /** The same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#queue.catch(() => {});
     this.close();

@@ -15,10 +15,13 @@ export type OptionalSchema<T> = Schema<T | undefined> & { readonly optional: tru
 /** The type a schema returns. */
 export type Infer<S> = S extends Schema<infer T> ? T : never;
 
+/** A schema of any type. */
 // deno-lint-ignore no-explicit-any
-type AnySchema = Schema<any>;
-type Shape = Record<string, AnySchema>;
-type OptionalKeys<S extends Shape> = {
+export type AnySchema = Schema<any>;
+/** The fields of an object schema. */
+export type Shape = Record<string, AnySchema>;
+/** The fields of a shape that may be left out. */
+export type OptionalKeys<S extends Shape> = {
   [K in keyof S]: S[K] extends { readonly optional: true } ? K : never;
 }[keyof S];
 

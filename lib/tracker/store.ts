@@ -1095,6 +1095,7 @@ export class KvTrackerStore implements TrackerStore {
     throw new Error("Cannot store the ticket keys: KV commit failed");
   }
 
+  /** The same as `close()`, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     this.#kv.close();
     await Promise.resolve();
