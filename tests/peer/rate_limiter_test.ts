@@ -40,8 +40,18 @@ Deno.test("RateLimiter debt from a large take delays the next caller", () => {
   assert.equal(bucket.delayFor(100), 1100);
 });
 
-Deno.test("RateLimiter.take() resolves at once while tokens are there", async () => {
-  const bucket = new RateLimiter(1_000_000_000);
-  await bucket.take(1024);
-  await bucket.take(1024);
+Deno.test("RateLimiter.take() resolves at once while tokens are there, and waits once they are gone", async () => {
+  const now = 0; // time stands still: only tokens already there can pass
+  const bucket = new RateLimiter(1000, { burst: 2048, now: () => now });
+  const stop = new AbortController();
+  const first = (bytes: number) =>
+    Promise.race([
+      bucket.take(bytes, stop.signal).then(() => "taken", () => "aborted"),
+      new Promise((resolve) => setTimeout(() => resolve("timer first"), 0)),
+    ]);
+  assert.equal(await first(1024), "taken");
+  assert.equal(await first(1024), "taken");
+  assert.equal(bucket.delayFor(1), 1, "the burst is used up");
+  assert.equal(await first(1), "timer first", "no token left: it waits");
+  stop.abort();
 });
