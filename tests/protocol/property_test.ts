@@ -391,10 +391,18 @@ Deno.test("decodeMessage() throws nothing but ProtocolError on any JSON text, in
   );
 });
 
-Deno.test("decodeMessage() refuses deeply nested JSON with a ProtocolError or accepts it, never crashing", () => {
+Deno.test("deeply nested JSON decodes (it is JSON), and the request parsers refuse it with a ProtocolError, never a crash", () => {
   for (const depth of [1_000, 100_000]) {
-    const text = `{"type":"x","a":${"[".repeat(depth)}${"]".repeat(depth)}}`;
-    onlyProtocolErrors(() => decodeMessage(encoder.encode(text)));
+    const nested = `${"[".repeat(depth)}${"]".repeat(depth)}`;
+    for (const type of ["x", "list", "read"]) {
+      const message = decodeMessage(
+        encoder.encode(`{"type":"${type}","token":${nested},"name":${nested}}`),
+      );
+      assert.equal(message.type, type);
+      for (const parse of [parseTrackerRequest, parsePeerRequest]) {
+        assert.throws(() => parse(message), (error) => error instanceof ProtocolError);
+      }
+    }
   }
 });
 
