@@ -726,3 +726,27 @@ export interface PingJson {
   /** Round trip in ms, or null. */
   rttMs: number | null;
 }
+
+/** One mebibyte. */
+export const MiB = 1024 * 1024;
+
+/** The one `error:` line a failed command printed on stderr (failing when there is not exactly one). */
+export function errorLine(stderr: string): string {
+  const lines = stderr.trimEnd().split("\n").filter((line) => line.startsWith("error:"));
+  if (lines.length !== 1) throw new Error(`expected one error line on stderr, got:\n${stderr}`);
+  return lines[0]!;
+}
+
+/** How many chunks the state file next to `partPath` records as verified (undefined: none yet). */
+export async function verifiedChunks(partPath: string): Promise<number | undefined> {
+  try {
+    const state = JSON.parse(await Deno.readTextFile(`${partPath}.json`)) as { verified: string };
+    let count = 0;
+    for (const byte of Uint8Array.fromBase64(state.verified)) {
+      for (let b = byte; b; b &= b - 1) count++;
+    }
+    return count;
+  } catch {
+    return undefined;
+  }
+}

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   pollUntil,
   randomBytes,
@@ -22,8 +23,6 @@ import {
   withTimeout,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 interface Stats {
   peersOnline: number;

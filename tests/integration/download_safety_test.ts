@@ -10,8 +10,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  errorLine,
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   pathExists,
   pollUntil,
@@ -25,15 +27,6 @@ import {
   type TempDir,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
-
-/** The one line a failing command prints, which must start with `error:`. */
-function errorLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n").filter((line) => line.startsWith("error:"));
-  assert.equal(lines.length, 1, `expected one error line on stderr, got:\n${stderr}`);
-  return lines[0]!;
-}
 
 /** The names in a folder, sorted. */
 async function namesIn(dir: string): Promise<string[]> {

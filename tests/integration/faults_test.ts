@@ -12,6 +12,7 @@ import { decodeBitmap, DEFAULT_CHUNK_SIZE, PeerClient, TrackerClient } from "../
 import {
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   pathExists,
   pollUntil,
@@ -24,8 +25,6 @@ import {
   startTracker,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 /** A tracker on a chosen port (0: any) and KV file, with extra flags. */
 async function trackerAt(

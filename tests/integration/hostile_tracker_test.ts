@@ -18,7 +18,7 @@ import {
   type Message,
   PROTOCOL_VERSION,
 } from "../../lib/protocol/mod.ts";
-import { makeTempDir, runAs, sha256Hex } from "./_harness.ts";
+import { errorLine, makeTempDir, runAs, sha256Hex } from "./_harness.ts";
 
 const TiB = 1024 ** 4;
 const encoder = new TextEncoder();
@@ -129,13 +129,6 @@ function fakeTracker(
       await serve;
     },
   };
-}
-
-/** The one line a failing command prints, which must start with `error:`. */
-function errorLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n").filter((line) => line.startsWith("error:"));
-  assert.equal(lines.length, 1, `expected one error line on stderr, got:\n${stderr}`);
-  return lines[0]!;
 }
 
 /** Runs `get ARGS --out OUT` against the fake tracker; asserts it failed and wrote nothing. */

@@ -11,6 +11,7 @@ import {
   type DetailsJson,
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   pollUntil,
   randomBytes,
@@ -24,8 +25,6 @@ import {
   type TempDir,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 /** A `get` running in the background as `user`. */
 function spawnGet(user: string, trackerAddress: string, args: string[]): Spawned {

@@ -15,6 +15,7 @@ import { encodeBitmap, StateSaver, WORKER_HASH_MIN_BYTES } from "../../lib/peer/
 import {
   type GetJson,
   makeTempDir,
+  MiB,
   randomBytes,
   registerUsers,
   runAs,
@@ -26,7 +27,6 @@ import {
 } from "./_harness.ts";
 import { Random } from "./_fuzz.ts";
 
-const MiB = 1024 * 1024;
 /** The peers' chunk size for every file here. */
 const CHUNK = MiB;
 const SEED = 20_000_000;

@@ -16,6 +16,7 @@ import {
   type DetailsJson,
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   pathExists,
   pollUntil,
@@ -29,11 +30,10 @@ import {
   startPeer,
   startTracker,
   type TempDir,
+  verifiedChunks,
   withTimeout,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 /** The file every test shares. */
 const NAME = "big.bin";
@@ -147,20 +147,6 @@ function spawnGet(
 /** The `.part` a `get` of {@link NAME} into `outDir` writes. */
 function partOf(outDir: string): string {
   return join(outDir, `${NAME}.part`);
-}
-
-/** Verified chunk count recorded in a `.part.json` state file, or undefined if none yet. */
-async function verifiedChunks(partPath: string): Promise<number | undefined> {
-  try {
-    const state = JSON.parse(await Deno.readTextFile(`${partPath}.json`)) as { verified: string };
-    let count = 0;
-    for (const byte of Uint8Array.fromBase64(state.verified)) {
-      for (let b = byte; b; b &= b - 1) count++;
-    }
-    return count;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

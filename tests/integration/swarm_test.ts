@@ -11,6 +11,7 @@ import {
   type DetailsJson,
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   pathExists,
   pollUntil,
@@ -25,27 +26,13 @@ import {
   Spawned,
   startPeer,
   startTracker,
+  verifiedChunks,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 interface ManyJson {
   files: GetJson[];
   failed: Array<{ name: string; error: string }>;
-}
-
-/** Verified chunk count recorded in a `.part.json` state file, or undefined if none yet. */
-async function verifiedChunks(partPath: string): Promise<number | undefined> {
-  try {
-    const state = JSON.parse(await Deno.readTextFile(`${partPath}.json`)) as { verified: string };
-    const bits = Uint8Array.fromBase64(state.verified);
-    let count = 0;
-    for (const byte of bits) for (let b = byte; b; b &= b - 1) count++;
-    return count;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Seeds: one serving peer per user, each sharing `big.bin` from a folder of its own. */

@@ -32,6 +32,7 @@ import type { TicketKeyRecord } from "../../lib/tracker/mod.ts";
 import {
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   type PingJson,
   pollUntil,
@@ -46,8 +47,6 @@ import {
   withTimeout,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 /** A raw connection to a serving peer that speaks the protocol by hand. */
 class RawPeer implements Disposable {

@@ -8,9 +8,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   type DetailsJson,
+  errorLine,
   type GetJson,
   type ListedFile,
   makeTempDir,
+  MiB,
   pathExists,
   type PingJson,
   pollUntil,
@@ -25,15 +27,6 @@ import {
   versionId,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
-
-/** The one line a failing command prints, which must start with `error:`. */
-function errorLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n").filter((line) => line.startsWith("error:"));
-  assert.equal(lines.length, 1, `expected one error line on stderr, got:\n${stderr}`);
-  return lines[0]!;
-}
 
 Deno.test("transfer: a third user lists, pings and downloads from two serving peers", async (t) => {
   await using tracker = await startTracker();

@@ -19,6 +19,7 @@ import {
   type DetailsJson,
   type GetJson,
   makeTempDir,
+  MiB,
   PASSWORD,
   randomBytes,
   registerUsers,
@@ -31,8 +32,6 @@ import {
   versionId,
   writeFile,
 } from "./_harness.ts";
-
-const MiB = 1024 * 1024;
 
 function fakeHashes(count: number, seed: string): string[] {
   return Array.from(
