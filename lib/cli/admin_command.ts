@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AdminAction } from "../peer/mod.ts";
+import type { AdminAction } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
 import { USAGE_EXIT } from "./command_spec.ts";
 import { formatCount, formatTable } from "./format.ts";
@@ -13,7 +13,7 @@ import { type CommandContext, tableStyle } from "./peer_commands.ts";
 import { visible } from "./visible.ts";
 
 /** Every action, with whether it names an account. */
-export const ADMIN_ACTIONS: Readonly<Record<AdminAction, { account: boolean; help: string }>> = {
+export const ADMIN_ACTION_HELP: Readonly<Record<AdminAction, { account: boolean; help: string }>> = {
   users: { account: false, help: "every account: admin, disabled, created, last seen, counts" },
   invite: { account: false, help: "a new invitation code (--uses N, --expires DURATION)" },
   add: { account: true, help: "make an account; prints its one-time password" },
@@ -34,10 +34,10 @@ export async function adminCommand(
   options: { uses?: number; expiresMs?: number; program: string },
 ): Promise<void> {
   const [action, name] = positionals;
-  const spec = action !== undefined ? ADMIN_ACTIONS[action as AdminAction] : undefined;
+  const spec = action !== undefined ? ADMIN_ACTION_HELP[action as AdminAction] : undefined;
   if (!spec) {
     throw new CliError(
-      `Cannot run admin ${action ?? ""}: expected one of ${Object.keys(ADMIN_ACTIONS).join(", ")}`,
+      `Cannot run admin ${action ?? ""}: expected one of ${Object.keys(ADMIN_ACTION_HELP).join(", ")}`,
       USAGE_EXIT,
     );
   }

@@ -41,7 +41,7 @@ import {
   sessionsCommand,
 } from "./peer_commands.ts";
 import type { StoredSession } from "./session_store.ts";
-import { ADMIN_ACTIONS, adminCommand } from "./admin_command.ts";
+import { ADMIN_ACTION_HELP, adminCommand } from "./admin_command.ts";
 
 /** What the command line gives the commands that only run there. */
 export interface PeerCliSettings {
@@ -229,7 +229,7 @@ export function peerCommands(cliOnly: {
       },
       help: [
         "An admin's actions on the tracker's accounts (refused to others):",
-        ...Object.entries(ADMIN_ACTIONS).map(([name, a]) =>
+        ...Object.entries(ADMIN_ACTION_HELP).map(([name, a]) =>
           `  ${(name + (a.account ? " NAME" : "")).padEnd(20)} ${a.help}`
         ),
         "Every action is recorded (who, what, when) in the tracker's audit log.",

@@ -5,6 +5,7 @@
  * @module
  */
 import {
+  type AdminAction,
   type AdminReply,
   adminReply,
   announceReply,
@@ -69,20 +70,6 @@ export function parseAddress(text: string): TrackerAddress {
 export function formatAddress(hostname: string, port: number): string {
   return hostname.includes(":") ? `[${hostname}]:${port}` : `${hostname}:${port}`;
 }
-
-/** What `admin` can do. */
-export type AdminAction =
-  | "users"
-  | "disable"
-  | "enable"
-  | "remove"
-  | "reset-password"
-  | "promote"
-  | "demote"
-  | "kick"
-  | "invite"
-  | "add"
-  | "token";
 
 /** A logged-in session. */
 export interface Session {

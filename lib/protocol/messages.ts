@@ -163,6 +163,24 @@ export const failureReason = oneOf("refused", "timeout", "corrupt", "closed", "n
 /** Why a transfer from a source failed. */
 export type FailureReason = Infer<typeof failureReason>;
 
+/** What an operator may do (`admin` requests); the one list the tracker and the clients use. */
+export const ADMIN_ACTIONS = [
+  "users",
+  "disable",
+  "enable",
+  "remove",
+  "reset-password",
+  "promote",
+  "demote",
+  "kick",
+  "invite",
+  "add",
+  "token",
+] as const;
+
+/** One of {@link ADMIN_ACTIONS}. */
+export type AdminAction = typeof ADMIN_ACTIONS[number];
+
 const trackerRequests = {
   hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
   register: object({
@@ -176,19 +194,7 @@ const trackerRequests = {
   admin: object({
     type: oneOf("admin"),
     token,
-    action: oneOf(
-      "users",
-      "disable",
-      "enable",
-      "remove",
-      "reset-password",
-      "promote",
-      "demote",
-      "kick",
-      "invite",
-      "add",
-      "token",
-    ),
+    action: oneOf(...ADMIN_ACTIONS),
     user: optional(username),
     uses: optional(int({ min: 1, max: 10_000 })),
     expiresMs: optional(int({ min: 1_000, max: 365 * 24 * 3600_000 })),

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { AdminAction } from "../protocol/mod.ts";
 import type { Accounts } from "./accounts.ts";
 import type { TrackerStore, UserRecord } from "./store.ts";
 import { hashToken } from "./token.ts";
@@ -32,18 +33,7 @@ export const MAX_INVITE_USES = 10_000;
 /** What an admin request asks. */
 export interface AdminRequest {
   /** The action. */
-  action:
-    | "users"
-    | "disable"
-    | "enable"
-    | "remove"
-    | "reset-password"
-    | "promote"
-    | "demote"
-    | "kick"
-    | "invite"
-    | "add"
-    | "token";
+  action: AdminAction;
   /** The account acted on. */
   user?: string;
   /** `invite`: registrations it allows. */

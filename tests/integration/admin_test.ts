@@ -223,3 +223,42 @@ Deno.test("with --registration closed only admins make accounts, with a one-time
   const audit = await runJson<{ user: string }[]>("root", tracker.address, ["admin", "users"]);
   assert.deepEqual(audit.map((u) => u.user), ["root"]);
 });
+
+Deno.test("bad operator input gets a usage error: invite --uses 0, a bad --expires, token without --scope, an unknown action, and bad tracker policies", async () => {
+  await using tracker = await startTracker();
+  assert.equal((await register(tracker.address, "root")).code, 0);
+  for (
+    const [args, pattern] of [
+      [["invite", "--uses", "0"], /--uses/],
+      [["invite", "--expires", "soon"], /--expires/],
+      [["token"], /--scope metrics/],
+      [["frobnicate"], /expected one of users/],
+      [["disable"], /name the account/],
+    ] as const
+  ) {
+    const run = await runAs("root", tracker.address, ["admin", ...args]);
+    assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
+    assert.match(run.stderr, pattern);
+  }
+  for (const flags of [["--registration", "sometimes"], ["--dashboard-access", "everyone"]]) {
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "tracker.ts",
+        "--port",
+        "0",
+        "--http-port",
+        "0",
+        "--kv",
+        ":memory:",
+        ...flags,
+      ],
+      cwd: join(import.meta.dirname!, "..", ".."),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 2, flags.join(" "));
+    assert.match(new TextDecoder().decode(run.stderr), new RegExp(`${flags[0]} must be`));
+  }
+});
