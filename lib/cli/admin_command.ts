@@ -13,19 +13,20 @@ import { type CommandContext, tableStyle } from "./peer_commands.ts";
 import { visible } from "./visible.ts";
 
 /** Every action, with whether it names an account. */
-export const ADMIN_ACTION_HELP: Readonly<Record<AdminAction, { account: boolean; help: string }>> = {
-  users: { account: false, help: "every account: admin, disabled, created, last seen, counts" },
-  invite: { account: false, help: "a new invitation code (--uses N, --expires DURATION)" },
-  add: { account: true, help: "make an account; prints its one-time password" },
-  disable: { account: true, help: "it cannot log in; its sessions end and it goes offline" },
-  enable: { account: true, help: "undo disable" },
-  remove: { account: true, help: "disable, then delete (the name is held for 7 days)" },
-  "reset-password": { account: true, help: "prints a one-time password to change at login" },
-  promote: { account: true, help: "make it an admin" },
-  demote: { account: true, help: "no longer an admin (never the last one)" },
-  kick: { account: true, help: "end its sessions now" },
-  token: { account: false, help: "a token for /metrics only, for a scraper (--scope metrics)" },
-};
+export const ADMIN_ACTION_HELP: Readonly<Record<AdminAction, { account: boolean; help: string }>> =
+  {
+    users: { account: false, help: "every account: admin, disabled, created, last seen, counts" },
+    invite: { account: false, help: "a new invitation code (--uses N, --expires DURATION)" },
+    add: { account: true, help: "make an account; prints its one-time password" },
+    disable: { account: true, help: "it cannot log in; its sessions end and it goes offline" },
+    enable: { account: true, help: "undo disable" },
+    remove: { account: true, help: "disable, then delete (the name is held for 7 days)" },
+    "reset-password": { account: true, help: "prints a one-time password to change at login" },
+    promote: { account: true, help: "make it an admin" },
+    demote: { account: true, help: "no longer an admin (never the last one)" },
+    kick: { account: true, help: "end its sessions now" },
+    token: { account: false, help: "a token for /metrics only, for a scraper (--scope metrics)" },
+  };
 
 /** Runs `admin ACTION [NAME]` on a logged-in context. */
 export async function adminCommand(
@@ -37,7 +38,9 @@ export async function adminCommand(
   const spec = action !== undefined ? ADMIN_ACTION_HELP[action as AdminAction] : undefined;
   if (!spec) {
     throw new CliError(
-      `Cannot run admin ${action ?? ""}: expected one of ${Object.keys(ADMIN_ACTION_HELP).join(", ")}`,
+      `Cannot run admin ${action ?? ""}: expected one of ${
+        Object.keys(ADMIN_ACTION_HELP).join(", ")
+      }`,
       USAGE_EXIT,
     );
   }
