@@ -107,7 +107,7 @@ async function main(): Promise<number> {
     );
     say(`   SHA-256 ${actual} matches the original ✔\n`);
 
-    // Counts reach every tracker worker within a few seconds (README, deployment): ask until
+    // Counts reach every tracker worker within a few seconds (docs/deployment.md): ask until
     // carol's report shows, or 10 s have passed.
     type Counted = { user: string; downloads: number; failures: number };
     let peers: Counted[] = [];
