@@ -302,6 +302,32 @@ export type TrackerRequest = {
   keyof typeof trackerRequests
 ];
 
+/**
+ * The tracker request of one `type`, as its schema checks it: what a client builds to send, so
+ * that the client and the schema cannot drift apart.
+ *
+ * @example
+ * ```ts
+ * import type { TrackerRequestOf } from "./messages.ts";
+ * const beat: TrackerRequestOf<"heartbeat"> = { type: "heartbeat", token: "abc" };
+ * ```
+ */
+export type TrackerRequestOf<K extends TrackerRequest["type"]> = Extract<
+  TrackerRequest,
+  { type: K }
+>;
+
+/**
+ * The fields a caller gives for a request: all but `type` and `token`, which the client fills in.
+ *
+ * @example
+ * ```ts
+ * import type { RequestFields, TrackerRequestOf } from "./messages.ts";
+ * const query: RequestFields<TrackerRequestOf<"list">> = { search: "report", all: true };
+ * ```
+ */
+export type RequestFields<R extends { type: string }> = Omit<R, "type" | "token">;
+
 const peerRequests = {
   hello: object({ type: oneOf("hello"), version: int(), agent: optional(str({ max: 64 })) }),
   ping: object({ type: oneOf("ping"), nonce: int() }),
@@ -319,6 +345,9 @@ const peerRequests = {
 export type PeerRequest = { [K in keyof typeof peerRequests]: Infer<typeof peerRequests[K]> }[
   keyof typeof peerRequests
 ];
+
+/** The peer request of one `type`, as its schema checks it. */
+export type PeerRequestOf<K extends PeerRequest["type"]> = Extract<PeerRequest, { type: K }>;
 
 function dispatch<M extends Record<string, Schema<unknown>>>(
   schemas: M,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   decodeMessage,
+  encodeHaveMap,
   int,
   isSafeFileName,
   MAX_CHUNKS_PER_FILE,
@@ -9,8 +10,11 @@ import {
   optional,
   parsePeerRequest,
   parseTrackerRequest,
+  type PeerRequestOf,
   ProtocolError,
+  type RequestFields,
   str,
+  type TrackerRequestOf,
 } from "../../lib/protocol/mod.ts";
 
 const encoder = new TextEncoder();
@@ -511,4 +515,38 @@ Deno.test("parseTrackerRequest() only ever returns or throws ProtocolError on mu
     }
   }
   assert.ok(accepted > 0, "some mutations stay valid");
+});
+
+Deno.test("a progress request typed from the schema carries a have-map and passes the tracker's check", () => {
+  const update: RequestFields<TrackerRequestOf<"progress">> = {
+    name: "a.bin",
+    id: HASH_A,
+    host: "127.0.0.1",
+    port: 7071,
+    progress: 0.5,
+    have: encodeHaveMap(Uint8Array.of(1, 0, 1)),
+  };
+  const request: TrackerRequestOf<"progress"> = { type: "progress", token: TOKEN, ...update };
+  assert.deepEqual(parseTrackerRequest(request), request);
+});
+
+Deno.test("request types from the schema refuse, when type-checked, a field the schema would refuse", () => {
+  const report: TrackerRequestOf<"report"> = {
+    type: "report",
+    token: TOKEN,
+    name: "a.bin",
+    sha256: HASH_A,
+    id: HASH_B,
+    source: "bob",
+    ok: false,
+    bytes: 0,
+    // @ts-expect-error: a reason is one of the schema's failure reasons, not any string
+    reason: "bored",
+  };
+  assert.throws(() => parseTrackerRequest(report), protocolError("BAD_MESSAGE"));
+  const have: PeerRequestOf<"have"> = { type: "have", name: "a.bin", id: HASH_A, wait: true };
+  assert.deepEqual(parsePeerRequest(have), have);
+  // @ts-expect-error: a read needs its offset and length
+  const read: PeerRequestOf<"read"> = { type: "read", name: "a.bin", sha256: HASH_A };
+  assert.throws(() => parsePeerRequest(read), protocolError("BAD_MESSAGE"));
 });
