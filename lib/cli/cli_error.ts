@@ -23,6 +23,7 @@
  * ```
  */
 export class CliError extends Error {
+  /** The class name, `CliError`, for logs and `String(error)`. */
   override readonly name = "CliError";
   /** Exit code: 2 for usage mistakes, 1 otherwise (see `command_spec.ts` for the others). */
   readonly exitCode: number;

@@ -36,5 +36,6 @@ export type PeerErrorCode =
  * ```
  */
 export class PeerError extends CodedError<PeerErrorCode> {
+  /** The class name, `PeerError`, for logs and `String(error)`. */
   override readonly name = "PeerError";
 }

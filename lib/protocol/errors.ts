@@ -35,6 +35,7 @@ export type ProtocolErrorCode = typeof PROTOCOL_ERROR_CODES[number];
  * ```
  */
 export class ProtocolError extends CodedError<ProtocolErrorCode> {
+  /** The class name, `ProtocolError`, for logs and `String(error)`. */
   override readonly name = "ProtocolError";
 }
 
@@ -113,6 +114,7 @@ export function isRemoteErrorCode(code: string): code is RemoteErrorCode {
  * ```
  */
 export class RemoteError extends CodedError<RemoteErrorCode | "UNKNOWN"> {
+  /** The class name, `RemoteError`, for logs and `String(error)`. */
   override readonly name = "RemoteError";
   /** The code exactly as the other side sent it (equal to `code` unless that is `UNKNOWN`). */
   readonly sentCode: string;

@@ -48,6 +48,7 @@ export interface DecodedTicket {
 
 /** Why a well-formed ticket or proof is refused; becomes a `FORBIDDEN` reply. */
 export class TicketError extends CodedError<"FORBIDDEN"> {
+  /** The class name, `TicketError`, for logs and `String(error)`. */
   override readonly name = "TicketError";
   /** Builds the error, always `FORBIDDEN`; `message` follows "Cannot X: why". */
   constructor(message: string) {

@@ -50,6 +50,7 @@ export const MAX_WAITING_HASHES = 16;
  * ```
  */
 export class HashBusyError extends CodedError<"BUSY"> {
+  /** The class name, `HashBusyError`, for logs and `String(error)`. */
   override readonly name = "HashBusyError";
   /** Builds the error, always `BUSY`. */
   constructor() {

@@ -36,6 +36,7 @@ export type TrackerErrorCode = Extract<
  * ```
  */
 export class TrackerError extends CodedError<TrackerErrorCode> {
+  /** The class name, `TrackerError`, for logs and `String(error)`. */
   override readonly name = "TrackerError";
 }
 

@@ -7,6 +7,7 @@ import {
   MAX_CHUNKS_PER_FILE,
   MAX_FILES_PER_ANNOUNCE,
   object,
+  objectOf,
   optional,
   parsePeerRequest,
   parseTrackerRequest,
@@ -549,4 +550,23 @@ Deno.test("request types from the schema refuse, when type-checked, a field the 
   // @ts-expect-error: a read needs its offset and length
   const read: PeerRequestOf<"read"> = { type: "read", name: "a.bin", sha256: HASH_A };
   assert.throws(() => parsePeerRequest(read), protocolError("BAD_MESSAGE"));
+});
+
+Deno.test("objectOf() refuses, when type-checked, a schema that drifts from its declared type", () => {
+  interface Point {
+    x: number;
+    label?: string;
+  }
+  const point = objectOf<Point>({ x: int(), label: optional(str()) });
+  assert.deepEqual(point({ x: 1, label: "a", extra: true }, "point"), { x: 1, label: "a" });
+  // @ts-expect-error: the schema lacks a field of the type
+  objectOf<Point>({ x: int() });
+  // @ts-expect-error: the schema checks a field the type does not have
+  objectOf<Point>({ x: int(), label: optional(str()), y: int() });
+  // @ts-expect-error: an optional field of the type has a required schema
+  objectOf<Point>({ x: int(), label: str() });
+  // @ts-expect-error: a required field of the type has an optional schema
+  objectOf<Point>({ x: optional(int()), label: optional(str()) });
+  // @ts-expect-error: the schema checks another type than the field's
+  objectOf<Point>({ x: str(), label: optional(str()) });
 });
