@@ -15,7 +15,7 @@
  * @module
  */
 import { ProtocolError } from "./errors.ts";
-import { MAX_CHUNKS_PER_FILE, MAX_HAVE_MAP_CHARS } from "./messages.ts";
+import { MAX_CHUNKS_PER_FILE, MAX_HAVE_MAP_CHARS } from "./limits.ts";
 
 /**
  * Encodes which chunks are present (`have[i]` non-zero) as a have-map; throws a `RangeError` for

@@ -8,48 +8,26 @@
  * @module
  */
 import { ProtocolError } from "./errors.ts";
-import { isHost, MAX_HOST_LENGTH } from "./host.ts";
+import { isHost } from "./host.ts";
+import {
+  MAX_CHUNKS_PER_FILE,
+  MAX_FILES_PER_ANNOUNCE,
+  MAX_HAVE_MAP_CHARS,
+  MAX_HOST_LENGTH,
+  MAX_PAGE_ENTRIES,
+  MAX_TICKET_CHARS,
+  MAX_VERSIONS_LISTED,
+} from "./limits.ts";
 import { array, bool, int, num, objectOf, oneOf, optional, type Schema, str } from "./schema.ts";
 
 /** The protocol version both sides must speak; exchanged in `hello`. */
 export const PROTOCOL_VERSION = 1;
-
-/** Most chunks one file may have; the indexer grows the chunk size to stay under it. */
-export const MAX_CHUNKS_PER_FILE = 8192;
-
-/** Most entries one page of `list` or `holders` carries (pages are bounded in bytes too). */
-export const MAX_PAGE_ENTRIES = 5_000;
-
-/** Most versions of one name a `details` reply lists (the preferred ones). */
-export const MAX_VERSIONS_LISTED = 100;
-
-/**
- * Most bytes of JSON the entries of one page may take: `list` and `holders` pages, and the holders
- * in a `details` reply (whose chunk hashes take at most 8192 × 67 bytes more), so that every reply
- * stays well within the frame limit.
- */
-export const MAX_PAGE_BYTES = 256 * 1024;
-
-/** Most files one `announce` message may carry (a peer sends several messages for more). */
-export const MAX_FILES_PER_ANNOUNCE = 1000;
 
 /**
  * Usernames: 1–32 of `[A-Za-z0-9_.-]`, but not `.` or `..` (a name may end up in a path). The
  * tracker compares names without regard to case.
  */
 export const USERNAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,32}$/;
-
-/** Shortest password accepted at registration. */
-export const MIN_PASSWORD_LENGTH = 8;
-
-/** Longest read ticket accepted, in characters (a real one is about 300). */
-export const MAX_TICKET_CHARS = 512;
-
-/** Longest a `have` request with `wait` is held before it is answered with what there is. */
-export const HAVE_WAIT_MS = 2_000;
-
-/** Most characters of an encoded have-map: `MAX_CHUNKS_PER_FILE` bits in base64. */
-export const MAX_HAVE_MAP_CHARS: number = Math.ceil(Math.ceil(MAX_CHUNKS_PER_FILE / 8) / 3) * 4;
 
 /**
  * Whether `name` is a safe relative file name: `/`-separated segments, none empty, `.` or `..`,

@@ -21,7 +21,8 @@
  */
 import { CodedError } from "../common/mod.ts";
 import { ProtocolError } from "./errors.ts";
-import { MAX_TICKET_CHARS, USERNAME_PATTERN } from "./messages.ts";
+import { MAX_TICKET_CHARS } from "./limits.ts";
+import { USERNAME_PATTERN } from "./messages.ts";
 import { int, object, str } from "./schema.ts";
 
 /** What a ticket says. */
