@@ -1,3 +1,11 @@
+/**
+ * The peer's own failures as one {@link CodedError} subclass, {@link PeerError}, with the codes
+ * the CLI turns into a line and a hint.
+ *
+ * @module
+ */
+import { CodedError } from "../common/mod.ts";
+
 /** Codes of a peer's own failures. */
 export type PeerErrorCode =
   | "NOT_FOUND"
@@ -22,16 +30,12 @@ export type PeerErrorCode =
  * ```ts
  * import assert from "node:assert/strict";
  * import { PeerError } from "./errors.ts";
- * assert.ok(new PeerError("EXISTS", "Cannot save a.txt: file exists").code === "EXISTS");
+ * const error = new PeerError("EXISTS", "Cannot save a.txt: file exists");
+ * assert.ok(error.code === "EXISTS");
+ * assert.equal(error.name, "PeerError");
  * ```
  */
-export class PeerError extends Error {
-  /** What went wrong. */
-  readonly code: PeerErrorCode;
-  /** Builds the error; `message` follows "Cannot X: why". */
-  constructor(code: PeerErrorCode, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "PeerError";
-    this.code = code;
-  }
+export class PeerError extends CodedError<PeerErrorCode> {
+  /** The class name, `PeerError`, for logs and `String(error)`. */
+  override readonly name = "PeerError";
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { FileDetails } from "../protocol/mod.ts";
+import { decodeChunkIndexes, encodeChunkIndexes, type FileDetails } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
 import { openNoFollow, writeNewFile } from "./download_folder.ts";
 import { PeerError } from "./errors.ts";
@@ -20,7 +20,7 @@ export interface PartState {
   size: number;
   /** Its chunk size. */
   chunkSize: number;
-  /** Base64 bitmap of verified chunks: bit `i % 8` of byte `i / 8` is chunk `i`. */
+  /** The verified chunks as a have-map (see `lib/protocol/have_map.ts`). */
   verified: string;
 }
 
@@ -46,7 +46,8 @@ export function isPartialDownload(name: string): boolean {
 }
 
 /**
- * Encodes chunk indexes as a base64 bitmap.
+ * Encodes chunk indexes as the state file's `verified` bitmap: a have-map, the one chunk bitmap
+ * (`encodeChunkIndexes` of `lib/protocol/have_map.ts`).
  *
  * @example
  * ```ts
@@ -55,21 +56,15 @@ export function isPartialDownload(name: string): boolean {
  * assert.deepEqual(decodeBitmap(encodeBitmap([0, 3, 9], 10), 10), [0, 3, 9]);
  * ```
  */
-export function encodeBitmap(indexes: Iterable<number>, total: number): string {
-  const bits = new Uint8Array(Math.ceil(total / 8));
-  for (const i of indexes) bits[i >> 3]! |= 1 << (i & 7);
-  return bits.toBase64();
-}
+export const encodeBitmap: (indexes: Iterable<number>, total: number) => string =
+  encodeChunkIndexes;
 
-/** Decodes a base64 bitmap into the indexes below `total` whose bit is set. */
-export function decodeBitmap(text: string, total: number): number[] {
-  const bits = Uint8Array.fromBase64(text);
-  const out: number[] = [];
-  for (let i = 0; i < total && i >> 3 < bits.length; i++) {
-    if (bits[i >> 3]! & (1 << (i & 7))) out.push(i);
-  }
-  return out;
-}
+/**
+ * Decodes the state file's `verified` bitmap into the indexes of its chunks; throws a
+ * `BAD_MESSAGE` `ProtocolError` for a bitmap whose length disagrees with `total` or that is not
+ * one (`decodeChunkIndexes` of `lib/protocol/have_map.ts`).
+ */
+export const decodeBitmap: (text: string, total: number) => number[] = decodeChunkIndexes;
 
 /**
  * Saves the state file whenever asked, never two writes at once, always the newest state last

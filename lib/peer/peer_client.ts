@@ -14,9 +14,12 @@ import {
   haveReply,
   helloReply,
   okReply,
+  type PeerRequest,
+  type PeerRequestOf,
   pongReply,
   PROTOCOL_VERSION,
   ProtocolError,
+  type Schema,
 } from "../protocol/mod.ts";
 import type { DownloaderKey } from "./downloader_key.ts";
 import { formatAddress } from "./tracker_client.ts";
@@ -64,7 +67,11 @@ export class PeerClient implements Disposable {
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       const hello = await channel.request(
-        { type: "hello", version: PROTOCOL_VERSION, agent: "p2pfs-peer" },
+        {
+          type: "hello",
+          version: PROTOCOL_VERSION,
+          agent: "p2pfs-peer",
+        } satisfies PeerRequestOf<"hello">,
         helloReply,
       );
       if (hello.server !== "peer" || hello.user === undefined) {
@@ -89,7 +96,7 @@ export class PeerClient implements Disposable {
   async ping(): Promise<number> {
     const nonce = Math.floor(Math.random() * 2 ** 31);
     const started = performance.now();
-    const pong = await this.#channel.request({ type: "ping", nonce }, pongReply);
+    const pong = await this.#request({ type: "ping", nonce }, pongReply);
     if (pong.nonce !== nonce) throw new ProtocolError("BAD_MESSAGE", "Cannot ping: wrong nonce");
     return performance.now() - started;
   }
@@ -105,18 +112,18 @@ export class PeerClient implements Disposable {
       throw new ProtocolError("BAD_MESSAGE", "Cannot show ticket: the peer sent no challenge");
     }
     const proof = await key.prove(ticket, this.#challenge);
-    await this.#channel.request({ type: "ticket", ticket, proof }, okReply);
+    await this.#request({ type: "ticket", ticket, proof }, okReply);
     this.#opened.add(version);
   }
 
   /** Sends a `read` request without waiting, so several can be in flight (answers come in order). */
   async sendRead(name: string, sha256: string, offset: number, length: number): Promise<void> {
-    await this.#channel.send({ type: "read", name, sha256, offset, length });
+    await this.#send({ type: "read", name, sha256, offset, length });
   }
 
   /** Sends a `have` request without waiting (answered in order with the reads before it). */
   async sendHave(name: string, id: string, wait = false): Promise<void> {
-    await this.#channel.send({ type: "have", name, id, ...(wait ? { wait: true } : {}) });
+    await this.#send({ type: "have", name, id, ...(wait ? { wait: true } : {}) });
   }
 
   /** Waits for the `have` reply answering the oldest pending `have`: the map and whether final. */
@@ -156,6 +163,16 @@ export class PeerClient implements Disposable {
   /** The same as `close()`, for `using`. */
   [Symbol.dispose](): void {
     this.close();
+  }
+
+  /** Sends `message`, typed by the request schemas, without waiting for its reply. */
+  async #send(message: PeerRequest): Promise<void> {
+    await this.#channel.send(message);
+  }
+
+  /** Sends `message`, typed by the request schemas, and waits for its reply, checked. */
+  async #request<T>(message: PeerRequest, schema: Schema<T>): Promise<T> {
+    return await this.#channel.request(message, schema);
   }
 }
 

@@ -5,7 +5,6 @@
  * @module
  */
 import {
-  type AdminAction,
   type AdminReply,
   adminReply,
   announceReply,
@@ -24,16 +23,17 @@ import {
   type MeInfo,
   meReply,
   okReply,
-  type OutgoingMessage,
   peerReply,
   PROTOCOL_VERSION,
   ProtocolError,
   registerReply,
+  type RequestFields,
   type Schema,
   type SessionInfo,
   sessionReply,
   sessionsReply,
   type TrackerRequest,
+  type TrackerRequestOf,
 } from "../protocol/mod.ts";
 import { processDownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
@@ -223,7 +223,11 @@ export class TrackerClient implements AsyncDisposable {
     const timer = setTimeout(() => channel.close(), options.timeoutMs ?? 10_000);
     try {
       const hello = await channel.request(
-        { type: "hello", version: PROTOCOL_VERSION, agent: options.agent ?? "p2pfs-peer" },
+        {
+          type: "hello",
+          version: PROTOCOL_VERSION,
+          agent: options.agent ?? "p2pfs-peer",
+        } satisfies TrackerRequestOf<"hello">,
         helloReply,
       );
       if (hello.server !== "tracker") {
@@ -262,12 +266,11 @@ export class TrackerClient implements AsyncDisposable {
     }
   }
 
-  /** Creates an account. */
   /** Creates an account; resolves to whether it is the tracker's first (its admin). */
   async register(
     username: string,
     password: string,
-    options: { invite?: string } = {},
+    options: Pick<TrackerRequestOf<"register">, "invite"> = {},
   ): Promise<{ admin: boolean }> {
     const reply = await this.#call({
       type: "register",
@@ -281,12 +284,7 @@ export class TrackerClient implements AsyncDisposable {
   /** An operator's action (refused with `FORBIDDEN` unless the session's user is an admin). */
   async admin(
     token: string,
-    request: {
-      action: AdminAction;
-      user?: string;
-      uses?: number;
-      expiresMs?: number;
-    },
+    request: RequestFields<TrackerRequestOf<"admin">>,
   ): Promise<AdminReply> {
     return await this.#call({ type: "admin", token, ...request }, adminReply);
   }
@@ -298,7 +296,7 @@ export class TrackerClient implements AsyncDisposable {
   async login(
     username: string,
     password: string,
-    options: { remember?: boolean } = {},
+    options: Pick<TrackerRequestOf<"login">, "remember"> = {},
   ): Promise<Session> {
     const { token, user, expiresAt, heartbeatMs, trackerKey } = await this.#call(
       { type: "login", username, password, ...(options.remember ? { remember: true } : {}) },
@@ -317,7 +315,10 @@ export class TrackerClient implements AsyncDisposable {
    * Revokes this session, or with `all` every session of the user, or with `session` the one
    * whose id starts so. Resolves to how many were revoked.
    */
-  async logout(token: string, options: { all?: boolean; session?: string } = {}): Promise<number> {
+  async logout(
+    token: string,
+    options: Pick<TrackerRequestOf<"logout">, "all" | "session"> = {},
+  ): Promise<number> {
     const reply = await this.#call({ type: "logout", token, ...options }, logoutReply);
     return reply.revoked ?? 1;
   }
@@ -341,7 +342,7 @@ export class TrackerClient implements AsyncDisposable {
     token: string,
     password: string,
     newPassword: string,
-    options: { keepSessions?: boolean } = {},
+    options: Pick<TrackerRequestOf<"passwd">, "keepSessions"> = {},
   ): Promise<number> {
     const reply = await this.#call({
       type: "passwd",
@@ -370,7 +371,7 @@ export class TrackerClient implements AsyncDisposable {
    */
   async announce(
     token: string,
-    listen: { host: string; port: number; tls?: boolean },
+    listen: Pick<TrackerRequestOf<"announce">, "host" | "port" | "tls">,
     files: FileManifest[],
   ): Promise<{ host: string; port: number }> {
     let recorded = { host: listen.host, port: listen.port };
@@ -418,7 +419,7 @@ export class TrackerClient implements AsyncDisposable {
    */
   async list(
     token: string,
-    options: { search?: string; all?: boolean } = {},
+    options: Pick<TrackerRequestOf<"list">, "search" | "all"> = {},
   ): Promise<FileSummary[]> {
     const files: FileSummary[] = [];
     let cursor: string | undefined;
@@ -441,7 +442,7 @@ export class TrackerClient implements AsyncDisposable {
   async details(
     token: string,
     name: string,
-    which: { sha256?: string; version?: string } = {},
+    which: Pick<TrackerRequestOf<"details">, "sha256" | "version"> = {},
   ): Promise<FileDetails> {
     const key = (await processDownloaderKey()).publicKey;
     const details = await this.#call(
@@ -475,18 +476,7 @@ export class TrackerClient implements AsyncDisposable {
   }
 
   /** Reports how a transfer from `source` went. */
-  async report(
-    token: string,
-    report: {
-      name: string;
-      sha256: string;
-      id: string;
-      source: string;
-      ok: boolean;
-      bytes: number;
-      reason?: string;
-    },
-  ): Promise<void> {
+  async report(token: string, report: RequestFields<TrackerRequestOf<"report">>): Promise<void> {
     await this.#call({ type: "report", token, ...report }, okReply);
   }
 
@@ -498,7 +488,7 @@ export class TrackerClient implements AsyncDisposable {
    */
   async progress(
     token: string,
-    update: Omit<Extract<TrackerRequest, { type: "progress" }>, "type" | "token">,
+    update: RequestFields<TrackerRequestOf<"progress">>,
   ): Promise<void> {
     await this.#call({ type: "progress", token, ...update }, okReply);
   }
@@ -514,7 +504,8 @@ export class TrackerClient implements AsyncDisposable {
     this.close();
   }
 
-  #call<T>(message: OutgoingMessage, schema: Schema<T>): Promise<T> {
+  /** Sends `message`, typed by the request schemas, after the calls before it; checks the reply. */
+  #call<T>(message: TrackerRequest, schema: Schema<T>): Promise<T> {
     const run = this.#queue.catch(() => {}).then(() => this.#channel.request(message, schema));
     this.#queue = run;
     return run;

@@ -9,12 +9,7 @@
  * @module
  */
 import { ProtocolError } from "./errors.ts";
-
-/** Bytes all partly received large frames of one process may hold at once (64 MiB). */
-export const FRAME_BUDGET_BYTES = 64 * 1024 * 1024;
-
-/** Longest a frame waits for budget before its connection gets `BUSY` and is closed. */
-export const FRAME_BUDGET_WAIT_MS = 5_000;
+import { FRAME_BUDGET_BYTES, FRAME_BUDGET_WAIT_MS } from "./limits.ts";
 
 interface Waiter {
   bytes: number;

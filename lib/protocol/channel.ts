@@ -5,7 +5,8 @@
  */
 import type { ByteBudget } from "./byte_budget.ts";
 import { ProtocolError, RemoteError } from "./errors.ts";
-import { type Duplex, encodeFrame, FrameReader, MAX_FRAME_BYTES, writeAll } from "./frame.ts";
+import { type Duplex, encodeFrame, FrameReader, writeAll } from "./frame.ts";
+import { MAX_FRAME_BYTES } from "./limits.ts";
 import { errorReply } from "./messages.ts";
 import type { Schema } from "./schema.ts";
 

@@ -11,12 +11,10 @@
  */
 import { type ByteBudget, sharedFrameBudget } from "./byte_budget.ts";
 import { ProtocolError } from "./errors.ts";
+import { MAX_FRAME_BYTES } from "./limits.ts";
 
 /** Size of the length prefix in bytes. */
 export const FRAME_HEADER_BYTES = 4;
-
-/** Largest control frame body accepted by default (1 MiB). */
-export const MAX_FRAME_BYTES = 1024 * 1024;
 
 /** Something bytes can be read from: `Deno.Conn`, `Deno.FsFile`, or an in-memory pipe. */
 export interface ByteReader {

@@ -7,8 +7,7 @@
  * @module
  */
 
-/** Longest DNS name accepted (RFC 1035, without the trailing dot). */
-export const MAX_HOST_LENGTH = 253;
+import { MAX_HOST_LENGTH } from "./limits.ts";
 
 const IPV4_PART = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
 const IPV4 = new RegExp(`^${IPV4_PART}(?:\\.${IPV4_PART}){3}$`);

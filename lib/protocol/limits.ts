@@ -1,5 +1,6 @@
 /**
- * Every limit a tracker or peer enforces on the wire, by name, with its default. Operators can
+ * Every limit a tracker or peer enforces on the wire, by name, with its default: each is defined
+ * here, and the modules that enforce it import it from here. Operators can
  * override the connection limits and timeouts with flags (`--max-connections`,
  * `--max-per-address`, `--max-unauthenticated`, `--max-http-connections`, `--frame-budget-bytes`,
  * `--handshake-timeout-ms`, `--idle-timeout-ms`); each limit, when crossed,
@@ -7,7 +8,7 @@
  *
  * | limit | default | crossing it |
  * |---|---|---|
- * | {@link MAX_FRAME_BYTES} (frame.ts) | 1 MiB | `FRAME_TOO_LARGE`, connection closed |
+ * | {@link MAX_FRAME_BYTES} | 1 MiB | `FRAME_TOO_LARGE`, connection closed |
  * | {@link HANDSHAKE_TIMEOUT_MS} | 10 s | connection closed (slow-loris, silent clients) |
  * | {@link TRACKER_IDLE_TIMEOUT_MS} | 5 min | connection closed |
  * | {@link PEER_IDLE_TIMEOUT_MS} | 2 min | connection closed |
@@ -21,9 +22,19 @@
  * | {@link HTTP_HEADER_TIMEOUT_MS} (dashboard) | 5 s | connection closed (slow-loris) |
  * | {@link MAX_HTTP_WAITING_FOR_HEADERS} (dashboard) | 64 | the oldest connection still sending headers is closed to make room |
  * | {@link MAX_EVENT_STREAMS} (dashboard) | 64 | HTTP 503 for `/api/events` |
- * | open-file limit (open_files.ts) | read at start | connection caps are lowered to fit under it, less {@link OPEN_FILES_RESERVE} |
- * | {@link FRAME_BUDGET_BYTES} (byte_budget.ts) | 64 MiB per process | a frame above 64 KiB waits up to {@link FRAME_BUDGET_WAIT_MS} (5 s) for budget, then `BUSY`, connection closed |
- * | {@link MAX_FILES_PER_ANNOUNCE} (messages.ts) | 1000 | `BAD_MESSAGE` reply |
+ * | open-file limit (open_files.ts) | read at start | connection caps are lowered to fit under it, less {@link OPEN_FILES_RESERVE} (64) |
+ * | {@link FRAME_BUDGET_BYTES} | 64 MiB per process | a frame above 64 KiB waits up to {@link FRAME_BUDGET_WAIT_MS} (5 s) for budget, then `BUSY`, connection closed |
+ * | {@link MAX_FILES_PER_ANNOUNCE} | 1000 | `BAD_MESSAGE` reply |
+ * | {@link MAX_CHUNKS_PER_FILE} | 8192 | `BAD_MESSAGE` reply (the indexer grows the chunk size to stay under it) |
+ * | {@link MIN_CHUNK_SIZE}, {@link MAX_CHUNK_SIZE} | 64 KiB, 16 MiB | the manifest is refused (`BAD_MESSAGE`) |
+ * | {@link MAX_FILE_BYTES} | 128 GiB | the manifest is refused (`BAD_MESSAGE`) |
+ * | {@link MAX_HAVE_MAP_CHARS} | 1368 | `BAD_MESSAGE` reply; a have-map of another length than its chunk count is refused too |
+ * | {@link HAVE_WAIT_MS} | 2 s | a `have` with `wait` is answered with what there is |
+ * | {@link MAX_PAGE_ENTRIES} | 5000 | a `list` page ends (with `next`); a larger `limit` is `BAD_MESSAGE` |
+ * | {@link MAX_PAGE_BYTES} | 256 KiB | a `list` or `holders` page ends (with `next`) |
+ * | {@link MAX_VERSIONS_LISTED} | 100 | `details` lists only the preferred versions |
+ * | {@link MAX_HOST_LENGTH} | 253 | `BAD_MESSAGE` reply |
+ * | {@link MIN_PASSWORD_LENGTH} | 8 | `INVALID` reply to `register` or `passwd` |
  * | {@link SEND_STALL_MS} | 30 s | a peer that stops reading what it asked for is cut off |
  * | {@link TICKET_TTL_MS} | 10 min | the ticket opens no new connection (`FORBIDDEN`) |
  * | {@link TICKET_WINDOW_MS} | 10 s | a peer connection that showed no valid ticket is closed |
@@ -32,7 +43,7 @@
  * | {@link OVERFLOW_TICKET_WINDOW_MS} | 2 s | a connection over the unticketed caps without a valid ticket is closed |
  * | {@link MAX_PEER_CONNECTIONS_PER_MEMBER} | 16 | a ticket of a member holding that many gets `BUSY`, connection closed |
  * | {@link MAX_TICKETS_PER_CONNECTION} | 64 | the oldest ticket shown on the connection is forgotten |
- * | {@link MAX_TICKET_CHARS} (messages.ts) | 512 | `BAD_MESSAGE` reply |
+ * | {@link MAX_TICKET_CHARS} | 512 | `BAD_MESSAGE` reply |
  *
  * A failed accept (for example `Too many open files`) never ends an accept loop: it pauses (5 ms,
  * doubling to 1 s) and goes on. Frames up to 64 KiB use each connection's standing buffer; a
@@ -47,10 +58,61 @@
  *
  * @module
  */
-export { FRAME_BUDGET_BYTES, FRAME_BUDGET_WAIT_MS } from "./byte_budget.ts";
-export { MAX_FRAME_BYTES } from "./frame.ts";
-export { OPEN_FILES_RESERVE } from "./open_files.ts";
-export { MAX_FILES_PER_ANNOUNCE, MAX_TICKET_CHARS } from "./messages.ts";
+
+/** Largest control frame body accepted by default (1 MiB). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Bytes all partly received large frames of one process may hold at once (64 MiB). */
+export const FRAME_BUDGET_BYTES = 64 * 1024 * 1024;
+
+/** Longest a frame waits for budget before its connection gets `BUSY` and is closed. */
+export const FRAME_BUDGET_WAIT_MS = 5_000;
+
+/** Descriptors kept for the runtime, the store and outgoing connections (≈ 35 in use at idle). */
+export const OPEN_FILES_RESERVE = 64;
+
+/** Most chunks one file may have; the indexer grows the chunk size to stay under it. */
+export const MAX_CHUNKS_PER_FILE = 8192;
+
+/** Smallest chunk size a manifest may use: 64 KiB. */
+export const MIN_CHUNK_SIZE = 64 * 1024;
+
+/** Largest chunk size a manifest may use: 16 MiB. */
+export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
+
+/** Largest file a manifest may describe: {@link MAX_CHUNKS_PER_FILE} chunks of 16 MiB (128 GiB). */
+export const MAX_FILE_BYTES: number = MAX_CHUNKS_PER_FILE * MAX_CHUNK_SIZE;
+
+/** Most characters of an encoded have-map: `MAX_CHUNKS_PER_FILE` bits in base64. */
+export const MAX_HAVE_MAP_CHARS: number = Math.ceil(Math.ceil(MAX_CHUNKS_PER_FILE / 8) / 3) * 4;
+
+/** Longest a `have` request with `wait` is held before it is answered with what there is. */
+export const HAVE_WAIT_MS = 2_000;
+
+/** Most entries one page of `list` or `holders` carries (pages are bounded in bytes too). */
+export const MAX_PAGE_ENTRIES = 5_000;
+
+/** Most versions of one name a `details` reply lists (the preferred ones). */
+export const MAX_VERSIONS_LISTED = 100;
+
+/**
+ * Most bytes of JSON the entries of one page may take: `list` and `holders` pages, and the holders
+ * in a `details` reply (whose chunk hashes take at most 8192 × 67 bytes more), so that every reply
+ * stays well within the frame limit.
+ */
+export const MAX_PAGE_BYTES = 256 * 1024;
+
+/** Most files one `announce` message may carry (a peer sends several messages for more). */
+export const MAX_FILES_PER_ANNOUNCE = 1000;
+
+/** Longest host name accepted in a message (RFC 1035, without the trailing dot). */
+export const MAX_HOST_LENGTH = 253;
+
+/** Shortest password accepted at registration. */
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** Longest read ticket accepted, in characters (a real one is about 300). */
+export const MAX_TICKET_CHARS = 512;
 
 /** Time allowed between connecting and the first complete message (`hello`). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;

@@ -25,16 +25,7 @@
  */
 import { createHash } from "node:crypto";
 import { ProtocolError } from "./errors.ts";
-import { MAX_CHUNKS_PER_FILE } from "./messages.ts";
-
-/** Smallest chunk size a manifest may use: 64 KiB. */
-export const MIN_CHUNK_SIZE = 64 * 1024;
-
-/** Largest chunk size a manifest may use: 16 MiB. */
-export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
-
-/** Largest file a manifest may describe: {@link MAX_CHUNKS_PER_FILE} chunks of 16 MiB (128 GiB). */
-export const MAX_FILE_BYTES = MAX_CHUNKS_PER_FILE * MAX_CHUNK_SIZE;
+import { MAX_CHUNK_SIZE, MAX_FILE_BYTES, MIN_CHUNK_SIZE } from "./limits.ts";
 
 /** SHA-256 of zero bytes: the whole-file hash of an empty file. */
 export const EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";

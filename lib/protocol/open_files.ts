@@ -7,12 +7,10 @@
  *
  * @module
  */
+import { OPEN_FILES_RESERVE } from "./limits.ts";
 
 /** Set by a parent that starts a sandboxed copy of itself, which may not read `/proc`. */
 export const OPEN_FILES_ENV = "P2PFS_OPEN_FILES";
-
-/** Descriptors kept for the runtime, the store and outgoing connections (≈ 35 in use at idle). */
-export const OPEN_FILES_RESERVE = 64;
 
 /**
  * The open-file limit of this process, or null when it cannot be read (or is unlimited). Tries

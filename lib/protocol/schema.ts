@@ -2,6 +2,11 @@
  * A tiny validator kit for control messages: each schema is a function that returns the value
  * typed, or throws a `BAD_MESSAGE` {@link ProtocolError} naming the offending field.
  *
+ * A message's type is declared once, with a comment on each field, and its schema is built with
+ * {@link objectOf}, which the compiler checks against that type field by field: a field the
+ * schema lacks or adds, an optional field made required, or a looser check than the type is an
+ * error. So the documented type, the schema and the clients that send it cannot drift apart.
+ *
  * @module
  */
 import { ProtocolError } from "./errors.ts";
@@ -142,6 +147,36 @@ export function optional<T>(schema: Schema<T>): OptionalSchema<T> {
     ((value: unknown, path: string) =>
       value === undefined ? undefined : schema(value, path)) as OptionalSchema<T>;
   return Object.assign(checked, { optional: true as const });
+}
+
+/**
+ * The schemas that check an object of type `T`, field by field: an optional field of `T` needs an
+ * {@link optional} schema, a required one a plain schema of its type.
+ */
+export type ShapeOf<T> = {
+  // deno-lint-ignore ban-types
+  [K in keyof T]-?: {} extends Pick<T, K> ? OptionalSchema<Exclude<T[K], undefined>>
+    : Schema<T[K]>;
+};
+
+/**
+ * A plain object of the declared type `T`, with a schema for each of its fields (checked by the
+ * compiler, see {@link ShapeOf}); unknown fields are dropped.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { int, objectOf, optional, str } from "./schema.ts";
+ * interface Point {
+ *   x: number; // across
+ *   label?: string; // what to call it
+ * }
+ * const point = objectOf<Point>({ x: int(), label: optional(str()) });
+ * assert.deepEqual(point({ x: 1, extra: true }, "msg"), { x: 1 });
+ * ```
+ */
+export function objectOf<T>(shape: ShapeOf<T>): Schema<T> {
+  return object(shape as Shape) as Schema<T>;
 }
 
 /**

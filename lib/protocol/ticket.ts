@@ -19,8 +19,10 @@
  *
  * @module
  */
+import { CodedError } from "../common/mod.ts";
 import { ProtocolError } from "./errors.ts";
-import { MAX_TICKET_CHARS, USERNAME_PATTERN } from "./messages.ts";
+import { MAX_TICKET_CHARS } from "./limits.ts";
+import { USERNAME_PATTERN } from "./messages.ts";
 import { int, object, str } from "./schema.ts";
 
 /** What a ticket says. */
@@ -46,13 +48,12 @@ export interface DecodedTicket {
 }
 
 /** Why a well-formed ticket or proof is refused; becomes a `FORBIDDEN` reply. */
-export class TicketError extends Error {
-  /** Always `FORBIDDEN`. */
-  readonly code = "FORBIDDEN" as const;
-  /** Builds the error; `message` follows "Cannot X: why". */
+export class TicketError extends CodedError<"FORBIDDEN"> {
+  /** The class name, `TicketError`, for logs and `String(error)`. */
+  override readonly name = "TicketError";
+  /** Builds the error, always `FORBIDDEN`; `message` follows "Cannot X: why". */
   constructor(message: string) {
-    super(message);
-    this.name = "TicketError";
+    super("FORBIDDEN", message);
   }
 }
 

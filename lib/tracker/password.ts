@@ -6,6 +6,7 @@
  * @module
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
+import { CodedError } from "../common/mod.ts";
 
 /** What is stored for one password. */
 export interface PasswordHash {
@@ -48,13 +49,15 @@ export const MAX_WAITING_HASHES = 16;
  * assert.equal(new HashBusyError().code, "BUSY");
  * ```
  */
-export class HashBusyError extends Error {
-  /** The reply's code. */
-  readonly code = "BUSY";
-  /** Builds the error. */
+export class HashBusyError extends CodedError<"BUSY"> {
+  /** The class name, `HashBusyError`, for logs and `String(error)`. */
+  override readonly name = "HashBusyError";
+  /** Builds the error, always `BUSY`. */
   constructor() {
-    super("Cannot check password now: too many password checks are waiting; try again shortly");
-    this.name = "HashBusyError";
+    super(
+      "BUSY",
+      "Cannot check password now: too many password checks are waiting; try again shortly",
+    );
   }
 }
 

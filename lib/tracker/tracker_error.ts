@@ -5,10 +5,16 @@
  *
  * @module
  */
+import { CodedError } from "../common/mod.ts";
+import type { RemoteErrorCode } from "../protocol/mod.ts";
 import { HashBusyError } from "./password.ts";
 
-/** Codes of the tracker's refusals. */
-export type TrackerErrorCode =
+/**
+ * Codes of the tracker's refusals: a part of the wire's {@link RemoteErrorCode}s, so the compiler
+ * refuses a code that the clients would not know.
+ */
+export type TrackerErrorCode = Extract<
+  RemoteErrorCode,
   | "AUTH_FAILED"
   | "USER_EXISTS"
   | "BAD_TOKEN"
@@ -16,7 +22,8 @@ export type TrackerErrorCode =
   | "FORBIDDEN"
   | "INVALID"
   | "RATE_LIMITED"
-  | "BUSY";
+  | "BUSY"
+>;
 
 /**
  * A request the tracker refuses; becomes an `error` reply with the same code.
@@ -28,15 +35,9 @@ export type TrackerErrorCode =
  * assert.ok(new TrackerError("NOT_FOUND", "Cannot find file: x").code === "NOT_FOUND");
  * ```
  */
-export class TrackerError extends Error {
-  /** Why it was refused. */
-  readonly code: TrackerErrorCode;
-  /** Builds the error. */
-  constructor(code: TrackerErrorCode, message: string) {
-    super(message);
-    this.name = "TrackerError";
-    this.code = code;
-  }
+export class TrackerError extends CodedError<TrackerErrorCode> {
+  /** The class name, `TrackerError`, for logs and `String(error)`. */
+  override readonly name = "TrackerError";
 }
 
 /** A full hash queue as the `BUSY` refusal; any other error as it is. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  decodeChunkIndexes,
   decodeHaveMap,
+  encodeChunkIndexes,
   encodeHaveMap,
   haveReply,
   MAX_CHUNKS_PER_FILE,
@@ -58,4 +60,33 @@ Deno.test("a have-map of MAX_CHUNKS_PER_FILE chunks fits the have reply, and one
   const reply = { type: "have", id: "a".repeat(64), bits: full, complete: true };
   assert.equal(haveReply(reply, "have").bits, full);
   assert.throws(() => haveReply({ ...reply, bits: `${full}A` }, "have"), ProtocolError);
+});
+
+Deno.test("decodeChunkIndexes() gives back the indexes encodeChunkIndexes() got, in the same map as encodeHaveMap()", () => {
+  fc.assert(
+    fc.property(haves, (have) => {
+      const indexes = [...have.keys()].filter((i) => have[i] === 1);
+      const text = encodeChunkIndexes(indexes, have.length);
+      assert.equal(text, encodeHaveMap(have));
+      assert.deepEqual(decodeChunkIndexes(text, have.length), indexes);
+    }),
+    { numRuns: RUNS },
+  );
+});
+
+Deno.test("decodeChunkIndexes() refuses a map whose length disagrees with the chunk count", () => {
+  assert.throws(() => decodeChunkIndexes(encodeChunkIndexes([0, 8], 9), 8), {
+    name: "ProtocolError",
+    code: "BAD_MESSAGE",
+    message: "Cannot decode have-map: 2 bytes for 8 chunks",
+  });
+  assert.throws(() => decodeChunkIndexes(encodeChunkIndexes([0], 8), 9), ProtocolError);
+  assert.throws(() => decodeChunkIndexes("Dw==", 3), /a bit past the last chunk/);
+});
+
+Deno.test("encodeChunkIndexes() refuses an index that is not a chunk", () => {
+  assert.throws(() => encodeChunkIndexes([3], 3), RangeError);
+  assert.throws(() => encodeChunkIndexes([-1], 3), RangeError);
+  assert.throws(() => encodeChunkIndexes([0.5], 3), RangeError);
+  assert.throws(() => encodeChunkIndexes([], MAX_CHUNKS_PER_FILE + 1), RangeError);
 });

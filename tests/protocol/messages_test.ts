@@ -1,16 +1,21 @@
 import assert from "node:assert/strict";
 import {
   decodeMessage,
+  encodeHaveMap,
   int,
   isSafeFileName,
   MAX_CHUNKS_PER_FILE,
   MAX_FILES_PER_ANNOUNCE,
   object,
+  objectOf,
   optional,
   parsePeerRequest,
   parseTrackerRequest,
+  type PeerRequestOf,
   ProtocolError,
+  type RequestFields,
   str,
+  type TrackerRequestOf,
 } from "../../lib/protocol/mod.ts";
 
 const encoder = new TextEncoder();
@@ -511,4 +516,57 @@ Deno.test("parseTrackerRequest() only ever returns or throws ProtocolError on mu
     }
   }
   assert.ok(accepted > 0, "some mutations stay valid");
+});
+
+Deno.test("a progress request typed from the schema carries a have-map and passes the tracker's check", () => {
+  const update: RequestFields<TrackerRequestOf<"progress">> = {
+    name: "a.bin",
+    id: HASH_A,
+    host: "127.0.0.1",
+    port: 7071,
+    progress: 0.5,
+    have: encodeHaveMap(Uint8Array.of(1, 0, 1)),
+  };
+  const request: TrackerRequestOf<"progress"> = { type: "progress", token: TOKEN, ...update };
+  assert.deepEqual(parseTrackerRequest(request), request);
+});
+
+Deno.test("request types from the schema refuse, when type-checked, a field the schema would refuse", () => {
+  const report: TrackerRequestOf<"report"> = {
+    type: "report",
+    token: TOKEN,
+    name: "a.bin",
+    sha256: HASH_A,
+    id: HASH_B,
+    source: "bob",
+    ok: false,
+    bytes: 0,
+    // @ts-expect-error: a reason is one of the schema's failure reasons, not any string
+    reason: "bored",
+  };
+  assert.throws(() => parseTrackerRequest(report), protocolError("BAD_MESSAGE"));
+  const have: PeerRequestOf<"have"> = { type: "have", name: "a.bin", id: HASH_A, wait: true };
+  assert.deepEqual(parsePeerRequest(have), have);
+  // @ts-expect-error: a read needs its offset and length
+  const read: PeerRequestOf<"read"> = { type: "read", name: "a.bin", sha256: HASH_A };
+  assert.throws(() => parsePeerRequest(read), protocolError("BAD_MESSAGE"));
+});
+
+Deno.test("objectOf() refuses, when type-checked, a schema that drifts from its declared type", () => {
+  interface Point {
+    x: number;
+    label?: string;
+  }
+  const point = objectOf<Point>({ x: int(), label: optional(str()) });
+  assert.deepEqual(point({ x: 1, label: "a", extra: true }, "point"), { x: 1, label: "a" });
+  // @ts-expect-error: the schema lacks a field of the type
+  objectOf<Point>({ x: int() });
+  // @ts-expect-error: the schema checks a field the type does not have
+  objectOf<Point>({ x: int(), label: optional(str()), y: int() });
+  // @ts-expect-error: an optional field of the type has a required schema
+  objectOf<Point>({ x: int(), label: str() });
+  // @ts-expect-error: a required field of the type has an optional schema
+  objectOf<Point>({ x: optional(int()), label: optional(str()) });
+  // @ts-expect-error: the schema checks another type than the field's
+  objectOf<Point>({ x: str(), label: optional(str()) });
 });
