@@ -1,6 +1,7 @@
 /**
- * Small charts drawn as inline SVG (no script, no style attributes, so a strict content security
- * policy allows them): transfers per minute, and a file version's chunk map.
+ * The transfers chart: transfers per minute over the last hour, drawn as inline SVG (no script, no
+ * style attributes, so a strict content security policy allows it). The chunk map, also SVG, is in
+ * `chunk_map.ts`.
  *
  * @module
  */
@@ -98,60 +99,5 @@ export function transfersChart(buckets: readonly MinuteBucket[]): Html {
         5}" font-size="10" fill="#868e96">transfers/min</text><text x="${width -
         right}" y="${height -
         2}" font-size="10" fill="#868e96" text-anchor="end">time (UTC)</text>${ticks}${bars}</svg>
-  `;
-}
-
-/**
- * One square per chunk, coloured by how many online sources hold it (grey: none); squares get
- * smaller for files with many chunks.
- */
-export function chunkMap(counts: readonly number[]): Html {
-  const columns = 64;
-  const cell = counts.length > 2048 ? 4 : counts.length > 512 ? 7 : counts.length > 64 ? 12 : 22;
-  const rows = Math.max(1, Math.ceil(counts.length / columns));
-  const width = Math.min(counts.length, columns) * cell;
-  const height = rows * cell;
-  const cells = counts.map((n, i) =>
-    html`
-      <rect x="${(i % columns) * cell}" y="${Math.floor(i / columns) * cell}" width="${cell -
-        1}" height="${cell - 1}" fill="${shade(n)}">
-        <title>chunk ${i}: ${n} online source${n === 1 ? "" : "s"}</title>
-      </rect>
-    `
-  );
-  return html`
-    <svg class="chunkmap" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"
-      role="img" aria-label="${counts.length} chunks">${cells}</svg>
-  `;
-}
-
-const SHADES = ["#dee2e6", "#b2f2bb", "#69db7c", "#37b24d", "#2b8a3e"];
-
-/** Grey for no source, then darker greens for more sources (4 and up look the same). */
-function shade(sources: number): string {
-  return SHADES[Math.min(4, sources)]!;
-}
-
-/**
- * What the chunk map's colours mean: a swatch for no source, 1, 2, 3 and 4 or more, and what a
- * source is.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { chunkMapLegend } from "./chart.ts";
- * assert.match(chunkMapLegend().value, /no online source/);
- * ```
- */
-export function chunkMapLegend(): Html {
-  const labels = ["no online source", "1 source", "2", "3", "4 or more"];
-  const items = labels.map((label, i) =>
-    html`<li><svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="${SHADES[
-      i
-    ]!}"></rect></svg> ${label}</li>`
-  );
-  return html`
-    <ul class="legend" aria-label="Chunk map legend">${items}<li
-        class="hint">a source is an online holder of the whole file, or a download that has verified the chunk</li></ul>
   `;
 }
