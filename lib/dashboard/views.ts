@@ -10,9 +10,8 @@ import { decodeHaveMap } from "../protocol/mod.ts";
 import {
   HolderIndex,
   type IndexedVersion,
-  MISSED_HEARTBEATS_OFFLINE,
+  isOnline,
   type PartialHolders,
-  type PeerRecord,
   type TrackerStore,
 } from "../tracker/mod.ts";
 import { countPeers, countSwarm, countWindow, inProgress, type SwarmCounts } from "./counts.ts";
@@ -212,11 +211,6 @@ export interface FileDetailView {
   transfers: TransferRecord[];
 }
 
-/** Whether a peer counts as online at `now` (the same rule as the tracker's). */
-export function isOnline(peer: PeerRecord, heartbeatMs: number, now: number): boolean {
-  return peer.online && now - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * heartbeatMs;
-}
-
 /** The holder index the pages read: the tracker's, or one read from the store now. */
 export async function readIndex(source: DashboardSource): Promise<HolderIndex> {
   if (source.index) return await source.index();
@@ -244,9 +238,10 @@ interface Snapshot {
 async function snapshot(source: DashboardSource): Promise<Snapshot> {
   const index = await readIndex(source);
   const now = source.events.now();
+  const at = { now, heartbeatMs: source.heartbeatMs };
   const online = (user: string) => {
     const peer = index.peer(user);
-    return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
+    return peer !== undefined && isOnline(peer, at);
   };
   const downloads = readDownloads(source, index, now);
   const byVersion = new Map<string, LiveDownload[]>();
@@ -258,11 +253,18 @@ async function snapshot(source: DashboardSource): Promise<Snapshot> {
   return { index, online, now, downloads, byVersion };
 }
 
-function summarize(version: IndexedVersion, snap: Snapshot): FileView {
+/**
+ * A version's counts at a snapshot, "sources online" among them: every page and the JSON API take
+ * a version's counts from here (by the rules of `countSwarm`).
+ */
+function versionCounts(version: IndexedVersion, snap: Snapshot): SwarmCounts {
   const downloads = (snap.byVersion.get(version.id) ?? []).map((d) => d.view);
-  const counts = countSwarm(version.holders.keys(), snap.online, downloads);
+  return countSwarm(version.holders.keys(), snap.online, downloads);
+}
+
+function summarize(version: IndexedVersion, snap: Snapshot): FileView {
   const { name, size, sha256, id } = version;
-  return { name, size, sha256, id, ...counts };
+  return { name, size, sha256, id, ...versionCounts(version, snap) };
 }
 
 /** Every download in progress (`/api/downloads`), by file name then user. */
@@ -453,7 +455,7 @@ export async function readFile(
     }));
     holderViews.sort((a, b) => Number(b.online) - Number(a.online) || cmp(a.user, b.user));
     const live = snap.byVersion.get(id) ?? [];
-    const counts = countSwarm(version.holders.keys(), snap.online, live.map((d) => d.view));
+    const counts = versionCounts(version, snap);
     const chunkMap = new Array<number>(chunks).fill(holderViews.filter((h) => h.online).length);
     // Downloads: listed after the holders, counted where their have-maps say.
     for (const { view: d, have: sent } of live) {
