@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type Html, html } from "./html.ts";
+import { element, type Html, html } from "./html.ts";
 
 /**
  * One square per chunk, coloured by how many online sources hold it (grey: none); squares get
@@ -18,17 +18,24 @@ export function chunkMap(counts: readonly number[]): Html {
   const width = Math.min(counts.length, columns) * cell;
   const height = rows * cell;
   const cells = counts.map((n, i) =>
-    html`
-      <rect x="${(i % columns) * cell}" y="${Math.floor(i / columns) * cell}" width="${cell -
-        1}" height="${cell - 1}" fill="${shade(n)}">
-        <title>chunk ${i}: ${n} online source${n === 1 ? "" : "s"}</title>
-      </rect>
-    `
+    element(
+      "rect",
+      {
+        x: (i % columns) * cell,
+        y: Math.floor(i / columns) * cell,
+        width: cell - 1,
+        height: cell - 1,
+        fill: shade(n),
+      },
+      element("title", {}, `chunk ${i}: ${n} online source${n === 1 ? "" : "s"}`),
+    )
   );
-  return html`
-    <svg class="chunkmap" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"
-      role="img" aria-label="${counts.length} chunks">${cells}</svg>
-  `;
+  const size = { viewBox: `0 0 ${width} ${height}`, width, height };
+  return element(
+    "svg",
+    { class: "chunkmap", ...size, role: "img", "aria-label": `${counts.length} chunks` },
+    cells,
+  );
 }
 
 const SHADES = ["#dee2e6", "#b2f2bb", "#69db7c", "#37b24d", "#2b8a3e"];
@@ -51,15 +58,22 @@ function shade(sources: number): string {
  */
 export function chunkMapLegend(): Html {
   const labels = ["no online source", "1 source", "2", "3", "4 or more"];
-  const items = labels.map((label, i) =>
-    html`<li><svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="${SHADES[
-      i
-    ]!}"></rect></svg> ${label}</li>`
+  const items = labels.map((label, i) => {
+    const swatch = element(
+      "svg",
+      { class: "swatch", width: 12, height: 12, viewBox: "0 0 12 12", "aria-hidden": "true" },
+      element("rect", { width: 12, height: 12, fill: SHADES[i] }),
+    );
+    return element("li", {}, swatch, ` ${label}`);
+  });
+  const hint =
+    "a source is an online holder of the whole file, or a download that has verified the chunk";
+  return element(
+    "ul",
+    { class: "legend", "aria-label": "Chunk map legend" },
+    items,
+    element("li", { class: "hint" }, hint),
   );
-  return html`
-    <ul class="legend" aria-label="Chunk map legend">${items}<li
-        class="hint">a source is an online holder of the whole file, or a download that has verified the chunk</li></ul>
-  `;
 }
 
 /**
