@@ -128,20 +128,33 @@ export function shortHash(sha256: string): Html {
   return html`<code title="${sha256}">${sha256.slice(0, 16)}…</code>`;
 }
 
+/** What a {@link card} shows. */
+export interface CardContent {
+  /** Names the value (`data-stat`), for the page's script and tests. */
+  stat: string;
+  /** The number, as shown. */
+  value: string | number;
+  /** What it counts. */
+  label: string;
+  /** A note below, if any. */
+  note?: HtmlValue;
+}
+
 /**
- * A headline number: its value (named `data-stat`), what it counts and an optional note below.
+ * A headline number: its value, what it counts and an optional note below.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { card } from "./components.ts";
- * assert.match(card("files", "3", "files").value, /<div class="num" data-stat="files">3<\/div>/);
+ * const files = card({ stat: "files", value: 3, label: "files" }).value;
+ * assert.match(files, /<div class="num" data-stat="files">3<\/div>/);
  * ```
  */
-export function card(stat: string, value: string, label: string, note?: HtmlValue): Html {
-  const number = html`<div class="num" data-stat="${stat}">${value}</div>`;
-  const below = note ? html`<div class="note">${note}</div>` : "";
-  return html`<div class="card">${number}<div class="label">${label}</div>${below}</div>`;
+export function card(content: CardContent): Html {
+  const number = html`<div class="num" data-stat="${content.stat}">${content.value}</div>`;
+  const below = content.note ? html`<div class="note">${content.note}</div>` : "";
+  return html`<div class="card">${number}<div class="label">${content.label}</div>${below}</div>`;
 }
 
 /** A `<section>` with its heading. */

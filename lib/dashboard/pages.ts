@@ -39,39 +39,39 @@ export function overviewPage(
 ): Page {
   const stat = (name: string, value: number) => html`<span data-stat="${name}">${value}</span>`;
   const cards = [
-    card(
-      "peersOnline",
-      String(stats.peersOnline),
-      "peers online",
-      html`of ${stat("peersTotal", stats.peersTotal)} known`,
-    ),
-    card(
-      "files",
-      String(stats.files),
-      "files",
-      html`${stat("filesOnline", stats.filesOnline)} with a source online`,
-    ),
-    card(
-      "bytesShared",
-      formatBytes(stats.bytesShared),
-      "shared online",
-      html`${stat("bytesSharedExact", stats.bytesShared)} bytes`,
-    ),
-    card(
-      "downloading",
-      String(stats.downloading),
-      "downloads in progress",
-      html`${stat("stalled", stats.stalled)} stalled`,
-    ),
-    card(
-      "transfersLastHour",
-      String(stats.transfersLastHour),
-      "transfers, last hour",
-      formatBytes(stats.bytesLastHour),
-    ),
-    card("failuresLastHour", String(stats.failuresLastHour), "failures, last hour"),
-  ];
-  const latest = transfersTable(recent, stats.now, "No transfers yet.");
+    {
+      stat: "peersOnline",
+      value: stats.peersOnline,
+      label: "peers online",
+      note: html`of ${stat("peersTotal", stats.peersTotal)} known`,
+    },
+    {
+      stat: "files",
+      value: stats.files,
+      label: "files",
+      note: html`${stat("filesOnline", stats.filesOnline)} with a source online`,
+    },
+    {
+      stat: "bytesShared",
+      value: formatBytes(stats.bytesShared),
+      label: "shared online",
+      note: html`${stat("bytesSharedExact", stats.bytesShared)} bytes`,
+    },
+    {
+      stat: "downloading",
+      value: stats.downloading,
+      label: "downloads in progress",
+      note: html`${stat("stalled", stats.stalled)} stalled`,
+    },
+    {
+      stat: "transfersLastHour",
+      value: stats.transfersLastHour,
+      label: "transfers, last hour",
+      note: formatBytes(stats.bytesLastHour),
+    },
+    { stat: "failuresLastHour", value: stats.failuresLastHour, label: "failures, last hour" },
+  ].map(card);
+  const latest = transfersTable(recent, { now: stats.now, empty: "No transfers yet." });
   return {
     section: "overview",
     title: "Overview",
@@ -111,7 +111,7 @@ export function peersPage(
     title: "Peers",
     live: html`
       <p class="summary">${online} online of ${total}</p>
-      ${peersTable(peers, now, { by: sort, dir })}
+      ${peersTable(peers, { now, sort: { by: sort, dir } })}
     `,
   };
 }
@@ -170,7 +170,10 @@ export function filePage(file: FileDetailView, now: number): Page {
       </section>
     `;
   });
-  const transfers = transfersTable(file.transfers, now, "No transfers of this file yet.");
+  const transfers = transfersTable(file.transfers, {
+    now,
+    empty: "No transfers of this file yet.",
+  });
   return {
     section: "files",
     title: file.name,
@@ -198,11 +201,10 @@ export function peerPage(detail: PeerDetailView, now: number): Page {
       stat: "downloads",
     },
   ], "peer");
-  const transfers = transfersTable(
-    detail.transfers,
+  const transfers = transfersTable(detail.transfers, {
     now,
-    "No transfer from or to this peer since the tracker started.",
-  );
+    empty: "No transfer from or to this peer since the tracker started.",
+  });
   return {
     section: "peers",
     title: p.user,
@@ -228,7 +230,10 @@ export function transfersPage(
     : html`<ul class="reasons">${
       reasons.map(([reason, n]) => html`<li><b>${reason}</b>: ${n}</li>`)
     }</ul>`;
-  const latest = transfersTable(transfers, stats.now, "No transfers since the tracker started.");
+  const latest = transfersTable(transfers, {
+    now: stats.now,
+    empty: "No transfers since the tracker started.",
+  });
   return {
     section: "transfers",
     title: "Transfers",

@@ -53,12 +53,12 @@ export function downloadsTable(downloads: readonly DownloadView[], empty: string
   });
 }
 
-/** Reported transfers, newest first: when, file, from, to, result and bytes. */
+/** Reported transfers, newest first: when (seen from `now`), file, from, to, result and bytes. */
 export function transfersTable(
   transfers: readonly TransferRecord[],
-  now: number,
-  empty: string,
+  options: { now: number; empty: string },
 ): Html {
+  const { now, empty } = options;
   const result = (t: TransferRecord) =>
     t.ok ? pill("on", "ok") : pill("bad", `failed: ${t.reason ?? "unknown"}`);
   return table(transfers, [
@@ -133,7 +133,11 @@ function sortHead(sort: PeerSort, key: string, label: string, numeric = false): 
 }
 
 /** Every peer with its status and counts, sorted as `sort` says (then by user). */
-export function peersTable(peers: readonly PeerView[], now: number, sort: PeerSort): Html {
+export function peersTable(
+  peers: readonly PeerView[],
+  options: { now: number; sort: PeerSort },
+): Html {
+  const { now, sort } = options;
   const compare = PEER_SORTS[sort.by] ?? PEER_SORTS.user!;
   const sorted = [...peers].sort((a, b) =>
     (sort.dir === "asc" ? compare(a, b) : compare(b, a)) || PEER_SORTS.user!(a, b)

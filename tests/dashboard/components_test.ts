@@ -56,7 +56,10 @@ Deno.test("the peers table marks the sorted column and links it to the other dir
     stalled: 0,
     announced: true,
   });
-  const out = peersTable([peer("ann", 1), peer("bob", 5)], 1, { by: "downloads", dir: "desc" })
+  const out = peersTable([peer("ann", 1), peer("bob", 5)], {
+    now: 1,
+    sort: { by: "downloads", dir: "desc" },
+  })
     .value;
   assert.match(
     out,
