@@ -8,6 +8,7 @@
 import { transfersChart } from "./chart.ts";
 import { chunkMapFigure } from "./chunk_map.ts";
 import { card, emptyState, facts, peerStatus, section, timeAgo } from "./components.ts";
+import { countPeers } from "./counts.ts";
 import type { DownloadView } from "./downloads.ts";
 import type { TransferRecord } from "./event_log.ts";
 import { formatBytes, formatCount } from "./format.ts";
@@ -99,13 +100,9 @@ export function peersPage(
   sort: string,
   dir: PeerSort["dir"],
 ): Page {
-  // The rule of `countPeers`.
-  const online = element(
-    "span",
-    { "data-stat": "peersOnline" },
-    peers.filter((p) => p.online).length,
-  );
-  const total = element("span", { "data-stat": "peersTotal" }, peers.length);
+  const count = countPeers(new Map(peers.map((p) => [p.user, p.online])));
+  const online = element("span", { "data-stat": "peersOnline" }, count.online);
+  const total = element("span", { "data-stat": "peersTotal" }, count.total);
   return {
     section: "peers",
     title: "Peers",

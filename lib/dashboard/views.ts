@@ -14,7 +14,14 @@ import {
   type PartialHolders,
   type TrackerStore,
 } from "../tracker/mod.ts";
-import { countPeers, countSwarm, countWindow, inProgress, type SwarmCounts } from "./counts.ts";
+import {
+  countPeers,
+  countSwarm,
+  countWindow,
+  inProgress,
+  peersOnline,
+  type SwarmCounts,
+} from "./counts.ts";
 import { type DownloadView, type LiveDownload, readDownloads } from "./downloads.ts";
 import type { EventLog, MinuteBucket, TransferRecord } from "./event_log.ts";
 import { formatHostPort } from "./format.ts";
@@ -233,6 +240,8 @@ interface Snapshot {
   downloads: LiveDownload[];
   /** The same, by version id. */
   byVersion: Map<string, LiveDownload[]>;
+  /** Every user known (announced, or a partial holder), and whether it counts as online. */
+  peersOnline: Map<string, boolean>;
 }
 
 async function snapshot(source: DashboardSource): Promise<Snapshot> {
@@ -250,7 +259,9 @@ async function snapshot(source: DashboardSource): Promise<Snapshot> {
     if (list) list.push(d);
     else byVersion.set(d.view.id, [d]);
   }
-  return { index, online, now, downloads, byVersion };
+  const announced = new Map([...index.peers.keys()].map((user) => [user, online(user)]));
+  const known = peersOnline(announced, downloads.map((d) => d.view.user));
+  return { index, online, now, downloads, byVersion, peersOnline: known };
 }
 
 /**
@@ -288,15 +299,12 @@ export async function readDownloadViews(source: DashboardSource): Promise<Downlo
  */
 export async function readStats(source: DashboardSource): Promise<Stats> {
   const snap = await snapshot(source);
-  const { index, online, now } = snap;
+  const { index, now } = snap;
   const files = index.versions.map((v) => summarize(v, snap));
   const perMinute = source.events.perMinute(60);
   const window = countWindow(perMinute);
   const live = snap.downloads.map((d) => d.view).filter(inProgress);
-  const peers = countPeers(
-    new Map([...index.peers.keys()].map((user) => [user, online(user)])),
-    snap.downloads.map((d) => d.view.user),
-  );
+  const peers = countPeers(snap.peersOnline);
   const busy = new Map<string, { name: string; transfers: number; bytes: number }>();
   for (const t of source.events.transfers()) {
     if (!t.ok) continue;
@@ -355,11 +363,11 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
 async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerView[]> {
   const { index } = snap;
   const partial = snap.downloads.map((d) => d.view);
-  const users = new Set([...index.peers.keys(), ...partial.map((d) => d.user)]);
+  const users = [...snap.peersOnline.keys()];
   const allStats = source.index
-    ? new Map([...users].map((user) => [user, index.stats(user)]))
-    : await source.store.getStatsMany([...users]);
-  const views = [...users].map((user): PeerView => {
+    ? new Map(users.map((user) => [user, index.stats(user)]))
+    : await source.store.getStatsMany(users);
+  const views = users.map((user): PeerView => {
     const peer = index.peer(user);
     const stats = allStats.get(user) ?? { downloads: 0, failures: 0 };
     const shares = index.sharesOf(user);
@@ -368,7 +376,7 @@ async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerV
     return {
       user,
       address: peer ? formatHostPort(peer.host, peer.port) : present[0]?.address ?? "",
-      online: snap.online(user) || present.length > 0,
+      online: snap.peersOnline.get(user) ?? false,
       lastSeen: Math.max(peer?.lastSeen ?? 0, ...present.map((d) => d.updatedAt)),
       downloads: stats.downloads,
       failures: stats.failures,

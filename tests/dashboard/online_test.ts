@@ -4,7 +4,9 @@ import type {
   FileView,
   PeerDetailView,
   PeerView,
+  Stats,
 } from "../../lib/dashboard/mod.ts";
+import { manifestId } from "../../lib/protocol/mod.ts";
 import { isOnline, MISSED_HEARTBEATS_OFFLINE } from "../../lib/tracker/mod.ts";
 import { HEARTBEAT_MS, makeFixture, manifest } from "./_fixture.ts";
 
@@ -56,4 +58,34 @@ Deno.test("the files list, a file's page and a peer's shares count a version's s
   assert.deepEqual(version.chunkMap, [1, 1, 1], "each chunk has the one online source");
   assert.match((await f.getText("/files")).body, /data-col="sources">1</);
   assert.match((await f.getText("/files/big.bin")).body, /data-stat="sourcesOnline">1</);
+});
+
+Deno.test("the peers table, its count and /api/stats agree on who is online: a silent peer that downloads is", async () => {
+  await using f = await makeFixture();
+  const big = manifest("big.bin", 3 << 20);
+  await f.share("ann", [big]);
+  await f.share("bob", [manifest("b.txt", 10, "b")]);
+  await f.share("old", [manifest("o.txt", 10, "c")]);
+  for (const user of ["bob", "old"]) {
+    const record = (await f.store.getPeer(user))!;
+    await f.store.putPeer(user, { ...record, lastSeen: f.clock.now - LAST_ONLINE_MS - 1 });
+  }
+  // bob is silent as a sharer but downloads now; cy never announced and downloads.
+  for (const user of ["bob", "cy"]) {
+    f.partialHolders.update("big.bin", manifestId(big), {
+      user,
+      host: "127.0.0.1",
+      port: 6000,
+      progress: 0.5,
+    });
+  }
+  const { body: peers } = await f.getJson<PeerView[]>("/api/peers");
+  assert.deepEqual(
+    peers.map((p) => [p.user, p.online]),
+    [["ann", true], ["bob", true], ["cy", true], ["old", false]],
+  );
+  const { body: stats } = await f.getJson<Stats>("/api/stats");
+  assert.deepEqual([stats.peersOnline, stats.peersTotal], [3, 4]);
+  const page = (await f.getText("/peers")).body;
+  assert.match(page, /data-stat="peersOnline">3<\/span> online of <span data-stat="peersTotal">4</);
 });
