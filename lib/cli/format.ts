@@ -1,32 +1,15 @@
 /**
- * Human output: sizes, durations and aligned tables. Pure functions of their input.
+ * Human output: durations, chunkings, shares and aligned tables. Pure functions of their input.
+ * Sizes, counts and rates come from `lib/common/units.ts` (re-exported here), so the command line
+ * writes them as the dashboard does.
  *
  * @module
  */
+import { formatBytes } from "../common/mod.ts";
 import { visible } from "./visible.ts";
 
-/**
- * A byte count in binary units with three significant digits.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatBytes } from "./format.ts";
- * assert.ok(formatBytes(1536) === "1.50 KiB");
- * assert.ok(formatBytes(12) === "12 B");
- * ```
- */
-export function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  if (unit === 0) return `${Math.round(bytes)} B`;
-  return `${value.toPrecision(3)} ${units[unit]}`;
-}
+/** Sizes, counts and rates are written one way everywhere: see `lib/common/units.ts`. */
+export { formatBytes, formatCount, formatRate } from "../common/mod.ts";
 
 /**
  * A duration in seconds, e.g. `850 ms`, `2.4 s`, `3 min 5 s`.
@@ -99,23 +82,6 @@ export function formatTable(
 }
 
 /**
- * A download count for people: whole counts as they are, fractional ones (a source that sent part
- * of a file counts that part) to one decimal. `--json` keeps the exact value.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatCount } from "./format.ts";
- * assert.equal(formatCount(8.255), "8.3");
- * assert.equal(formatCount(15.18), "15.2");
- * assert.equal(formatCount(3), "3");
- * ```
- */
-export function formatCount(count: number): string {
-  return String(Math.round(count * 10) / 10);
-}
-
-/**
  * A file's chunks: `1 (12 B)` for a file that fits in one, `N × SIZE` otherwise, with the last
  * chunk's size when it is shorter.
  *
@@ -124,8 +90,8 @@ export function formatCount(count: number): string {
  * import assert from "node:assert/strict";
  * import { formatChunks } from "./format.ts";
  * assert.equal(formatChunks(12, 1048576, 1), "1 (12 B)");
- * assert.equal(formatChunks(3 * 1048576, 1048576, 3), "3 × 1.00 MiB");
- * assert.equal(formatChunks(2621440, 1048576, 3), "3 × 1.00 MiB (last 512 KiB)");
+ * assert.equal(formatChunks(3 * 1048576, 1048576, 3), "3 × 1 MiB");
+ * assert.equal(formatChunks(2621440, 1048576, 3), "3 × 1 MiB (last 512 KiB)");
  * ```
  */
 export function formatChunks(size: number, chunkSize: number, chunks: number): string {

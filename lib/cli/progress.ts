@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { formatBytes, formatSeconds } from "./format.ts";
+import { formatBytes, formatRate } from "../common/mod.ts";
+import { formatSeconds } from "./format.ts";
 import { visible } from "./visible.ts";
 
 /** What the line shows. */
@@ -36,7 +37,7 @@ export interface ProgressState {
  * const line = renderProgress({
  *   label: "a.bin", phase: "fetch", doneBytes: 512, totalBytes: 1024, rate: 256, sources: 2,
  * }, 80);
- * assert.equal(line, "a.bin   50%  512 B / 1.00 KiB  256 B/s  ETA 2.0 s  2 sources");
+ * assert.equal(line, "a.bin   50%  512 B / 1 KiB  256 B/s  ETA 2.0 s  2 sources");
  * ```
  */
 export function renderProgress(state: ProgressState, width: number): string {
@@ -54,7 +55,7 @@ export function renderProgress(state: ProgressState, width: number): string {
     parts.push(`stalled: no online peer has ${state.stalledChunks} remaining chunks; waiting`);
   } else {
     if (state.rate !== null && state.rate > 0) {
-      parts.push(`${formatBytes(state.rate)}/s`);
+      parts.push(formatRate(state.rate));
       const left = (state.totalBytes - state.doneBytes) / state.rate;
       parts.push(`ETA ${formatSeconds(left)}`);
     }

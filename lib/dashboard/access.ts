@@ -16,6 +16,8 @@
 import { createHash } from "node:crypto";
 import type { AdminAuditRecord, TransferAuditRecord, UserRecord } from "../tracker/store.ts";
 import { type Html, html } from "./html.ts";
+import { plainDocument } from "./layout.ts";
+import { table } from "./table.ts";
 
 /** Who may see the dashboard. */
 export type DashboardAccess = "public" | "members" | "admins";
@@ -207,28 +209,8 @@ function page(body: Html, status = 200): Response {
   });
 }
 
-function frame(title: string, body: Html | string): Html {
-  return html`
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>${title} · p2pfs tracker</title>
-        <link rel="stylesheet" href="/assets/app.css">
-      </head>
-      <body data-section="access">
-        <header><a class="brand" href="/">p2pfs <span>tracker</span></a></header>
-        <main>
-          <h1>${title}</h1>
-          ${body}
-        </main>
-      </body>
-    </html>
-  `;
-}
-
 function signInPage(next: string, error?: string): Html {
-  return frame(
+  return plainDocument(
     "Sign in",
     html`
       ${error ? html`<p class="error" role="alert">${error}</p>` : ""}
@@ -245,7 +227,7 @@ function signInPage(next: string, error?: string): Html {
 }
 
 function messagePage(title: string, message: string): Html {
-  return frame(
+  return plainDocument(
     title,
     html`
       <p>${message}</p>
@@ -278,7 +260,29 @@ async function adminPage(
         <button type="submit" data-action="${name}" data-user="${user ?? ""}">${name}</button>
       </form>
     `;
-  return frame(
+  const byName = users.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? ""));
+  const accounts = table(byName, [
+    { label: "Account", cell: (u) => u.name ?? "" },
+    { label: "Admin", cell: (u) => u.admin ? "yes" : "" },
+    { label: "Disabled", cell: (u) => u.disabled ? "yes" : "" },
+    { label: "Created (UTC)", cell: (u) => when(u.createdAt) },
+    { label: "Actions", cell: (u) => ACCOUNT_ACTIONS.map((a) => action(a, u.name)) },
+  ], { row: (u) => ({ "data-user": u.name ?? "" }) });
+  const transferAudit = table(transfers, [
+    { label: "When (UTC)", cell: (t) => when(t.at) },
+    { label: "Downloader", cell: (t) => t.downloader },
+    { label: "File", cell: (t) => t.name },
+    { label: "From", cell: (t) => t.source },
+    { label: "Bytes", cell: (t) => String(t.bytes) },
+    { label: "Outcome", cell: (t) => t.ok ? "ok" : t.reason ?? "failed" },
+  ], { id: "transfer-audit" });
+  const auditLog = table(audit, [
+    { label: "When (UTC)", cell: (a) => when(a.at) },
+    { label: "Who", cell: (a) => a.by },
+    { label: "What", cell: (a) => a.action },
+    { label: "On", cell: (a) => a.target ?? "" },
+  ]);
+  return plainDocument(
     "Admin",
     html`
       <p>Signed in as <strong>${who.user}</strong>.
@@ -289,30 +293,7 @@ async function adminPage(
       </p>
       ${note ? html`<p class="note" role="status" id="admin-note">${note}</p>` : ""}
       <h2>Accounts</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>Account</th>
-            <th>Admin</th>
-            <th>Disabled</th>
-            <th>Created (UTC)</th>
-            <th>Actions</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${users.sort((a, b) => (a.name ?? "").localeCompare(b.name ?? "")).map((u) =>
-            html`
-              <tr data-user="${u.name ?? ""}">
-                <td>${u.name ?? ""}</td>
-                <td>${u.admin ? "yes" : ""}</td>
-                <td>${u.disabled ? "yes" : ""}</td>
-                <td>${when(u.createdAt)}</td>
-                <td>${ACCOUNT_ACTIONS.map((a) => action(a, u.name))}</td>
-              </tr>
-            `
-          )}
-        </tbody>
-      </table>
+      ${accounts}
       <h2>Invitations</h2>
       <form method="post" action="/admin/action" class="inline">
         <input type="hidden" name="csrf" value="${csrf}">
@@ -321,55 +302,9 @@ async function adminPage(
         <button type="submit" data-action="invite">new invitation</button>
       </form>
       <h2>Who downloaded what from whom</h2>
-      <table id="transfer-audit">
-        <thead>
-          <tr>
-            <th>When (UTC)</th>
-            <th>Downloader</th>
-            <th>File</th>
-            <th>From</th>
-            <th>Bytes</th>
-            <th>Outcome</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${transfers.map((t) =>
-            html`
-              <tr>
-                <td>${when(t.at)}</td>
-                <td>${t.downloader}</td>
-                <td>${t.name}</td>
-                <td>${t.source}</td>
-                <td>${String(t.bytes)}</td>
-                <td>${t.ok ? "ok" : t.reason ?? "failed"}</td>
-              </tr>
-            `
-          )}
-        </tbody>
-      </table>
+      ${transferAudit}
       <h2>Audit log</h2>
-      <table>
-        <thead>
-          <tr>
-            <th>When (UTC)</th>
-            <th>Who</th>
-            <th>What</th>
-            <th>On</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${audit.map((a) =>
-            html`
-              <tr>
-                <td>${when(a.at)}</td>
-                <td>${a.by}</td>
-                <td>${a.action}</td>
-                <td>${a.target ?? ""}</td>
-              </tr>
-            `
-          )}
-        </tbody>
-      </table>
+      ${auditLog}
     `,
   );
 }

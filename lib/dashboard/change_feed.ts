@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { TrackerEvent } from "../tracker/mod.ts";
-import { type DashboardSource, isOnline } from "./views.ts";
+import { isOnline, type TrackerEvent } from "../tracker/mod.ts";
+import type { DashboardSource } from "./views.ts";
 
 /** One change notice. */
 export interface Change {
@@ -119,9 +119,9 @@ export class ChangeFeed implements Disposable {
     try {
       const source = this.#source;
       const peers = source.index ? (await source.index()).peers : await source.store.listPeers();
-      const now = this.#source.events.now();
+      const at = { now: source.events.now(), heartbeatMs: source.heartbeatMs };
       const online = [...peers]
-        .filter(([, peer]) => isOnline(peer, this.#source.heartbeatMs, now))
+        .filter(([, peer]) => isOnline(peer, at))
         .map(([user]) => user)
         .sort()
         .join("\u0000");

@@ -1,12 +1,13 @@
 /**
- * Small charts drawn as inline SVG (no script, no style attributes, so a strict content security
- * policy allows them): transfers per minute, and a file version's chunk map.
+ * The transfers chart: transfers per minute over the last hour, drawn as inline SVG (no script, no
+ * style attributes, so a strict content security policy allows it). The chunk map, also SVG, is in
+ * `chunk_map.ts`.
  *
  * @module
  */
 import { countWindow } from "./counts.ts";
 import type { MinuteBucket } from "./event_log.ts";
-import { type Html, html } from "./html.ts";
+import { element, type Html } from "./html.ts";
 
 /**
  * A bar per minute, worked transfers in green with failed ones stacked on top in red; each bar has
@@ -47,24 +48,16 @@ export function transfersChart(buckets: readonly MinuteBucket[]): Html {
     const w = Math.max(1, slot - 2).toFixed(1);
     const okH = scale(b.ok);
     const failH = scale(b.failed);
+    const bar = (y: number, h: number, fill: string) =>
+      element("rect", { x, y: y.toFixed(1), width: w, height: h.toFixed(1), fill });
     const minute = new Date(b.start).toISOString().slice(11, 16);
-    return html`
-      <g
-        class="bar"><title>${minute} UTC: ${b.ok} ok, ${b.failed} failed</title>${b.ok > 0
-          ? html`
-            <rect x="${x}" y="${(baseline - okH).toFixed(1)}" width="${w}" height="${okH.toFixed(
-              1,
-            )}"
-              fill="#2f9e44"></rect>
-          `
-          : ""}${b.failed > 0
-          ? html`
-            <rect x="${x}" y="${(baseline - okH - failH).toFixed(1)}" width="${w}" height="${failH
-              .toFixed(1)}"
-              fill="#e03131"></rect>
-          `
-          : ""}</g>
-    `;
+    return element(
+      "g",
+      { class: "bar" },
+      element("title", {}, `${minute} UTC: ${b.ok} ok, ${b.failed} failed`),
+      b.ok > 0 && bar(baseline - okH, okH, WORKED),
+      b.failed > 0 && bar(baseline - okH - failH, failH, FAILED),
+    );
   });
   // A tick at every ten minutes of the clock, and "now" at the newest bucket.
   const ticks = buckets.flatMap((b, i) => {
@@ -73,85 +66,54 @@ export function transfersChart(buckets: readonly MinuteBucket[]): Html {
     if (fromEnd !== 0 && (!onTen || fromEnd < 4)) return [];
     const x = (left + (i + 0.5) * slot).toFixed(1);
     const label = fromEnd === 0 ? "now" : new Date(b.start).toISOString().slice(11, 16);
-    return [
-      html`
-        <line x1="${x}" y1="${baseline}" x2="${x}" y2="${baseline +
-          4}" stroke="#adb5bd"></line>
-        <text x="${x}" y="${baseline +
-          16}" font-size="10" fill="#868e96"
-          text-anchor="middle">${label}</text>
-      `,
-    ];
+    return [line(x, baseline, x, baseline + 4, AXIS), text(x, baseline + 16, label, "middle")];
   });
   const total = countWindow(buckets);
-  return html`
-    <svg class="chart" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"
-      role="img"
-      aria-label="Transfers per minute over the last ${buckets
-        .length} minutes: ${total.ok} worked, ${total
-        .failed} failed"><line x1="${left}" y1="${top}" x2="${width -
-        right}" y2="${top}" stroke="#e9ecef"></line><line x1="${left}" y1="${baseline}" x2="${width -
-        right}" y2="${baseline}" stroke="#adb5bd"></line><line x1="${left}" y1="${top}" x2="${left}" y2="${baseline}" stroke="#adb5bd"></line><text x="${left -
-        4}" y="${top +
-        4}" font-size="10" fill="#868e96" text-anchor="end">${most}</text><text x="${left -
-        4}" y="${baseline}" font-size="10" fill="#868e96" text-anchor="end">0</text><text x="${left}" y="${top -
-        5}" font-size="10" fill="#868e96">transfers/min</text><text x="${width -
-        right}" y="${height -
-        2}" font-size="10" fill="#868e96" text-anchor="end">time (UTC)</text>${ticks}${bars}</svg>
-  `;
-}
-
-/**
- * One square per chunk, coloured by how many online sources hold it (grey: none); squares get
- * smaller for files with many chunks.
- */
-export function chunkMap(counts: readonly number[]): Html {
-  const columns = 64;
-  const cell = counts.length > 2048 ? 4 : counts.length > 512 ? 7 : counts.length > 64 ? 12 : 22;
-  const rows = Math.max(1, Math.ceil(counts.length / columns));
-  const width = Math.min(counts.length, columns) * cell;
-  const height = rows * cell;
-  const cells = counts.map((n, i) =>
-    html`
-      <rect x="${(i % columns) * cell}" y="${Math.floor(i / columns) * cell}" width="${cell -
-        1}" height="${cell - 1}" fill="${shade(n)}">
-        <title>chunk ${i}: ${n} online source${n === 1 ? "" : "s"}</title>
-      </rect>
-    `
+  const about = `Transfers per minute over the last ${buckets.length} minutes: ` +
+    `${total.ok} worked, ${total.failed} failed`;
+  return element(
+    "svg",
+    {
+      class: "chart",
+      viewBox: `0 0 ${width} ${height}`,
+      width,
+      height,
+      role: "img",
+      "aria-label": about,
+    },
+    line(left, top, width - right, top, GRID),
+    line(left, baseline, width - right, baseline, AXIS),
+    line(left, top, left, baseline, AXIS),
+    text(left - 4, top + 4, most, "end"),
+    text(left - 4, baseline, 0, "end"),
+    text(left, top - 5, "transfers/min"),
+    text(width - right, height - 2, "time (UTC)", "end"),
+    ticks,
+    bars,
   );
-  return html`
-    <svg class="chunkmap" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}"
-      role="img" aria-label="${counts.length} chunks">${cells}</svg>
-  `;
 }
 
-const SHADES = ["#dee2e6", "#b2f2bb", "#69db7c", "#37b24d", "#2b8a3e"];
+// Colours: bars of worked and failed transfers, the axes, the top grid line.
+const WORKED = "#2f9e44";
+const FAILED = "#e03131";
+const AXIS = "#adb5bd";
+const GRID = "#e9ecef";
 
-/** Grey for no source, then darker greens for more sources (4 and up look the same). */
-function shade(sources: number): string {
-  return SHADES[Math.min(4, sources)]!;
+/** A line of the chart. */
+function line(
+  x1: Coordinate,
+  y1: Coordinate,
+  x2: Coordinate,
+  y2: Coordinate,
+  stroke: string,
+): Html {
+  return element("line", { x1, y1, x2, y2, stroke });
 }
 
-/**
- * What the chunk map's colours mean: a swatch for no source, 1, 2, 3 and 4 or more, and what a
- * source is.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { chunkMapLegend } from "./chart.ts";
- * assert.match(chunkMapLegend().value, /no online source/);
- * ```
- */
-export function chunkMapLegend(): Html {
-  const labels = ["no online source", "1 source", "2", "3", "4 or more"];
-  const items = labels.map((label, i) =>
-    html`<li><svg class="swatch" width="12" height="12" viewBox="0 0 12 12" aria-hidden="true"><rect width="12" height="12" fill="${SHADES[
-      i
-    ]!}"></rect></svg> ${label}</li>`
-  );
-  return html`
-    <ul class="legend" aria-label="Chunk map legend">${items}<li
-        class="hint">a source is an online holder of the whole file, or a download that has verified the chunk</li></ul>
-  `;
+/** A label of the chart, in small grey type. */
+function text(x: Coordinate, y: Coordinate, label: string | number, anchor?: string): Html {
+  return element("text", { x, y, "font-size": 10, fill: "#868e96", "text-anchor": anchor }, label);
 }
+
+/** A coordinate, as a number or already written (`12.5`). */
+type Coordinate = number | string;

@@ -92,30 +92,46 @@ export interface PeerCounts {
 }
 
 /**
- * Peers online and known: `announced` maps each user that announced to whether it is online;
- * `downloaders` are the partial holders' users: downloading, or seeding what they downloaded (online,
- * whether they announced or not).
+ * Every user the dashboard knows, and whether it counts as online: `announced` maps each user that
+ * announced to whether it is online by its heartbeat (the tracker's `isOnline`); `downloaders` are
+ * the partial holders' users, downloading or seeding what they downloaded, online whether they
+ * announced or not. The peers table's status and the peers-online count both come from here.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { peersOnline } from "./counts.ts";
+ * const announced = new Map([["ann", true], ["bob", false]]);
+ * assert.deepEqual(
+ *   [...peersOnline(announced, ["bob", "cy", "cy"])],
+ *   [["ann", true], ["bob", true], ["cy", true]],
+ * );
+ * ```
+ */
+export function peersOnline(
+  announced: ReadonlyMap<string, boolean>,
+  downloaders: Iterable<string>,
+): Map<string, boolean> {
+  const online = new Map(announced);
+  for (const user of downloaders) online.set(user, true);
+  return online;
+}
+
+/**
+ * Peers online and known, from each known user's online flag ({@link peersOnline}).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { countPeers } from "./counts.ts";
- * const announced = new Map([["ann", true], ["bob", false]]);
- * assert.deepEqual(countPeers(announced, ["bob", "cy", "cy"]), { online: 3, total: 3 });
+ * const online = new Map([["ann", true], ["bob", false], ["cy", true]]);
+ * assert.deepEqual(countPeers(online), { online: 2, total: 3 });
  * ```
  */
-export function countPeers(
-  announced: ReadonlyMap<string, boolean>,
-  downloaders: Iterable<string>,
-): PeerCounts {
-  const online = new Set<string>();
-  for (const [user, on] of announced) if (on) online.add(user);
-  const all = new Set(announced.keys());
-  for (const user of downloaders) {
-    online.add(user);
-    all.add(user);
-  }
-  return { online: online.size, total: all.size };
+export function countPeers(online: ReadonlyMap<string, boolean>): PeerCounts {
+  let count = 0;
+  for (const on of online.values()) if (on) count++;
+  return { online: count, total: online.size };
 }
 
 /** Transfers reported within the chart's window. */

@@ -8,29 +8,13 @@
  *
  * @module
  */
-import type { TrackerEvent } from "../tracker/mod.ts";
+import type { StoredTransfer, TrackerEvent } from "../tracker/mod.ts";
 
-/** One `report` a downloader sent: a transfer from one source, that worked or failed. */
-export interface TransferRecord {
-  /** When it was reported, ms since the epoch. */
-  at: number;
-  /** Who downloaded (the reporter), or null if its session was unknown. */
-  user: string | null;
-  /** The file's name. */
-  name: string;
-  /** The version's SHA-256. */
-  sha256: string;
-  /** Who served it. */
-  source: string;
-  /** Whether the source delivered verified bytes. */
-  ok: boolean;
-  /** Bytes the source delivered. */
-  bytes: number;
-  /** Why it failed (`timeout`, `corrupt`, …), or null. */
-  reason: string | null;
-  /** `ok`, or the code the tracker refused the report with. */
-  outcome: string;
-}
+/**
+ * One `report` a downloader sent: a transfer from one source, that worked or failed (the record
+ * the tracker stores, so every tracker sharing a store lists the same).
+ */
+export type TransferRecord = StoredTransfer;
 
 /** A latency histogram: cumulative-ready bucket counts, a sum and a count. */
 export interface Histogram {
@@ -56,6 +40,48 @@ export interface Counters {
   transfersFailed: Map<string, number>;
   /** Bytes in accepted reports. */
   bytesReported: number;
+}
+
+/**
+ * Counters at zero: the start of a tracker's own, and of the sum of every tracker's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { addRequests, emptyCounters, latencyHistogram } from "./event_log.ts";
+ * const counters = emptyCounters();
+ * addRequests(counters, "list", "ok", 2);
+ * latencyHistogram(counters, "list").count++;
+ * assert.equal(counters.requests.get("list")?.get("ok"), 2);
+ * assert.equal(counters.latency.get("list")?.count, 1);
+ * ```
+ */
+export function emptyCounters(): Counters {
+  return {
+    requests: new Map(),
+    latency: new Map(),
+    loginsFailed: 0,
+    transfersOk: 0,
+    transfersFailed: new Map(),
+    bytesReported: 0,
+  };
+}
+
+/** Adds `n` requests of `type` answered with `outcome` to `counters`. */
+export function addRequests(counters: Counters, type: string, outcome: string, n: number): void {
+  const byOutcome = counters.requests.get(type) ?? new Map<string, number>();
+  byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + n);
+  counters.requests.set(type, byOutcome);
+}
+
+/** The latency histogram of `type` in `counters`, added empty when there is none yet. */
+export function latencyHistogram(counters: Counters, type: string): Histogram {
+  let histogram = counters.latency.get(type);
+  if (!histogram) {
+    histogram = { buckets: LATENCY_BUCKETS_S.map(() => 0), sum: 0, count: 0 };
+    counters.latency.set(type, histogram);
+  }
+  return histogram;
 }
 
 /** One minute of the transfers chart. */
@@ -113,14 +139,7 @@ export class EventLog {
   readonly #now: () => number;
   readonly #transfers: TransferRecord[] = [];
   readonly #listeners = new Set<(event: TrackerEvent) => void>();
-  readonly #counters: Counters = {
-    requests: new Map(),
-    latency: new Map(),
-    loginsFailed: 0,
-    transfersOk: 0,
-    transfersFailed: new Map(),
-    bytesReported: 0,
-  };
+  readonly #counters: Counters = emptyCounters();
 
   /** An empty log. */
   constructor(options: EventLogOptions = {}) {
@@ -137,17 +156,13 @@ export class EventLog {
   /** Takes in one event and tells every subscriber. */
   record(event: TrackerEvent): void {
     const c = this.#counters;
-    const byOutcome = c.requests.get(event.type) ?? new Map<string, number>();
-    byOutcome.set(event.outcome, (byOutcome.get(event.outcome) ?? 0) + 1);
-    c.requests.set(event.type, byOutcome);
-    const histogram = c.latency.get(event.type) ??
-      { buckets: LATENCY_BUCKETS_S.map(() => 0), sum: 0, count: 0 };
+    addRequests(c, event.type, event.outcome, 1);
+    const histogram = latencyHistogram(c, event.type);
     const seconds = Math.max(0, event.ms) / 1000;
     const bucket = LATENCY_BUCKETS_S.findIndex((bound) => seconds <= bound);
     if (bucket >= 0) histogram.buckets[bucket]!++;
     histogram.sum += seconds;
     histogram.count++;
-    c.latency.set(event.type, histogram);
     if (event.type === "login" && event.outcome !== "ok") c.loginsFailed++;
     if (event.report) {
       const r = event.report;

@@ -1,38 +1,12 @@
 /**
- * Numbers for people: sizes and rates in binary units, moments relative to now, addresses.
+ * Moments relative to now and addresses, for people; sizes, counts and rates come from
+ * `lib/common/units.ts` (re-exported here), so the dashboard writes them as the command line does.
  *
  * @module
  */
 
-const UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-
-/**
- * A byte count in binary units with three significant digits at most.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatBytes } from "./format.ts";
- * assert.equal(formatBytes(3.5 * 1024 * 1024), "3.5 MiB");
- * assert.equal(formatBytes(12), "12 B");
- * ```
- */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const text = unit === 0
-    ? String(Math.round(value))
-    : value >= 100
-    ? value.toFixed(0)
-    : value >= 10
-    ? value.toFixed(1).replace(/\.0$/, "")
-    : value.toFixed(2).replace(/\.?0+$/, "");
-  return `${text} ${UNITS[unit]}`;
-}
+/** Sizes, counts and rates are written one way everywhere: see `lib/common/units.ts`. */
+export { formatBytes, formatCount, formatRate } from "../common/mod.ts";
 
 /**
  * How long ago `at` was, seen from `now`: `just now`, `42 s ago`, `5 min ago`, `3 h ago`,
@@ -55,27 +29,7 @@ export function formatAgo(at: number, now: number): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** A count that may have a fraction (partial downloads), with at most two decimals. */
-export function formatCount(n: number): string {
-  return Number.isInteger(n) ? String(n) : n.toFixed(2).replace(/0+$/, "");
-}
-
 /** `HOST:PORT`, with brackets around an IPv6 host. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/**
- * A rate in bytes per second, in binary units; `—` when unknown.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatRate } from "./format.ts";
- * assert.equal(formatRate(2048), "2 KiB/s");
- * assert.equal(formatRate(null), "—");
- * ```
- */
-export function formatRate(bytesPerSecond: number | null): string {
-  return bytesPerSecond === null ? "—" : `${formatBytes(bytesPerSecond)}/s`;
 }

@@ -32,6 +32,7 @@ import type { DownloadView } from "./downloads.ts";
 import type { TransferRecord } from "./event_log.ts";
 import { type Html } from "./html.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
+import { type Page, renderDocument } from "./layout.ts";
 import {
   filePage,
   filesPage,
@@ -39,13 +40,11 @@ import {
   missingPeerPage,
   notFoundPage,
   overviewPage,
-  type Page,
-  PEER_SORTS,
   peerPage,
   peersPage,
-  renderDocument,
   transfersPage,
 } from "./pages.ts";
+import { PEER_SORTS } from "./tables.ts";
 import {
   type DashboardSource,
   type FileDetailView,
@@ -151,6 +150,40 @@ function failuresByReason(transfers: readonly TransferRecord[]): Map<string, num
   }
   return counts;
 }
+
+/**
+ * A thing with a page of its own: `/api/{kind}/{name}` answers its view as JSON and
+ * `/{kind}/{name}` its page; a name nobody knows gets a 404 (an error or a "missing" page).
+ */
+interface DetailRoute<V> {
+  kind: string;
+  read(source: DashboardSource, name: string): Promise<V | null>;
+  page(view: V, now: number): Page;
+  missingPage(name: string): Page;
+  notFound(name: string): string;
+}
+
+/** A {@link DetailRoute} whose `read` and `page` are checked to agree on the view. */
+function detailRoute<V>(route: DetailRoute<V>): DetailRoute<unknown> {
+  return route;
+}
+
+const DETAIL_ROUTES: readonly DetailRoute<unknown>[] = [
+  detailRoute<FileDetailView>({
+    kind: "files",
+    read: readFile,
+    page: filePage,
+    missingPage: missingFilePage,
+    notFound: (name) => `Cannot find file: ${name} is not shared`,
+  }),
+  detailRoute<PeerDetailView>({
+    kind: "peers",
+    read: readPeer,
+    page: peerPage,
+    missingPage: missingPeerPage,
+    notFound: (name) => `Cannot find peer: ${name} is not known`,
+  }),
+];
 
 /**
  * Builds the dashboard's request handler over `source`, with change notices from `feed`.
@@ -335,29 +368,14 @@ export function createDashboardHandler(
         );
       }
     }
-    if (path.startsWith("/api/files/")) {
-      const name = nameAfter(path, "/api/files/");
-      const file = name === null ? null : await readFile(source, name);
-      if (!file) return json({ error: `Cannot find file: ${name ?? path} is not shared` }, 404);
-      return json(file satisfies FileDetailView);
-    }
-    if (path.startsWith("/files/")) {
-      const name = nameAfter(path, "/files/");
-      const file = name === null ? null : await readFile(source, name);
-      if (!file) return page(request, missingFilePage(name ?? path), 404);
-      return page(request, filePage(file, source.events.now()));
-    }
-    if (path.startsWith("/api/peers/")) {
-      const user = nameAfter(path, "/api/peers/");
-      const peer = user === null ? null : await readPeer(source, user);
-      if (!peer) return json({ error: `Cannot find peer: ${user ?? path} is not known` }, 404);
-      return json(peer satisfies PeerDetailView);
-    }
-    if (path.startsWith("/peers/")) {
-      const user = nameAfter(path, "/peers/");
-      const peer = user === null ? null : await readPeer(source, user);
-      if (!peer) return page(request, missingPeerPage(user ?? path), 404);
-      return page(request, peerPage(peer, source.events.now()));
+    for (const route of DETAIL_ROUTES) {
+      const api = path.startsWith(`/api/${route.kind}/`);
+      if (!api && !path.startsWith(`/${route.kind}/`)) continue;
+      const name = nameAfter(path, api ? `/api/${route.kind}/` : `/${route.kind}/`);
+      const found = name === null ? null : await route.read(source, name);
+      if (api) return found ? json(found) : json({ error: route.notFound(name ?? path) }, 404);
+      if (!found) return page(request, route.missingPage(name ?? path), 404);
+      return page(request, route.page(found, source.events.now()));
     }
     if (path.startsWith("/api/")) return json({ error: `Cannot find ${path}: no such API` }, 404);
     if (path === "/favicon.ico") return new Response(null, { status: 204 });

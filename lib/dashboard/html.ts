@@ -73,3 +73,48 @@ export function html(strings: TemplateStringsArray, ...values: HtmlValue[]): Htm
 export function rawHtml(markup: string): Html {
   return new Html(markup);
 }
+
+/** What {@link attributes} accepts as a value: text or a number, or nothing (the attribute is left out). */
+export type AttributeValue = string | number | null | undefined | false;
+
+/**
+ * Attributes from a record, each as ` name="value"` with the value escaped, in the record's order;
+ * a value that is `null`, `undefined` or `false` leaves its attribute out. Names come from code,
+ * never from a client.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { attributes, html } from "./html.ts";
+ * const row = html`<tr${attributes({ "data-user": "a&b", "data-stalled": false })}>`;
+ * assert.equal(row.value, `<tr data-user="a&amp;b">`);
+ * ```
+ */
+export function attributes(values: Readonly<Record<string, AttributeValue>>): Html {
+  let out = "";
+  for (const [name, value] of Object.entries(values)) {
+    if (value === null || value === undefined || value === false) continue;
+    out += ` ${name}="${escapeHtml(String(value))}"`;
+  }
+  return new Html(out);
+}
+
+/**
+ * An element: `<name attributes>children</name>`, the attributes as {@link attributes} writes
+ * them and the children as {@link html} renders values (text escaped).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { element } from "./html.ts";
+ * const cell = element("td", { class: "n", "data-col": undefined }, "<3");
+ * assert.equal(cell.value, `<td class="n">&lt;3</td>`);
+ * ```
+ */
+export function element(
+  name: string,
+  attrs: Readonly<Record<string, AttributeValue>>,
+  ...children: HtmlValue[]
+): Html {
+  return new Html(`<${name}${attributes(attrs).value}>${render(children)}</${name}>`);
+}

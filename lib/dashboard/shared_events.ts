@@ -22,7 +22,14 @@ import {
   type TrackerStore,
   TRANSFER_RETENTION_MS,
 } from "../tracker/mod.ts";
-import { type Counters, type EventLog, type Histogram, LATENCY_BUCKETS_S } from "./event_log.ts";
+import {
+  addRequests,
+  type Counters,
+  emptyCounters,
+  type EventLog,
+  LATENCY_BUCKETS_S,
+  latencyHistogram,
+} from "./event_log.ts";
 
 /** How often the shared events are written and the other trackers' transfers read. */
 export const SHARED_EVENTS_MS = 250;
@@ -140,31 +147,13 @@ export class SharedEvents {
   /** The counters of every tracker on the store, summed (as of their last writes). */
   async counters(): Promise<Counters> {
     const all = await this.#store.readCounters();
-    const counters: Counters = {
-      requests: new Map(),
-      latency: new Map(),
-      loginsFailed: 0,
-      transfersOk: 0,
-      transfersFailed: new Map(),
-      bytesReported: 0,
-    };
-    const histogram = (type: string): Histogram => {
-      let h = counters.latency.get(type);
-      if (!h) {
-        counters.latency.set(
-          type,
-          h = { buckets: LATENCY_BUCKETS_S.map(() => 0), sum: 0, count: 0 },
-        );
-      }
-      return h;
-    };
+    const counters = emptyCounters();
+    const histogram = (type: string) => latencyHistogram(counters, type);
     for (const names of all.values()) {
       for (const [name, n] of names) {
         if (!name.startsWith(SHARED_COUNTER_PREFIX)) {
           const [type, outcome] = splitOnce(name);
-          const byOutcome = counters.requests.get(type) ?? new Map<string, number>();
-          byOutcome.set(outcome, (byOutcome.get(outcome) ?? 0) + n);
-          counters.requests.set(type, byOutcome);
+          addRequests(counters, type, outcome, n);
           continue;
         }
         const [kind, rest] = splitOnce(name.slice(1));

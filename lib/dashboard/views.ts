@@ -10,12 +10,18 @@ import { decodeHaveMap } from "../protocol/mod.ts";
 import {
   HolderIndex,
   type IndexedVersion,
-  MISSED_HEARTBEATS_OFFLINE,
+  isOnline,
   type PartialHolders,
-  type PeerRecord,
   type TrackerStore,
 } from "../tracker/mod.ts";
-import { countPeers, countSwarm, countWindow, inProgress, type SwarmCounts } from "./counts.ts";
+import {
+  countPeers,
+  countSwarm,
+  countWindow,
+  inProgress,
+  peersOnline,
+  type SwarmCounts,
+} from "./counts.ts";
 import { type DownloadView, type LiveDownload, readDownloads } from "./downloads.ts";
 import type { EventLog, MinuteBucket, TransferRecord } from "./event_log.ts";
 import { formatHostPort } from "./format.ts";
@@ -212,11 +218,6 @@ export interface FileDetailView {
   transfers: TransferRecord[];
 }
 
-/** Whether a peer counts as online at `now` (the same rule as the tracker's). */
-export function isOnline(peer: PeerRecord, heartbeatMs: number, now: number): boolean {
-  return peer.online && now - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * heartbeatMs;
-}
-
 /** The holder index the pages read: the tracker's, or one read from the store now. */
 export async function readIndex(source: DashboardSource): Promise<HolderIndex> {
   if (source.index) return await source.index();
@@ -239,14 +240,17 @@ interface Snapshot {
   downloads: LiveDownload[];
   /** The same, by version id. */
   byVersion: Map<string, LiveDownload[]>;
+  /** Every user known (announced, or a partial holder), and whether it counts as online. */
+  peersOnline: Map<string, boolean>;
 }
 
 async function snapshot(source: DashboardSource): Promise<Snapshot> {
   const index = await readIndex(source);
   const now = source.events.now();
+  const at = { now, heartbeatMs: source.heartbeatMs };
   const online = (user: string) => {
     const peer = index.peer(user);
-    return peer !== undefined && isOnline(peer, source.heartbeatMs, now);
+    return peer !== undefined && isOnline(peer, at);
   };
   const downloads = readDownloads(source, index, now);
   const byVersion = new Map<string, LiveDownload[]>();
@@ -255,14 +259,23 @@ async function snapshot(source: DashboardSource): Promise<Snapshot> {
     if (list) list.push(d);
     else byVersion.set(d.view.id, [d]);
   }
-  return { index, online, now, downloads, byVersion };
+  const announced = new Map([...index.peers.keys()].map((user) => [user, online(user)]));
+  const known = peersOnline(announced, downloads.map((d) => d.view.user));
+  return { index, online, now, downloads, byVersion, peersOnline: known };
+}
+
+/**
+ * A version's counts at a snapshot, "sources online" among them: every page and the JSON API take
+ * a version's counts from here (by the rules of `countSwarm`).
+ */
+function versionCounts(version: IndexedVersion, snap: Snapshot): SwarmCounts {
+  const downloads = (snap.byVersion.get(version.id) ?? []).map((d) => d.view);
+  return countSwarm(version.holders.keys(), snap.online, downloads);
 }
 
 function summarize(version: IndexedVersion, snap: Snapshot): FileView {
-  const downloads = (snap.byVersion.get(version.id) ?? []).map((d) => d.view);
-  const counts = countSwarm(version.holders.keys(), snap.online, downloads);
   const { name, size, sha256, id } = version;
-  return { name, size, sha256, id, ...counts };
+  return { name, size, sha256, id, ...versionCounts(version, snap) };
 }
 
 /** Every download in progress (`/api/downloads`), by file name then user. */
@@ -286,15 +299,12 @@ export async function readDownloadViews(source: DashboardSource): Promise<Downlo
  */
 export async function readStats(source: DashboardSource): Promise<Stats> {
   const snap = await snapshot(source);
-  const { index, online, now } = snap;
+  const { index, now } = snap;
   const files = index.versions.map((v) => summarize(v, snap));
   const perMinute = source.events.perMinute(60);
   const window = countWindow(perMinute);
   const live = snap.downloads.map((d) => d.view).filter(inProgress);
-  const peers = countPeers(
-    new Map([...index.peers.keys()].map((user) => [user, online(user)])),
-    snap.downloads.map((d) => d.view.user),
-  );
+  const peers = countPeers(snap.peersOnline);
   const busy = new Map<string, { name: string; transfers: number; bytes: number }>();
   for (const t of source.events.transfers()) {
     if (!t.ok) continue;
@@ -353,11 +363,11 @@ export async function readTrackers(source: DashboardSource): Promise<TrackerView
 async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerView[]> {
   const { index } = snap;
   const partial = snap.downloads.map((d) => d.view);
-  const users = new Set([...index.peers.keys(), ...partial.map((d) => d.user)]);
+  const users = [...snap.peersOnline.keys()];
   const allStats = source.index
-    ? new Map([...users].map((user) => [user, index.stats(user)]))
-    : await source.store.getStatsMany([...users]);
-  const views = [...users].map((user): PeerView => {
+    ? new Map(users.map((user) => [user, index.stats(user)]))
+    : await source.store.getStatsMany(users);
+  const views = users.map((user): PeerView => {
     const peer = index.peer(user);
     const stats = allStats.get(user) ?? { downloads: 0, failures: 0 };
     const shares = index.sharesOf(user);
@@ -366,7 +376,7 @@ async function peerViews(source: DashboardSource, snap: Snapshot): Promise<PeerV
     return {
       user,
       address: peer ? formatHostPort(peer.host, peer.port) : present[0]?.address ?? "",
-      online: snap.online(user) || present.length > 0,
+      online: snap.peersOnline.get(user) ?? false,
       lastSeen: Math.max(peer?.lastSeen ?? 0, ...present.map((d) => d.updatedAt)),
       downloads: stats.downloads,
       failures: stats.failures,
@@ -453,7 +463,7 @@ export async function readFile(
     }));
     holderViews.sort((a, b) => Number(b.online) - Number(a.online) || cmp(a.user, b.user));
     const live = snap.byVersion.get(id) ?? [];
-    const counts = countSwarm(version.holders.keys(), snap.online, live.map((d) => d.view));
+    const counts = versionCounts(version, snap);
     const chunkMap = new Array<number>(chunks).fill(holderViews.filter((h) => h.online).length);
     // Downloads: listed after the holders, counted where their have-maps say.
     for (const { view: d, have: sent } of live) {

@@ -6,27 +6,8 @@
  * @module
  */
 
-/**
- * Parses a rate such as `20MB/s`, `512KiB/s`, `1.5GB` or `1000000` (bytes per second).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseRate } from "./rate_limiter.ts";
- * assert.equal(parseRate("20MB/s"), 20_000_000);
- * assert.equal(parseRate("1MiB/s"), 1_048_576);
- * ```
- */
-export function parseRate(text: string): number {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?)(b?)(?:\/s)?\s*$/i.exec(text);
-  if (!match) throw new TypeError(`Cannot parse rate "${text}": expected e.g. 20MB/s or 512KiB/s`);
-  const [, number, prefix, binary] = match;
-  const power = " kmgt".indexOf((prefix || " ").toLowerCase());
-  const base = binary ? 1024 : 1000;
-  const rate = Math.round(Number(number) * base ** power);
-  if (!(rate > 0)) throw new TypeError(`Cannot use rate "${text}": it must be above zero`);
-  return rate;
-}
+/** How a typed rate (`20MB/s`) is read: the one rule, in `lib/common/units.ts`. */
+export { parseRate } from "../common/units.ts";
 
 /**
  * A token bucket of bytes.

@@ -13,6 +13,33 @@ import type { AliveRecord, PeerRecord, TrackerStore } from "./store.ts";
 /** How many heartbeat intervals a peer may miss before it counts as offline. */
 export const MISSED_HEARTBEATS_OFFLINE = 3;
 
+/** The moment an online check is made at, and the heartbeat interval peers keep. */
+export interface OnlineAt {
+  /** The moment, ms since the epoch. */
+  now: number;
+  /** The heartbeat interval, ms. */
+  heartbeatMs: number;
+}
+
+/**
+ * The online rule, the one every part of p2pfs asks: a peer is online while it has not logged out
+ * and was heard from (announce or heartbeat) within {@link MISSED_HEARTBEATS_OFFLINE} heartbeat
+ * intervals, the last moment included.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { isOnline } from "./liveness.ts";
+ * const at = { now: 40_000, heartbeatMs: 10_000 };
+ * assert.equal(isOnline({ online: true, lastSeen: 10_000 }, at), true); // 3 intervals ago
+ * assert.equal(isOnline({ online: true, lastSeen: 9_999 }, at), false);
+ * assert.equal(isOnline({ online: false, lastSeen: 40_000 }, at), false); // logged out
+ * ```
+ */
+export function isOnline(peer: Pick<PeerRecord, "online" | "lastSeen">, at: OnlineAt): boolean {
+  return peer.online && at.now - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * at.heartbeatMs;
+}
+
 /** Longest time heartbeats wait in memory before they are written. */
 export const LIVENESS_FLUSH_MS = 1_000;
 
@@ -50,10 +77,9 @@ export class Liveness {
     this.#now = options.now;
   }
 
-  /** Online: not logged out, and heard from within 3 heartbeat intervals. */
+  /** Whether `peer` is online now ({@link isOnline}, at this tracker's clock and interval). */
   isOnline(peer: PeerRecord): boolean {
-    return peer.online &&
-      this.#now() - peer.lastSeen <= MISSED_HEARTBEATS_OFFLINE * this.heartbeatMs;
+    return isOnline(peer, { now: this.#now(), heartbeatMs: this.heartbeatMs });
   }
 
   /** A heartbeat from `user`'s session `tokenHash`; counts only for the session that announced. */

@@ -9,11 +9,11 @@ import {
 } from "../../lib/cli/format.ts";
 import { splitWords } from "../../lib/cli/shell.ts";
 
-Deno.test("formatBytes() uses binary units with three significant digits", () => {
+Deno.test("formatBytes() uses binary units with three significant digits and no trailing zeros", () => {
   assert.equal(formatBytes(0), "0 B");
   assert.equal(formatBytes(1023), "1023 B");
-  assert.equal(formatBytes(1024), "1.00 KiB");
-  assert.equal(formatBytes(5 * 1024 ** 3), "5.00 GiB");
+  assert.equal(formatBytes(1024), "1 KiB");
+  assert.equal(formatBytes(5 * 1024 ** 3), "5 GiB");
 });
 
 Deno.test("formatSeconds() switches from ms to s to minutes", () => {
@@ -44,6 +44,11 @@ Deno.test("formatCount() rounds fractional download counts to one decimal", () =
 
 Deno.test("formatChunks() shows a 12-byte file as one chunk of 12 B", () => {
   assert.equal(formatChunks(12, 1024 * 1024, 1), "1 (12 B)");
+});
+
+Deno.test("formatChunks() gives the last chunk's size when it is shorter", () => {
+  assert.equal(formatChunks(2.5 * 1024 * 1024, 1024 * 1024, 3), "3 × 1 MiB (last 512 KiB)");
+  assert.equal(formatChunks(3 * 1024 * 1024, 1024 * 1024, 3), "3 × 1 MiB");
 });
 
 Deno.test("percentages() of per-source shares add up to 100", () => {
