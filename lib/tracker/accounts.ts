@@ -11,7 +11,9 @@ import { MIN_PASSWORD_LENGTH, STORED_SESSION_TTL_MS } from "../protocol/mod.ts";
 import { kvFailureStore, LoginThrottle } from "./login_throttle.ts";
 import type { PasswordHash, PasswordHasher } from "./password.ts";
 import { RegistrationLimit } from "./registration_limit.ts";
-import type { SessionRecord, TrackerStore } from "./store.ts";
+import type { AccountStore, SessionRecord } from "./account_store.ts";
+import type { TrackerStores } from "./store.ts";
+import type { TicketKeyStore } from "./ticket_key_store.ts";
 import { TicketIssuer } from "./ticket_issuer.ts";
 import { hashToken, newToken } from "./token.ts";
 import { busy, type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
@@ -51,7 +53,7 @@ export interface AccountsOptions {
 }
 
 /**
- * Accounts, sessions and login back-off over a {@link TrackerStore}.
+ * Accounts, sessions and login back-off over the store's accounts, throttles and ticket keys.
  *
  * @example
  * ```ts
@@ -68,7 +70,8 @@ export interface AccountsOptions {
  * ```
  */
 export class Accounts {
-  readonly #store: TrackerStore;
+  readonly #store: AccountStore;
+  readonly #tickets: TicketKeyStore;
   readonly #options: AccountsOptions;
   readonly #throttle: LoginThrottle;
   readonly #registrations: RegistrationLimit;
@@ -79,14 +82,21 @@ export class Accounts {
   #dummyHash: Promise<PasswordHash> | undefined;
   #issuer: Promise<TicketIssuer> | undefined;
 
-  /** Accounts in `store`. */
-  constructor(store: TrackerStore, options: AccountsOptions) {
-    this.#store = store;
+  /** Accounts in `stores`. */
+  constructor(
+    stores: Pick<TrackerStores, "accounts" | "throttles" | "tickets">,
+    options: AccountsOptions,
+  ) {
+    this.#store = stores.accounts;
+    this.#tickets = stores.tickets;
     this.#options = options;
-    this.#throttle = new LoginThrottle({ now: options.now, failures: kvFailureStore(store) });
+    this.#throttle = new LoginThrottle({
+      now: options.now,
+      failures: kvFailureStore(stores.throttles),
+    });
     this.#registrations = new RegistrationLimit({
       now: options.now,
-      store,
+      store: stores.throttles,
       ...(options.registrationsPerAddress ? { perAddress: options.registrationsPerAddress } : {}),
     });
   }
@@ -451,7 +461,7 @@ export class Accounts {
 
   /** The ticket signer, loaded (or created) from the store on first use. */
   ticketIssuer(): Promise<TicketIssuer> {
-    this.#issuer ??= TicketIssuer.load(this.#store, {
+    this.#issuer ??= TicketIssuer.load(this.#tickets, {
       now: this.#options.now,
       ...(this.#options.ticketTtlMs !== undefined ? { ttlMs: this.#options.ticketTtlMs } : {}),
     }).catch((error) => {

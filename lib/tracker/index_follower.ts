@@ -24,8 +24,10 @@ import {
   CHANGE_TAIL_MS,
   type ChangeEntry,
   type LoggedChange,
-  type TrackerStore,
-} from "./store.ts";
+} from "./change_log.ts";
+import type { CountStore } from "./count_store.ts";
+import type { IndexStore } from "./index_store.ts";
+import type { TrackerStores } from "./store.ts";
 
 /** Entries read per request to the store. */
 const READ_BATCH = 1_000;
@@ -71,7 +73,8 @@ export interface IndexFollowerOptions {
  * ```
  */
 export class IndexFollower {
-  readonly #store: TrackerStore;
+  readonly #store: IndexStore;
+  readonly #counts: CountStore;
   readonly #options: IndexFollowerOptions;
   #index = new HolderIndex();
   #loaded = false;
@@ -83,9 +86,10 @@ export class IndexFollower {
   #queued: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Follows `store`'s log. */
-  constructor(store: TrackerStore, options: IndexFollowerOptions = {}) {
-    this.#store = store;
+  /** Follows the log of `stores`' index (and reads their counts). */
+  constructor(stores: Pick<TrackerStores, "index" | "counts">, options: IndexFollowerOptions = {}) {
+    this.#store = stores.index;
+    this.#counts = stores.counts;
     this.#options = options;
   }
 
@@ -209,8 +213,8 @@ export class IndexFollower {
       this.#store.listHolders(),
       this.#store.listPeers(),
       this.#store.listAlive(),
-      this.#store.listStats(),
-      this.#store.listVersionDownloads(),
+      this.#counts.listStats(),
+      this.#counts.listVersionDownloads(),
       this.#options.onPartial ? this.#store.listPartialHolders() : [],
     ]);
     if (partial.length > 0) this.#options.onPartial?.(partial);
@@ -260,8 +264,8 @@ export class IndexFollower {
     const [rows, peers, stats, downloads] = await Promise.all([
       this.#store.getHolders(keys),
       this.#store.getPeers(userList),
-      this.#store.getStatsMany([...counted]),
-      this.#store.getVersionDownloads([...versions]),
+      this.#counts.getStatsMany([...counted]),
+      this.#counts.getVersionDownloads([...versions]),
     ]);
     for (const [user, counts] of stats) this.#index.setStats(user, counts);
     for (const [id, n] of downloads) this.#index.setDownloads(id, n);

@@ -22,7 +22,7 @@
  * @module
  */
 import { addressGroup } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Where failure times are kept, by back-off key. */
 export interface FailureStore {
@@ -57,7 +57,7 @@ export class MemoryFailureStore implements FailureStore {
 }
 
 /** Failure times in the tracker's store, shared by every tracker on it. */
-export function kvFailureStore(store: TrackerStore): FailureStore {
+export function kvFailureStore(store: ThrottleStore): FailureStore {
   return {
     get: (keys) => store.loginFailures(keys),
     update: (key, update, ttlMs) => store.updateLoginFailures(key, update, ttlMs),

@@ -22,7 +22,7 @@
  * @module
  */
 import type { HolderInfo } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { IndexStore } from "./index_store.ts";
 import { TrackerError } from "./tracker_error.ts";
 
 /** A partial holder stops being listed after this long without a `progress` update. */
@@ -104,13 +104,13 @@ export class PartialHolders {
   readonly #removedAt = new Map<string, number>();
   /** Updates accepted here and not yet written, by version key and user. */
   readonly #pending = new Map<string, PartialUpdate>();
-  readonly #store: TrackerStore | undefined;
+  readonly #store: IndexStore | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #size = 0;
   #sweptAt = -Infinity;
 
   /** Partial holders under the clock `now`, shared through `store` when given. */
-  constructor(now: () => number = Date.now, store?: TrackerStore) {
+  constructor(now: () => number = Date.now, store?: IndexStore) {
     this.#now = now;
     this.#store = store;
   }

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { TrackerStore } from "./store.ts";
+import type { CountStore } from "./count_store.ts";
 
 /**
  * How long a `details` lets its member send `progress` on the version it named (an hour, longer
@@ -43,11 +43,11 @@ export class ProgressGrants {
   /** Grants this process wrote to (or read from) the store, until when. */
   readonly #known = new Map<string, number>();
   readonly #now: () => number;
-  readonly #store: TrackerStore | undefined;
+  readonly #store: CountStore | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
   /** Grants that expire by `now`'s clock, kept in `store` when given. */
-  constructor(now: () => number = Date.now, store?: TrackerStore) {
+  constructor(now: () => number = Date.now, store?: CountStore) {
     this.#now = now;
     this.#store = store;
   }

@@ -3,13 +3,13 @@
  * then one more every {@link REGISTRATION_REFILL_MS} (a token bucket per address, grouped by
  * {@link addressGroup}). Every attempt counts, taken names too, so the limit also slows anyone
  * who probes which names exist. Kept in memory; or, given a store (the tracker's), in KV so
- * trackers sharing one KV share the bucket (see {@link TrackerStore.takeRegistration}: built so
+ * trackers sharing one KV share the bucket (see {@link ThrottleStore.takeRegistration}: built so
  * that registrations never queue behind each other's commits).
  *
  * @module
  */
 import { addressGroup } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Registrations one address may make in a burst (a class behind one NAT fits). */
 export const REGISTRATIONS_PER_ADDRESS = 60;
@@ -29,7 +29,7 @@ export interface RegistrationLimitOptions {
   /** {@link REGISTRATION_REFILL_MS}. */
   refillMs?: number;
   /** Keep the buckets in this store (shared by trackers) instead of in memory. */
-  store?: TrackerStore;
+  store?: ThrottleStore;
 }
 
 /**
@@ -54,7 +54,7 @@ export class RegistrationLimit {
   readonly #now: () => number;
   readonly #perAddress: number;
   readonly #refillMs: number;
-  readonly #store: TrackerStore | undefined;
+  readonly #store: ThrottleStore | undefined;
 
   /** A limit with the given clock and sizes. */
   constructor(options: RegistrationLimitOptions = {}) {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TrackerStore } from "./store.ts";
+import type { CountStore } from "./count_store.ts";
 
 /** How long a grant lasts. */
 export const GRANT_TTL_MS = 3600_000;
@@ -35,11 +35,11 @@ export class ReportGrants {
   /** Grants this process wrote to the store, until when: not written again while fresh. */
   readonly #written = new Map<string, number>();
   readonly #now: () => number;
-  readonly #store: TrackerStore | undefined;
+  readonly #store: CountStore | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
   /** Grants that expire by `now`'s clock, kept in `store` when given. */
-  constructor(now: () => number = Date.now, store?: TrackerStore) {
+  constructor(now: () => number = Date.now, store?: CountStore) {
     this.#now = now;
     this.#store = store;
   }

@@ -22,7 +22,7 @@ import {
   type TrackerServiceOptions,
 } from "./service.ts";
 import type { PartialHolders } from "./partial_holders.ts";
-import { KvTrackerStore, type TrackerStore } from "./store.ts";
+import { KvTrackerStore, type TrackerStore, type TrackerStores } from "./store.ts";
 import { hashToken } from "./token.ts";
 import { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
@@ -197,7 +197,7 @@ class ObservedService extends TrackerService {
   readonly #now: () => number;
 
   constructor(
-    store: TrackerStore,
+    store: TrackerStores,
     options: TrackerServiceOptions,
     onEvent: (event: TrackerEvent) => void,
   ) {

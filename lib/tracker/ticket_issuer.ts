@@ -6,7 +6,7 @@
  * @module
  */
 import { newSigningKeys, signTicket, TICKET_TTL_MS, toBase64Url } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { TicketKeyStore } from "./ticket_key_store.ts";
 
 /** Recently issued tickets kept for reuse; the oldest go first. */
 const RECENT_TICKETS = 50_000;
@@ -53,7 +53,7 @@ export class TicketIssuer {
 
   /** Reads the store's key pair, creating it first if there is none. */
   static async load(
-    store: TrackerStore,
+    store: TicketKeyStore,
     options: { ttlMs?: number; now?: () => number } = {},
   ): Promise<TicketIssuer> {
     const now = options.now ?? Date.now;
