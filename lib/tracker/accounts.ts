@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import { MIN_PASSWORD_LENGTH, STORED_SESSION_TTL_MS } from "../protocol/mod.ts";
 import { kvFailureStore, LoginThrottle } from "./login_throttle.ts";
 import type { PasswordHash, PasswordHasher } from "./password.ts";
@@ -27,7 +28,7 @@ export const REVOCATION_MS = 1_000;
 /** How long a session read from KV is kept (revocations arrive sooner, through the log). */
 const SESSION_CACHE_MS = 30_000;
 
-/** Most sessions cached; the oldest go first. */
+/** Most sessions (and token hashes) cached; the least recently used go first. */
 const CACHE_MAX_ENTRIES = 100_000;
 
 /** Settings of {@link Accounts}. */
@@ -76,9 +77,11 @@ export class Accounts {
   readonly #throttle: LoginThrottle;
   readonly #registrations: RegistrationLimit;
   /** Sessions recently read from KV (revoked ones are dropped at once). */
-  readonly #cache = new Map<string, { session: SessionRecord; until: number }>();
+  readonly #cache = new BoundedMap<string, { session: SessionRecord; until: number }>(
+    CACHE_MAX_ENTRIES,
+  );
   /** Token hashes of recent tokens (a request's token is hashed once, not on every request). */
-  readonly #hashes = new Map<string, string>();
+  readonly #hashes = new BoundedMap<string, string>(CACHE_MAX_ENTRIES);
   #dummyHash: Promise<PasswordHash> | undefined;
   #issuer: Promise<TicketIssuer> | undefined;
 
@@ -415,7 +418,6 @@ export class Accounts {
     if (tokenHash === undefined) {
       tokenHash = hashToken(token);
       this.#hashes.set(token, tokenHash);
-      if (this.#hashes.size > CACHE_MAX_ENTRIES) this.#hashes.clear();
     }
     const session = await this.#sessionOf(tokenHash);
     if (session === null) {
@@ -436,7 +438,7 @@ export class Accounts {
 
   async #sessionOf(tokenHash: string): Promise<SessionRecord | null> {
     const now = this.#options.now();
-    const cached = this.#cache.get(tokenHash);
+    const cached = this.#cache.peek(tokenHash);
     const current = this.#options.logStaleness() < REVOCATION_MS;
     if (current && cached && cached.until > now && cached.session.expiresAt > now) {
       return cached.session;
@@ -446,11 +448,7 @@ export class Accounts {
       this.#cache.delete(tokenHash);
       return null;
     }
-    this.#cache.delete(tokenHash);
     this.#cache.set(tokenHash, { session, until: now + SESSION_CACHE_MS });
-    while (this.#cache.size > CACHE_MAX_ENTRIES) {
-      this.#cache.delete(this.#cache.keys().next().value!);
-    }
     return session;
   }
 

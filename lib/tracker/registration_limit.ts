@@ -8,7 +8,9 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import { addressGroup } from "../protocol/mod.ts";
+import { type BucketRule, tokensAt, waitForToken } from "./token_bucket.ts";
 import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Registrations one address may make in a burst (a class behind one NAT fits). */
@@ -50,7 +52,7 @@ export interface RegistrationLimitOptions {
  * ```
  */
 export class RegistrationLimit {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new BoundedMap<string, { tokens: number; at: number }>(MAX_KEYS);
   readonly #now: () => number;
   readonly #perAddress: number;
   readonly #refillMs: number;
@@ -79,17 +81,10 @@ export class RegistrationLimit {
   }
 
   #takeHere(key: string, now: number): number {
-    const bucket = this.#buckets.get(key) ?? { tokens: this.#perAddress, at: now };
-    const tokens = Math.min(this.#perAddress, bucket.tokens + (now - bucket.at) / this.#refillMs);
-    this.#buckets.delete(key); // re-insert: least recently seen first
-    if (tokens < 1) {
-      this.#buckets.set(key, { tokens, at: now });
-      return Math.ceil((1 - tokens) * this.#refillMs);
-    }
-    this.#buckets.set(key, { tokens: tokens - 1, at: now });
-    while (this.#buckets.size > MAX_KEYS) {
-      this.#buckets.delete(this.#buckets.keys().next().value!);
-    }
-    return 0;
+    const rule: BucketRule = { size: this.#perAddress, refillMs: this.#refillMs };
+    const tokens = tokensAt(rule, this.#buckets.get(key) ?? { tokens: rule.size, at: now }, now);
+    const wait = waitForToken(rule, tokens);
+    this.#buckets.set(key, { tokens: wait > 0 ? tokens : tokens - 1, at: now }); // least recently seen go first
+    return wait;
   }
 }
