@@ -247,19 +247,13 @@ export class KvAccountStore implements AccountStore {
   }
 
   /** Records an admin action. */
-  async audit(record: AdminAuditRecord, ms: number): Promise<void> {
-    await this.#kv.atomic().set(["admin_audit", record.at, crypto.randomUUID()], record, {
-      expireIn: ms,
-    }).commit();
+  audit(record: AdminAuditRecord, ms: number): Promise<void> {
+    return this.#kv.appendLog("admin_audit", record, ms);
   }
 
   /** The latest admin actions, newest first. */
-  async listAudit(limit: number): Promise<AdminAuditRecord[]> {
-    const entries = this.#kv.kv.list<AdminAuditRecord>({ prefix: ["admin_audit"] }, {
-      reverse: true,
-      limit,
-    });
-    return (await Array.fromAsync(entries)).map((e) => e.value);
+  listAudit(limit: number): Promise<AdminAuditRecord[]> {
+    return this.#kv.newest("admin_audit", limit);
   }
 
   /** The record of a user, in any case. */

@@ -320,19 +320,13 @@ export class KvCountStore implements CountStore {
   }
 
   /** Records a reported transfer in the audit log. */
-  async auditTransfer(record: TransferAuditRecord, ms: number): Promise<void> {
-    await this.#kv.atomic().set(["transfer_audit", record.at, crypto.randomUUID()], record, {
-      expireIn: ms,
-    }).commit();
+  auditTransfer(record: TransferAuditRecord, ms: number): Promise<void> {
+    return this.#kv.appendLog("transfer_audit", record, ms);
   }
 
   /** The latest audited transfers, newest first. */
-  async listTransferAudit(limit: number): Promise<TransferAuditRecord[]> {
-    const entries = this.#kv.kv.list<TransferAuditRecord>({ prefix: ["transfer_audit"] }, {
-      reverse: true,
-      limit,
-    });
-    return (await Array.fromAsync(entries)).map((e) => e.value);
+  listTransferAudit(limit: number): Promise<TransferAuditRecord[]> {
+    return this.#kv.newest("transfer_audit", limit);
   }
 
   /** Writes transfers, numbered from `first`. */

@@ -3,6 +3,7 @@
  * wait in memory until the next flush writes them to the store in one batch, and the ones written
  * are remembered with their expiry, so a repeated `details` writes nothing while a stored grant
  * has more than half its time left. Both maps are bounded (least recently given go first).
+ * `ReportGrants` and `ProgressGrants` extend it with how a grant is used.
  *
  * @module
  */
@@ -10,6 +11,20 @@ import { BoundedMap } from "../common/mod.ts";
 
 /** A grant's key: three names, e.g. (downloader, version, source) or (member, name, version). */
 export type GrantKey = readonly [string, string, string];
+
+/** Settings of a {@link GrantLedger}. */
+export interface GrantLedgerOptions<S> {
+  /** Most grants in each of the two maps. */
+  capacity: number;
+  /** How long a grant lasts. */
+  ttlMs: number;
+  /** The clock, in ms. */
+  now: () => number;
+  /** Where grants are written, if anywhere (they stay in memory without it). */
+  store: S | undefined;
+  /** Writes a batch of grants, each with until when it lasts, to `store`. */
+  write: (store: S, grants: [GrantKey, number][]) => Promise<void>;
+}
 
 /**
  * Grants waiting to be written and grants written, with one flush chain.
@@ -19,38 +34,40 @@ export type GrantKey = readonly [string, string, string];
  * import assert from "node:assert/strict";
  * import { GrantLedger } from "./grant_ledger.ts";
  * const written: string[] = [];
- * const ledger = new GrantLedger(10, 1000, async (grants) => {
- *   for (const [key, until] of grants) written.push(`${key.join("/")}@${until}`);
+ * const ledger = new GrantLedger({
+ *   capacity: 10, ttlMs: 1000, now: () => 0, store: written,
+ *   write: async (store, grants) => {
+ *     for (const [key, until] of grants) store.push(`${key.join("/")}@${until}`);
+ *   },
  * });
- * ledger.give(["bob", "ab12", "ann"], 0);
+ * ledger.give(["bob", "ab12", "ann"]);
  * await ledger.flush();
- * ledger.give(["bob", "ab12", "ann"], 100); // stored with more than half its time left
+ * ledger.give(["bob", "ab12", "ann"]); // stored with more than half its time left
  * await ledger.flush();
  * assert.deepEqual(written, ["bob/ab12/ann@1000"]);
  * ```
  */
-export class GrantLedger {
+export class GrantLedger<S> {
   /** Grants not yet written to the store, until when, by {@link GrantLedger.key}. */
-  readonly waiting: BoundedMap<string, number>;
+  protected readonly waiting: BoundedMap<string, number>;
   /** Grants this process wrote to (or read from) the store, until when. */
-  readonly written: BoundedMap<string, number>;
+  protected readonly written: BoundedMap<string, number>;
+  /** The clock, in ms. */
+  protected readonly now: () => number;
+  /** Where grants are written, if anywhere. */
+  protected readonly store: S | undefined;
   readonly #ttlMs: number;
-  readonly #write: ((grants: [GrantKey, number][]) => Promise<void>) | undefined;
+  readonly #write: (store: S, grants: [GrantKey, number][]) => Promise<void>;
   #flushing: Promise<void> = Promise.resolve();
 
-  /**
-   * A ledger holding at most `capacity` grants in each map, each lasting `ttlMs`, written by
-   * `write` (kept in memory only without it).
-   */
-  constructor(
-    capacity: number,
-    ttlMs: number,
-    write?: (grants: [GrantKey, number][]) => Promise<void>,
-  ) {
-    this.waiting = new BoundedMap(capacity);
-    this.written = new BoundedMap(capacity);
-    this.#ttlMs = ttlMs;
-    this.#write = write;
+  /** An empty ledger. */
+  constructor(options: GrantLedgerOptions<S>) {
+    this.waiting = new BoundedMap(options.capacity);
+    this.written = new BoundedMap(options.capacity);
+    this.now = options.now;
+    this.store = options.store;
+    this.#ttlMs = options.ttlMs;
+    this.#write = options.write;
   }
 
   /** The map key of a grant. */
@@ -58,41 +75,39 @@ export class GrantLedger {
     return grant.join("\u0000");
   }
 
-  /** Whether the grants are written anywhere (a store was given). */
-  get stored(): boolean {
-    return this.#write !== undefined;
-  }
-
-  /** Gives (or renews) a grant at `now`, unless one written has more than half its time left. */
-  give(grant: GrantKey, now: number): void {
+  /** Gives (or renews) a grant now, unless one written has more than half its time left. */
+  give(grant: GrantKey): void {
+    const now = this.now();
     const key = GrantLedger.key(grant);
     if ((this.written.peek(key) ?? 0) > now + this.#ttlMs / 2) return;
     this.waiting.set(key, now + this.#ttlMs);
   }
 
-  /** Writes the waiting grants, after any earlier flush; resolves when they are written. */
+  /** Writes the waiting grants to the store, after any earlier flush. */
   flush(): Promise<void> {
-    const write = this.#write;
-    if (!write || this.waiting.size === 0) return this.#flushing;
+    const store = this.store;
+    if (store === undefined || this.waiting.size === 0) return this.#flushing;
     const grants = [...this.waiting];
     this.waiting.clear();
     for (const [key, until] of grants) this.written.set(key, until);
+    const batch = grants.map(([key, until]): [GrantKey, number] => [
+      key.split("\u0000") as [string, string, string],
+      until,
+    ]);
     const previous = this.#flushing;
     this.#flushing = (async () => {
       await previous.catch(() => {});
-      await write(
-        grants.map(([key, until]) => [key.split("\u0000") as [string, string, string], until]),
-      );
+      await this.#write(store, batch);
     })();
     return this.#flushing;
   }
 
   /** The flushes started so far: resolves when they are written, rejects if the last failed. */
-  pending(): Promise<void> {
+  protected pending(): Promise<void> {
     return this.#flushing;
   }
 
-  /** Grants in memory (waiting and written). */
+  /** Grants in memory (waiting and written), for tests and the dashboard. */
   get size(): number {
     return this.waiting.size + this.written.size;
   }

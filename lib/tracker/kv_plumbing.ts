@@ -351,6 +351,21 @@ export class KvPlumbing implements AsyncDisposable {
     return ok;
   }
 
+  /**
+   * Appends `record` to the audit log under `prefix` (keyed by its time, then a random id, so
+   * records of one millisecond never collide); it expires after `ms`.
+   */
+  async appendLog(prefix: string, record: { at: number }, ms: number): Promise<void> {
+    await this.atomic().set([prefix, record.at, crypto.randomUUID()], record, { expireIn: ms })
+      .commit();
+  }
+
+  /** The newest `limit` records of the audit log under `prefix`, newest first. */
+  async newest<T>(prefix: string, limit: number): Promise<T[]> {
+    const entries = this.kv.list<T>({ prefix: [prefix] }, { reverse: true, limit });
+    return (await Array.fromAsync(entries)).map((e) => e.value);
+  }
+
   /** `kv.getMany` for any number of keys (it takes at most 10 at a time). */
   async getMany<T>(keys: Deno.KvKey[]): Promise<Deno.KvEntryMaybe<T>[]> {
     const reads: Promise<Deno.KvEntryMaybe<T>[]>[] = [];

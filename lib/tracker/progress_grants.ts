@@ -38,55 +38,39 @@ const MAX_PROGRESS_GRANTS = 100_000;
  * assert.equal(await grants.allows("eve", "a.bin", "ab12"), false);
  * ```
  */
-export class ProgressGrants {
-  readonly #ledger: GrantLedger;
-  readonly #now: () => number;
-  readonly #store: CountStore | undefined;
-
+export class ProgressGrants extends GrantLedger<CountStore> {
   /** Grants that expire by `now`'s clock, kept in `store` when given. */
   constructor(now: () => number = Date.now, store?: CountStore) {
-    this.#now = now;
-    this.#store = store;
-    this.#ledger = new GrantLedger(
-      MAX_PROGRESS_GRANTS,
-      PROGRESS_GRANT_TTL_MS,
-      store &&
-        ((grants) =>
-          store.putProgressGrants(grants.map(([[user, name, id], until]) => ({
-            user,
-            name,
-            id,
-            until,
-          })))),
-    );
+    super({
+      capacity: MAX_PROGRESS_GRANTS,
+      ttlMs: PROGRESS_GRANT_TTL_MS,
+      now,
+      store,
+      write: (store, grants) =>
+        store.putProgressGrants(grants.map(([[user, name, id], until]) => ({
+          user,
+          name,
+          id,
+          until,
+        }))),
+    });
   }
 
   /** Lets `user` send `progress` on version `id` of `name` (again) for {@link PROGRESS_GRANT_TTL_MS}. */
   grant(user: string, name: string, id: string): void {
-    this.#ledger.give([user, name, id], this.#now());
+    this.give([user, name, id]);
   }
 
   /** Whether `user` holds a live grant for version `id` of `name`, given here or by any tracker. */
   async allows(user: string, name: string, id: string): Promise<boolean> {
     const key = GrantLedger.key([user, name, id]);
-    const now = this.#now();
-    const { waiting, written } = this.#ledger;
-    if ((waiting.peek(key) ?? 0) > now || (written.peek(key) ?? 0) > now) return true;
-    if (!this.#store) return false;
-    await this.#ledger.pending().catch(() => {});
-    const until = await this.#store.progressGrant(user, name, id);
+    const now = this.now();
+    if ((this.waiting.peek(key) ?? 0) > now || (this.written.peek(key) ?? 0) > now) return true;
+    if (!this.store) return false;
+    await this.pending().catch(() => {});
+    const until = await this.store.progressGrant(user, name, id);
     if (until <= now) return false;
-    written.set(key, until);
+    this.written.set(key, until);
     return true;
-  }
-
-  /** Writes the waiting grants to the store (a started tracker calls it with the report grants). */
-  flush(): Promise<void> {
-    return this.#ledger.flush();
-  }
-
-  /** Grants in memory (waiting and known), for tests and the dashboard. */
-  get size(): number {
-    return this.#ledger.size;
   }
 }

@@ -31,48 +31,37 @@ const MAX_GRANTS = 1_000_000;
  * assert.equal(await grants.use("bob", "ab12", "ann"), false);
  * ```
  */
-export class ReportGrants {
-  readonly #ledger: GrantLedger;
-  readonly #now: () => number;
-  readonly #store: CountStore | undefined;
-
+export class ReportGrants extends GrantLedger<CountStore> {
   /** Grants that expire by `now`'s clock, kept in `store` when given. */
   constructor(now: () => number = Date.now, store?: CountStore) {
-    this.#now = now;
-    this.#store = store;
-    this.#ledger = new GrantLedger(
-      MAX_GRANTS,
-      GRANT_TTL_MS,
-      store &&
-        ((grants) =>
-          store.putGrants(grants.map(([[downloader, id, source], until]) => ({
-            downloader,
-            id,
-            source,
-            until,
-          })))),
-    );
-  }
-
-  /** Writes the grants waiting in memory to the store (the tracker calls it every {@link GRANT_FLUSH_MS}). */
-  flush(): Promise<void> {
-    return this.#ledger.flush();
+    super({
+      capacity: MAX_GRANTS,
+      ttlMs: GRANT_TTL_MS,
+      now,
+      store,
+      write: (store, grants) =>
+        store.putGrants(grants.map(([[downloader, id, source], until]) => ({
+          downloader,
+          id,
+          source,
+          until,
+        }))),
+    });
   }
 
   /** Lets `downloader` report once on each of `sources` for the file `sha256`. */
   grant(downloader: string, sha256: string, sources: string[]): void {
-    const now = this.#now();
-    for (const source of sources) this.#ledger.give([downloader, sha256, source], now);
+    for (const source of sources) this.give([downloader, sha256, source]);
   }
 
   /** Uses the grant up; false when there was none (never given, expired, or used). */
   async use(downloader: string, sha256: string, source: string): Promise<boolean> {
     const key = GrantLedger.key([downloader, sha256, source]);
-    const until = this.#ledger.waiting.peek(key);
-    this.#ledger.waiting.delete(key);
-    this.#ledger.written.delete(key);
-    if (until !== undefined || !this.#store) return until !== undefined && until > this.#now();
-    await this.#ledger.pending();
-    return await this.#store.useGrant(downloader, sha256, source, this.#now());
+    const until = this.waiting.peek(key);
+    this.waiting.delete(key);
+    this.written.delete(key);
+    if (until !== undefined || !this.store) return until !== undefined && until > this.now();
+    await this.pending();
+    return await this.store.useGrant(downloader, sha256, source, this.now());
   }
 }

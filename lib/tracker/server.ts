@@ -22,7 +22,12 @@ import {
   type TrackerServiceOptions,
 } from "./service.ts";
 import type { PartialHolders } from "./partial_holders.ts";
-import { KvTrackerStore, type TrackerStore, type TrackerStores } from "./store.ts";
+import {
+  KvTrackerStore,
+  type StoredTransfer,
+  type TrackerStore,
+  type TrackerStores,
+} from "./store.ts";
 import { hashToken } from "./token.ts";
 import { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
@@ -42,14 +47,7 @@ export interface TrackerEvent {
   /** How long the request took to handle, in ms. */
   ms: number;
   /** What a `report` said. */
-  report?: {
-    name: string;
-    sha256: string;
-    source: string;
-    ok: boolean;
-    bytes: number;
-    reason: string | null;
-  };
+  report?: Pick<StoredTransfer, "name" | "sha256" | "source" | "ok" | "bytes" | "reason">;
 }
 
 /** How often the tracker removes manifests that no holder announced for a day. */

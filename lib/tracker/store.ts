@@ -56,16 +56,6 @@ export interface TrackerStore
 
 /** The role stores on one open KV, closed together. */
 export interface KvStores extends TrackerStores, AsyncDisposable {
-  /** The users' store. */
-  readonly accounts: KvAccountStore;
-  /** The index's store. */
-  readonly index: KvIndexStore;
-  /** The counts' store. */
-  readonly counts: KvCountStore;
-  /** The throttles' store. */
-  readonly throttles: KvThrottleStore;
-  /** The ticket keys' store. */
-  readonly tickets: KvTicketKeyStore;
   /** This process's name as a writer of the change log. */
   readonly writer: string;
 }
@@ -103,8 +93,8 @@ export async function openKvStores(path: string, options: KvStoreOptions = {}): 
   };
 }
 
-/** Every role's methods: the class {@link KvTrackerStore} gets them at construction. */
-export interface KvTrackerStore extends TrackerStore {}
+/** Every role's methods and the roles: the class {@link KvTrackerStore} gets them when made. */
+export interface KvTrackerStore extends TrackerStore, KvStores {}
 
 /**
  * Every role store on one KV in one object: each role's methods, and the roles themselves
@@ -119,32 +109,14 @@ export interface KvTrackerStore extends TrackerStore {}
  * assert.ok(await store.accounts.getUser("nobody") === null);
  * ```
  */
-export class KvTrackerStore implements KvStores {
-  /** The users' store. */
-  readonly accounts: KvAccountStore;
-  /** The index's store. */
-  readonly index: KvIndexStore;
-  /** The counts' store. */
-  readonly counts: KvCountStore;
-  /** The throttles' store. */
-  readonly throttles: KvThrottleStore;
-  /** The ticket keys' store. */
-  readonly tickets: KvTicketKeyStore;
-  /** This store's name as a writer of the change log. */
-  readonly writer: string;
+export class KvTrackerStore {
   readonly #stores: KvStores;
 
   private constructor(stores: KvStores) {
     this.#stores = stores;
-    ({
-      accounts: this.accounts,
-      index: this.index,
-      counts: this.counts,
-      throttles: this.throttles,
-      tickets: this.tickets,
-      writer: this.writer,
-    } = stores);
-    for (const role of [this.accounts, this.index, this.counts, this.throttles, this.tickets]) {
+    const { accounts, index, counts, throttles, tickets, writer } = stores;
+    Object.assign(this, { accounts, index, counts, throttles, tickets, writer });
+    for (const role of [accounts, index, counts, throttles, tickets]) {
       const prototype = Object.getPrototypeOf(role);
       for (const name of Object.getOwnPropertyNames(prototype)) {
         if (name === "constructor") continue;
