@@ -56,6 +56,11 @@ export interface IndexFollowerOptions {
   onPartial?: (updates: PartialUpdate[]) => void;
   /** Called when a read of the log fails (the next one tries again). */
   onError?: (error: unknown) => void;
+  /**
+   * The clock that says how long ago the log was last read (default `Date.now`): a follower that
+   * did not read it for nearly {@link CHANGE_RETENTION_MS} loads the whole index again.
+   */
+  now?: () => number;
 }
 
 /**
@@ -76,11 +81,12 @@ export class IndexFollower {
   readonly #store: IndexStore;
   readonly #counts: CountStore;
   readonly #options: IndexFollowerOptions;
+  readonly #now: () => number;
   #index = new HolderIndex();
   #loaded = false;
   /** Where this follower is in each writer's entries. */
   #writers = new Map<string, WriterPosition>();
-  /** Wall-clock time of the last successful read (ms since the epoch). */
+  /** Time of the last successful read by {@link IndexFollowerOptions.now} (ms since the epoch). */
   #readAt = 0;
   #running: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
@@ -91,6 +97,7 @@ export class IndexFollower {
     this.#store = stores.index;
     this.#counts = stores.counts;
     this.#options = options;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The index as of the last read (empty until the first). */
@@ -107,7 +114,7 @@ export class IndexFollower {
 
   /** Milliseconds since the last successful read of the log (Infinity before the first). */
   get staleness(): number {
-    return this.#readAt === 0 ? Infinity : Date.now() - this.#readAt;
+    return this.#readAt === 0 ? Infinity : this.#now() - this.#readAt;
   }
 
   /**
@@ -153,7 +160,7 @@ export class IndexFollower {
   }
 
   async #read(): Promise<void> {
-    const started = Date.now();
+    const started = this.#now();
     if (!this.#loaded || started - this.#readAt > CHANGE_RETENTION_MS - 10_000) {
       await this.#load();
     }
