@@ -14,7 +14,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { AdminAuditRecord, TransferAuditRecord, UserRecord } from "../tracker/store.ts";
+import type { AdminAuditRecord, TransferAuditRecord, UserRecord } from "../tracker/mod.ts";
 import { type Html, html } from "./html.ts";
 
 /** Who may see the dashboard. */

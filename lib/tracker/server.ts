@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { sleep } from "../common/mod.ts";
 import {
   ByteBudget,
   type ConnectionLimits,
@@ -22,12 +23,8 @@ import {
   type TrackerServiceOptions,
 } from "./service.ts";
 import type { PartialHolders } from "./partial_holders.ts";
-import {
-  KvTrackerStore,
-  type StoredTransfer,
-  type TrackerStore,
-  type TrackerStores,
-} from "./store.ts";
+import type { StoredTransfer } from "./count_store.ts";
+import { KvTrackerStore, type TrackerStore, type TrackerStores } from "./store.ts";
 import { hashToken } from "./token.ts";
 import { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
@@ -158,7 +155,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     collecting ??= (async () => {
       try {
         while ((await service.collectManifests(COLLECT_BATCH)) === COLLECT_BATCH) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          await sleep(50);
         }
       } catch {
         // the next round tries again; a closed store ends the rounds

@@ -23,19 +23,6 @@ import { KvPlumbing, type KvStoreOptions, migrateLayout } from "./kv_plumbing.ts
 import { KvThrottleStore, type ThrottleStore } from "./throttle_store.ts";
 import { KvTicketKeyStore, type TicketKeyStore } from "./ticket_key_store.ts";
 
-export * from "./account_store.ts";
-export * from "./change_log.ts";
-export * from "./count_store.ts";
-export * from "./index_store.ts";
-export {
-  type KvStoreOptions,
-  STORE_LAYOUT,
-  StoreError,
-  type StoreErrorCode,
-} from "./kv_plumbing.ts";
-export * from "./throttle_store.ts";
-export * from "./ticket_key_store.ts";
-
 /** The tracker's state by role. */
 export interface TrackerStores {
   /** Users, sessions, invitations, held names, admin audit. */
@@ -119,8 +106,9 @@ export class KvTrackerStore {
     for (const role of [accounts, index, counts, throttles, tickets]) {
       const prototype = Object.getPrototypeOf(role);
       for (const name of Object.getOwnPropertyNames(prototype)) {
-        if (name === "constructor") continue;
-        Object.defineProperty(this, name, { value: prototype[name].bind(role) });
+        const method = Object.getOwnPropertyDescriptor(prototype, name)?.value;
+        if (name === "constructor" || typeof method !== "function") continue;
+        Object.defineProperty(this, name, { value: method.bind(role) });
       }
     }
   }
