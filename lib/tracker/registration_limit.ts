@@ -10,7 +10,7 @@
  */
 import { BoundedMap } from "../common/mod.ts";
 import { addressGroup } from "../protocol/mod.ts";
-import { type BucketRule, tokensAt, waitForToken } from "./token_bucket.ts";
+import { type BucketState, takeToken } from "./token_bucket.ts";
 import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Registrations one address may make in a burst (a class behind one NAT fits). */
@@ -52,7 +52,7 @@ export interface RegistrationLimitOptions {
  * ```
  */
 export class RegistrationLimit {
-  readonly #buckets = new BoundedMap<string, { tokens: number; at: number }>(MAX_KEYS);
+  readonly #buckets = new BoundedMap<string, BucketState>(MAX_KEYS);
   readonly #now: () => number;
   readonly #perAddress: number;
   readonly #refillMs: number;
@@ -81,10 +81,9 @@ export class RegistrationLimit {
   }
 
   #takeHere(key: string, now: number): number {
-    const rule: BucketRule = { size: this.#perAddress, refillMs: this.#refillMs };
-    const tokens = tokensAt(rule, this.#buckets.get(key) ?? { tokens: rule.size, at: now }, now);
-    const wait = waitForToken(rule, tokens);
-    this.#buckets.set(key, { tokens: wait > 0 ? tokens : tokens - 1, at: now }); // least recently seen go first
+    const rule = { size: this.#perAddress, refillMs: this.#refillMs };
+    const { wait, state } = takeToken(rule, this.#buckets.get(key) ?? null, now);
+    this.#buckets.set(key, state); // least recently seen go first
     return wait;
   }
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { type KvPlumbing, RETRY, retrying, StoreError } from "./kv_plumbing.ts";
-import { tokensAt, waitForToken } from "./token_bucket.ts";
+import { takeToken } from "./token_bucket.ts";
 
 /** A registration bucket's settings: `perAddress` at once, then one per `refillMs`. */
 export interface RegistrationBucket {
@@ -100,18 +100,15 @@ export class KvThrottleStore implements ThrottleStore {
       >([recordKey, usedKey]);
       const used = Number(usedEntry.value?.value ?? 0n);
       const state = record.value;
-      const tokens = state
-        ? tokensAt(rule, { tokens: rule.size - (used - state.base), at: state.start }, now)
-        : rule.size;
-      if (!state || tokens >= rule.size) {
+      const take = takeToken(rule, state && { start: state.start, taken: used - state.base }, now);
+      if (take.restarted) {
         // Full (or new): start counting afresh from now, then take.
         const result = await this.#kv.atomic().check(record)
           .set(recordKey, { start: now, base: used }, { expireIn: rule.size * rule.refillMs })
           .commit();
         if (!result.ok) return RETRY;
-      } else if (tokens < 1) {
-        return waitForToken(rule, tokens);
       }
+      if (take.wait > 0) return take.wait;
       await this.#kv.atomic().sum(usedKey, 1n).commit();
       return 0;
     }, () => {

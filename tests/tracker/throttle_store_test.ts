@@ -2,6 +2,7 @@
 // throttles role of the store), shared by every tracker on one KV file.
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import fc from "fast-check";
 import {
   kvFailureStore,
   KvTrackerStore,
@@ -111,4 +112,25 @@ Deno.test("failed logins racing on two trackers on one KV file each count exactl
     await onB.fail("one-more", GUESSER);
     assert.equal(await onA.retryAfter("fresh", GUESSER), 1000);
   });
+});
+
+Deno.test("the KV registration bucket and the in-memory one answer every sequence of takes alike", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 4 }),
+      fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 25 }),
+      async (perAddress, gaps) => {
+        await using store = await KvTrackerStore.open(":memory:");
+        let now = 1_000_000;
+        const options = { now: () => now, perAddress, refillMs: 1000 };
+        const inMemory = new RegistrationLimit(options);
+        const inKv = new RegistrationLimit({ ...options, store: store.throttles });
+        for (const gap of gaps) {
+          now += gap;
+          assert.equal(await inKv.take(GUESSER), await inMemory.take(GUESSER));
+        }
+      },
+    ),
+    { numRuns: 60 },
+  );
 });
