@@ -21,6 +21,7 @@
 import { type FileManifest, isHost, manifestId } from "../protocol/mod.ts";
 import type { LoggedChange, StoredChange } from "./change_log.ts";
 import {
+  batches,
   CHANGE_ENTRY_BYTES,
   type KvPlumbing,
   MAX_CHECKS,
@@ -487,8 +488,7 @@ export class KvIndexStore implements IndexStore {
     }, { bytes: (part) => part.bytes.length, maxBytes: PART_BYTES });
     if (!written) throw new StoreError("COMMIT_FAILED", "Cannot save shares: KV commit failed");
     // Heads: each checked absent; a batch another writer beat to one of them goes one by one.
-    for (let i = 0; i < heads.length; i += MAX_CHECKS) {
-      const batch = heads.slice(i, i + MAX_CHECKS);
+    for (const batch of batches(heads, { items: MAX_CHECKS })) {
       const op = this.#kv.atomic();
       for (const [id, head] of batch) {
         op.check({ key: ["manifest", id], versionstamp: null }).set(["manifest", id], head);
