@@ -14,7 +14,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { AdminAuditRecord, TransferAuditRecord, UserRecord } from "../tracker/store.ts";
+import type { AdminAuditRecord, TransferAuditRecord, UserRecord } from "../tracker/mod.ts";
 import { type Html, html } from "./html.ts";
 import { plainDocument } from "./layout.ts";
 import { table } from "./table.ts";

@@ -7,11 +7,14 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import { MIN_PASSWORD_LENGTH, STORED_SESSION_TTL_MS } from "../protocol/mod.ts";
 import { kvFailureStore, LoginThrottle } from "./login_throttle.ts";
 import type { PasswordHash, PasswordHasher } from "./password.ts";
 import { RegistrationLimit } from "./registration_limit.ts";
-import type { SessionRecord, TrackerStore } from "./store.ts";
+import type { AccountStore, SessionRecord } from "./account_store.ts";
+import type { TrackerStores } from "./store.ts";
+import type { TicketKeyStore } from "./ticket_key_store.ts";
 import { TicketIssuer } from "./ticket_issuer.ts";
 import { hashToken, newToken } from "./token.ts";
 import { busy, type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
@@ -25,7 +28,7 @@ export const REVOCATION_MS = 1_000;
 /** How long a session read from KV is kept (revocations arrive sooner, through the log). */
 const SESSION_CACHE_MS = 30_000;
 
-/** Most sessions cached; the oldest go first. */
+/** Most sessions (and token hashes) cached; the least recently used go first. */
 const CACHE_MAX_ENTRIES = 100_000;
 
 /** Settings of {@link Accounts}. */
@@ -51,7 +54,7 @@ export interface AccountsOptions {
 }
 
 /**
- * Accounts, sessions and login back-off over a {@link TrackerStore}.
+ * Accounts, sessions and login back-off over the store's accounts, throttles and ticket keys.
  *
  * @example
  * ```ts
@@ -68,25 +71,35 @@ export interface AccountsOptions {
  * ```
  */
 export class Accounts {
-  readonly #store: TrackerStore;
+  readonly #store: AccountStore;
+  readonly #tickets: TicketKeyStore;
   readonly #options: AccountsOptions;
   readonly #throttle: LoginThrottle;
   readonly #registrations: RegistrationLimit;
   /** Sessions recently read from KV (revoked ones are dropped at once). */
-  readonly #cache = new Map<string, { session: SessionRecord; until: number }>();
+  readonly #cache = new BoundedMap<string, { session: SessionRecord; until: number }>(
+    CACHE_MAX_ENTRIES,
+  );
   /** Token hashes of recent tokens (a request's token is hashed once, not on every request). */
-  readonly #hashes = new Map<string, string>();
+  readonly #hashes = new BoundedMap<string, string>(CACHE_MAX_ENTRIES);
   #dummyHash: Promise<PasswordHash> | undefined;
   #issuer: Promise<TicketIssuer> | undefined;
 
-  /** Accounts in `store`. */
-  constructor(store: TrackerStore, options: AccountsOptions) {
-    this.#store = store;
+  /** Accounts in `stores`. */
+  constructor(
+    stores: Pick<TrackerStores, "accounts" | "throttles" | "tickets">,
+    options: AccountsOptions,
+  ) {
+    this.#store = stores.accounts;
+    this.#tickets = stores.tickets;
     this.#options = options;
-    this.#throttle = new LoginThrottle({ now: options.now, failures: kvFailureStore(store) });
+    this.#throttle = new LoginThrottle({
+      now: options.now,
+      failures: kvFailureStore(stores.throttles),
+    });
     this.#registrations = new RegistrationLimit({
       now: options.now,
-      store,
+      store: stores.throttles,
       ...(options.registrationsPerAddress ? { perAddress: options.registrationsPerAddress } : {}),
     });
   }
@@ -405,7 +418,6 @@ export class Accounts {
     if (tokenHash === undefined) {
       tokenHash = hashToken(token);
       this.#hashes.set(token, tokenHash);
-      if (this.#hashes.size > CACHE_MAX_ENTRIES) this.#hashes.clear();
     }
     const session = await this.#sessionOf(tokenHash);
     if (session === null) {
@@ -426,7 +438,7 @@ export class Accounts {
 
   async #sessionOf(tokenHash: string): Promise<SessionRecord | null> {
     const now = this.#options.now();
-    const cached = this.#cache.get(tokenHash);
+    const cached = this.#cache.peek(tokenHash);
     const current = this.#options.logStaleness() < REVOCATION_MS;
     if (current && cached && cached.until > now && cached.session.expiresAt > now) {
       return cached.session;
@@ -436,11 +448,7 @@ export class Accounts {
       this.#cache.delete(tokenHash);
       return null;
     }
-    this.#cache.delete(tokenHash);
     this.#cache.set(tokenHash, { session, until: now + SESSION_CACHE_MS });
-    while (this.#cache.size > CACHE_MAX_ENTRIES) {
-      this.#cache.delete(this.#cache.keys().next().value!);
-    }
     return session;
   }
 
@@ -451,7 +459,7 @@ export class Accounts {
 
   /** The ticket signer, loaded (or created) from the store on first use. */
   ticketIssuer(): Promise<TicketIssuer> {
-    this.#issuer ??= TicketIssuer.load(this.#store, {
+    this.#issuer ??= TicketIssuer.load(this.#tickets, {
       now: this.#options.now,
       ...(this.#options.ticketTtlMs !== undefined ? { ttlMs: this.#options.ticketTtlMs } : {}),
     }).catch((error) => {

@@ -11,7 +11,7 @@
  */
 import type { AdminAction } from "../protocol/mod.ts";
 import type { Accounts } from "./accounts.ts";
-import type { TrackerStore, UserRecord } from "./store.ts";
+import type { AccountStore, UserRecord } from "./account_store.ts";
 import { hashToken } from "./token.ts";
 import { type Reply, TrackerError } from "./tracker_error.ts";
 
@@ -58,12 +58,12 @@ export interface AdminOptions {
 
 /** The admin actions over a store. */
 export class Admin {
-  readonly #store: TrackerStore;
+  readonly #store: AccountStore;
   readonly #accounts: Accounts;
   readonly #o: AdminOptions;
 
   /** Admin actions on `store`'s accounts. */
-  constructor(store: TrackerStore, accounts: Accounts, options: AdminOptions) {
+  constructor(store: AccountStore, accounts: Accounts, options: AdminOptions) {
     this.#store = store;
     this.#accounts = accounts;
     this.#o = options;

@@ -25,7 +25,9 @@ import type { Liveness } from "./liveness.ts";
 import { partialHolderInfos, PartialHolders } from "./partial_holders.ts";
 import { compareText, startAfter, takePage } from "./paging.ts";
 import { ProgressGrants } from "./progress_grants.ts";
-import type { ChangeEntry, HolderRow, TrackerStore } from "./store.ts";
+import type { ChangeEntry } from "./change_log.ts";
+import type { HolderRow, IndexStore } from "./index_store.ts";
+import type { TrackerStores } from "./store.ts";
 import { type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
 
 /**
@@ -52,7 +54,7 @@ export interface FileIndexOptions {
  * ```
  */
 export class FileIndex {
-  readonly #store: TrackerStore;
+  readonly #store: IndexStore;
   readonly #follower: IndexFollower;
   readonly #liveness: Liveness;
   readonly #options: FileIndexOptions;
@@ -60,19 +62,19 @@ export class FileIndex {
   readonly #manifests = new Map<string, string[]>();
   #cachedHashes = 0;
 
-  /** The index over `store`, read through `follower`. */
+  /** The index over `stores`, read through `follower`. */
   constructor(
-    store: TrackerStore,
+    stores: Pick<TrackerStores, "index" | "counts">,
     follower: IndexFollower,
     liveness: Liveness,
     options: FileIndexOptions,
   ) {
-    this.#store = store;
+    this.#store = stores.index;
     this.#follower = follower;
     this.#liveness = liveness;
     this.#options = options;
-    this.partial = new PartialHolders(options.now, store);
-    this.progressGrants = new ProgressGrants(options.now, store);
+    this.partial = new PartialHolders(options.now, stores.index);
+    this.progressGrants = new ProgressGrants(options.now, stores.counts);
   }
 
   /**

@@ -11,7 +11,8 @@
  *
  * @module
  */
-import type { AliveRecord, HolderRow, PeerRecord, PeerStats } from "./store.ts";
+import type { PeerStats } from "./count_store.ts";
+import type { AliveRecord, HolderRow, PeerRecord } from "./index_store.ts";
 import { compareText } from "./paging.ts";
 
 /** One shared version of a file and who holds it. */

@@ -24,8 +24,10 @@ import {
   CHANGE_TAIL_MS,
   type ChangeEntry,
   type LoggedChange,
-  type TrackerStore,
-} from "./store.ts";
+} from "./change_log.ts";
+import type { CountStore } from "./count_store.ts";
+import type { IndexStore } from "./index_store.ts";
+import type { TrackerStores } from "./store.ts";
 
 /** Entries read per request to the store. */
 const READ_BATCH = 1_000;
@@ -54,6 +56,11 @@ export interface IndexFollowerOptions {
   onPartial?: (updates: PartialUpdate[]) => void;
   /** Called when a read of the log fails (the next one tries again). */
   onError?: (error: unknown) => void;
+  /**
+   * The clock that says how long ago the log was last read (default `Date.now`): a follower that
+   * did not read it for nearly {@link CHANGE_RETENTION_MS} loads the whole index again.
+   */
+  now?: () => number;
 }
 
 /**
@@ -71,22 +78,26 @@ export interface IndexFollowerOptions {
  * ```
  */
 export class IndexFollower {
-  readonly #store: TrackerStore;
+  readonly #store: IndexStore;
+  readonly #counts: CountStore;
   readonly #options: IndexFollowerOptions;
+  readonly #now: () => number;
   #index = new HolderIndex();
   #loaded = false;
   /** Where this follower is in each writer's entries. */
   #writers = new Map<string, WriterPosition>();
-  /** Wall-clock time of the last successful read (ms since the epoch). */
+  /** Time of the last successful read by {@link IndexFollowerOptions.now} (ms since the epoch). */
   #readAt = 0;
   #running: Promise<void> = Promise.resolve();
   #queued: Promise<void> | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
-  /** Follows `store`'s log. */
-  constructor(store: TrackerStore, options: IndexFollowerOptions = {}) {
-    this.#store = store;
+  /** Follows the log of `stores`' index (and reads their counts). */
+  constructor(stores: Pick<TrackerStores, "index" | "counts">, options: IndexFollowerOptions = {}) {
+    this.#store = stores.index;
+    this.#counts = stores.counts;
     this.#options = options;
+    this.#now = options.now ?? Date.now;
   }
 
   /** The index as of the last read (empty until the first). */
@@ -103,7 +114,7 @@ export class IndexFollower {
 
   /** Milliseconds since the last successful read of the log (Infinity before the first). */
   get staleness(): number {
-    return this.#readAt === 0 ? Infinity : Date.now() - this.#readAt;
+    return this.#readAt === 0 ? Infinity : this.#now() - this.#readAt;
   }
 
   /**
@@ -149,7 +160,7 @@ export class IndexFollower {
   }
 
   async #read(): Promise<void> {
-    const started = Date.now();
+    const started = this.#now();
     if (!this.#loaded || started - this.#readAt > CHANGE_RETENTION_MS - 10_000) {
       await this.#load();
     }
@@ -209,8 +220,8 @@ export class IndexFollower {
       this.#store.listHolders(),
       this.#store.listPeers(),
       this.#store.listAlive(),
-      this.#store.listStats(),
-      this.#store.listVersionDownloads(),
+      this.#counts.listStats(),
+      this.#counts.listVersionDownloads(),
       this.#options.onPartial ? this.#store.listPartialHolders() : [],
     ]);
     if (partial.length > 0) this.#options.onPartial?.(partial);
@@ -260,8 +271,8 @@ export class IndexFollower {
     const [rows, peers, stats, downloads] = await Promise.all([
       this.#store.getHolders(keys),
       this.#store.getPeers(userList),
-      this.#store.getStatsMany([...counted]),
-      this.#store.getVersionDownloads([...versions]),
+      this.#counts.getStatsMany([...counted]),
+      this.#counts.getVersionDownloads([...versions]),
     ]);
     for (const [user, counts] of stats) this.#index.setStats(user, counts);
     for (const [id, n] of downloads) this.#index.setDownloads(id, n);

@@ -8,7 +8,7 @@
  * @module
  */
 import type { IndexFollower } from "./index_follower.ts";
-import type { AliveRecord, PeerRecord, TrackerStore } from "./store.ts";
+import type { AliveRecord, IndexStore, PeerRecord } from "./index_store.ts";
 
 /** How many heartbeat intervals a peer may miss before it counts as offline. */
 export const MISSED_HEARTBEATS_OFFLINE = 3;
@@ -55,7 +55,7 @@ export const LIVENESS_FLUSH_MS = 1_000;
 export class Liveness {
   /** Heartbeat interval peers keep. */
   readonly heartbeatMs: number;
-  readonly #store: TrackerStore;
+  readonly #store: IndexStore;
   readonly #follower: IndexFollower;
   readonly #now: () => number;
   /** Heartbeats not written yet. */
@@ -67,7 +67,7 @@ export class Liveness {
 
   /** Liveness over `store`, shown in `follower`'s index. */
   constructor(
-    store: TrackerStore,
+    store: IndexStore,
     follower: IndexFollower,
     options: { heartbeatMs: number; now: () => number },
   ) {

@@ -21,8 +21,9 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import { addressGroup } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Where failure times are kept, by back-off key. */
 export interface FailureStore {
@@ -37,27 +38,24 @@ export interface FailureStore {
  * go first).
  */
 export class MemoryFailureStore implements FailureStore {
-  readonly #failures = new Map<string, number[]>();
+  readonly #failures = new BoundedMap<string, number[]>(MAX_KEYS);
 
   /** Times of each key. */
   get(keys: string[]): Promise<number[][]> {
-    return Promise.resolve(keys.map((k) => this.#failures.get(k) ?? []));
+    return Promise.resolve(keys.map((k) => this.#failures.peek(k) ?? []));
   }
 
   /** Changes a key's times. */
   update(key: string, update: (times: number[]) => number[] | null): Promise<void> {
-    const next = update(this.#failures.get(key) ?? []);
-    this.#failures.delete(key); // re-insert: the map's order is least recently failed first
-    if (next !== null) this.#failures.set(key, next);
-    while (this.#failures.size > MAX_KEYS) {
-      this.#failures.delete(this.#failures.keys().next().value!);
-    }
+    const next = update(this.#failures.peek(key) ?? []);
+    if (next === null) this.#failures.delete(key);
+    else this.#failures.set(key, next); // least recently failed go first
     return Promise.resolve();
   }
 }
 
 /** Failure times in the tracker's store, shared by every tracker on it. */
-export function kvFailureStore(store: TrackerStore): FailureStore {
+export function kvFailureStore(store: ThrottleStore): FailureStore {
   return {
     get: (keys) => store.loginFailures(keys),
     update: (key, update, ttlMs) => store.updateLoginFailures(key, update, ttlMs),

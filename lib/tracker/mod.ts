@@ -7,6 +7,18 @@
 export * from "./password.ts";
 export * from "./token.ts";
 export * from "./store.ts";
+export * from "./account_store.ts";
+export * from "./index_store.ts";
+export * from "./count_store.ts";
+export * from "./throttle_store.ts";
+export * from "./ticket_key_store.ts";
+export * from "./change_log.ts";
+export {
+  type KvStoreOptions,
+  STORE_LAYOUT,
+  StoreError,
+  type StoreErrorCode,
+} from "./kv_plumbing.ts";
 export * from "./service.ts";
 export * from "./paging.ts";
 export * from "./connection.ts";

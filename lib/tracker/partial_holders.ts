@@ -21,8 +21,9 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import type { HolderInfo } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { IndexStore } from "./index_store.ts";
 import { TrackerError } from "./tracker_error.ts";
 
 /** A partial holder stops being listed after this long without a `progress` update. */
@@ -97,20 +98,20 @@ export interface PartialUpdate {
 export class PartialHolders {
   readonly #now: () => number;
   /** Holders by version key (`name NUL id`), then by user, oldest update first. */
-  readonly #versions = new Map<string, Map<string, PartialHolder>>();
+  readonly #versions = new Map<string, BoundedMap<string, PartialHolder>>();
   /** Version keys by user. */
   readonly #byUser = new Map<string, Set<string>>();
   /** When each (version, user) was last removed, so an older update arriving later is ignored. */
-  readonly #removedAt = new Map<string, number>();
+  readonly #removedAt = new BoundedMap<string, number>(2 * MAX_PARTIAL_HOLDERS);
   /** Updates accepted here and not yet written, by version key and user. */
   readonly #pending = new Map<string, PartialUpdate>();
-  readonly #store: TrackerStore | undefined;
+  readonly #store: IndexStore | undefined;
   #flushing: Promise<void> = Promise.resolve();
   #size = 0;
   #sweptAt = -Infinity;
 
   /** Partial holders under the clock `now`, shared through `store` when given. */
-  constructor(now: () => number = Date.now, store?: TrackerStore) {
+  constructor(now: () => number = Date.now, store?: IndexStore) {
     this.#now = now;
     this.#store = store;
   }
@@ -138,7 +139,7 @@ export class PartialHolders {
       this.#queue({ name, id, user: holder.user, holder: null, at: now });
       return;
     }
-    const old = this.#versions.get(key)?.get(holder.user);
+    const old = this.#versions.get(key)?.peek(holder.user);
     if (
       old && now - old.updatedAt < PROGRESS_MIN_INTERVAL_MS && old.port === holder.port &&
       old.host === holder.host && holder.progress < 1 &&
@@ -159,9 +160,9 @@ export class PartialHolders {
     const now = this.#now();
     for (const { name, id, user, holder, at } of updates) {
       const key = `${name}\u0000${id}`;
-      const old = this.#versions.get(key)?.get(user);
+      const old = this.#versions.get(key)?.peek(user);
       if (old && old.updatedAt > at) continue;
-      if ((this.#removedAt.get(`${key}\u0000${user}`) ?? -Infinity) >= at) continue;
+      if ((this.#removedAt.peek(`${key}\u0000${user}`) ?? -Infinity) >= at) continue;
       if (holder === null) {
         this.#remove(key, user, at);
         continue;
@@ -194,17 +195,17 @@ export class PartialHolders {
   /** Stores `holder` under version `key`, newest last, within the per-version cap. */
   #set(key: string, holder: PartialHolder): void {
     let users = this.#versions.get(key);
-    if (!users) this.#versions.set(key, users = new Map());
+    if (!users) {
+      // Beyond the per-version cap, the holder updated longest ago goes.
+      const evicted = (user: string) => this.#forget(key, user);
+      this.#versions.set(key, users = new BoundedMap(MAX_PARTIAL_HOLDERS_PER_VERSION, evicted));
+    }
     if (!users.has(holder.user)) this.#size++;
-    users.delete(holder.user);
     users.set(holder.user, holder);
     this.#removedAt.delete(`${key}\u0000${holder.user}`);
     let mine = this.#byUser.get(holder.user);
     if (!mine) this.#byUser.set(holder.user, mine = new Set());
     mine.add(key);
-    while (users.size > MAX_PARTIAL_HOLDERS_PER_VERSION) {
-      this.#remove(key, users.keys().next().value!);
-    }
   }
 
   /**
@@ -276,7 +277,7 @@ export class PartialHolders {
     const mine = this.#byUser.get(user);
     if (mine && mine.size >= MAX_PROGRESS_VERSIONS_PER_MEMBER) {
       for (const key of [...mine]) {
-        const holder = this.#versions.get(key)?.get(user);
+        const holder = this.#versions.get(key)?.peek(user);
         if (holder && now - holder.updatedAt > PARTIAL_HOLDER_TTL_MS) this.#remove(key, user);
       }
       if (mine.size >= MAX_PROGRESS_VERSIONS_PER_MEMBER) {
@@ -304,16 +305,17 @@ export class PartialHolders {
    */
   #remove(key: string, user: string, at?: number): void {
     if (at !== undefined) {
-      this.#removedAt.delete(`${key}\u0000${user}`);
       this.#removedAt.set(`${key}\u0000${user}`, at);
-      while (this.#removedAt.size > 2 * MAX_PARTIAL_HOLDERS) {
-        this.#removedAt.delete(this.#removedAt.keys().next().value!);
-      }
     }
     const users = this.#versions.get(key);
     if (!users?.delete(user)) return;
-    this.#size--;
     if (users.size === 0) this.#versions.delete(key);
+    this.#forget(key, user);
+  }
+
+  /** Keeps the count and the per-user index right once `user` left version `key`'s holders. */
+  #forget(key: string, user: string): void {
+    this.#size--;
     const mine = this.#byUser.get(user);
     mine?.delete(key);
     if (mine?.size === 0) this.#byUser.delete(user);

@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { TrackerStore } from "./store.ts";
+import type { CountStore } from "./count_store.ts";
+import { GrantLedger } from "./grant_ledger.ts";
 
 /**
  * How long a `details` lets its member send `progress` on the version it named (an hour, longer
@@ -21,7 +22,7 @@ import type { TrackerStore } from "./store.ts";
  */
 export const PROGRESS_GRANT_TTL_MS = 3600_000;
 
-/** Most progress grants remembered in memory (waiting or written); the oldest go first. */
+/** Most progress grants remembered in memory (waiting, and written); the least recently given go first. */
 const MAX_PROGRESS_GRANTS = 100_000;
 
 /**
@@ -37,77 +38,39 @@ const MAX_PROGRESS_GRANTS = 100_000;
  * assert.equal(await grants.allows("eve", "a.bin", "ab12"), false);
  * ```
  */
-export class ProgressGrants {
-  /** Grants not yet written to the store, until when. */
-  readonly #waiting = new Map<string, number>();
-  /** Grants this process wrote to (or read from) the store, until when. */
-  readonly #known = new Map<string, number>();
-  readonly #now: () => number;
-  readonly #store: TrackerStore | undefined;
-  #flushing: Promise<void> = Promise.resolve();
-
+export class ProgressGrants extends GrantLedger<CountStore> {
   /** Grants that expire by `now`'s clock, kept in `store` when given. */
-  constructor(now: () => number = Date.now, store?: TrackerStore) {
-    this.#now = now;
-    this.#store = store;
+  constructor(now: () => number = Date.now, store?: CountStore) {
+    super({
+      capacity: MAX_PROGRESS_GRANTS,
+      ttlMs: PROGRESS_GRANT_TTL_MS,
+      now,
+      store,
+      write: (store, grants) =>
+        store.putProgressGrants(grants.map(([[user, name, id], until]) => ({
+          user,
+          name,
+          id,
+          until,
+        }))),
+    });
   }
 
   /** Lets `user` send `progress` on version `id` of `name` (again) for {@link PROGRESS_GRANT_TTL_MS}. */
   grant(user: string, name: string, id: string): void {
-    const now = this.#now();
-    const key = `${user}\u0000${name}\u0000${id}`;
-    // Stored already with more than half its time left: a repeated details writes nothing.
-    if ((this.#known.get(key) ?? 0) > now + PROGRESS_GRANT_TTL_MS / 2) return;
-    this.#waiting.delete(key);
-    this.#waiting.set(key, now + PROGRESS_GRANT_TTL_MS);
-    trim(this.#waiting);
+    this.give([user, name, id]);
   }
 
   /** Whether `user` holds a live grant for version `id` of `name`, given here or by any tracker. */
   async allows(user: string, name: string, id: string): Promise<boolean> {
-    const key = `${user}\u0000${name}\u0000${id}`;
-    const now = this.#now();
-    if ((this.#waiting.get(key) ?? 0) > now || (this.#known.get(key) ?? 0) > now) return true;
-    if (!this.#store) return false;
-    await this.#flushing.catch(() => {});
-    const until = await this.#store.progressGrant(user, name, id);
+    const key = GrantLedger.key([user, name, id]);
+    const now = this.now();
+    if ((this.waiting.peek(key) ?? 0) > now || (this.written.peek(key) ?? 0) > now) return true;
+    if (!this.store) return false;
+    await this.pending().catch(() => {});
+    const until = await this.store.progressGrant(user, name, id);
     if (until <= now) return false;
-    remember(this.#known, key, until);
+    this.written.set(key, until);
     return true;
   }
-
-  /** Writes the waiting grants to the store (a started tracker calls it with the report grants). */
-  flush(): Promise<void> {
-    const store = this.#store;
-    if (!store || this.#waiting.size === 0) return this.#flushing;
-    const grants = [...this.#waiting];
-    this.#waiting.clear();
-    for (const [key, until] of grants) remember(this.#known, key, until);
-    const previous = this.#flushing;
-    this.#flushing = (async () => {
-      await previous.catch(() => {});
-      await store.putProgressGrants(grants.map(([key, until]) => {
-        const [user, name, id] = key.split("\u0000") as [string, string, string];
-        return { user, name, id, until };
-      }));
-    })();
-    return this.#flushing;
-  }
-
-  /** Grants in memory (waiting and known), for tests and the dashboard. */
-  get size(): number {
-    return this.#waiting.size + this.#known.size;
-  }
-}
-
-/** Sets `key` to `until` as the newest entry of `map`, dropping the oldest beyond the bound. */
-function remember(map: Map<string, number>, key: string, until: number): void {
-  map.delete(key);
-  map.set(key, until);
-  trim(map);
-}
-
-/** Drops the oldest entries of `map` beyond {@link MAX_PROGRESS_GRANTS}. */
-function trim(map: Map<string, number>): void {
-  while (map.size > MAX_PROGRESS_GRANTS) map.delete(map.keys().next().value!);
 }

@@ -3,13 +3,15 @@
  * then one more every {@link REGISTRATION_REFILL_MS} (a token bucket per address, grouped by
  * {@link addressGroup}). Every attempt counts, taken names too, so the limit also slows anyone
  * who probes which names exist. Kept in memory; or, given a store (the tracker's), in KV so
- * trackers sharing one KV share the bucket (see {@link TrackerStore.takeRegistration}: built so
+ * trackers sharing one KV share the bucket (see {@link ThrottleStore.takeRegistration}: built so
  * that registrations never queue behind each other's commits).
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import { addressGroup } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import { type BucketState, takeToken } from "./token_bucket.ts";
+import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Registrations one address may make in a burst (a class behind one NAT fits). */
 export const REGISTRATIONS_PER_ADDRESS = 60;
@@ -29,7 +31,7 @@ export interface RegistrationLimitOptions {
   /** {@link REGISTRATION_REFILL_MS}. */
   refillMs?: number;
   /** Keep the buckets in this store (shared by trackers) instead of in memory. */
-  store?: TrackerStore;
+  store?: ThrottleStore;
 }
 
 /**
@@ -50,11 +52,11 @@ export interface RegistrationLimitOptions {
  * ```
  */
 export class RegistrationLimit {
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #buckets = new BoundedMap<string, BucketState>(MAX_KEYS);
   readonly #now: () => number;
   readonly #perAddress: number;
   readonly #refillMs: number;
-  readonly #store: TrackerStore | undefined;
+  readonly #store: ThrottleStore | undefined;
 
   /** A limit with the given clock and sizes. */
   constructor(options: RegistrationLimitOptions = {}) {
@@ -79,17 +81,9 @@ export class RegistrationLimit {
   }
 
   #takeHere(key: string, now: number): number {
-    const bucket = this.#buckets.get(key) ?? { tokens: this.#perAddress, at: now };
-    const tokens = Math.min(this.#perAddress, bucket.tokens + (now - bucket.at) / this.#refillMs);
-    this.#buckets.delete(key); // re-insert: least recently seen first
-    if (tokens < 1) {
-      this.#buckets.set(key, { tokens, at: now });
-      return Math.ceil((1 - tokens) * this.#refillMs);
-    }
-    this.#buckets.set(key, { tokens: tokens - 1, at: now });
-    while (this.#buckets.size > MAX_KEYS) {
-      this.#buckets.delete(this.#buckets.keys().next().value!);
-    }
-    return 0;
+    const rule = { size: this.#perAddress, refillMs: this.#refillMs };
+    const { wait, state } = takeToken(rule, this.#buckets.get(key) ?? null, now);
+    this.#buckets.set(key, state); // least recently seen go first
+    return wait;
   }
 }

@@ -8,7 +8,7 @@
 import type { TrackerRequest } from "../protocol/mod.ts";
 import type { FileIndex } from "./file_index.ts";
 import { ReportGrants } from "./report_grants.ts";
-import type { TrackerStore } from "./store.ts";
+import type { CountStore } from "./count_store.ts";
 import { type Reply, TrackerError } from "./tracker_error.ts";
 
 /**
@@ -23,12 +23,12 @@ import { type Reply, TrackerError } from "./tracker_error.ts";
 export class Reports {
   /** Grants, flushed to the store by the server (see {@link ReportGrants.flush}). */
   readonly grants: ReportGrants;
-  readonly #store: TrackerStore;
+  readonly #store: CountStore;
   readonly #files: FileIndex;
   readonly #now: () => number;
 
   /** Reports on `store`, checked against `files`. */
-  constructor(store: TrackerStore, files: FileIndex, now: () => number) {
+  constructor(store: CountStore, files: FileIndex, now: () => number) {
     this.#store = store;
     this.#files = files;
     this.#now = now;

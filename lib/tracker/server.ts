@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { sleep } from "../common/mod.ts";
 import {
   ByteBudget,
   type ConnectionLimits,
@@ -22,7 +23,8 @@ import {
   type TrackerServiceOptions,
 } from "./service.ts";
 import type { PartialHolders } from "./partial_holders.ts";
-import { KvTrackerStore, type TrackerStore } from "./store.ts";
+import type { StoredTransfer } from "./count_store.ts";
+import { KvTrackerStore, type TrackerStore, type TrackerStores } from "./store.ts";
 import { hashToken } from "./token.ts";
 import { UnauthenticatedSlots } from "./unauthenticated_slots.ts";
 
@@ -42,14 +44,7 @@ export interface TrackerEvent {
   /** How long the request took to handle, in ms. */
   ms: number;
   /** What a `report` said. */
-  report?: {
-    name: string;
-    sha256: string;
-    source: string;
-    ok: boolean;
-    bytes: number;
-    reason: string | null;
-  };
+  report?: Pick<StoredTransfer, "name" | "sha256" | "source" | "ok" | "bytes" | "reason">;
 }
 
 /** How often the tracker removes manifests that no holder announced for a day. */
@@ -160,7 +155,7 @@ export async function startTracker(options: TrackerOptions = {}): Promise<Runnin
     collecting ??= (async () => {
       try {
         while ((await service.collectManifests(COLLECT_BATCH)) === COLLECT_BATCH) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
+          await sleep(50);
         }
       } catch {
         // the next round tries again; a closed store ends the rounds
@@ -197,7 +192,7 @@ class ObservedService extends TrackerService {
   readonly #now: () => number;
 
   constructor(
-    store: TrackerStore,
+    store: TrackerStores,
     options: TrackerServiceOptions,
     onEvent: (event: TrackerEvent) => void,
   ) {

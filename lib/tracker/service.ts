@@ -1,6 +1,6 @@
 /**
  * What the tracker does with each request, independent of sockets. {@link TrackerService} wires
- * four parts over one {@link TrackerStore} — {@link Accounts} (accounts, sessions, back-off),
+ * four parts over the roles of one store ({@link TrackerStores}) — {@link Accounts} (accounts, sessions, back-off),
  * {@link Liveness} (heartbeats, the online rule), {@link FileIndex} (announce, list, holders,
  * details, locate) and {@link Reports} (grants and transfer counts) — and dispatches each checked
  * request through one typed handler table keyed by its `type`.
@@ -23,7 +23,7 @@ import { type PasswordHasher, ScryptHasher } from "./password.ts";
 import { PARTIAL_HOLDER_FLUSH_MS, PARTIAL_HOLDER_SWEEP_MS } from "./partial_holders.ts";
 import { GRANT_FLUSH_MS } from "./report_grants.ts";
 import { Reports } from "./reports.ts";
-import type { TrackerStore } from "./store.ts";
+import type { TrackerStores } from "./store.ts";
 import { type Reply, type RequestContext, TrackerError } from "./tracker_error.ts";
 
 export { MISSED_HEARTBEATS_OFFLINE } from "./liveness.ts";
@@ -79,7 +79,7 @@ type HandlerTable = {
 };
 
 /**
- * The tracker's request handling over a {@link TrackerStore}.
+ * The tracker's request handling over the roles of one store ({@link TrackerStores}).
  *
  * @example
  * ```ts
@@ -107,7 +107,7 @@ export class TrackerService {
   readonly reports: Reports;
   /** Operators' actions. */
   readonly admin: Admin;
-  readonly #store: TrackerStore;
+  readonly #store: TrackerStores;
   readonly #now: () => number;
   readonly #follower: IndexFollower;
   readonly #handlers: HandlerTable;
@@ -117,18 +117,18 @@ export class TrackerService {
   /** Whether the background work runs (then counter flushes also say this tracker is alive). */
   #started = false;
 
-  /** Serves requests against `store`. */
-  constructor(store: TrackerStore, options: TrackerServiceOptions = {}) {
-    this.#store = store;
+  /** Serves requests against `stores`. */
+  constructor(stores: TrackerStores, options: TrackerServiceOptions = {}) {
+    this.#store = stores;
     this.heartbeatMs = options.heartbeatMs ?? 10_000;
     this.#now = options.now ?? Date.now;
     this.trackerId = options.trackerId ?? crypto.randomUUID().slice(0, 8);
     const now = this.#now;
-    this.#follower = new IndexFollower(store, {
+    this.#follower = new IndexFollower(stores, {
       onRevoked: (hashes) => this.accounts.revoked(hashes),
       onPartial: (updates) => this.files.partial.apply(updates),
     });
-    this.accounts = new Accounts(store, {
+    this.accounts = new Accounts(stores, {
       sessionTtlMs: options.sessionTtlMs ?? 24 * 3600_000,
       now,
       hasher: options.hasher ?? new ScryptHasher(),
@@ -140,14 +140,17 @@ export class TrackerService {
       ...(options.ticketTtlMs !== undefined ? { ticketTtlMs: options.ticketTtlMs } : {}),
       ...(options.registration ? { registration: options.registration } : {}),
     });
-    this.liveness = new Liveness(store, this.#follower, { heartbeatMs: this.heartbeatMs, now });
-    this.files = new FileIndex(store, this.#follower, this.liveness, {
+    this.liveness = new Liveness(stores.index, this.#follower, {
+      heartbeatMs: this.heartbeatMs,
+      now,
+    });
+    this.files = new FileIndex(stores, this.#follower, this.liveness, {
       now,
       trustAnnouncedHosts: options.trustAnnouncedHosts ?? false,
     });
-    this.reports = new Reports(store, this.files, now);
+    this.reports = new Reports(stores.counts, this.files, now);
     this.#auditMs = (options.auditDays ?? DEFAULT_AUDIT_DAYS) * 24 * 3600_000;
-    this.admin = new Admin(store, this.accounts, {
+    this.admin = new Admin(stores.accounts, this.accounts, {
       now,
       ...(options.auditDays ? { auditMs: options.auditDays * 24 * 3600_000 } : {}),
       offline: (user, ended) => this.files.offline(user, ended),
@@ -157,7 +160,7 @@ export class TrackerService {
           ? { lastSeen: peer.lastSeen ?? null, online: this.liveness.isOnline(peer) }
           : { lastSeen: null, online: false };
       },
-      counts: (users) => store.getStatsMany(users),
+      counts: (users) => stores.counts.getStatsMany(users),
     });
     this.#handlers = this.#table();
   }
@@ -221,7 +224,7 @@ export class TrackerService {
     await this.#flushGrants().catch(() => {});
     await this.files.partial.flush().catch(() => {});
     await this.flushCounters().catch(() => {});
-    if (started) await this.#store.retireTracker(this.trackerId).catch(() => {});
+    if (started) await this.#store.counts.retireTracker(this.trackerId).catch(() => {});
   }
 
   /** Writes the report and progress grants waiting in memory to the store. */
@@ -234,7 +237,7 @@ export class TrackerService {
     if (this.#counts.size === 0 && !this.#started) return;
     const counts = new Map(this.#counts);
     this.#counts.clear();
-    await this.#store.addCounters(
+    await this.#store.counts.addCounters(
       this.trackerId,
       counts,
       this.#started ? TRACKER_SILENT_MS : undefined,
@@ -243,10 +246,10 @@ export class TrackerService {
 
   /**
    * Removes up to `limit` manifests that no holder has announced for a day (see
-   * {@link TrackerStore.collectManifests}); the tracker calls it now and then.
+   * {@link IndexStore.collectManifests}); the tracker calls it now and then.
    */
   async collectManifests(limit = 100): Promise<number> {
-    return await this.#store.collectManifests(this.#now(), limit);
+    return await this.#store.index.collectManifests(this.#now(), limit);
   }
 
   /** The handler table: one entry per request type. */
@@ -334,7 +337,7 @@ export class TrackerService {
         const { user } = await auth(r.token);
         const reply = await reports.report(user, r);
         // Who downloaded what from whom, for the admins (kept --audit-days).
-        await this.#store.auditTransfer({
+        await this.#store.counts.auditTransfer({
           at: this.#now(),
           downloader: user,
           source: r.source,
@@ -352,11 +355,11 @@ export class TrackerService {
   async #whoami(token: string): Promise<Reply> {
     const { user } = await this.accounts.authenticate(token);
     const [stats, sessions, index] = await Promise.all([
-      this.#store.getStats(user),
-      this.#store.listSessions(user, this.#now()),
+      this.#store.counts.getStats(user),
+      this.#store.accounts.listSessions(user, this.#now()),
       this.files.index(),
     ]);
-    const peer = index.peer(user) ?? await this.#store.getPeer(user);
+    const peer = index.peer(user) ?? await this.#store.index.getPeer(user);
     const shares = index.sharesOf(user);
     return {
       type: "me",

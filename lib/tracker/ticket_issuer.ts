@@ -5,8 +5,9 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import { newSigningKeys, signTicket, TICKET_TTL_MS, toBase64Url } from "../protocol/mod.ts";
-import type { TrackerStore } from "./store.ts";
+import type { TicketKeyStore } from "./ticket_key_store.ts";
 
 /** Recently issued tickets kept for reuse; the oldest go first. */
 const RECENT_TICKETS = 50_000;
@@ -42,7 +43,7 @@ export class TicketIssuer {
   readonly #privateKey: CryptoKey;
   readonly #ttlMs: number;
   readonly #now: () => number;
-  readonly #recent = new Map<string, { ticket: string; at: number }>();
+  readonly #recent = new BoundedMap<string, { ticket: string; at: number }>(RECENT_TICKETS);
 
   private constructor(publicKey: string, privateKey: CryptoKey, ttlMs: number, now: () => number) {
     this.publicKey = publicKey;
@@ -53,7 +54,7 @@ export class TicketIssuer {
 
   /** Reads the store's key pair, creating it first if there is none. */
   static async load(
-    store: TrackerStore,
+    store: TicketKeyStore,
     options: { ttlMs?: number; now?: () => number } = {},
   ): Promise<TicketIssuer> {
     const now = options.now ?? Date.now;
@@ -89,14 +90,10 @@ export class TicketIssuer {
   async issue(request: TicketRequest): Promise<string> {
     const now = this.#now();
     const key = `${request.user}\u0000${request.version}\u0000${request.key}`;
-    const recent = this.#recent.get(key);
+    const recent = this.#recent.peek(key);
     if (recent && now - recent.at >= 0 && now - recent.at < this.#ttlMs / 10) return recent.ticket;
     const ticket = await signTicket({ ...request, expiresAt: now + this.#ttlMs }, this.#privateKey);
-    this.#recent.delete(key);
     this.#recent.set(key, { ticket, at: now });
-    while (this.#recent.size > RECENT_TICKETS) {
-      this.#recent.delete(this.#recent.keys().next().value!);
-    }
     return ticket;
   }
 }

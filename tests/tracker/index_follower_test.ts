@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { FileManifest } from "../../lib/protocol/mod.ts";
 import {
+  CHANGE_RETENTION_MS,
   type HolderIndex,
   IndexFollower,
   KvTrackerStore,
@@ -79,6 +80,41 @@ Deno.test("IndexFollower on a second connection to one KV file ends equal to a f
     await fresh.catchUp();
     assert.deepEqual(snapshot(follower.index), snapshot(fresh.index));
     assert.ok(follower.index.rows > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("IndexFollower that fell behind the change log's retention loads the whole index again and ends equal to a fresh load", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "p2pfs-follow-" });
+  try {
+    const path = join(dir, "tracker.kv");
+    await using store = await KvTrackerStore.open(path);
+    let clock = 1_000_000;
+    const follower = new IndexFollower(store, { now: () => clock });
+    await store.putShares("ann", [manifest("a.txt", "a")], false);
+    await follower.catchUp();
+    assert.equal(follower.index.rows, 1);
+    // While the follower does not read, the index changes and the entries saying so expire.
+    await store.putShares("ann", [], true);
+    await store.putShares("bob", [manifest("b.txt", "b"), manifest("c.txt", "c")], false);
+    await store.putPeer("bob", peer(7));
+    {
+      using kv = await Deno.openKv(path);
+      for await (const entry of kv.list({ prefix: ["change"] })) await kv.delete(entry.key);
+    }
+    clock += CHANGE_RETENTION_MS;
+    // The writer goes on: its next entry is all the follower finds of it.
+    await store.putShares("cy", [manifest("d.txt", "d")], false);
+    await follower.catchUp();
+    const fresh = new IndexFollower(store);
+    await fresh.catchUp();
+    assert.deepEqual(snapshot(follower.index), snapshot(fresh.index));
+    assert.deepEqual(snapshot(follower.index).rows.map((r) => r.split("|")[0]), [
+      "b.txt",
+      "c.txt",
+      "d.txt",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -451,3 +451,16 @@ Deno.test("transfers are numbered per writer and read from a number on", async (
     [2, 3],
   ]);
 });
+
+Deno.test("KvTrackerStore offers every method of every role store, each acting on that role's data", async () => {
+  await using store = await KvTrackerStore.open(":memory:");
+  const roles = [store.accounts, store.index, store.counts, store.throttles, store.tickets];
+  const methods = roles.flatMap((role) =>
+    Object.getOwnPropertyNames(Object.getPrototypeOf(role)).filter((n) => n !== "constructor")
+  );
+  assert.ok(methods.length >= 55);
+  const flat = store as unknown as Record<string, unknown>;
+  assert.deepEqual(methods.filter((name) => typeof flat[name] !== "function"), []);
+  await store.addStat("ann", "downloads", 1);
+  assert.deepEqual(await store.counts.getStats("ann"), await store.getStats("ann"));
+});
