@@ -7,7 +7,7 @@
  * @module
  */
 import { CliError } from "./cli_error.ts";
-import type { CommandContext } from "./peer_commands.ts";
+import type { CommandContext } from "./command_context.ts";
 import { userPath } from "./paths.ts";
 import { nearest } from "./suggest.ts";
 
@@ -86,6 +86,17 @@ export interface Command<H extends CommandHost = CommandHost> {
   needsLogin: boolean;
   /** Where it can be typed. */
   modes: readonly CommandMode[];
+  /**
+   * Whether the command line runs it in a child process whose Deno permissions cover only its
+   * folders (see `sandbox.ts`), unless `--no-sandbox`.
+   */
+  sandboxed?: boolean;
+  /**
+   * Set when Ctrl-C (or SIGTERM) cancels the command through `host.signal` and it stops cleanly,
+   * on the command line as in the shell: `cancelled` says what is kept and what to do next.
+   * Without it, Ctrl-C ends the command line's process; the shell says only that it stopped.
+   */
+  cancellable?: { cancelled: string };
   /** Runs it; resolves to the exit code. */
   run(call: CommandCall<H>): Promise<number>;
 }

@@ -14,8 +14,8 @@ import {
 import type { ClientTls } from "../protocol/mod.ts";
 import { checkPositionals, findCommand, flagsFor, parseFlags, renderHelp } from "./command_spec.ts";
 import { describeError } from "./describe_error.ts";
-import type { PeerCommand, PeerHost } from "./peer_command_table.ts";
-import type { CommandContext } from "./peer_commands.ts";
+import type { PeerCommand, PeerHost } from "./peer_host.ts";
+import type { CommandContext } from "./command_context.ts";
 import { CliError } from "./cli_error.ts";
 import { formatBytes } from "./format.ts";
 import { colourFor, paint } from "./colour.ts";
@@ -223,6 +223,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
       const host: PeerHost = {
         mode: "shell",
         program: "",
+        commands: options.commands,
         print,
         log: print,
         colour,
@@ -254,8 +255,9 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
           },
         },
       };
+      let command: PeerCommand | undefined;
       try {
-        const command = findCommand(options.commands, name, "shell");
+        command = findCommand(options.commands, name, "shell");
         const { values, positionals } = parseFlags(
           args,
           flagsFor(command, "shell", {}),
@@ -279,11 +281,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
         });
       } catch (error) {
         if (controller.signal.aborted && !stop.signal.aborted) {
-          print(
-            `cancelled ${name}: ${
-              name === "get" ? "verified chunks are kept; run it again to resume" : "stopped"
-            }`,
-          );
+          print(`cancelled ${name}: ${command?.cancellable?.cancelled ?? "stopped"}`);
         } else {
           const message = error instanceof CliError ? error.message : describeError(error);
           print(`${paint("red", "error:", colour)} ${message}`);

@@ -7,8 +7,9 @@ import {
   parseFlags,
   renderHelp,
 } from "../../lib/cli/command_spec.ts";
-import { COMMON_FLAGS } from "../../lib/cli/peer_command_table.ts";
-import { parseTracker, PEER_COMMANDS } from "../../lib/cli/peer_cli.ts";
+import { COMMON_FLAGS } from "../../lib/cli/peer_flags.ts";
+import { PEER_COMMANDS } from "../../lib/cli/peer_command_table.ts";
+import { parseTracker } from "../../lib/cli/peer_settings.ts";
 import { nearest } from "../../lib/cli/suggest.ts";
 
 const usageError = (pattern: RegExp) => (error: unknown) =>

@@ -6,7 +6,7 @@ import {
   formatChoices,
 } from "../../lib/cli/completion.ts";
 import { emptyState } from "../../lib/cli/line_editor.ts";
-import { PEER_COMMANDS } from "../../lib/cli/peer_cli.ts";
+import { PEER_COMMANDS } from "../../lib/cli/peer_command_table.ts";
 import { completionSource, shellCommandNames } from "../../lib/cli/shell.ts";
 
 const at = (line: string, cursor = [...line].length) => ({ ...emptyState(), line, cursor });
