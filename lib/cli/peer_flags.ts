@@ -53,6 +53,20 @@ export const VERSION_FLAG: FlagSpec = {
   help: "the file version whose id or SHA-256 starts with PREFIX (see details)",
 };
 
+/**
+ * `--out DIR` on the command line (the shell saves into its shared folder), with its help line.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { cliOutFlag } from "./peer_flags.ts";
+ * assert.equal(cliOutFlag("where to save").cliOnly, true);
+ * ```
+ */
+export function cliOutFlag(help: string): FlagSpec {
+  return { type: "string", value: "DIR", path: true, cliOnly: true, help };
+}
+
 /** Flags of a serving peer (`serve`, `shell`; `get` takes some on the command line). */
 export const SERVING_FLAGS: FlagSpecs = {
   share: { type: "string", value: "DIR", path: true, help: "the folder to share" },

@@ -25,7 +25,13 @@ import { describeError } from "../describe_error.ts";
 import { parseRateOption, stringValue, versionOption, wholeNumberFlag } from "../flag_values.ts";
 import { formatBytes, formatCount, formatSeconds, percentages } from "../format.ts";
 import { userPath } from "../paths.ts";
-import { JSON_FLAG, SERVING_FLAGS, servingFlagValues, VERSION_FLAG } from "../peer_flags.ts";
+import {
+  cliOutFlag,
+  JSON_FLAG,
+  SERVING_FLAGS,
+  servingFlagValues,
+  VERSION_FLAG,
+} from "../peer_flags.ts";
 import type { PeerCommand } from "../peer_host.ts";
 import { ProgressLine } from "../progress.ts";
 import { parseDuration, servingOptions } from "../serving_options.ts";
@@ -44,13 +50,7 @@ export const getCommand: PeerCommand = {
     "FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--version PREFIX] [--max-rate RATE] [--stall-timeout DURATION] [--explain] [--quiet]",
   positionals: { name: "FILE", min: 0, max: Infinity },
   flags: {
-    out: {
-      type: "string",
-      value: "DIR",
-      path: true,
-      cliOnly: true,
-      help: `where to save (default ./${DOWNLOADS_DIR})`,
-    },
+    out: cliOutFlag(`where to save (default ./${DOWNLOADS_DIR})`),
     prefix: { type: "string", value: "DIR/", help: "also fetch every file under DIR/" },
     force: { type: "boolean", help: "replace files that exist" },
     sources: {

@@ -11,7 +11,7 @@ import type { CommandCall } from "../command_spec.ts";
 import { stringValue } from "../flag_values.ts";
 import { userPath } from "../paths.ts";
 import { signIn } from "../peer_context.ts";
-import { JSON_FLAG } from "../peer_flags.ts";
+import { cliOutFlag, JSON_FLAG } from "../peer_flags.ts";
 import type { PeerCommand, PeerHost } from "../peer_host.ts";
 import { sandboxScope } from "../sandbox.ts";
 import { formatStatus, gatherStatus } from "../status.ts";
@@ -24,13 +24,7 @@ export const statusCommand: PeerCommand = {
   usage: "[--out DIR]",
   positionals: { name: "", min: 0, max: 0 },
   flags: {
-    out: {
-      type: "string",
-      value: "DIR",
-      path: true,
-      cliOnly: true,
-      help: `show the sandbox a get into DIR would have (default ./${DOWNLOADS_DIR})`,
-    },
+    out: cliOutFlag(`show the sandbox a get into DIR would have (default ./${DOWNLOADS_DIR})`),
     json: { ...JSON_FLAG, cliOnly: true },
   },
   help: [
