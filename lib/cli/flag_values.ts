@@ -26,7 +26,8 @@ export function stringValue(value: string | boolean | undefined): string | undef
 }
 
 /**
- * `text` as a whole number from `min` to `max`, or undefined when it is not one.
+ * `text` as a whole number from `min` to `max`, or undefined when it is not one (empty text is
+ * none, not 0).
  *
  * @example
  * ```ts
@@ -35,6 +36,7 @@ export function stringValue(value: string | boolean | undefined): string | undef
  * assert.equal(wholeNumber("64", 1, 64), 64);
  * assert.equal(wholeNumber("65", 1, 64), undefined);
  * assert.equal(wholeNumber("1.5", 1), undefined);
+ * assert.equal(wholeNumber("", 0), undefined);
  * ```
  */
 export function wholeNumber(
@@ -42,7 +44,7 @@ export function wholeNumber(
   min: number,
   max: number = Number.MAX_SAFE_INTEGER,
 ): number | undefined {
-  const value = Number(text);
+  const value = text.trim() === "" ? NaN : Number(text);
   return Number.isSafeInteger(value) && value >= min && value <= max ? value : undefined;
 }
 

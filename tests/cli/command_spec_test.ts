@@ -119,3 +119,16 @@ Deno.test("nearest() offers nothing for a word far from every candidate", () => 
   assert.equal(nearest("xyz", ["list", "get"]), undefined);
   assert.equal(nearest("lsit", ["list", "get"]), "list");
 });
+
+Deno.test("the command table marks serve, shell and get as sandboxed, and get alone as cancellable", () => {
+  const names = (pick: (c: (typeof PEER_COMMANDS)[number]) => unknown) =>
+    PEER_COMMANDS.filter(pick).map((c) => c.name);
+  assert.deepEqual(names((c) => c.sandboxed), ["serve", "shell", "get"]);
+  assert.deepEqual(names((c) => c.cancellable), ["get"]);
+  assert.match(findCommand(PEER_COMMANDS, "get", "shell").cancellable!.cancelled, /kept/);
+});
+
+Deno.test("every command name and alias in the table is used once", () => {
+  const all = PEER_COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  assert.deepEqual(all, [...new Set(all)]);
+});
