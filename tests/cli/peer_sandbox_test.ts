@@ -18,6 +18,11 @@ Deno.test("a sandboxed child parses its arguments back to the values and words t
 
 Deno.test("runInSandbox() leaves commands that are not sandboxed, and --no-sandbox, to run here", async () => {
   assert.equal(await runInSandbox(command("list"), {}, [], settings), undefined);
+  // The spec decides, not the name.
+  assert.equal(
+    await runInSandbox({ ...command("get"), sandboxed: false }, {}, ["a"], settings),
+    undefined,
+  );
   assert.equal(
     await runInSandbox(command("get"), {}, ["a"], { ...settings, noSandbox: true }),
     undefined,
