@@ -38,11 +38,17 @@ export function parseDuration(text: string, flag: string): number {
 
 /** The flag values {@link servingOptions} reads. */
 export interface ServingFlagValues {
+  /** `--host HOST`: the address to listen on. */
   host?: string | undefined;
+  /** `--port PORT`: the port to listen on (0: a free one). */
   port?: string | undefined;
+  /** `--announce-host HOST`: the host other peers should connect to. */
   "announce-host"?: string | undefined;
+  /** `--max-upload RATE`: the upload limit. */
   "max-upload"?: string | undefined;
+  /** `--tls-cert FILE`: serve peers over TLS with this certificate chain. */
   "tls-cert"?: string | undefined;
+  /** `--tls-key FILE`: ... and its private key. */
   "tls-key"?: string | undefined;
 }
 
