@@ -63,7 +63,7 @@ export async function runPeerCli(args: string[]): Promise<number> {
     checkPositionals(command, positionals, PEER_PROGRAM);
     if (command.name === "help") return await command.run({ values, positionals, host: bare });
 
-    const settings = await readPeerSettings(command.name, values);
+    const settings = await readPeerSettings(command, values);
     const sandboxed = await runInSandbox(command, values, positionals, settings);
     if (sandboxed !== undefined) return sandboxed;
     const clientTls = await clientTlsFor(settings);

@@ -11,7 +11,7 @@ import { CliError } from "./cli_error.ts";
 import { type FlagValues, USAGE_EXIT } from "./command_spec.ts";
 import { stringValue } from "./flag_values.ts";
 import { userPath } from "./paths.ts";
-import { PEER_PROGRAM } from "./peer_host.ts";
+import { PEER_PROGRAM, type PeerCommand } from "./peer_host.ts";
 import { SANDBOXED_ENV } from "./sandbox.ts";
 import { loadSession, type StoredSession } from "./session_store.ts";
 
@@ -39,20 +39,23 @@ export interface PeerSettings {
 }
 
 /**
- * Reads the settings of the command `command` from its flag values and the environment: the
- * trackers, the user (checked), the kept session, TLS and the shared folder (checked; `shell`
- * creates a missing one).
+ * Reads the settings of `command` from its flag values and the environment: the trackers, the
+ * user (checked), the kept session (for a command that needs a login), TLS and the shared folder
+ * (checked; `shell` creates a missing one).
  */
-export async function readPeerSettings(command: string, values: FlagValues): Promise<PeerSettings> {
+export async function readPeerSettings(
+  command: Pick<PeerCommand, "name" | "needsLogin">,
+  values: FlagValues,
+): Promise<PeerSettings> {
   const tracker = parseTrackers(
     stringValue(values.tracker) ?? Deno.env.get("P2PFS_TRACKER") ?? DEFAULT_HOST,
   );
   const named = stringValue(values.user) ?? Deno.env.get("P2PFS_USER");
-  const kept = await keptSession(command, tracker, named);
+  const kept = command.needsLogin ? await keptSession(tracker, named) : undefined;
   const user = named ?? kept?.user;
   if (!user) {
     throw new CliError(
-      `Cannot run ${command}: give --user NAME or set P2PFS_USER (or sign in once with '${PEER_PROGRAM} login --user NAME')`,
+      `Cannot run ${command.name}: give --user NAME or set P2PFS_USER (or sign in once with '${PEER_PROGRAM} login --user NAME')`,
       USAGE_EXIT,
     );
   }
@@ -67,7 +70,7 @@ export async function readPeerSettings(command: string, values: FlagValues): Pro
   const tlsFiles = [caFile, stringValue(values["tls-cert"]), stringValue(values["tls-key"])]
     .filter((f) => f !== undefined);
   // Folders are checked (and the shell's created) before the sandbox, which could not.
-  const share = await shareFolder(command, stringValue(values.share));
+  const share = await shareFolder(command.name, stringValue(values.share));
   return {
     tracker,
     user,
@@ -174,17 +177,15 @@ export async function shareFolder(
 }
 
 /**
- * The kept session this command uses instead of a password: the one handed to a sandboxed
- * child, or the one `login` stored for these trackers, for the same account (none for
- * `register` and `login`). Without one, commands sign in with `P2PFS_PASSWORD` (or a typed
+ * The kept session a command that needs a login uses instead of a password: the one handed to a
+ * sandboxed child, or the one `login` stored for these trackers, for the same account (`register`
+ * and `login` need none). Without one, commands sign in with `P2PFS_PASSWORD` (or a typed
  * password), for that command alone, as scripts always did.
  */
 async function keptSession(
-  command: string,
   tracker: TrackerAddress[],
   named: string | undefined,
 ): Promise<StoredSession | undefined> {
-  if (command === "register" || command === "login") return undefined;
   const handed = Deno.env.get(SANDBOXED_ENV) === "1" ? Deno.env.get(SESSION_TOKEN_ENV) : undefined;
   if (handed && named) return { user: named, token: handed, expiresAt: Infinity };
   const stored = await loadSession(tracker).catch(() => undefined);

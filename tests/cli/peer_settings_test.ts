@@ -4,6 +4,9 @@ import { CliError } from "../../lib/cli/cli_error.ts";
 import { parseTrackers, readPeerSettings, shareFolder } from "../../lib/cli/peer_settings.ts";
 import { saveSession } from "../../lib/cli/session_store.ts";
 
+const LIST = { name: "list", needsLogin: true };
+const REGISTER = { name: "register", needsLogin: false };
+
 const usageError = (pattern: RegExp) => (error: unknown) =>
   error instanceof CliError && error.exitCode === 2 && pattern.test(error.message);
 
@@ -51,7 +54,7 @@ Deno.test("readPeerSettings() takes the tracker, the user and TLS from the envir
     await withEnv(
       { ...cleanEnv(dir), P2PFS_TRACKER: "t1,t2:1", P2PFS_USER: "ann", P2PFS_TLS: "1" },
       async () => {
-        const settings = await readPeerSettings("list", {});
+        const settings = await readPeerSettings(LIST, {});
         assert.deepEqual(settings.tracker, [
           { hostname: "t1", port: 7070 },
           { hostname: "t2", port: 1 },
@@ -59,7 +62,7 @@ Deno.test("readPeerSettings() takes the tracker, the user and TLS from the envir
         assert.equal(settings.user, "ann");
         assert.equal(settings.tls, true);
         assert.equal(settings.kept, undefined);
-        const flagged = await readPeerSettings("list", { tracker: "t3", user: "bo" });
+        const flagged = await readPeerSettings(LIST, { tracker: "t3", user: "bo" });
         assert.deepEqual(flagged.tracker, [{ hostname: "t3", port: 7070 }]);
         assert.equal(flagged.user, "bo");
       },
@@ -69,18 +72,18 @@ Deno.test("readPeerSettings() takes the tracker, the user and TLS from the envir
   }
 });
 
-Deno.test("readPeerSettings() uses the session login kept for these trackers, but not for register or another user", async () => {
+Deno.test("readPeerSettings() uses the session login kept for these trackers, but not for another user or a command without a login", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await withEnv(cleanEnv(dir), async () => {
       const kept = { user: "Ann", token: "tok", expiresAt: Date.now() + 60_000 };
       await saveSession([{ hostname: "127.0.0.1", port: 7070 }], kept);
-      const settings = await readPeerSettings("list", {});
+      const settings = await readPeerSettings(LIST, {});
       assert.equal(settings.user, "Ann");
       assert.deepEqual(settings.kept, kept);
-      assert.deepEqual((await readPeerSettings("list", { user: "ann" })).kept, kept);
-      assert.equal((await readPeerSettings("list", { user: "bo" })).kept, undefined);
-      await assert.rejects(() => readPeerSettings("register", {}), usageError(/give --user NAME/));
+      assert.deepEqual((await readPeerSettings(LIST, { user: "ann" })).kept, kept);
+      assert.equal((await readPeerSettings(LIST, { user: "bo" })).kept, undefined);
+      await assert.rejects(() => readPeerSettings(REGISTER, {}), usageError(/give --user NAME/));
     });
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -92,11 +95,11 @@ Deno.test("readPeerSettings() refuses a user name outside the allowed characters
   try {
     await withEnv(cleanEnv(dir), async () => {
       await assert.rejects(
-        () => readPeerSettings("list", { user: "a b" }),
+        () => readPeerSettings(LIST, { user: "a b" }),
         usageError(/Cannot use user name "a b"/),
       );
       await assert.rejects(
-        () => readPeerSettings("list", { user: ".." }),
+        () => readPeerSettings(LIST, { user: ".." }),
         usageError(/not \. or \.\./),
       );
     });
