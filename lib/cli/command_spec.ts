@@ -76,6 +76,8 @@ export interface Command<H extends CommandHost = CommandHost> {
   usage: string;
   /** How many positionals, and what they are called in messages. */
   positionals: { name: string; min: number; max: number };
+  /** What its positionals name, for the shell's Tab: files, users or commands. */
+  completes?: "files" | "users" | "commands";
   /** The command's own flags. */
   flags: FlagSpecs;
   /** What it does, a paragraph or two. */

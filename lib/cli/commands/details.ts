@@ -19,6 +19,7 @@ export const detailsCommand: PeerCommand = {
   summary: "size, hashes and holders of a file",
   usage: "FILE [--version PREFIX]",
   positionals: { name: "FILE", min: 1, max: 1 },
+  completes: "files",
   flags: { version: VERSION_FLAG, json: JSON_FLAG },
   help: [
     "Shows size, hashes and every peer that has FILE. When FILE has several versions, shows",

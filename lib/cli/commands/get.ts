@@ -49,6 +49,7 @@ export const getCommand: PeerCommand = {
   usage:
     "FILE... [--prefix DIR/] [--out DIR] [--force] [--sources N] [--version PREFIX] [--max-rate RATE] [--stall-timeout DURATION] [--explain] [--quiet]",
   positionals: { name: "FILE", min: 0, max: Infinity },
+  completes: "files",
   flags: {
     out: cliOutFlag(`where to save (default ./${DOWNLOADS_DIR})`),
     prefix: { type: "string", value: "DIR/", help: "also fetch every file under DIR/" },

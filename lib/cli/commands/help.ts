@@ -14,6 +14,7 @@ export const helpCommand: PeerCommand = {
   summary: "the list of commands, or more about one",
   usage: "[COMMAND]",
   positionals: { name: "COMMAND", min: 0, max: 1 },
+  completes: "commands",
   flags: {},
   help: "Lists the commands, or explains one with its options and an example.",
   examples: ["help get"],

@@ -17,6 +17,7 @@ export const pingCommand: PeerCommand = {
   summary: "check a peer directly over TCP",
   usage: "USER",
   positionals: { name: "USER", min: 1, max: 1 },
+  completes: "users",
   flags: { json: JSON_FLAG },
   help: "Connects to USER's peer directly and times a ping. Exit 1 when it does not answer.",
   examples: ["ping bob"],
