@@ -37,6 +37,7 @@ import { ProgressLine } from "../progress.ts";
 import { parseDuration, servingOptions } from "../serving_options.ts";
 import { thousandths } from "../thousandths.ts";
 import { visible } from "../visible.ts";
+import { FilesProgress } from "../files_progress.ts";
 import { versionsNote } from "./details.ts";
 
 /** Most sources per file unless `--sources` says otherwise. */
@@ -239,20 +240,11 @@ export async function runGet(
   const single = names.length === 1 && options.prefix === undefined;
   let singleError: unknown;
   const progress = new ProgressLine({ quiet: options.quiet ?? false });
-  const done = new Map<string, number>();
-  const totals = new Map<string, number>();
-  const stalled = new Map<string, number>();
-  const running = new Set<string>();
-  let finished = 0;
-  let active = 0;
-  const label = () => wanted.length === 1 ? wanted[0]! : `${finished}/${wanted.length} files`;
-  const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+  const files = new FilesProgress(wanted);
   const note = (line: string) => progress.enabled ? progress.note(visible(line)) : log(line);
-  const ended = (name: string) => {
-    finished++;
+  const ended = (name: string, bytes?: number) => {
+    files.ended(name, bytes);
     progress.clear();
-    running.delete(name);
-    stalled.delete(name);
   };
   const maxSources = options.sources ?? DEFAULT_SOURCES;
 
@@ -271,34 +263,18 @@ export async function runGet(
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.stallTimeoutMs !== undefined ? { stallTimeoutMs: options.stallTimeoutMs } : {}),
       hooks: (name) => {
-        running.add(name);
+        files.started(name);
         return {
           onDetails: (details) => {
             const several = options.version ? undefined : versionsNote(details);
             if (several) note(several);
-            totals.set(name, details.size);
+            files.sized(name, details.size);
           },
           onReportError: (source, error) =>
             note(
               `could not report on ${source}: ${error instanceof Error ? error.message : error}`,
             ),
-          onProgress: (p) => {
-            done.set(name, p.doneBytes);
-            active = p.activeSources;
-            if (p.stalledChunks !== undefined) stalled.set(name, p.stalledChunks);
-            else stalled.delete(name);
-            progress.update({
-              label: label(),
-              phase: p.phase,
-              doneBytes: sum(done),
-              totalBytes: sum(totals),
-              sources: active,
-              // The line is stalled while every file still running is.
-              ...(stalled.size > 0 && stalled.size === running.size
-                ? { stalledChunks: sum(stalled) }
-                : {}),
-            }, p.stalledChunks !== undefined);
-          },
+          onProgress: (p) => progress.update(files.update(name, p), p.stalledChunks !== undefined),
           onRanked: (ranked, unreachable) => {
             if (!options.explain) return;
             note(
@@ -321,8 +297,7 @@ export async function runGet(
         };
       },
       onDone: (result, name) => {
-        done.set(name, result.size);
-        ended(name);
+        ended(name, result.size);
         if (!ctx.json) ctx.print(visible(describeDownload(result)));
       },
       onFailed: (name, error) => {
