@@ -43,3 +43,12 @@ Deno.test("FilesProgress shows stalled only while every running file is stalled"
 Deno.test("FilesProgress labels a single file with its name", () => {
   assert.equal(new FilesProgress(["docs/a.pdf"]).label(), "docs/a.pdf");
 });
+
+Deno.test("FilesProgress forgets the stall of a file that ended", () => {
+  const files = new FilesProgress(["a", "b", "c"]);
+  for (const name of ["a", "b", "c"]) files.started(name);
+  files.update("b", fetching(1, 4));
+  files.ended("b");
+  files.update("c", fetching(5));
+  assert.equal(files.update("a", fetching(1, 3)).stalledChunks, undefined, "c still moves");
+});
