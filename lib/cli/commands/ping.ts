@@ -4,6 +4,7 @@
  * @module
  */
 import { formatAddress, pingPeer } from "../../peer/mod.ts";
+import { PING_TIMEOUT_MS } from "../../protocol/mod.ts";
 import { paint } from "../colour.ts";
 import type { CommandContext } from "../command_context.ts";
 import { JSON_FLAG } from "../peer_flags.ts";
@@ -36,6 +37,7 @@ export async function runPing(
 ): Promise<{ user: string; online: boolean; rttMs: number | null }> {
   const where = await ctx.client.locate(ctx.token, user);
   const ping = await pingPeer(where.host, where.port, {
+    timeoutMs: PING_TIMEOUT_MS,
     ...(where.tls ? { tls: ctx.tls ?? {} } : {}),
   });
   const result = {
