@@ -7,7 +7,7 @@
  * @module
  */
 import { CliError } from "./cli_error.ts";
-import type { CommandContext } from "./peer_commands.ts";
+import type { CommandContext } from "./command_context.ts";
 import { userPath } from "./paths.ts";
 import { nearest } from "./suggest.ts";
 
@@ -76,6 +76,8 @@ export interface Command<H extends CommandHost = CommandHost> {
   usage: string;
   /** How many positionals, and what they are called in messages. */
   positionals: { name: string; min: number; max: number };
+  /** What its positionals name, for the shell's Tab: files, users or commands. */
+  completes?: "files" | "users" | "commands";
   /** The command's own flags. */
   flags: FlagSpecs;
   /** What it does, a paragraph or two. */
@@ -86,6 +88,17 @@ export interface Command<H extends CommandHost = CommandHost> {
   needsLogin: boolean;
   /** Where it can be typed. */
   modes: readonly CommandMode[];
+  /**
+   * Whether the command line runs it in a child process whose Deno permissions cover only its
+   * folders (see `sandbox.ts`), unless `--no-sandbox`.
+   */
+  sandboxed?: boolean;
+  /**
+   * Set when Ctrl-C (or SIGTERM) cancels the command through `host.signal` and it stops cleanly,
+   * on the command line as in the shell: `cancelled` says what is kept and what to do next.
+   * Without it, Ctrl-C ends the command line's process; the shell says only that it stopped.
+   */
+  cancellable?: { cancelled: string };
   /** Runs it; resolves to the exit code. */
   run(call: CommandCall<H>): Promise<number>;
 }

@@ -6,9 +6,10 @@
  * @module
  */
 import { RateLimiter, type SwarmSeatOptions } from "../peer/mod.ts";
-import { isHost, readPem } from "../protocol/mod.ts";
+import { DEFAULT_HOST, DEFAULT_PEER_PORT, isHost } from "../protocol/mod.ts";
 import { CliError } from "./cli_error.ts";
 import { USAGE_EXIT } from "./command_spec.ts";
+import { parseRateOption, readPemFlag, wholeNumberFlag } from "./flag_values.ts";
 import { visible } from "./visible.ts";
 
 /**
@@ -37,18 +38,23 @@ export function parseDuration(text: string, flag: string): number {
 
 /** The flag values {@link servingOptions} reads. */
 export interface ServingFlagValues {
+  /** `--host HOST`: the address to listen on. */
   host?: string | undefined;
+  /** `--port PORT`: the port to listen on (0: a free one). */
   port?: string | undefined;
+  /** `--announce-host HOST`: the host other peers should connect to. */
   "announce-host"?: string | undefined;
+  /** `--max-upload RATE`: the upload limit. */
   "max-upload"?: string | undefined;
+  /** `--tls-cert FILE`: serve peers over TLS with this certificate chain. */
   "tls-cert"?: string | undefined;
+  /** `--tls-key FILE`: ... and its private key. */
   "tls-key"?: string | undefined;
 }
 
 /** Where and how `serve`, `shell` or a `get` serves other peers, from their serving flags. */
 export async function servingOptions(
   values: ServingFlagValues,
-  parseRate: (text: string) => number,
   command = "get",
 ): Promise<Omit<SwarmSeatOptions, "user" | "trackerKey">> {
   if ((values["tls-cert"] === undefined) !== (values["tls-key"] === undefined)) {
@@ -63,26 +69,23 @@ export async function servingOptions(
       USAGE_EXIT,
     );
   }
-  const port = Number(values.port ?? "0");
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError(`Cannot use port "${values.port}": expected 0-65535`, USAGE_EXIT);
-  }
-  const pem = async (path: string) => {
-    try {
-      return await readPem(path);
-    } catch (error) {
-      throw new CliError(error instanceof Error ? error.message : String(error), USAGE_EXIT);
-    }
-  };
+  const port = values.port === undefined
+    ? DEFAULT_PEER_PORT
+    : wholeNumberFlag(values.port, "--port", 0, 65535);
   return {
-    hostname: values.host ?? "127.0.0.1",
+    hostname: values.host ?? DEFAULT_HOST,
     port,
     ...(announceHost ? { announceHost } : {}),
     ...(values["max-upload"]
-      ? { uploadLimiter: new RateLimiter(parseRate(values["max-upload"])) }
+      ? { uploadLimiter: new RateLimiter(parseRateOption(values["max-upload"])) }
       : {}),
     ...(values["tls-cert"]
-      ? { tls: { cert: await pem(values["tls-cert"]), key: await pem(values["tls-key"]!) } }
+      ? {
+        tls: {
+          cert: await readPemFlag(values["tls-cert"]),
+          key: await readPemFlag(values["tls-key"]!),
+        },
+      }
       : {}),
   };
 }

@@ -12,10 +12,17 @@ import {
   TrackerClient,
 } from "../peer/mod.ts";
 import type { ClientTls } from "../protocol/mod.ts";
-import { checkPositionals, findCommand, flagsFor, parseFlags, renderHelp } from "./command_spec.ts";
+import {
+  checkPositionals,
+  type Command,
+  findCommand,
+  flagsFor,
+  parseFlags,
+  renderHelp,
+} from "./command_spec.ts";
 import { describeError } from "./describe_error.ts";
-import type { PeerCommand, PeerHost } from "./peer_command_table.ts";
-import type { CommandContext } from "./peer_commands.ts";
+import type { PeerCommand, PeerHost } from "./peer_host.ts";
+import type { CommandContext } from "./command_context.ts";
 import { CliError } from "./cli_error.ts";
 import { formatBytes } from "./format.ts";
 import { colourFor, paint } from "./colour.ts";
@@ -47,27 +54,38 @@ export interface ShellOptions {
 const COMPLETION_CACHE_MS = 5_000;
 
 /**
- * Candidates for the word being completed: command names first, then file names (for `get`,
- * `details`), user names (for `ping`) or command names (for `help`).
+ * Candidates for the word being completed: command names first, then what the command's
+ * positionals are (its `completes`: file names for `get` and `details`, user names for `ping`,
+ * command names for `help`) while it takes more of them.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { completionSource } from "./shell.ts";
- * assert.equal(completionSource({ words: [], prefix: "de" }), "commands");
- * assert.equal(completionSource({ words: ["get", "a.txt"], prefix: "" }), "files");
- * assert.equal(completionSource({ words: ["ping", "bob"], prefix: "" }), "none");
+ * const table = [
+ *   { name: "get", completes: "files", positionals: { max: Infinity } },
+ *   { name: "ping", completes: "users", positionals: { max: 1 } },
+ * ] as const;
+ * assert.equal(completionSource({ words: [], prefix: "de" }, table), "commands");
+ * assert.equal(completionSource({ words: ["get", "a.txt"], prefix: "" }, table), "files");
+ * assert.equal(completionSource({ words: ["ping"], prefix: "b" }, table), "users");
+ * assert.equal(completionSource({ words: ["ping", "bob"], prefix: "" }, table), "none");
  * ```
  */
 export function completionSource(
   target: CompletionTarget,
+  table: readonly {
+    name: string;
+    aliases?: readonly string[];
+    completes?: Command<never>["completes"];
+    positionals: { max: number };
+  }[],
 ): "commands" | "files" | "users" | "none" {
-  const [command, ...args] = target.words;
-  if (command === undefined) return "commands";
-  if (command === "get" || (command === "details" && args.length === 0)) return "files";
-  if (command === "ping" && args.length === 0) return "users";
-  if (command === "help" && args.length === 0) return "commands";
-  return "none";
+  const [name, ...args] = target.words;
+  if (name === undefined) return "commands";
+  const command = table.find((c) => c.name === name || c.aliases?.includes(name));
+  if (!command?.completes || args.length >= command.positionals.max) return "none";
+  return command.completes;
 }
 
 /**
@@ -160,7 +178,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
   // raw into the line being edited.
   const shown = (names: string[]) => names.filter((name) => visible(name) === name);
   const complete = async (target: CompletionTarget): Promise<readonly string[]> => {
-    switch (completionSource(target)) {
+    switch (completionSource(target, options.commands)) {
       case "commands":
         return commandNames;
       case "files":
@@ -223,6 +241,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
       const host: PeerHost = {
         mode: "shell",
         program: "",
+        commands: options.commands,
         print,
         log: print,
         colour,
@@ -254,8 +273,9 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
           },
         },
       };
+      let command: PeerCommand | undefined;
       try {
-        const command = findCommand(options.commands, name, "shell");
+        command = findCommand(options.commands, name, "shell");
         const { values, positionals } = parseFlags(
           args,
           flagsFor(command, "shell", {}),
@@ -279,11 +299,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
         });
       } catch (error) {
         if (controller.signal.aborted && !stop.signal.aborted) {
-          print(
-            `cancelled ${name}: ${
-              name === "get" ? "verified chunks are kept; run it again to resume" : "stopped"
-            }`,
-          );
+          print(`cancelled ${name}: ${command?.cancellable?.cancelled ?? "stopped"}`);
         } else {
           const message = error instanceof CliError ? error.message : describeError(error);
           print(`${paint("red", "error:", colour)} ${message}`);

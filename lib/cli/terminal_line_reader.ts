@@ -13,6 +13,7 @@ import {
   formatChoices,
 } from "./completion.ts";
 import { applyKey, emptyState, type Key, parseKeys, remember } from "./line_editor.ts";
+import { terminalColumns, writeOrDrop } from "./terminal.ts";
 
 /** Where a {@link TerminalLineReader} reads and draws. */
 export interface TerminalLineReaderOptions {
@@ -32,7 +33,6 @@ export class TerminalLineReader {
   readonly #output: { writeSync(p: Uint8Array): number };
   readonly #complete: (target: CompletionTarget) => Promise<readonly string[]>;
   readonly #signal: AbortSignal | undefined;
-  readonly #encoder = new TextEncoder();
   readonly #decoder = new TextDecoder();
   readonly #buffer = new Uint8Array(4096);
   #pending: Key[] = [];
@@ -102,7 +102,7 @@ export class TerminalLineReader {
             const at = `${state.cursor}:${state.line}`;
             if (completion.choices.length > 0 && listedFor !== at) {
               listedFor = at;
-              const listed = formatChoices(completion.choices, columns());
+              const listed = formatChoices(completion.choices, terminalColumns());
               this.#write(`\r\n${listed.replaceAll("\n", "\r\n")}\r\n`);
             }
             break;
@@ -151,18 +151,7 @@ export class TerminalLineReader {
   }
 
   #write(text: string): void {
-    try {
-      this.#output.writeSync(this.#encoder.encode(text));
-    } catch {
-      // the terminal went away; the next read ends the session
-    }
-  }
-}
-
-function columns(): number {
-  try {
-    return Deno.consoleSize().columns || 80;
-  } catch {
-    return 80;
+    // When the terminal went away, the next read ends the session.
+    writeOrDrop(this.#output, text);
   }
 }

@@ -4,6 +4,10 @@
  * @module
  */
 import {
+  DEFAULT_DASHBOARD_PORT,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_HOST,
+  DEFAULT_TRACKER_PORT,
   fitConnectionCaps,
   FRAME_BUDGET_BYTES,
   HANDSHAKE_TIMEOUT_MS,
@@ -17,12 +21,12 @@ import {
   readPem,
   TRACKER_IDLE_TIMEOUT_MS,
 } from "../protocol/mod.ts";
+import { wholeNumber } from "./flag_values.ts";
 
 /** A flag's positive whole number, its default when absent, NaN when it is not one. */
 function positive(text: string | undefined, fallback: number): number {
   if (text === undefined) return fallback;
-  const value = Number(text);
-  return Number.isInteger(value) && value > 0 ? value : NaN;
+  return wholeNumber(text, 1) ?? NaN;
 }
 import { dirname, resolve as resolvePath } from "node:path";
 import {
@@ -100,29 +104,29 @@ const USAGE =
   `Usage: p2pfs-tracker [options]   (from the repository: deno task -q tracker [options])
 
 Options:
-  --host HOST          address to listen on (default 127.0.0.1)
-  --port PORT          port to listen on; 0 picks a free one (default 7070)
+  --host HOST          address to listen on (default ${DEFAULT_HOST})
+  --port PORT          port to listen on; 0 picks a free one (default ${DEFAULT_TRACKER_PORT})
   --http-port PORT     dashboard and HTTP API port on the same host; 0 picks a free one
-                       (default 7080)
+                       (default ${DEFAULT_DASHBOARD_PORT})
   --kv PATH            Deno KV file, :memory:, or a remote KV URL (default ./data/tracker.kv)
-  --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
+  --heartbeat-ms MS    heartbeat interval peers must keep (default ${DEFAULT_HEARTBEAT_MS})
   --session-ttl S      session lifetime in seconds (default 86400)
-  --max-connections N  most connections at once (default 1024)
+  --max-connections N  most connections at once (default ${MAX_CONNECTIONS})
   --max-per-address N  most connections at once from one address (an IPv6 /64 counts as
-                       one), on each port (default 64; 32 on the dashboard)
+                       one), on each port (default ${MAX_CONNECTIONS_PER_ADDRESS}; ${MAX_HTTP_CONNECTIONS_PER_ADDRESS} on the dashboard)
   --max-unauthenticated N  most connections not logged in yet; when full, the oldest of the
-                       address holding the most is closed (default 128)
-  --max-per-account N  most logged-in connections of one account, from any address (default 32)
-  --max-http-connections N  most dashboard connections at once (default 256)
-  --frame-budget-bytes N  bytes of large frames being received at once (default 67108864)
-  --handshake-timeout-ms MS  time for a new connection's hello (default 10000)
-  --idle-timeout-ms MS       close connections silent this long (default 300000)
+                       address holding the most is closed (default ${MAX_UNAUTHENTICATED_CONNECTIONS})
+  --max-per-account N  most logged-in connections of one account, from any address (default ${MAX_CONNECTIONS_PER_ACCOUNT})
+  --max-http-connections N  most dashboard connections at once (default ${MAX_HTTP_CONNECTIONS})
+  --frame-budget-bytes N  bytes of large frames being received at once (default ${FRAME_BUDGET_BYTES})
+  --handshake-timeout-ms MS  time for a new connection's hello (default ${HANDSHAKE_TIMEOUT_MS})
+  --idle-timeout-ms MS       close connections silent this long (default ${TRACKER_IDLE_TIMEOUT_MS})
   --trust-announced-hosts    record the host a peer announces (for NAT or proxies) instead of
                              the address its connection comes from; peers choose only their
                              port otherwise
-  --max-waiting-hashes N     password checks that may wait for a turn; more get BUSY (default 16)
+  --max-waiting-hashes N     password checks that may wait for a turn; more get BUSY (default ${MAX_WAITING_HASHES})
   --max-registrations N      registrations one address may make at once, then one a minute
-                             (default 60)
+                             (default ${REGISTRATIONS_PER_ADDRESS})
   --registration POLICY      who may register: open (default), invite (register --invite CODE
                              from an admin's 'p2pfs-peer admin invite'), or closed (admins add
                              accounts: 'p2pfs-peer admin add NAME')
@@ -144,7 +148,7 @@ The first account registered on a new tracker is its admin. For recovery, withou
 Paths are taken from the folder the command was run from.
 
 Example:
-  p2pfs-tracker --port 7070 --kv ./data/tracker.kv`;
+  p2pfs-tracker --port ${DEFAULT_TRACKER_PORT} --kv ./data/tracker.kv`;
 
 /** Runs the tracker command line; resolves to the exit code once the tracker stopped. */
 export async function runTrackerCli(args: string[]): Promise<number> {
@@ -173,11 +177,11 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   };
   const values = {
     help: flags.help === true,
-    host: text("host", "127.0.0.1"),
-    port: text("port", "7070"),
-    "http-port": text("http-port", "7080"),
+    host: text("host", DEFAULT_HOST),
+    port: text("port", String(DEFAULT_TRACKER_PORT)),
+    "http-port": text("http-port", String(DEFAULT_DASHBOARD_PORT)),
     kv: text("kv", "./data/tracker.kv"),
-    "heartbeat-ms": text("heartbeat-ms", "10000"),
+    "heartbeat-ms": text("heartbeat-ms", String(DEFAULT_HEARTBEAT_MS)),
     "session-ttl": text("session-ttl", "86400"),
     "tls-cert": optional("tls-cert"),
     "tls-key": optional("tls-key"),
@@ -224,22 +228,24 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     );
     return 2;
   }
-  const auditDays = values["audit-days"] === undefined ? undefined : Number(values["audit-days"]);
-  if (auditDays !== undefined && !(Number.isInteger(auditDays) && auditDays >= 1)) {
+  const auditDays = values["audit-days"] === undefined
+    ? undefined
+    : wholeNumber(values["audit-days"], 1) ?? NaN;
+  if (auditDays !== undefined && Number.isNaN(auditDays)) {
     console.error(
       `error: --audit-days must be a whole number of days, got ${values["audit-days"]}`,
     );
     return 2;
   }
-  const port = Number(values.port);
+  const port = wholeNumber(values.port, 0, 65535);
   const heartbeatMs = Number(values["heartbeat-ms"]);
   const sessionTtlS = Number(values["session-ttl"]);
-  const httpPort = Number(values["http-port"]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  const httpPort = wholeNumber(values["http-port"], 0, 65535);
+  if (port === undefined) {
     console.error(`error: --port must be 0-65535, got ${values.port}`);
     return 2;
   }
-  if (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535) {
+  if (httpPort === undefined) {
     console.error(`error: --http-port must be 0-65535, got ${values["http-port"]}`);
     return 2;
   }

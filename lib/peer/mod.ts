@@ -27,6 +27,7 @@ export * from "./download_lock.ts";
 export * from "./swarm_files.ts";
 export * from "./swarm_seat.ts";
 export * from "./fetch_file.ts";
+export * from "./get_files.ts";
 export * from "./details_check.ts";
 export * from "./upload_slots.ts";
 export * from "./source_fetcher.ts";

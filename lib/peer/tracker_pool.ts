@@ -6,31 +6,7 @@
  *
  * @module
  */
-import { formatAddress, parseAddress, type TrackerAddress } from "./tracker_client.ts";
-
-/**
- * Parses a comma-separated list of `HOST:PORT` (IPv6 as `[::1]:7070`); duplicates count once.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseTrackerList } from "./tracker_pool.ts";
- * const list = parseTrackerList("127.0.0.1:7070, [::1]:7071");
- * assert.deepEqual(list.map((a) => a.port), [7070, 7071]);
- * ```
- */
-export function parseTrackerList(text: string): TrackerAddress[] {
-  const parts = text.split(",").map((part) => part.trim()).filter((part) => part !== "");
-  if (parts.length === 0) {
-    throw new TypeError(`Cannot parse tracker list "${text}": expected HOST:PORT[,HOST:PORT...]`);
-  }
-  const seen = new Map<string, TrackerAddress>();
-  for (const part of parts) {
-    const address = parseAddress(part);
-    seen.set(formatAddress(address.hostname, address.port), address);
-  }
-  return [...seen.values()];
-}
+import { formatAddress, type TrackerAddress } from "./tracker_client.ts";
 
 /**
  * A tracker or a list of them as `HOST:PORT[,HOST:PORT...]`.

@@ -18,6 +18,7 @@ export * from "./group_cap.ts";
 export * from "./listener.ts";
 export * from "./transport.ts";
 export * from "./limits.ts";
+export * from "./defaults.ts";
 export * from "./open_files.ts";
 export * from "./handshake.ts";
 export * from "./ticket.ts";

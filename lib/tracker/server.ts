@@ -7,6 +7,7 @@ import { sleep } from "../common/mod.ts";
 import {
   ByteBudget,
   type ConnectionLimits,
+  DEFAULT_TRACKER_PORT,
   GroupCap,
   listen,
   MAX_CONNECTIONS_PER_ACCOUNT,
@@ -107,7 +108,7 @@ export interface RunningTracker extends AsyncDisposable {
 export async function startTracker(options: TrackerOptions = {}): Promise<RunningTracker> {
   const listener = listen({
     hostname: options.hostname ?? "127.0.0.1",
-    port: options.port ?? 7070,
+    port: options.port ?? DEFAULT_TRACKER_PORT,
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.reusePort ? { reusePort: true } : {}),
   });

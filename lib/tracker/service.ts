@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { TrackerRequest } from "../protocol/mod.ts";
+import { DEFAULT_HEARTBEAT_MS, type TrackerRequest } from "../protocol/mod.ts";
 import { Accounts, type RegistrationPolicy } from "./accounts.ts";
 import { FileIndex } from "./file_index.ts";
 import type { HolderIndex } from "./holder_index.ts";
@@ -120,7 +120,7 @@ export class TrackerService {
   /** Serves requests against `stores`. */
   constructor(stores: TrackerStores, options: TrackerServiceOptions = {}) {
     this.#store = stores;
-    this.heartbeatMs = options.heartbeatMs ?? 10_000;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.#now = options.now ?? Date.now;
     this.trackerId = options.trackerId ?? crypto.randomUUID().slice(0, 8);
     const now = this.#now;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { colourWanted, paint, stripColour } from "../../lib/cli/colour.ts";
 import { formatTable } from "../../lib/cli/format.ts";
-import { tableStyle } from "../../lib/cli/peer_commands.ts";
+import { tableStyle } from "../../lib/cli/table_style.ts";
 
 Deno.test("colourWanted() is on for a terminal and off when piped", () => {
   assert.equal(colourWanted({ isTerminal: true }), true);

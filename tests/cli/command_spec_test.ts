@@ -7,8 +7,9 @@ import {
   parseFlags,
   renderHelp,
 } from "../../lib/cli/command_spec.ts";
-import { COMMON_FLAGS } from "../../lib/cli/peer_command_table.ts";
-import { parseTracker, PEER_COMMANDS } from "../../lib/cli/peer_cli.ts";
+import { COMMON_FLAGS } from "../../lib/cli/peer_flags.ts";
+import { PEER_COMMANDS } from "../../lib/cli/peer_command_table.ts";
+import { parseTracker } from "../../lib/cli/peer_settings.ts";
 import { nearest } from "../../lib/cli/suggest.ts";
 
 const usageError = (pattern: RegExp) => (error: unknown) =>
@@ -117,4 +118,17 @@ Deno.test("parseTracker() uses port 7070 when only a host is given", () => {
 Deno.test("nearest() offers nothing for a word far from every candidate", () => {
   assert.equal(nearest("xyz", ["list", "get"]), undefined);
   assert.equal(nearest("lsit", ["list", "get"]), "list");
+});
+
+Deno.test("the command table marks serve, shell and get as sandboxed, and get alone as cancellable", () => {
+  const names = (pick: (c: (typeof PEER_COMMANDS)[number]) => unknown) =>
+    PEER_COMMANDS.filter(pick).map((c) => c.name);
+  assert.deepEqual(names((c) => c.sandboxed), ["serve", "shell", "get"]);
+  assert.deepEqual(names((c) => c.cancellable), ["get"]);
+  assert.match(findCommand(PEER_COMMANDS, "get", "shell").cancellable!.cancelled, /kept/);
+});
+
+Deno.test("every command name and alias in the table is used once", () => {
+  const all = PEER_COMMANDS.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
+  assert.deepEqual(all, [...new Set(all)]);
 });

@@ -6,7 +6,7 @@ import {
   formatChoices,
 } from "../../lib/cli/completion.ts";
 import { emptyState } from "../../lib/cli/line_editor.ts";
-import { PEER_COMMANDS } from "../../lib/cli/peer_cli.ts";
+import { PEER_COMMANDS } from "../../lib/cli/peer_command_table.ts";
 import { completionSource, shellCommandNames } from "../../lib/cli/shell.ts";
 
 const at = (line: string, cursor = [...line].length) => ({ ...emptyState(), line, cursor });
@@ -56,13 +56,16 @@ Deno.test("commonPrefix() and formatChoices() behave like a shell's listing", ()
 });
 
 Deno.test("the shell completes commands first, files for get/details, users for ping", () => {
-  assert.equal(completionSource({ words: [], prefix: "" }), "commands");
-  assert.equal(completionSource({ words: ["details"], prefix: "a" }), "files");
-  assert.equal(completionSource({ words: ["details", "a.txt"], prefix: "" }), "none");
-  assert.equal(completionSource({ words: ["get", "a", "b"], prefix: "" }), "files");
-  assert.equal(completionSource({ words: ["ping"], prefix: "b" }), "users");
-  assert.equal(completionSource({ words: ["help"], prefix: "g" }), "commands");
-  assert.equal(completionSource({ words: ["list"], prefix: "" }), "none");
+  assert.equal(completionSource({ words: [], prefix: "" }, PEER_COMMANDS), "commands");
+  assert.equal(completionSource({ words: ["details"], prefix: "a" }, PEER_COMMANDS), "files");
+  assert.equal(
+    completionSource({ words: ["details", "a.txt"], prefix: "" }, PEER_COMMANDS),
+    "none",
+  );
+  assert.equal(completionSource({ words: ["get", "a", "b"], prefix: "" }, PEER_COMMANDS), "files");
+  assert.equal(completionSource({ words: ["ping"], prefix: "b" }, PEER_COMMANDS), "users");
+  assert.equal(completionSource({ words: ["help"], prefix: "g" }, PEER_COMMANDS), "commands");
+  assert.equal(completionSource({ words: ["list"], prefix: "" }, PEER_COMMANDS), "none");
   const names = shellCommandNames(PEER_COMMANDS);
   assert.ok(names.includes("details") && names.includes("quit") && names.includes("exit"));
   assert.ok(!names.includes("serve"), "serve runs on the command line only");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { CliError } from "../../lib/cli/cli_error.ts";
 import { formatTable } from "../../lib/cli/format.ts";
-import { describeError } from "../../lib/cli/peer_cli.ts";
+import { describeError } from "../../lib/cli/describe_error.ts";
 import { renderProgress } from "../../lib/cli/progress.ts";
 import { formatStatus } from "../../lib/cli/status.ts";
 import { visible, visibleJson } from "../../lib/cli/visible.ts";

@@ -1,16 +1,22 @@
 /**
- * `p2pfs-peer admin ACTION [NAME]`: an operator's actions on the tracker's accounts (see
+ * `admin ACTION [NAME]`: an operator's actions on the tracker's accounts (see
  * `lib/tracker/admin.ts`). A code or one-time password is printed alone on the first line of
  * standard output, so scripts can take it.
  *
  * @module
  */
-import type { AdminAction } from "../protocol/mod.ts";
-import { CliError } from "./cli_error.ts";
-import { USAGE_EXIT } from "./command_spec.ts";
-import { formatCount, formatTable } from "./format.ts";
-import { type CommandContext, tableStyle } from "./peer_commands.ts";
-import { visible } from "./visible.ts";
+import type { AdminAction } from "../../protocol/mod.ts";
+import { MAX_INVITE_USES } from "../../tracker/mod.ts";
+import { CliError } from "../cli_error.ts";
+import type { CommandContext } from "../command_context.ts";
+import { USAGE_EXIT } from "../command_spec.ts";
+import { stringValue, wholeNumberFlag } from "../flag_values.ts";
+import { formatCount, formatTable } from "../format.ts";
+import { JSON_FLAG } from "../peer_flags.ts";
+import type { PeerCommand } from "../peer_host.ts";
+import { parseDuration } from "../serving_options.ts";
+import { tableStyle } from "../table_style.ts";
+import { visible } from "../visible.ts";
 
 /** Every action, with whether it names an account. */
 export const ADMIN_ACTION_HELP: Readonly<Record<AdminAction, { account: boolean; help: string }>> =
@@ -28,8 +34,60 @@ export const ADMIN_ACTION_HELP: Readonly<Record<AdminAction, { account: boolean;
     token: { account: false, help: "a token for /metrics only, for a scraper (--scope metrics)" },
   };
 
-/** Runs `admin ACTION [NAME]` on a logged-in context. */
-export async function adminCommand(
+/** `admin`. */
+export const adminCommand: PeerCommand = {
+  name: "admin",
+  summary: "operators: accounts, invitations (admin users, invite, disable NAME, ...)",
+  usage: "ACTION [NAME] [--uses N] [--expires DURATION]",
+  positionals: { name: "ACTION [NAME]", min: 1, max: 2 },
+  flags: {
+    uses: { type: "string", value: "N", help: "invite: registrations it allows (default 1)" },
+    scope: { type: "string", value: "SCOPE", help: "token: what it opens (metrics)" },
+    expires: {
+      type: "string",
+      value: "DURATION",
+      help: "invite: how long it works (e.g. 2d, 12h; default 7d)",
+    },
+    json: JSON_FLAG,
+  },
+  help: [
+    "An admin's actions on the tracker's accounts (refused to others):",
+    ...Object.entries(ADMIN_ACTION_HELP).map(([name, a]) =>
+      `  ${(name + (a.account ? " NAME" : "")).padEnd(20)} ${a.help}`
+    ),
+    "Every action is recorded (who, what, when) in the tracker's audit log.",
+  ].join("\n"),
+  examples: [
+    "admin users",
+    "admin invite --uses 30 --expires 7d",
+    "admin disable mallory",
+    "admin token --scope metrics",
+  ],
+  needsLogin: true,
+  modes: ["cli", "shell"],
+  async run({ values, positionals, host }) {
+    const uses = stringValue(values.uses);
+    const n = uses === undefined ? undefined : wholeNumberFlag(uses, "--uses", 1, MAX_INVITE_USES);
+    const scope = stringValue(values.scope);
+    if (positionals[0] === "token" && scope !== "metrics") {
+      throw new CliError(
+        `Cannot run admin token: give --scope metrics (the one scope there is)`,
+        USAGE_EXIT,
+      );
+    }
+    const expires = stringValue(values.expires);
+    const expiresMs = expires === undefined ? undefined : parseDuration(expires, "--expires");
+    await runAdmin(await host.login(), positionals, {
+      ...(n !== undefined ? { uses: n } : {}),
+      ...(expiresMs !== undefined ? { expiresMs } : {}),
+      program: host.program,
+    });
+    return 0;
+  },
+};
+
+/** Runs `admin ACTION [NAME]` on a logged-in context and prints the answer. */
+export async function runAdmin(
   ctx: CommandContext,
   positionals: readonly string[],
   options: { uses?: number; expiresMs?: number; program: string },
