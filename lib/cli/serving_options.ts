@@ -13,7 +13,8 @@ import { parseRateOption, readPemFlag, wholeNumberFlag } from "./flag_values.ts"
 import { visible } from "./visible.ts";
 
 /**
- * `--seed-for DURATION`: a whole number with `ms`, `s`, `m` or `h` (bare: seconds), at most a week.
+ * A duration flag (`--seed-for`, `--stall-timeout`, `--expires`): a whole number with `ms`, `s`, `m`, `h`
+ * or `d` (bare: seconds), at most `maxMs` (a week unless given).
  *
  * @example
  * ```ts
@@ -21,20 +22,26 @@ import { visible } from "./visible.ts";
  * import { parseDuration } from "./serving_options.ts";
  * assert.equal(parseDuration("10m", "--seed-for"), 600_000);
  * assert.equal(parseDuration("30", "--seed-for"), 30_000);
+ * assert.equal(parseDuration("2d", "--expires", 365 * 86_400_000), 172_800_000);
  * ```
  */
-export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(text);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? "s"]!;
+export function parseDuration(text: string, flag: string, maxMs: number = WEEK_MS): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS }[match?.[2] ?? "s"]!;
   const ms = match ? Number(match[1]) * unit : NaN;
-  if (!Number.isSafeInteger(ms) || ms > 7 * 24 * 3_600_000) {
+  if (!Number.isSafeInteger(ms) || ms > maxMs) {
     throw new CliError(
-      `Cannot use ${flag} "${text}": expected e.g. 30s, 10m or 2h (at most a week)`,
+      `Cannot use ${flag} "${text}": expected e.g. 30s, 10m, 2h or 7d (at most ${
+        maxMs % DAY_MS === 0 ? `${maxMs / DAY_MS} days` : `${maxMs} ms`
+      })`,
       USAGE_EXIT,
     );
   }
   return ms;
 }
+
+const DAY_MS = 24 * 3_600_000;
+const WEEK_MS = 7 * DAY_MS;
 
 /** The flag values {@link servingOptions} reads. */
 export interface ServingFlagValues {

@@ -44,6 +44,7 @@
  * | {@link MAX_PEER_CONNECTIONS_PER_MEMBER} | 16 | a ticket of a member holding that many gets `BUSY`, connection closed |
  * | {@link MAX_TICKETS_PER_CONNECTION} | 64 | the oldest ticket shown on the connection is forgotten |
  * | {@link MAX_TICKET_CHARS} | 512 | `BAD_MESSAGE` reply |
+ * | {@link MAX_INVITE_USES}, {@link MAX_INVITE_EXPIRY_MS} | 10,000 uses, a year | `BAD_MESSAGE` reply to `admin invite` |
  *
  * A failed accept (for example `Too many open files`) never ends an accept loop: it pauses (5 ms,
  * doubling to 1 s) and goes on. Frames up to 64 KiB use each connection's standing buffer; a
@@ -208,3 +209,9 @@ export const MAX_TICKETS_PER_CONNECTION = 64;
 
 /** How long a kept session (`login` with `remember`: `p2pfs-peer login`) lives: 30 days. */
 export const STORED_SESSION_TTL_MS = 30 * 24 * 3600_000;
+
+/** The most uses one invitation code can be given (`admin invite --uses`). */
+export const MAX_INVITE_USES = 10_000;
+
+/** The longest an invitation code can be made to work (`admin invite --expires`): a year. */
+export const MAX_INVITE_EXPIRY_MS = 365 * 24 * 3600_000;

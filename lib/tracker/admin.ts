@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { AdminAction } from "../protocol/mod.ts";
+import { type AdminAction, MAX_INVITE_USES } from "../protocol/mod.ts";
 import type { Accounts } from "./accounts.ts";
 import type { AccountStore, UserRecord } from "./account_store.ts";
 import { hashToken } from "./token.ts";
@@ -26,9 +26,6 @@ export const DEFAULT_INVITE_MS = 7 * 24 * 3600_000;
 
 /** A metrics token (`admin token --scope metrics`) lives this long unless `--expires` says. */
 export const METRICS_TOKEN_MS = 365 * 24 * 3600_000;
-
-/** Most registrations one invitation allows. */
-export const MAX_INVITE_USES = 10_000;
 
 /** What an admin request asks. */
 export interface AdminRequest {

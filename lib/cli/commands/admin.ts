@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { AdminAction } from "../../protocol/mod.ts";
-import { MAX_INVITE_USES } from "../../tracker/mod.ts";
+import { type AdminAction, MAX_INVITE_EXPIRY_MS, MAX_INVITE_USES } from "../../protocol/mod.ts";
 import { CliError } from "../cli_error.ts";
 import type { CommandContext } from "../command_context.ts";
 import { USAGE_EXIT } from "../command_spec.ts";
@@ -76,7 +75,9 @@ export const adminCommand: PeerCommand = {
       );
     }
     const expires = stringValue(values.expires);
-    const expiresMs = expires === undefined ? undefined : parseDuration(expires, "--expires");
+    const expiresMs = expires === undefined
+      ? undefined
+      : parseDuration(expires, "--expires", MAX_INVITE_EXPIRY_MS);
     await runAdmin(await host.login(), positionals, {
       ...(n !== undefined ? { uses: n } : {}),
       ...(expiresMs !== undefined ? { expiresMs } : {}),
