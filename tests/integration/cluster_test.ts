@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type TrackerAddress, TrackerClient } from "../../lib/peer/mod.ts";
+import { parseAddress, TrackerClient } from "../../lib/peer/mod.ts";
 import { type FileManifest, RemoteError } from "../../lib/protocol/mod.ts";
 import {
+  loggedIn,
   makeTempDir,
   PASSWORD,
   pollUntil,
@@ -23,24 +24,6 @@ import {
 
 /** A logout or an announce on one tracker shows on the others within this long. */
 const WITHIN_MS = 1_000;
-
-function at(address: string): TrackerAddress {
-  const [hostname, port] = address.split(":");
-  return { hostname: hostname!, port: Number(port) };
-}
-
-async function loggedIn(address: string, user: string) {
-  const client = await TrackerClient.connect(at(address));
-  const session = await client.login(user, PASSWORD);
-  return {
-    client,
-    token: session.token,
-    [Symbol.asyncDispose]: async () => {
-      await client.logout(session.token).catch(() => {});
-      client.close();
-    },
-  };
-}
 
 function code(error: unknown): string | undefined {
   return error instanceof RemoteError ? error.code : undefined;
@@ -102,7 +85,7 @@ Deno.test("two trackers on one KV file share accounts, the file index, tickets, 
   // Wrong passwords for one name from one address count together on both trackers: five are
   // free, the sixth starts the back-off, wherever the next guess goes.
   const guess = async (address: string) => {
-    await using client = await TrackerClient.connect(at(address));
+    await using client = await TrackerClient.connect(parseAddress(address));
     try {
       await client.login("carol", "wrong-password");
       return "ok";
@@ -185,7 +168,7 @@ Deno.test("--workers 2 on one port: both workers answer, and say which they are 
   const workers = await pollUntil("replies from both workers", async () => {
     const seen = new Set<number>();
     for (let i = 0; i < 40 && seen.size < 2; i++) {
-      await using client = await TrackerClient.connect(at(tracker.address));
+      await using client = await TrackerClient.connect(parseAddress(tracker.address));
       // Every worker serves the same accounts.
       const session = await client.login("ann", PASSWORD);
       await client.logout(session.token);

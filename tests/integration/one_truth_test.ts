@@ -9,30 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type TrackerAddress, TrackerClient } from "../../lib/peer/mod.ts";
 import type { FileManifest } from "../../lib/protocol/mod.ts";
-import { makeTempDir, PASSWORD, pollUntil, registerUsers, startTracker } from "./_harness.ts";
+import { loggedIn, makeTempDir, pollUntil, registerUsers, startTracker } from "./_harness.ts";
 
 /** Partial holders and transfers reach the other tracker within this long. */
 const WITHIN_MS = 3_000;
-
-function at(address: string): TrackerAddress {
-  const [hostname, port] = address.split(":");
-  return { hostname: hostname!, port: Number(port) };
-}
-
-async function loggedIn(address: string, user: string) {
-  const client = await TrackerClient.connect(at(address));
-  const session = await client.login(user, PASSWORD);
-  return {
-    client,
-    token: session.token,
-    [Symbol.asyncDispose]: async () => {
-      await client.logout(session.token).catch(() => {});
-      client.close();
-    },
-  };
-}
 
 const manifest: FileManifest = {
   name: "big.bin",
