@@ -129,7 +129,7 @@ Deno.test("dashboard: the HTTP API reports real peers, files and a transfer", as
       const both = /^p2pfs_logins_failed_total 1$/m.test(text) &&
         /^p2pfs_requests_total\{type="login",outcome="AUTH_FAILED"\} 1$/m.test(text);
       return both ? text : undefined;
-    }, { timeoutMs: 3_000, intervalMs: 50 });
+    }, { intervalMs: 50 });
     assert.match(text, /^p2pfs_peers_online 2$/m);
     assert.match(text, /^p2pfs_files 2$/m);
     assert.match(text, /^p2pfs_logins_failed_total 1$/m);

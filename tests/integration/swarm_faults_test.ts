@@ -394,7 +394,7 @@ Deno.test("swarm faults: a get whose only complete holder goes away stops after 
       "--out",
       out.path,
       "--stall-timeout",
-      "15s",
+      "30s",
       "--tracker",
       address,
       "--user",
@@ -402,15 +402,25 @@ Deno.test("swarm faults: a get whose only complete holder goes away stops after 
     ], { P2PFS_PASSWORD: PASSWORD });
     await waitForChunks(run, out.path, before + 1);
     await swarm.seeds[0]!.stop();
-    // While it waits, the tracker shows the download as stalled (the dashboard reads the same).
+    // Once it says it waits, the tracker shows the download as stalled (the dashboard reads the
+    // same), for as long as it waits: 30 s, far longer than the few `details` asked here take.
+    const waiting = /stalled: no online peer has \d+ remaining chunks; waiting/;
+    const said = await pollUntil(
+      "the terminal to say it waits",
+      () => Promise.resolve(waiting.test(run.text) ? "waits" : run.status ? "exited" : undefined),
+      {
+        timeoutMs: GET_TIMEOUT_MS,
+      },
+    );
+    assert.equal(said, "waits", `it exited before it said it waits:\n${run.text}`);
     const holder = await pollUntil("dl listed as stalled", async () => {
       const details = await runJson<DetailsJson>("dl", address, ["details", NAME]);
       return details.peers.find((p) => p.user === "dl" && p.stalled);
-    }, { timeoutMs: 14_000 });
+    });
     assert.equal(holder.complete, false);
     const status = await run.wait(GET_TIMEOUT_MS);
     assert.equal(status.code, STALLED_EXIT_CODE, `exit ${status.code}\n${run.text}`);
-    assert.match(run.text, /stalled: no online peer has \d+ remaining chunks; waiting/);
+    assert.match(run.text, waiting);
   });
 
   await t.step("with the seed back, the same get resumes and finishes", async () => {
