@@ -41,7 +41,6 @@ import {
   runJson,
   sameBytes,
   sha256Hex,
-  Spawned,
   startPeer,
   startTracker,
   TIMEOUT_MS,
@@ -370,30 +369,15 @@ Deno.test("tickets: a serving peer refuses a tracker whose ticket key is not the
   await using kv = await makeTempDir();
   await using share = await makeTempDir();
   await writeFile(share.path, "a.txt", "pinned");
-  const start = (kvPath: string, port: number) =>
-    new Spawned("tracker", [
-      "tracker.ts",
-      "--workers",
-      "1",
-      "--port",
-      String(port),
-      "--http-port",
-      "0",
-      "--heartbeat-ms",
-      "300",
-      "--kv",
-      kvPath,
-    ]);
-  await using first = start(join(kv.path, "first.kv"), 0);
-  const port = Number((await first.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/))[1]);
-  const address = `127.0.0.1:${port}`;
+  const start = (kvPath: string, port: number) => startTracker({ kvPath, port, heartbeatMs: 300 });
+  await using first = await start(join(kv.path, "first.kv"), 0);
+  const address = first.address;
   await registerUsers(address, ["seeder"]);
   await using seeder = await startPeer("seeder", share.path, address);
   await first.kill9();
 
   // Another tracker, with another KV and so another key, answers at the same address.
-  await using second = start(join(kv.path, "second.kv"), port);
-  await second.waitForLine(/^tracker listening on/);
+  await using _second = await start(join(kv.path, "second.kv"), first.port);
   await registerUsers(address, ["seeder"]);
   await pollUntil(
     "the peer to refuse the new tracker key",
