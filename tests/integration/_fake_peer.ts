@@ -281,16 +281,3 @@ export class FakePeer implements AsyncDisposable {
     }
   }
 }
-
-/**
- * Registers `users` with `password` straight through the tracker protocol (faster than one
- * `peer register` process each).
- */
-export async function registerAccounts(
-  trackerAddress: string,
-  users: string[],
-  password: string = PASSWORD,
-): Promise<void> {
-  await using client = await TrackerClient.connect(parseAddress(trackerAddress));
-  for (const user of users) await client.register(user, password);
-}

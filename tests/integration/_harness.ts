@@ -8,8 +8,10 @@
  *
  * @module
  */
+import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { parseAddress, TrackerClient } from "../../lib/peer/mod.ts";
 import { manifestId } from "../../lib/protocol/mod.ts";
 
 /** The project root: where `tracker.ts`, `peer.ts` and `deno.json` live. */
@@ -365,6 +367,10 @@ export interface TrackerOptions {
   kvPath?: string;
   /** More flags, e.g. `["--trust-announced-hosts"]`. */
   args?: string[];
+  /** Protocol port (`--port`); 0, any free port, unless a test restarts a tracker on its old one. */
+  port?: number;
+  /** A command that runs the tracker, such as `["prlimit", "--nofile=256:256"]`. */
+  wrapper?: string[];
 }
 
 /** A running tracker process. */
@@ -375,6 +381,10 @@ export interface Tracker extends AsyncDisposable {
   readonly address: string;
   /** The dashboard's base URL, `http://127.0.0.1:PORT/` (started with `--http-port 0`). */
   readonly dashboardUrl: string;
+  /** The dashboard's port. */
+  readonly httpPort: number;
+  /** The `limits: …` line it printed at start ("" if none). */
+  readonly limits: string;
   /** The KV file it uses. */
   readonly kvPath: string;
   /** The process. */
@@ -398,24 +408,27 @@ export interface Tracker extends AsyncDisposable {
 export async function startTracker(options: TrackerOptions = {}): Promise<Tracker> {
   const owned = options.kvPath === undefined ? await makeTempDir("p2pfs-it-kv-") : undefined;
   const kvPath = options.kvPath ?? join(owned!.path, "tracker.kv");
-  const args = ["tracker.ts", "--port", "0", "--http-port", "0", "--kv", kvPath];
+  const port = String(options.port ?? 0);
+  const args = ["tracker.ts", "--port", port, "--http-port", "0", "--kv", kvPath];
   if (options.heartbeatMs !== undefined) args.push("--heartbeat-ms", String(options.heartbeatMs));
   if (options.sessionTtlS !== undefined) args.push("--session-ttl", String(options.sessionTtlS));
   // One worker unless the test asks for more: a suite of trackers on a 2-core machine.
   if (!(options.args ?? []).includes("--workers")) args.push("--workers", "1");
   args.push(...options.args ?? []);
-  const process = new Spawned("tracker", args);
+  const process = new Spawned("tracker", args, {}, options.wrapper);
   try {
     const match = await process.waitForLine(
       /^tracker listening on 127\.0\.0\.1:(\d+)(?: \(\d+ workers\))?$/,
     );
     const port = Number(match[1]);
-    const dashboard = await process.waitForLine(/^dashboard on (http:\/\/127\.0\.0\.1:\d+\/)$/);
+    const dashboard = await process.waitForLine(/^dashboard on (http:\/\/127\.0\.0\.1:(\d+)\/)$/);
     const cleanUp = async () => await owned?.[Symbol.asyncDispose]();
     return {
       port,
       address: `127.0.0.1:${port}`,
       dashboardUrl: dashboard[1]!,
+      httpPort: Number(dashboard[2]),
+      limits: process.lines.find((line) => line.startsWith("limits: ")) ?? "",
       kvPath,
       process,
       async stop() {
@@ -717,6 +730,26 @@ export interface GetJson {
   seconds: number;
 }
 
+/** The dashboard's `/api/stats`. */
+export interface DashboardStats {
+  /** Peers online now. */
+  peersOnline: number;
+  /** Accounts that ever announced. */
+  peersTotal: number;
+  /** Files known. */
+  files: number;
+  /** Files with a holder online. */
+  filesOnline: number;
+  /** Bytes shared by online peers. */
+  bytesShared: number;
+  /** Transfers reported in the last hour. */
+  transfersLastHour: number;
+  /** Failed transfers reported in the last hour. */
+  failuresLastHour: number;
+  /** The most transferred files. */
+  busiestFiles: { name: string; transfers: number }[];
+}
+
 /** `ping --json` output. */
 export interface PingJson {
   /** Who was pinged. */
@@ -730,10 +763,18 @@ export interface PingJson {
 /** One mebibyte. */
 export const MiB = 1024 * 1024;
 
-/** The one `error:` line a failed command printed on stderr (failing when there is not exactly one). */
-export function errorLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n").filter((line) => line.startsWith("error:"));
-  if (lines.length !== 1) throw new Error(`expected one error line on stderr, got:\n${stderr}`);
+/**
+ * The one `error:` line a failed command printed on stderr (failing when there is not exactly one;
+ * with `alone`, also when stderr holds any other line).
+ */
+export function errorLine(stderr: string, options: { alone?: boolean } = {}): string {
+  const all = stderr.trimEnd().split("\n");
+  const lines = all.filter((line) => line.startsWith("error:"));
+  if (lines.length !== 1 || (options.alone && all.length !== 1)) {
+    throw new Error(
+      `expected one error line${options.alone ? " alone" : ""} on stderr, got:\n${stderr}`,
+    );
+  }
   return lines[0]!;
 }
 
@@ -748,5 +789,218 @@ export async function verifiedChunks(partPath: string): Promise<number | undefin
     return count;
   } catch {
     return undefined;
+  }
+}
+
+/** Closes every connection, ignoring the ones the other side closed already. */
+export function closeAll(conns: Iterable<{ close(): void }>): void {
+  for (const conn of conns) {
+    try {
+      conn.close();
+    } catch {
+      // closed already
+    }
+  }
+}
+
+/** GETs `url` and parses the JSON body (failing with the status and body when it is not 2xx). */
+export async function getJson<T>(url: string | URL): Promise<T> {
+  const response = await fetch(url);
+  if (!response.ok) {
+    throw new Error(`Cannot get ${url}: ${response.status} ${await response.text()}`);
+  }
+  return await response.json() as T;
+}
+
+/** The names in a folder, sorted. */
+export async function namesIn(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir), (e) => e.name)).sort();
+}
+
+/** A raw protocol client logged in as `user`; disposing logs it out and closes it. */
+export interface LoggedIn extends AsyncDisposable {
+  /** The client. */
+  readonly client: TrackerClient;
+  /** Its session token. */
+  readonly token: string;
+}
+
+/** Connects a {@link TrackerClient} to `address` (`HOST:PORT`) and logs in as `user`. */
+export async function loggedIn(
+  address: string,
+  user: string,
+  password: string = PASSWORD,
+): Promise<LoggedIn> {
+  const client = await TrackerClient.connect(parseAddress(address));
+  try {
+    const session = await client.login(user, password);
+    return {
+      client,
+      token: session.token,
+      [Symbol.asyncDispose]: async () => {
+        await client.logout(session.token).catch(() => {});
+        client.close();
+      },
+    };
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+}
+
+/**
+ * Registers `users` with `password` straight through the tracker protocol (faster than one
+ * `peer register` process each).
+ */
+export async function registerAccounts(
+  trackerAddress: string,
+  users: string[],
+  password: string = PASSWORD,
+): Promise<void> {
+  await using client = await TrackerClient.connect(parseAddress(trackerAddress));
+  for (const user of users) await client.register(user, password);
+}
+
+/**
+ * A `peer get <args>` running in the background as `user`.
+ *
+ * @example
+ * ```ts ignore
+ * await using get = spawnGet("dl", tracker.address, ["big.bin", "--out", out.path, "--json"]);
+ * const result = await getResult(get);
+ * ```
+ */
+export function spawnGet(user: string, trackerAddress: string, args: string[]): Spawned {
+  return new Spawned(
+    `get as ${user}`,
+    ["peer.ts", "get", ...args, "--tracker", trackerAddress, "--user", user],
+    { P2PFS_PASSWORD: PASSWORD },
+  );
+}
+
+/** Waits (at most `timeoutMs`) for a background `get --json` to exit 0 and parses its result. */
+export async function getResult(get: Spawned, timeoutMs: number = TIMEOUT_MS): Promise<GetJson> {
+  const status = await get.wait(timeoutMs);
+  assert.equal(status.code, 0, `${get.label} failed (${describeStatus(status)}):\n${get.stderr}`);
+  return JSON.parse(get.lines.join("\n")) as GetJson;
+}
+
+/** Options of {@link startSwarm}. */
+export interface SwarmOptions {
+  /** The bytes of the one file every seed shares. */
+  bytes: Uint8Array;
+  /** Its shared name; `big.bin` by default. */
+  name?: string;
+  /** One serving peer per name, each sharing the file from a folder of its own; `["s0"]`. */
+  seeds?: string[];
+  /** Other accounts to register (downloaders, watchers). */
+  users?: string[];
+  /** Extra flags for every seed's `serve`, e.g. `["--max-upload", "4MB/s"]`. */
+  seedArgs?: string[];
+  /** Runs on the seeds' folders (the file written) before any seed starts. */
+  prepare?: (dirs: string[]) => Promise<void>;
+  /** How to start the tracker. */
+  tracker?: TrackerOptions;
+}
+
+/** A tracker, seeds serving one file, and registered users; disposing stops and removes it all. */
+export interface Swarm extends AsyncDisposable {
+  /** The tracker. */
+  readonly tracker: Tracker;
+  /** The serving peers, in the order of `seeds` (a restarted seed replaces its entry). */
+  readonly seeds: ServingPeer[];
+  /** The seeds' shared folders, in the same order. */
+  readonly dirs: string[];
+  /** The file's shared name. */
+  readonly name: string;
+  /** Its bytes. */
+  readonly bytes: Uint8Array;
+  /** A `get NAME --out outDir <extra>` running in the background as `user`. */
+  get(user: string, outDir: string, extra?: string[]): Spawned;
+  /** Starts seed `index` again (after a kill or stop) on a new port, with `args` (or as before). */
+  restartSeed(index: number, args?: string[]): Promise<ServingPeer>;
+  /** Checks that `outDir/NAME` holds the swarm's bytes (a short message when not). */
+  verify(outDir: string): Promise<void>;
+  /**
+   * Runs `get NAME --out outDir --json <extra>` as `user` to the end, checks that it exited 0 and
+   * saved the swarm's bytes, and resolves to its JSON.
+   */
+  fetch(user: string, outDir: string, extra?: string[]): Promise<GetJson>;
+}
+
+/**
+ * Starts a tracker, registers the seeds and `users`, writes the file into one folder per seed and
+ * starts a serving peer on each.
+ *
+ * @example
+ * ```ts ignore
+ * await using swarm = await startSwarm({ bytes: randomBytes(8 * MiB), users: ["dl"] });
+ * await using out = await makeTempDir();
+ * const result = await getResult(swarm.get("dl", out.path, ["--json"]));
+ * await swarm.verify(out.path);
+ * ```
+ */
+export async function startSwarm(options: SwarmOptions): Promise<Swarm> {
+  const name = options.name ?? "big.bin";
+  const seedUsers = options.seeds ?? ["s0"];
+  const seedArgs = (options.seedArgs ?? []).slice();
+  const folders: TempDir[] = [];
+  const seeds: ServingPeer[] = [];
+  const started: ServingPeer[] = [];
+  const tracker = await startTracker(options.tracker);
+  const dispose = async () => {
+    for (const peer of started) await peer[Symbol.asyncDispose]();
+    for (const folder of folders) await folder[Symbol.asyncDispose]();
+    await tracker[Symbol.asyncDispose]();
+  };
+  try {
+    await registerAccounts(tracker.address, [...seedUsers, ...options.users ?? []]);
+    for (let i = 0; i < seedUsers.length; i++) folders.push(await makeTempDir());
+    const dirs = folders.map((folder) => folder.path);
+    for (const dir of dirs) await writeFile(dir, name, options.bytes);
+    await options.prepare?.(dirs);
+    const lastArgs = seedUsers.map(() => seedArgs);
+    const startSeed = async (index: number, args: string[]) => {
+      const peer = await startPeer(seedUsers[index]!, dirs[index]!, tracker.address, { args });
+      started.push(peer);
+      seeds[index] = peer;
+      lastArgs[index] = args;
+      return peer;
+    };
+    for (const index of seedUsers.keys()) await startSeed(index, seedArgs);
+    const get = (user: string, outDir: string, extra: string[] = []) =>
+      spawnGet(user, tracker.address, [name, "--out", outDir, ...extra]);
+    const verify = async (outDir: string) => {
+      const saved = await Deno.readFile(join(outDir, ...name.split("/")));
+      assert.equal(saved.length, options.bytes.length, `${outDir}/${name} has the wrong size`);
+      assert.equal(
+        sha256Hex(saved),
+        sha256Hex(options.bytes),
+        `${outDir}/${name} has the wrong bytes`,
+      );
+    };
+    return {
+      tracker,
+      seeds,
+      dirs,
+      name,
+      bytes: options.bytes,
+      get,
+      verify,
+      async restartSeed(index, args) {
+        await seeds[index]?.[Symbol.asyncDispose]();
+        return await startSeed(index, args ?? lastArgs[index]!);
+      },
+      async fetch(user, outDir, extra = []) {
+        await using running = get(user, outDir, ["--json", ...extra]);
+        const result = await getResult(running);
+        await verify(outDir);
+        return result;
+      },
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
   }
 }

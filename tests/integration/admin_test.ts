@@ -119,7 +119,7 @@ Deno.test("disable ends a serving peer's session, its files leave list on both t
     await pollUntil(`sam's file gone from ${tracker.address}`, async () => {
       const files = await runJson<ListedFile[]>("viewer", tracker.address, ["list"]);
       return !files.some((f) => f.name === "lecture.pdf") || undefined;
-    }, { timeoutMs: 5_000 });
+    });
   }
   const status = await sam.process.wait(TIMEOUT_MS);
   assert.equal(status.code, 1, "the serving peer stops");

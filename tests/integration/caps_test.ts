@@ -7,40 +7,15 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { Channel, encodeFrame, type Message } from "../../lib/protocol/mod.ts";
-import { makeTempDir, pollUntil, registerUsers, runAs, Spawned, withTimeout } from "./_harness.ts";
-
-/** A tracker started with extra flags (through `wrapper`); its protocol and dashboard ports. */
-async function trackerWith(
-  kvDir: string,
-  flags: string[],
-  wrapper: string[] = [],
-): Promise<{ process: Spawned; address: string; httpPort: number; limits: string }> {
-  const process = new Spawned(
-    "tracker",
-    [
-      "tracker.ts",
-      "--workers",
-      "1",
-      "--port",
-      "0",
-      "--http-port",
-      "0",
-      "--kv",
-      join(kvDir, "t.kv"),
-      ...flags,
-    ],
-    {},
-    wrapper,
-  );
-  const limits = (await process.waitForLine(/^limits: .*$/))[0];
-  const address = (await process.waitForLine(/^tracker listening on (127\.0\.0\.1:\d+)$/))[1]!;
-  const httpPort = Number(
-    (await process.waitForLine(/^dashboard on http:\/\/127\.0\.0\.1:(\d+)\/$/))[1],
-  );
-  return { process, address, httpPort, limits };
-}
+import {
+  closeAll,
+  pollUntil,
+  registerUsers,
+  runAs,
+  startTracker,
+  withTimeout,
+} from "./_harness.ts";
 
 /** Opens up to `count` connections, 100 at a time; ones the kernel does not take are skipped. */
 async function openMany(port: number, count: number): Promise<Deno.TcpConn[]> {
@@ -57,16 +32,6 @@ async function openMany(port: number, count: number): Promise<Deno.TcpConn[]> {
   return conns;
 }
 
-function closeAll(conns: { close(): void }[]): void {
-  for (const conn of conns) {
-    try {
-      conn.close();
-    } catch {
-      // closed by the tracker already
-    }
-  }
-}
-
 async function healthz(port: number): Promise<number> {
   const response = await fetch(`http://127.0.0.1:${port}/healthz`, {
     signal: AbortSignal.timeout(5_000),
@@ -76,13 +41,8 @@ async function healthz(port: number): Promise<number> {
 }
 
 Deno.test("caps: 1,000 idle dashboard connections leave a tracker limited to 256 open files answering on both ports", async () => {
-  await using kv = await makeTempDir();
-  const { process, address, httpPort, limits } = await trackerWith(
-    kv.path,
-    [],
-    ["prlimit", "--nofile=256:256"],
-  );
-  await using _tracker = process;
+  await using tracker = await startTracker({ wrapper: ["prlimit", "--nofile=256:256"] });
+  const { address, httpPort, limits } = tracker;
   assert.match(limits, /^limits: 256 open files; protocol \d+ connections, dashboard \d+/);
   const [, protocol, dashboard] = limits.match(/protocol (\d+) connections, dashboard (\d+)/)!;
   assert.ok(Number(protocol) + Number(dashboard) < 256, limits);
@@ -109,9 +69,8 @@ Deno.test("caps: 1,000 idle dashboard connections leave a tracker limited to 256
 });
 
 Deno.test("caps: idle connections past hello that never log in do not stop an honest client logging in", async () => {
-  await using kv = await makeTempDir();
-  const { process, address } = await trackerWith(kv.path, ["--max-unauthenticated", "8"]);
-  await using _tracker = process;
+  await using tracker = await startTracker({ args: ["--max-unauthenticated", "8"] });
+  const { address } = tracker;
   await registerUsers(address, ["honest"]);
   const [hostname, port] = address.split(":");
   const channels: Channel[] = [];
@@ -134,14 +93,12 @@ Deno.test("caps: idle connections past hello that never log in do not stop an ho
 });
 
 Deno.test("caps: connections announcing 1 MiB frames hold no more than the frame budget", async () => {
-  await using kv = await makeTempDir();
   const frame = 4 + 1024 * 1024;
   // Room for four partly received 1 MiB frames, not five.
-  const { process, address } = await trackerWith(kv.path, [
-    "--frame-budget-bytes",
-    String(4 * frame + 100),
-  ]);
-  await using _tracker = process;
+  await using tracker = await startTracker({
+    args: ["--frame-budget-bytes", String(4 * frame + 100)],
+  });
+  const { address } = tracker;
   await registerUsers(address, ["big"]);
   const [hostname, port] = address.split(":");
   const conns = await openMany(Number(port), 6);

@@ -17,15 +17,16 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { launchChromium } from "./_browser.ts";
 import {
+  type DashboardStats,
   type GetJson,
+  getJson,
   makeTempDir,
-  PASSWORD,
   pollUntil,
   randomBytes,
   registerUsers,
   ROOT,
   runJson,
-  Spawned,
+  spawnGet,
   startPeer,
   startTracker,
   writeFile,
@@ -35,22 +36,6 @@ import {
 const ARTIFACTS = join(ROOT, "test-artifacts");
 /** Longest the browser may take to show something. */
 const UI_TIMEOUT_MS = 20_000;
-
-interface Stats {
-  peersOnline: number;
-  peersTotal: number;
-  files: number;
-  filesOnline: number;
-  bytesShared: number;
-  transfersLastHour: number;
-  failuresLastHour: number;
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const response = await fetch(url);
-  if (!response.ok) throw new Error(`Cannot get ${url}: ${response.status}`);
-  return await response.json() as T;
-}
 
 /** The text of the element `[data-stat=NAME]` inside the live part. */
 async function stat(page: Page, name: string): Promise<string> {
@@ -112,7 +97,7 @@ Deno.test("dashboard in Chromium: numbers match the tracker, peers appear live, 
 
     await t.step("the overview shows the tracker's numbers", async () => {
       await open(page, url("/"));
-      const stats = await getJson<Stats>(url("/api/stats"));
+      const stats = await getJson<DashboardStats>(url("/api/stats"));
       assert.equal(stats.peersOnline, 2);
       assert.ok(stats.transfersLastHour >= 1);
       assert.equal(await stat(page, "peersOnline"), String(stats.peersOnline));
@@ -204,28 +189,6 @@ Deno.test("dashboard in Chromium: numbers match the tracker, peers appear live, 
   }
 });
 
-/** A `get` running in the background as `user`. */
-function spawnGet(user: string, trackerAddress: string, out: string): Spawned {
-  return new Spawned(
-    `get as ${user}`,
-    [
-      "peer.ts",
-      "get",
-      "big.bin",
-      "--out",
-      out,
-      "--quiet",
-      "--stall-timeout",
-      "600s",
-      "--tracker",
-      trackerAddress,
-      "--user",
-      user,
-    ],
-    { P2PFS_PASSWORD: PASSWORD },
-  );
-}
-
 /** Each download row's progress on the file's page, by user. */
 async function progressByUser(page: Page): Promise<Map<string, number>> {
   const rows = await page.locator("#live table.holders tr[data-progress]").evaluateAll((rows) =>
@@ -250,7 +213,16 @@ Deno.test("dashboard in Chromium: a live swarm of four shows progress that moves
   });
   await using _seed = seed;
   const outs = await Promise.all(DOWNLOADERS.map(() => makeTempDir()));
-  const gets = DOWNLOADERS.map((user, i) => spawnGet(user, tracker.address, outs[i]!.path));
+  const gets = DOWNLOADERS.map((user, i) =>
+    spawnGet(user, tracker.address, [
+      "big.bin",
+      "--out",
+      outs[i]!.path,
+      "--quiet",
+      "--stall-timeout",
+      "600s",
+    ])
+  );
   const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -308,7 +280,7 @@ Deno.test("dashboard in Chromium: a live swarm of four shows progress that moves
 
     await t.step("the overview and the peers page count the downloaders", async () => {
       await open(page, url("/"));
-      const stats = await getJson<Stats & { downloading: number }>(url("/api/stats"));
+      const stats = await getJson<DashboardStats & { downloading: number }>(url("/api/stats"));
       assert.equal(stats.downloading, 4);
       assert.equal(await stat(page, "downloading"), "4");
       assert.equal(await stat(page, "peersOnline"), String(stats.peersOnline));

@@ -14,6 +14,7 @@ import {
   type GetJson,
   makeTempDir,
   MiB,
+  namesIn,
   PASSWORD,
   pathExists,
   pollUntil,
@@ -27,11 +28,6 @@ import {
   type TempDir,
   writeFile,
 } from "./_harness.ts";
-
-/** The names in a folder, sorted. */
-async function namesIn(dir: string): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(dir), (e) => e.name)).sort();
-}
 
 Deno.test("download safety: links planted in the download folder are refused, never followed", async (t) => {
   await using tracker = await startTracker();

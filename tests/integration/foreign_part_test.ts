@@ -15,6 +15,7 @@ import {
   type GetJson,
   makeTempDir,
   MiB,
+  namesIn,
   PASSWORD,
   pathExists,
   pollUntil,
@@ -27,11 +28,6 @@ import {
   startTracker,
   writeFile,
 } from "./_harness.ts";
-
-/** The names in a folder, sorted. */
-async function namesIn(dir: string): Promise<string[]> {
-  return (await Array.fromAsync(Deno.readDir(dir), (e) => e.name)).sort();
-}
 
 Deno.test("foreign .part: another program's NAME.part is refused and left alone; our own resumes", async (t) => {
   await using tracker = await startTracker();

@@ -199,15 +199,27 @@ Deno.test("hostile tracker: a version id that is not its manifest's is refused",
 
 Deno.test("downloadFile() refuses details that do not add up before it makes any folder or file", async () => {
   await using out = await makeTempDir();
-  const cases: FileDetails[] = [
-    terabyteDetails("deep/big.bin"),
-    { ...honestDetails("deep/a.txt", "hello\n"), size: 7 },
-    { ...honestDetails("deep/a.txt", "hello\n"), name: "../a.txt" },
+  // Each case names the check that must refuse it, so one refused for another reason fails.
+  const cases: [FileDetails, RegExp][] = [
+    [terabyteDetails("deep/big.bin"), /chunk size 1099511627776 is not a power of two/],
+    [
+      { ...honestDetails("deep/a.txt", "hello\n"), size: 7 },
+      /does not add up: version id [0-9a-f]{64} is not the id of its manifest/,
+    ],
+    [
+      { ...honestDetails("deep/a.txt", "hello\n"), name: "../a.txt" },
+      /answered with a name that is not a safe relative path/,
+    ],
   ];
-  for (const details of cases) {
+  for (const [details, why] of cases) {
     await assert.rejects(
       downloadFile(details, { outDir: out.path }),
-      (error) => error instanceof PeerError && error.code === "BAD_DETAILS",
+      (error) => {
+        assert.ok(error instanceof PeerError, String(error));
+        assert.equal(error.code, "BAD_DETAILS", error.message);
+        assert.match(error.message, why);
+        return true;
+      },
     );
   }
   assert.deepEqual(await Array.fromAsync(Deno.readDir(out.path)), []);

@@ -6,30 +6,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { encodeFrame } from "../../lib/protocol/mod.ts";
-import { makeTempDir, pollUntil, registerUsers, runAs, Spawned } from "./_harness.ts";
-
-/** A tracker started with extra flags; resolves to it and its address. */
-async function trackerWith(
-  kvDir: string,
-  flags: string[],
-): Promise<{ process: Spawned; address: string }> {
-  const process = new Spawned("tracker", [
-    "tracker.ts",
-    "--workers",
-    "1",
-    "--port",
-    "0",
-    "--http-port",
-    "0",
-    "--kv",
-    join(kvDir, "t.kv"),
-    ...flags,
-  ]);
-  const address = (await process.waitForLine(/^tracker listening on (127\.0\.0\.1:\d+)$/))[1]!;
-  return { process, address };
-}
+import { closeAll, pollUntil, registerUsers, runAs, startTracker } from "./_harness.ts";
 
 /** Opens `count` raw connections that never say hello. */
 async function idleConnections(address: string, count: number): Promise<Deno.TcpConn[]> {
@@ -41,20 +19,9 @@ async function idleConnections(address: string, count: number): Promise<Deno.Tcp
   return conns;
 }
 
-function closeAll(conns: Deno.TcpConn[]): void {
-  for (const conn of conns) {
-    try {
-      conn.close();
-    } catch {
-      // closed by the tracker already
-    }
-  }
-}
-
 Deno.test("limits: connections over --max-connections get a BUSY error until others close", async () => {
-  await using kv = await makeTempDir();
-  const { process, address } = await trackerWith(kv.path, ["--max-connections", "4"]);
-  await using _tracker = process;
+  await using tracker = await startTracker({ args: ["--max-connections", "4"] });
+  const { address } = tracker;
   await registerUsers(address, ["lim"]);
   const idle = await idleConnections(address, 4);
   try {
@@ -75,9 +42,8 @@ Deno.test("limits: connections over --max-connections get a BUSY error until oth
 });
 
 Deno.test("limits: connections over --max-per-address from one address get a BUSY error", async () => {
-  await using kv = await makeTempDir();
-  const { process, address } = await trackerWith(kv.path, ["--max-per-address", "3"]);
-  await using _tracker = process;
+  await using tracker = await startTracker({ args: ["--max-per-address", "3"] });
+  const { address } = tracker;
   await registerUsers(address, ["lim"]);
   const idle = await idleConnections(address, 3);
   try {
@@ -92,9 +58,8 @@ Deno.test("limits: connections over --max-per-address from one address get a BUS
 });
 
 Deno.test("limits: a slow-loris client is cut off by the handshake timeout while others are served", async () => {
-  await using kv = await makeTempDir();
-  const { process, address } = await trackerWith(kv.path, ["--handshake-timeout-ms", "300"]);
-  await using _tracker = process;
+  await using tracker = await startTracker({ args: ["--handshake-timeout-ms", "300"] });
+  const { address } = tracker;
   await registerUsers(address, ["lim"]);
   const [loris] = await idleConnections(address, 1);
   try {
@@ -116,10 +81,9 @@ Deno.test("limits: a slow-loris client is cut off by the handshake timeout while
 });
 
 Deno.test("limits: hundreds of idle connections do not stop a normal client", async () => {
-  await using kv = await makeTempDir();
   // All come from 127.0.0.1, so the per-address cap (64 by default) is raised for this test.
-  const { process, address } = await trackerWith(kv.path, ["--max-per-address", "1000"]);
-  await using _tracker = process;
+  await using tracker = await startTracker({ args: ["--max-per-address", "1000"] });
+  const { address } = tracker;
   await registerUsers(address, ["lim"]);
   const idle = await idleConnections(address, 200);
   try {

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LOAD_TRACKER_FLAGS, runLoad, seedAccounts } from "../../scripts/load.ts";
-import { makeTempDir, Spawned } from "./_harness.ts";
+import { makeTempDir, startTracker } from "./_harness.ts";
 
 Deno.test("a tracker serves 500 concurrent peers that log in, announce, list, ask details and heartbeat, without one error", async () => {
   const seconds = Number(Deno.env.get("LOAD_SECONDS") ?? 8);
@@ -25,23 +25,11 @@ Deno.test("a tracker serves 500 concurrent peers that log in, announce, list, as
   await using dir = await makeTempDir();
   const kvPath = join(dir.path, "tracker.kv");
   await seedAccounts(kvPath, options);
-  await using tracker = new Spawned("tracker", [
-    "tracker.ts",
-    "--workers",
-    "1",
-    "--port",
-    "0",
-    "--http-port",
-    "0",
-    "--kv",
-    kvPath,
-    ...LOAD_TRACKER_FLAGS,
-  ]);
-  const port = Number((await tracker.waitForLine(/^tracker listening on 127\.0\.0\.1:(\d+)$/))[1]);
+  await using tracker = await startTracker({ kvPath, args: [...LOAD_TRACKER_FLAGS] });
 
-  const result = await runLoad(`127.0.0.1:${port}`, {
+  const result = await runLoad(tracker.address, {
     ...options,
-    trackerPid: tracker.pid,
+    trackerPid: tracker.process.pid,
     signal: AbortSignal.timeout(seconds * 1000 + 240_000),
   });
   const summary = JSON.stringify(result);

@@ -10,11 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { parseAddress, TrackerClient } from "../../lib/peer/mod.ts";
 import { type FileManifest, manifestId, RemoteError } from "../../lib/protocol/mod.ts";
 import { MAX_COUNTED_PER_PAIR } from "../../lib/tracker/mod.ts";
 import { rssMb } from "./_fuzz.ts";
-import { PASSWORD, registerUsers, startTracker, withTimeout } from "./_harness.ts";
+import { loggedIn, registerUsers, startTracker, withTimeout } from "./_harness.ts";
 
 const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
@@ -31,13 +30,6 @@ const real: FileManifest = {
   sha256: sha("real"),
   chunkHashes: [sha("real#0"), sha("real#1"), sha("real#2")],
 };
-
-/** A logged-in raw client of `user`. */
-async function clientOf(address: string, user: string) {
-  const client = await TrackerClient.connect(parseAddress(address));
-  const { token } = await client.login(user, PASSWORD);
-  return { client, token };
-}
 
 /** A progress update on version `id` of `name`, served at a made-up port. */
 function update(name: string, id: string, progress = 0.5) {
@@ -59,10 +51,10 @@ Deno.test("progress rules on a real tracker: made-up versions and members never 
   await using tracker = await startTracker({ args: ["--no-sandbox"] });
   const fakes = ["fake1", "fake2", "fake3", "fake4"];
   await registerUsers(tracker.address, ["seed", "dl", "watcher", ...fakes]);
-  const seed = await clientOf(tracker.address, "seed");
+  const seed = await loggedIn(tracker.address, "seed");
   await using _seed = seed.client;
   await seed.client.announce(seed.token, { host: "127.0.0.1", port: 40_001 }, [real]);
-  const watcher = await clientOf(tracker.address, "watcher");
+  const watcher = await loggedIn(tracker.address, "watcher");
   await using _watcher = watcher.client;
   const listed = async () =>
     (await watcher.client.details(watcher.token, real.name)).peers.map((p) => p.user);
@@ -71,7 +63,7 @@ Deno.test("progress rules on a real tracker: made-up versions and members never 
     "progress on a made-up version of a real file is refused and lists nobody",
     async () => {
       for (const fake of fakes) {
-        const { client, token } = await clientOf(tracker.address, fake);
+        const { client, token } = await loggedIn(tracker.address, fake);
         await using _client = client;
         const code = await refusal(
           client.progress(token, update(real.name, sha(`made up ${fake}`))),
@@ -90,7 +82,7 @@ Deno.test("progress rules on a real tracker: made-up versions and members never 
   await t.step(
     "progress without details is refused; after details it is accepted and listed",
     async () => {
-      const { client, token } = await clientOf(tracker.address, "dl");
+      const { client, token } = await loggedIn(tracker.address, "dl");
       await using _client = client;
       const early = update(real.name, manifestId(real));
       assert.equal(await refusal(client.progress(token, early)), "FORBIDDEN");
@@ -112,10 +104,10 @@ Deno.test("a flood of progress on made-up versions leaves the tracker's memory b
   await using tracker = await startTracker({ args: ["--no-sandbox"] });
   const flooders = ["flood1", "flood2", "flood3", "flood4"];
   await registerUsers(tracker.address, ["seed", ...flooders]);
-  const seed = await clientOf(tracker.address, "seed");
+  const seed = await loggedIn(tracker.address, "seed");
   await using _seed = seed.client;
   await seed.client.announce(seed.token, { host: "127.0.0.1", port: 40_001 }, [real]);
-  const clients = await Promise.all(flooders.map((u) => clientOf(tracker.address, u)));
+  const clients = await Promise.all(flooders.map((u) => loggedIn(tracker.address, u)));
   const have = "A".repeat(1368); // the longest have-map a progress may carry
   /** `count` progress requests per client: made-up versions, and the real one never asked for. */
   const flood = (count: number, tag: string) =>
@@ -150,9 +142,9 @@ Deno.test("a flood of progress on made-up versions leaves the tracker's memory b
 Deno.test("200 made-up one-chunk versions reported as full downloads count at most the per-pair cap", async () => {
   await using tracker = await startTracker({ args: ["--no-sandbox"] });
   await registerUsers(tracker.address, ["liar", "friend"]);
-  const liar = await clientOf(tracker.address, "liar");
+  const liar = await loggedIn(tracker.address, "liar");
   await using _liar = liar.client;
-  const friend = await clientOf(tracker.address, "friend");
+  const friend = await loggedIn(tracker.address, "friend");
   await using _friend = friend.client;
   const versions = Array.from({ length: 200 }, (_, i) => madeUp(`made-up-${i}.bin`, `v${i}`));
   await liar.client.announce(liar.token, { host: "127.0.0.1", port: 40_002 }, versions);

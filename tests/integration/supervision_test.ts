@@ -6,7 +6,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { pollUntil, startTracker } from "./_harness.ts";
+import { pollUntil, startTracker, TIMEOUT_MS } from "./_harness.ts";
 
 interface Health {
   status: string;
@@ -20,7 +20,7 @@ const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });
 async function health(url: string): Promise<Health> {
   const response = await fetch(new URL("healthz", url), {
     client,
-    signal: AbortSignal.timeout(2_000),
+    signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   assert.equal(response.status, 200);
   return await response.json() as Health;
@@ -53,7 +53,10 @@ Deno.test("a worker killed with SIGKILL leaves the dashboard answering and is re
   const during = await health(tracker.dashboardUrl);
   assert.notEqual(during.pid, first);
   assert.equal(during.status, "ok");
-  const page = await fetch(tracker.dashboardUrl, { client, signal: AbortSignal.timeout(2_000) });
+  const page = await fetch(tracker.dashboardUrl, {
+    client,
+    signal: AbortSignal.timeout(TIMEOUT_MS),
+  });
   assert.equal(page.status, 200);
   assert.match(await page.text(), /<html/i);
 

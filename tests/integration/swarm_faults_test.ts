@@ -11,28 +11,28 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type FakeHave, FakePeer, type FakeRead, registerAccounts } from "./_fake_peer.ts";
+import { type FakeHave, FakePeer, type FakeRead } from "./_fake_peer.ts";
 import {
   type DetailsJson,
   type GetJson,
+  getResult,
   makeTempDir,
   MiB,
   PASSWORD,
   pathExists,
   pollUntil,
   randomBytes,
+  registerAccounts,
   ROOT,
   runAs,
   runJson,
-  type ServingPeer,
   sha256Hex,
   Spawned,
-  startPeer,
-  startTracker,
+  startSwarm,
+  type Swarm,
   type TempDir,
   verifiedChunks,
   withTimeout,
-  writeFile,
 } from "./_harness.ts";
 
 /** The file every test shares. */
@@ -46,103 +46,6 @@ const FIRST_CHUNKS_TIMEOUT_MS = 60_000;
 
 /** The exit code of a `get` that stalled for `--stall-timeout` (usage mistakes are 2). */
 const STALLED_EXIT_CODE = 3;
-
-/**
- * A seed: `peer serve` as `s0` of a folder holding {@link NAME}, its upload capped; it can be
- * killed and started again on the same folder (on a new port, `--port 0`).
- */
-class Seed implements AsyncDisposable {
-  /** Its account. */
-  readonly user = "s0";
-  readonly #trackerAddress: string;
-  readonly #folder: TempDir;
-  #peer: ServingPeer | undefined;
-
-  private constructor(trackerAddress: string, folder: TempDir) {
-    this.#trackerAddress = trackerAddress;
-    this.#folder = folder;
-  }
-
-  /** Writes `bytes` as {@link NAME} into a new folder and serves it at `rate` (`--max-upload`). */
-  static async start(trackerAddress: string, bytes: Uint8Array, rate: string): Promise<Seed> {
-    const seed = new Seed(trackerAddress, await makeTempDir());
-    try {
-      await writeFile(seed.#folder.path, NAME, bytes);
-      await seed.restart(rate);
-      return seed;
-    } catch (error) {
-      await seed[Symbol.asyncDispose]();
-      throw error;
-    }
-  }
-
-  /** The running `serve` process. */
-  get peer(): ServingPeer {
-    assert.ok(this.#peer, "the seed is not running");
-    return this.#peer;
-  }
-
-  /** Starts `serve` again (after a kill), at `rate`; resolves to the new process. */
-  async restart(rate?: string): Promise<ServingPeer> {
-    await this.#peer?.[Symbol.asyncDispose]();
-    this.#peer = await startPeer(this.user, this.#folder.path, this.#trackerAddress, {
-      args: rate === undefined ? [] : ["--max-upload", rate],
-    });
-    return this.#peer;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.#peer?.[Symbol.asyncDispose]();
-    await this.#folder[Symbol.asyncDispose]();
-  }
-}
-
-/** A tracker, a seed `s0` of `bytes` at `rate`, and `users` registered (with `watch`). */
-async function startSwarm(bytes: Uint8Array, rate: string, users: string[]) {
-  const tracker = await startTracker();
-  try {
-    await registerAccounts(tracker.address, ["s0", "watch", ...users]);
-    const seed = await Seed.start(tracker.address, bytes, rate);
-    return {
-      tracker,
-      seed,
-      async [Symbol.asyncDispose]() {
-        await seed[Symbol.asyncDispose]();
-        await tracker[Symbol.asyncDispose]();
-      },
-    };
-  } catch (error) {
-    await tracker[Symbol.asyncDispose]();
-    throw error;
-  }
-}
-
-/** A `get NAME --json --quiet` into `outDir` running in the background as `user`. */
-function spawnGet(
-  user: string,
-  trackerAddress: string,
-  outDir: string,
-  extra: string[] = [],
-): Spawned {
-  return new Spawned(
-    `get as ${user} into ${outDir}`,
-    [
-      "peer.ts",
-      "get",
-      NAME,
-      "--out",
-      outDir,
-      "--json",
-      "--quiet",
-      ...extra,
-      "--tracker",
-      trackerAddress,
-      "--user",
-      user,
-    ],
-    { P2PFS_PASSWORD: PASSWORD },
-  );
-}
 
 /** The `.part` a `get` of {@link NAME} into `outDir` writes. */
 function partOf(outDir: string): string {
@@ -176,26 +79,31 @@ async function waitForChunks(
   );
 }
 
-/** Checks that the file at `path` holds `original`, by SHA-256 (a short message when not). */
-async function expectSameFile(path: string, original: Uint8Array): Promise<void> {
-  const saved = await Deno.readFile(path);
-  assert.equal(saved.length, original.length, `${path} has the wrong size`);
-  assert.equal(sha256Hex(saved), sha256Hex(original), `${path} has the wrong bytes`);
+/** A tracker, a seed `s0` of `bytes` uploading at most `rate`, `users` and `watch` registered. */
+async function swarmOf(bytes: Uint8Array, rate: string, users: string[]): Promise<Swarm> {
+  return await startSwarm({
+    bytes,
+    name: NAME,
+    users: ["watch", ...users],
+    seedArgs: ["--max-upload", rate],
+  });
+}
+
+/** A `get NAME --json --quiet` into `outDir` running in the background as `user`. */
+function spawnGet(swarm: Swarm, user: string, outDir: string, extra: string[] = []): Spawned {
+  return swarm.get(user, outDir, ["--json", "--quiet", ...extra]);
 }
 
 /**
  * Waits (bounded) for a background `get --json` into `outDir` to exit 0, checks the file it saved
- * holds `original`, and resolves to its JSON; a get still running at the deadline is killed and
- * reported with how many chunks it had verified.
+ * holds the swarm's bytes, and resolves to its JSON; a get still running at the deadline is killed
+ * and reported with how many chunks it had verified.
  */
-async function expectDownloaded(
-  get: Spawned,
-  outDir: string,
-  original: Uint8Array,
-): Promise<GetJson> {
-  let status: Deno.CommandStatus;
+async function expectDownloaded(swarm: Swarm, get: Spawned, outDir: string): Promise<GetJson> {
+  const original = swarm.bytes;
+  let result: GetJson;
   try {
-    status = await get.wait(GET_TIMEOUT_MS);
+    result = await getResult(get, GET_TIMEOUT_MS);
   } catch (error) {
     const chunks = await verifiedChunks(partOf(outDir));
     throw new Error(
@@ -205,9 +113,7 @@ async function expectDownloaded(
       { cause: error },
     );
   }
-  assert.equal(status.code, 0, `${get.label} failed:\n${get.stderr}`);
-  const result = JSON.parse(get.lines.join("\n")) as GetJson;
-  await expectSameFile(join(outDir, NAME), original);
+  await swarm.verify(outDir);
   assert.equal(result.sha256, sha256Hex(original));
   assert.equal(result.fetchedBytes + result.reusedBytes, original.length);
   return result;
@@ -219,15 +125,14 @@ async function expectDownloaded(
  */
 async function fetchTogether(
   what: string,
-  trackerAddress: string,
+  swarm: Swarm,
   users: string[],
   outDirs: string[],
-  original: Uint8Array,
 ): Promise<GetJson[]> {
-  const gets = users.map((user, i) => spawnGet(user, trackerAddress, outDirs[i]!));
+  const gets = users.map((user, i) => spawnGet(swarm, user, outDirs[i]!));
   try {
     const outcomes = await Promise.allSettled(
-      gets.map((get, i) => expectDownloaded(get, outDirs[i]!, original)),
+      gets.map((get, i) => expectDownloaded(swarm, get, outDirs[i]!)),
     );
     const failed = outcomes.flatMap((o) =>
       o.status === "rejected"
@@ -291,38 +196,38 @@ function holder(details: DetailsJson, user: string): DetailsJson["peers"][number
 Deno.test("swarm faults: four downloaders fetching a file a second and a third time, at once, all finish with the right bytes", async () => {
   const original = randomBytes(32 * MiB);
   const users = ["r1", "r2", "r3", "r4"];
-  await using swarm = await startSwarm(original, "12MB/s", users);
+  await using swarm = await swarmOf(original, "12MB/s", users);
   await using rounds = await tempDirs(3 * users.length);
   // Each round fetches into new folders, so every get starts from nothing while the seed's
   // super-seeding remembers what it sent in the rounds before.
   for (let round = 0; round < 3; round++) {
     const outDirs = rounds.paths.slice(round * users.length, (round + 1) * users.length);
-    await fetchTogether(`round ${round + 1}`, swarm.tracker.address, users, outDirs, original);
+    await fetchTogether(`round ${round + 1}`, swarm, users, outDirs);
   }
 });
 
 Deno.test("swarm faults: a seed killed mid-download and started again on a new port is found again and the download finishes", async () => {
   const original = randomBytes(32 * MiB);
-  await using swarm = await startSwarm(original, "4MB/s", ["dl"]);
+  await using swarm = await swarmOf(original, "4MB/s", ["dl"]);
   await using out = await makeTempDir();
-  await using get = spawnGet("dl", swarm.tracker.address, out.path);
+  await using get = spawnGet(swarm, "dl", out.path);
   const before = await waitForChunks(get, out.path, 1);
-  await swarm.seed.peer.kill9();
+  await swarm.seeds[0]!.kill9();
   const kept = (await verifiedChunks(partOf(out.path)))!;
   assert.ok(kept < 32, `the download had finished (${kept} chunks) before the seed was killed`);
   assert.ok(kept >= before, `${kept} chunks recorded after ${before}`);
   // Same account and share, a new port; faster, so the rest does not take long.
-  const restarted = await swarm.seed.restart("32MB/s");
+  const restarted = await swarm.restartSeed(0, ["--max-upload", "32MB/s"]);
   const details = await detailsListing(swarm.tracker.address, ["s0"]);
   assert.equal(holder(details, "s0").address, restarted.address);
-  const result = await expectDownloaded(get, out.path, original);
+  const result = await expectDownloaded(swarm, get, out.path);
   // Nobody but the seed holds the file, so the restarted seed delivered the rest.
   assert.ok((result.perSource.s0 ?? 0) > 0, JSON.stringify(result.perSource));
 });
 
 Deno.test("swarm faults: four parked fake partial holders with inflated records do not keep a get from finishing", async () => {
   const original = randomBytes(16 * MiB);
-  await using swarm = await startSwarm(original, "8MB/s", ["dl"]);
+  await using swarm = await swarmOf(original, "8MB/s", ["dl"]);
   const address = swarm.tracker.address;
   const names = ["park1", "park2", "park3", "park4"];
   await using fakes = await startFakes(
@@ -344,8 +249,8 @@ Deno.test("swarm faults: four parked fake partial holders with inflated records 
   }
 
   await using out = await makeTempDir();
-  await using get = spawnGet("dl", address, out.path, ["--sources", "4"]);
-  const result = await expectDownloaded(get, out.path, original);
+  await using get = spawnGet(swarm, "dl", out.path, ["--sources", "4"]);
+  const result = await expectDownloaded(swarm, get, out.path);
   const asked = fakes.peers.reduce((sum, f) => sum + f.counts.haves, 0);
   assert.ok(asked > 0, "no fake was ever used as a source: the test staged nothing");
   for (const user of names) assert.equal(result.perSource[user] ?? 0, 0, user);
@@ -354,7 +259,7 @@ Deno.test("swarm faults: four parked fake partial holders with inflated records 
 
 Deno.test("swarm faults: partial holders that claim every chunk, then refuse it or send wrong bytes, are blamed and the get finishes", async () => {
   const original = randomBytes(24 * MiB);
-  await using swarm = await startSwarm(original, "6MB/s", ["dl"]);
+  await using swarm = await swarmOf(original, "6MB/s", ["dl"]);
   const address = swarm.tracker.address;
   await using fakes = await startFakes(address, [
     { user: "refuser", have: "all", read: "not_found" },
@@ -364,8 +269,8 @@ Deno.test("swarm faults: partial holders that claim every chunk, then refuse it 
   await detailsListing(address, ["s0", "refuser", "corrupter"]);
 
   await using out = await makeTempDir();
-  await using get = spawnGet("dl", address, out.path);
-  const result = await expectDownloaded(get, out.path, original);
+  await using get = spawnGet(swarm, "dl", out.path);
+  const result = await expectDownloaded(swarm, get, out.path);
   assert.equal(result.perSource.refuser ?? 0, 0);
   assert.equal(result.perSource.corrupter ?? 0, 0);
   assert.equal(result.perSource.s0, original.length, JSON.stringify(result.perSource));
@@ -447,7 +352,7 @@ class TerminalRun implements AsyncDisposable {
 
 Deno.test("swarm faults: a get whose only complete holder goes away stops after --stall-timeout, keeps its chunks and resumes later", async (t) => {
   const original = randomBytes(32 * MiB);
-  await using swarm = await startSwarm(original, "4MB/s", ["dl"]);
+  await using swarm = await swarmOf(original, "4MB/s", ["dl"]);
   const address = swarm.tracker.address;
   await using out = await makeTempDir();
   const part = partOf(out.path);
@@ -455,9 +360,9 @@ Deno.test("swarm faults: a get whose only complete holder goes away stops after 
   await t.step(
     "it says it stalled while it waits, then exits with code 3 and one error saying it kept its chunks",
     async () => {
-      await using get = spawnGet("dl", address, out.path, ["--stall-timeout", "3s"]);
+      await using get = spawnGet(swarm, "dl", out.path, ["--stall-timeout", "3s"]);
       await waitForChunks(get, out.path, 1);
-      await swarm.seed.peer.stop(); // logs out: the tracker lists nobody online with the file
+      await swarm.seeds[0]!.stop(); // logs out: the tracker lists nobody online with the file
       const status = await get.wait(GET_TIMEOUT_MS);
       assert.equal(status.code, STALLED_EXIT_CODE, `exit ${status.code}\n${get.stderr}`);
       const lines = get.stderr.split("\n");
@@ -479,7 +384,7 @@ Deno.test("swarm faults: a get whose only complete holder goes away stops after 
   );
 
   await t.step("on a terminal, the progress line says it stalled while it waits", async () => {
-    await swarm.seed.restart("4MB/s");
+    await swarm.restartSeed(0, ["--max-upload", "4MB/s"]);
     // What the part holds now, whatever the step before saw: this run must verify more.
     const before = (await verifiedChunks(part)) ?? 0;
     await using run = new TerminalRun("get on a terminal", [
@@ -489,27 +394,37 @@ Deno.test("swarm faults: a get whose only complete holder goes away stops after 
       "--out",
       out.path,
       "--stall-timeout",
-      "15s",
+      "30s",
       "--tracker",
       address,
       "--user",
       "dl",
     ], { P2PFS_PASSWORD: PASSWORD });
     await waitForChunks(run, out.path, before + 1);
-    await swarm.seed.peer.stop();
-    // While it waits, the tracker shows the download as stalled (the dashboard reads the same).
+    await swarm.seeds[0]!.stop();
+    // Once it says it waits, the tracker shows the download as stalled (the dashboard reads the
+    // same), for as long as it waits: 30 s, far longer than the few `details` asked here take.
+    const waiting = /stalled: no online peer has \d+ remaining chunks; waiting/;
+    const said = await pollUntil(
+      "the terminal to say it waits",
+      () => Promise.resolve(waiting.test(run.text) ? "waits" : run.status ? "exited" : undefined),
+      {
+        timeoutMs: GET_TIMEOUT_MS,
+      },
+    );
+    assert.equal(said, "waits", `it exited before it said it waits:\n${run.text}`);
     const holder = await pollUntil("dl listed as stalled", async () => {
       const details = await runJson<DetailsJson>("dl", address, ["details", NAME]);
       return details.peers.find((p) => p.user === "dl" && p.stalled);
-    }, { timeoutMs: 14_000 });
+    });
     assert.equal(holder.complete, false);
     const status = await run.wait(GET_TIMEOUT_MS);
     assert.equal(status.code, STALLED_EXIT_CODE, `exit ${status.code}\n${run.text}`);
-    assert.match(run.text, /stalled: no online peer has \d+ remaining chunks; waiting/);
+    assert.match(run.text, waiting);
   });
 
   await t.step("with the seed back, the same get resumes and finishes", async () => {
-    await swarm.seed.restart();
+    await swarm.restartSeed(0, []);
     const kept = (await verifiedChunks(part)) ?? 0;
     const run = await runAs("dl", address, ["get", NAME, "--out", out.path, "--json", "--quiet"], {
       timeoutMs: GET_TIMEOUT_MS,
@@ -518,7 +433,7 @@ Deno.test("swarm faults: a get whose only complete holder goes away stops after 
     const result = run.json<GetJson>();
     assert.ok(result.reusedBytes >= kept * MiB, `reused ${result.reusedBytes} of ${kept} chunks`);
     assert.equal(result.fetchedBytes + result.reusedBytes, original.length);
-    await expectSameFile(join(out.path, NAME), original);
+    await swarm.verify(out.path);
     assert.equal(await pathExists(part), false);
     assert.equal(await pathExists(`${part}.json`), false);
   });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import {
   type DetailsJson,
   type GetJson,
+  getResult,
   makeTempDir,
   MiB,
   PASSWORD,
@@ -21,10 +22,10 @@ import {
   runAs,
   runJson,
   sameBytes,
-  type ServingPeer,
   sha256Hex,
   Spawned,
   startPeer,
+  startSwarm,
   startTracker,
   verifiedChunks,
   writeFile,
@@ -35,80 +36,24 @@ interface ManyJson {
   failed: Array<{ name: string; error: string }>;
 }
 
-/** Seeds: one serving peer per user, each sharing `big.bin` from a folder of its own. */
-interface Seeds extends AsyncDisposable {
-  /** The serving peers, in the order of the users. */
-  peers: ServingPeer[];
-  /** Their shared folders. */
-  dirs: string[];
-}
-
-/**
- * Registers `users` (and `dl`), gives each a folder holding `big.bin` = `bytes`, runs `prepare` on
- * the folders, then starts a serving peer per user; disposing stops the peers and removes the
- * folders.
- */
-async function startSeeds(
-  trackerAddress: string,
-  users: string[],
-  bytes: Uint8Array,
-  prepare: (dirs: string[]) => Promise<void> = () => Promise.resolve(),
-): Promise<Seeds> {
-  const folders = await Promise.all(users.map(() => makeTempDir()));
-  const peers: ServingPeer[] = [];
-  const dispose = async () => {
-    for (const peer of peers) await peer[Symbol.asyncDispose]();
-    for (const folder of folders) await folder[Symbol.asyncDispose]();
-  };
-  try {
-    await registerUsers(trackerAddress, [...users, "dl"]);
-    for (const folder of folders) await writeFile(folder.path, "big.bin", bytes);
-    const dirs = folders.map((f) => f.path);
-    await prepare(dirs);
-    for (const [i, user] of users.entries()) {
-      peers.push(await startPeer(user, dirs[i]!, trackerAddress));
-    }
-    return { peers, dirs, [Symbol.asyncDispose]: dispose };
-  } catch (error) {
-    await dispose();
-    throw error;
-  }
-}
-
-/** A `get` running in the background as `user`. */
-function spawnGet(user: string, trackerAddress: string, args: string[]): Spawned {
-  return new Spawned(
-    `get as ${user}`,
-    ["peer.ts", "get", ...args, "--tracker", trackerAddress, "--user", user],
-    { P2PFS_PASSWORD: PASSWORD },
-  );
-}
-
 Deno.test("swarm: three sources each deliver part of a file and every byte verifies", async () => {
-  await using tracker = await startTracker();
   // 16 chunks: each source's first 4 requests are first-hand, whichever connects last.
   const original = randomBytes(16 * MiB);
   await using out = await makeTempDir();
-  await using _seeds = await startSeeds(tracker.address, ["a1", "a2", "a3"], original);
+  await using swarm = await startSwarm({
+    bytes: original,
+    seeds: ["a1", "a2", "a3"],
+    users: ["dl"],
+  });
+  const { tracker } = swarm;
   // The rate limit keeps the transfer long enough for all three sources to be asked.
-  const run = await runAs("dl", tracker.address, [
-    "get",
-    "big.bin",
-    "--out",
-    out.path,
-    "--max-rate",
-    "8MB/s",
-    "--json",
-  ]);
-  assert.equal(run.code, 0, run.stderr);
-  const result = run.json<GetJson>();
+  const result = await swarm.fetch("dl", out.path, ["--max-rate", "8MB/s"]);
   assert.deepEqual(Object.keys(result.perSource).sort(), ["a1", "a2", "a3"]);
   for (const [user, bytes] of Object.entries(result.perSource)) {
     assert.ok(bytes > 0, `${user} delivered nothing: ${JSON.stringify(result.perSource)}`);
   }
   assert.equal(result.fetchedBytes, original.length);
   assert.equal(result.reusedBytes, 0);
-  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
   assert.equal(result.sha256, sha256Hex(original));
 
   // Each source's download count grew by the share of the file it delivered.
@@ -118,32 +63,26 @@ Deno.test("swarm: three sources each deliver part of a file and every byte verif
 });
 
 Deno.test("swarm: a source killed mid-download is dropped and the file still completes", async () => {
-  await using tracker = await startTracker();
   // Many more chunks than the sources have in flight at once, so the killed source is always
   // asked for more after it died (a source whose last answers sat in socket buffers when it was
   // killed would otherwise finish its share unblamed).
   const original = randomBytes(32 * MiB);
   await using out = await makeTempDir();
-  await using seeds = await startSeeds(tracker.address, ["k1", "k2", "k3"], original);
-  const peers = seeds.peers;
-  await using get = spawnGet("dl", tracker.address, [
-    "big.bin",
-    "--out",
-    out.path,
-    "--max-rate",
-    "8MB/s",
-    "--json",
-  ]);
+  await using swarm = await startSwarm({
+    bytes: original,
+    seeds: ["k1", "k2", "k3"],
+    users: ["dl"],
+  });
+  const { tracker } = swarm;
+  await using get = swarm.get("dl", out.path, ["--max-rate", "8MB/s", "--json"]);
   const part = join(out.path, "big.bin.part");
   await pollUntil("the download to verify some chunks", async () => {
     const count = await verifiedChunks(part);
     return count !== undefined && count >= 2 ? count : undefined;
   }, { intervalMs: 50 });
-  await peers[1]!.kill9();
-  const status = await get.wait(60_000);
-  assert.equal(status.code, 0, get.stderr);
-  const result = JSON.parse(get.lines.join("\n")) as GetJson;
-  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
+  await swarm.seeds[1]!.kill9();
+  const result = await getResult(get, 60_000);
+  await swarm.verify(out.path);
   assert.equal(result.sha256, sha256Hex(original));
   // The others took over what k2 did not deliver.
   const others = Object.entries(result.perSource).filter(([user]) => user !== "k2");
@@ -158,32 +97,21 @@ Deno.test("swarm: a source killed mid-download is dropped and the file still com
 });
 
 Deno.test("swarm: a source with a corrupted copy is dropped, counted, and the file is still correct", async () => {
-  await using tracker = await startTracker();
   const original = randomBytes(16 * MiB);
   await using out = await makeTempDir();
   const mtime = new Date("2024-05-06T07:08:09.000Z");
-  await using seeds = await startSeeds(
-    tracker.address,
-    ["g1", "g2", "bad"],
-    original,
-    (dirs) => Deno.utime(join(dirs[2]!, "big.bin"), mtime, mtime),
-  );
-  const badCopy = join(seeds.dirs[2]!, "big.bin");
+  await using swarm = await startSwarm({
+    bytes: original,
+    seeds: ["g1", "g2", "bad"],
+    users: ["dl"],
+    prepare: (dirs) => Deno.utime(join(dirs[2]!, "big.bin"), mtime, mtime),
+  });
+  const { tracker } = swarm;
+  const badCopy = join(swarm.dirs[2]!, "big.bin");
   // Rewrite every byte of bad's copy behind its back, keeping size and mtime.
   await Deno.writeFile(badCopy, randomBytes(original.length));
   await Deno.utime(badCopy, mtime, mtime);
-  const run = await runAs("dl", tracker.address, [
-    "get",
-    "big.bin",
-    "--out",
-    out.path,
-    "--max-rate",
-    "8MB/s",
-    "--json",
-  ]);
-  assert.equal(run.code, 0, run.stderr);
-  const result = run.json<GetJson>();
-  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
+  const result = await swarm.fetch("dl", out.path, ["--max-rate", "8MB/s"]);
   assert.ok(!result.sources.includes("bad"), `sources: ${result.sources}`);
   const details = await runJson<DetailsJson>("dl", tracker.address, ["details", "big.bin"]);
   const bad = details.peers.find((p) => p.user === "bad");
@@ -192,22 +120,13 @@ Deno.test("swarm: a source with a corrupted copy is dropped, counted, and the fi
 });
 
 Deno.test("swarm: a downloader killed with SIGKILL resumes and fetches only what is missing", async () => {
-  await using tracker = await startTracker();
-  await using share = await makeTempDir();
   await using out = await makeTempDir();
   const original = randomBytes(12 * MiB);
-  await registerUsers(tracker.address, ["src", "dl"]);
-  await writeFile(share.path, "big.bin", original);
-  await using _peer = await startPeer("src", share.path, tracker.address);
+  await using swarm = await startSwarm({ bytes: original, seeds: ["src"], users: ["dl"] });
+  const { tracker } = swarm;
   const part = join(out.path, "big.bin.part");
   {
-    await using get = spawnGet("dl", tracker.address, [
-      "big.bin",
-      "--out",
-      out.path,
-      "--max-rate",
-      "3MB/s",
-    ]);
+    await using get = swarm.get("dl", out.path, ["--max-rate", "3MB/s"]);
     await pollUntil("a quarter of the chunks to be verified", async () => {
       const count = await verifiedChunks(part);
       return count !== undefined && count >= 3 ? count : undefined;
@@ -222,7 +141,7 @@ Deno.test("swarm: a downloader killed with SIGKILL resumes and fetches only what
   assert.ok(result.reusedBytes >= recorded * MiB, `reused ${result.reusedBytes}`);
   assert.ok(result.fetchedBytes <= original.length - recorded * MiB);
   assert.equal(result.fetchedBytes + result.reusedBytes, original.length);
-  assert.ok(sameBytes(await Deno.readFile(join(out.path, "big.bin")), original));
+  await swarm.verify(out.path);
   assert.equal(await pathExists(part), false);
   assert.equal(await pathExists(`${part}.json`), false);
 });
@@ -272,13 +191,14 @@ Deno.test("swarm: --prefix fetches every file under a folder and many names repo
 });
 
 Deno.test("swarm: what a serving peer downloads into its share is announced, so it becomes a source", async () => {
-  await using tracker = await startTracker();
-  await using first = await makeTempDir();
   await using second = await makeTempDir();
-  await registerUsers(tracker.address, ["seed", "grower", "dl"]);
-  const original = randomBytes(2 * MiB);
-  await writeFile(first.path, "grow.bin", original);
-  await using _seed = await startPeer("seed", first.path, tracker.address);
+  await using swarm = await startSwarm({
+    bytes: randomBytes(2 * MiB),
+    name: "grow.bin",
+    seeds: ["seed"],
+    users: ["grower", "dl"],
+  });
+  const { tracker } = swarm;
   await using _grower = await startPeer("grower", second.path, tracker.address);
   const run = await runAs("grower", tracker.address, ["get", "grow.bin", "--out", second.path]);
   assert.equal(run.code, 0, run.stderr);
@@ -290,12 +210,14 @@ Deno.test("swarm: what a serving peer downloads into its share is announced, so 
 });
 
 Deno.test("swarm: the progress line is drawn on a terminal and not on a pipe", async () => {
-  await using tracker = await startTracker();
-  await using share = await makeTempDir();
   await using out = await makeTempDir();
-  await registerUsers(tracker.address, ["src", "dl"]);
-  await writeFile(share.path, "p.bin", randomBytes(3 * MiB));
-  await using _peer = await startPeer("src", share.path, tracker.address);
+  await using swarm = await startSwarm({
+    bytes: randomBytes(3 * MiB),
+    name: "p.bin",
+    seeds: ["src"],
+    users: ["dl"],
+  });
+  const { tracker } = swarm;
   const args = ["get", "p.bin", "--tracker", tracker.address, "--user", "dl", "--force"];
 
   const piped = await runAs("dl", tracker.address, ["get", "p.bin", "--out", out.path, "--force"]);

@@ -14,6 +14,7 @@ import {
   runPeer,
   sameBytes,
   Spawned,
+  startTracker,
   writeFile,
 } from "./_harness.ts";
 
@@ -81,19 +82,8 @@ Deno.test("tls: login, list and a download work over TLS; an untrusting client i
   const { ca, cert, key } = await makeLabCa(certs.path);
   const tlsServer = ["--tls-cert", cert, "--tls-key", key];
 
-  await using tracker = new Spawned("tls tracker", [
-    "tracker.ts",
-    "--workers",
-    "1",
-    "--port",
-    "0",
-    "--http-port",
-    "0",
-    "--kv",
-    join(kv.path, "t.kv"),
-    ...tlsServer,
-  ]);
-  const address = (await tracker.waitForLine(/^tracker listening on (127\.0\.0\.1:\d+)$/))[1]!;
+  await using tracker = await startTracker({ kvPath: join(kv.path, "t.kv"), args: tlsServer });
+  const { address } = tracker;
   const as = (user: string, args: string[], trust = ["--tls-ca", ca]) =>
     runPeer([...args, "--tracker", address, "--user", user, ...trust]);
 
