@@ -24,7 +24,7 @@ import { describeError } from "./describe_error.ts";
 import type { PeerCommand, PeerHost } from "./peer_host.ts";
 import type { CommandContext } from "./command_context.ts";
 import { CliError } from "./cli_error.ts";
-import { formatBytes } from "./format.ts";
+import { formatBytes, formatRate } from "./format.ts";
 import { colourFor, paint } from "./colour.ts";
 import { type CompletionTarget, splitWords } from "./completion.ts";
 import { TerminalLineReader } from "./terminal_line_reader.ts";
@@ -214,7 +214,7 @@ export async function runShell(node: PeerNode, options: ShellOptions): Promise<v
         formatBytes([...node.files.values()].reduce((sum, f) => sum + f.size, 0))
       })`,
       `uploaded:   ${formatBytes(node.bytesSent)}${
-        rate > 0 ? `, now ${formatBytes(rate)}/s` : ", idle now"
+        rate > 0 ? `, now ${formatRate(rate)}` : ", idle now"
       }`,
       `downloaded: ${downloaded.files} file${downloaded.files === 1 ? "" : "s"}, ${
         formatBytes(downloaded.bytes)

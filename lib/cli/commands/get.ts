@@ -23,7 +23,7 @@ import type { CommandContext } from "../command_context.ts";
 import { STALLED_EXIT, USAGE_EXIT } from "../command_spec.ts";
 import { describeError } from "../describe_error.ts";
 import { parseRateOption, stringValue, versionOption, wholeNumberFlag } from "../flag_values.ts";
-import { formatBytes, formatCount, formatSeconds, percentages } from "../format.ts";
+import { formatBytes, formatCount, formatRate, formatSeconds, percentages } from "../format.ts";
 import { userPath } from "../paths.ts";
 import {
   cliOutFlag,
@@ -344,9 +344,7 @@ export async function runGet(
 
 /** One human line about a finished download: size, time, rate, each source's share. */
 export function describeDownload(result: DownloadResult): string {
-  const rate = result.seconds > 0
-    ? `${formatBytes(result.fetchedBytes / result.seconds)}/s`
-    : "instant";
+  const rate = result.seconds > 0 ? formatRate(result.fetchedBytes / result.seconds) : "instant";
   const delivered = result.perSource.filter((s) => s.bytes > 0);
   const percent = percentages(delivered.map((s) => s.bytes));
   const shares = delivered.map((s, i) => `${s.user} ${percent[i]}%`);
