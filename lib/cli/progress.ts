@@ -7,6 +7,7 @@
  */
 import { formatBytes, formatRate } from "../common/mod.ts";
 import { formatSeconds } from "./format.ts";
+import { type SyncWriter, terminalColumns, writeOrDrop } from "./terminal.ts";
 import { visible } from "./visible.ts";
 
 /** What the line shows. */
@@ -83,11 +84,10 @@ export interface ProgressLineOptions {
  * throughput.
  */
 export class ProgressLine {
-  readonly #stream: { writeSync(p: Uint8Array): number; isTerminal(): boolean };
+  readonly #stream: SyncWriter & { isTerminal(): boolean };
   readonly #enabled: boolean;
   readonly #now: () => number;
   readonly #columns: number | undefined;
-  readonly #encoder = new TextEncoder();
   readonly #samples: Array<[number, number]> = [];
   #lastDraw = -Infinity; // the first update always draws
   #drawn = false;
@@ -118,7 +118,7 @@ export class ProgressLine {
     this.#lastDraw = now;
     const [t0, b0] = this.#samples[0] ?? [now, state.doneBytes];
     const rate = now - t0 > 200 ? ((state.doneBytes - b0) / (now - t0)) * 1000 : null;
-    const width = this.#columns ?? safeColumns();
+    const width = this.#columns ?? terminalColumns();
     this.#write(`\r${renderProgress({ ...state, rate }, width - 1)}\x1b[K`);
     this.#drawn = true;
   }
@@ -139,18 +139,6 @@ export class ProgressLine {
   }
 
   #write(text: string): void {
-    try {
-      this.#stream.writeSync(this.#encoder.encode(text));
-    } catch {
-      // the terminal went away; progress is optional
-    }
-  }
-}
-
-function safeColumns(): number {
-  try {
-    return Deno.consoleSize().columns || 80;
-  } catch {
-    return 80;
+    writeOrDrop(this.#stream, text); // progress is optional
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Writing to a terminal that may go away: the width to lay text out in, and a write that never
  * throws (a closed terminal ends the session on its next read; output that cannot be shown is
- * dropped). The line reader uses these; the progress line can too.
+ * dropped). The line reader and the progress line use these.
  *
  * @module
  */
