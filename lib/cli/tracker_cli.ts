@@ -17,8 +17,10 @@ import {
   MAX_HTTP_CONNECTIONS,
   MAX_HTTP_CONNECTIONS_PER_ADDRESS,
   MAX_UNAUTHENTICATED_CONNECTIONS,
+  MAX_WAITING_HASHES,
   openFileLimit,
   readPem,
+  REGISTRATIONS_PER_ADDRESS,
   TRACKER_IDLE_TIMEOUT_MS,
 } from "../protocol/mod.ts";
 import { wholeNumber } from "./flag_values.ts";
@@ -32,9 +34,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import {
   type AdminRequest,
   KvTrackerStore,
-  MAX_WAITING_HASHES,
   type RegistrationPolicy,
-  REGISTRATIONS_PER_ADDRESS,
   ScryptHasher,
   startTracker,
   type TrackerService,

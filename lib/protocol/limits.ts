@@ -1,6 +1,8 @@
 /**
- * Every limit a tracker or peer enforces on the wire, by name, with its default: each is defined
- * here, and the modules that enforce it import it from here. Operators can
+ * Every limit a tracker or peer enforces on what the other side sends or asks (sizes, caps,
+ * deadlines, rates, back-offs, policy), by name, with its default: each is defined here, and the
+ * modules that enforce it import it from here. What stays in a module is its own working (flush
+ * and poll intervals, the bound of an internal table), not a limit anyone can run into. Operators can
  * override the connection limits and timeouts with flags (`--max-connections`,
  * `--max-per-address`, `--max-unauthenticated`, `--max-http-connections`, `--frame-budget-bytes`,
  * `--handshake-timeout-ms`, `--idle-timeout-ms`); each limit, when crossed,
@@ -45,6 +47,16 @@
  * | {@link MAX_TICKETS_PER_CONNECTION} | 64 | the oldest ticket shown on the connection is forgotten |
  * | {@link MAX_TICKET_CHARS} | 512 | `BAD_MESSAGE` reply |
  * | {@link MAX_INVITE_USES}, {@link MAX_INVITE_EXPIRY_MS} | 10,000 uses, a year | `BAD_MESSAGE` reply to `admin invite` |
+ * | {@link LOGIN_FREE_FAILURES} (tracker) | 5 per user name and address | further logins of that name from that address wait, doubling up to {@link LOGIN_MAX_DELAY_MS} (5 min); failures are forgotten after {@link LOGIN_FAILURE_WINDOW_MS} (1 h) |
+ * | {@link LOGIN_FREE_FAILURES_PER_ADDRESS} (tracker) | 20 per address, any names | as above, for every name from that address |
+ * | {@link REGISTRATIONS_PER_ADDRESS} (tracker) | 60 per address group | `RATE_LIMITED`; one more each {@link REGISTRATION_REFILL_MS} (1 min) |
+ * | {@link MAX_CONCURRENT_HASHES}, {@link MAX_WAITING_HASHES} (tracker) | 2 running, 16 waiting | `BUSY` reply to `login`, `register` or `passwd` |
+ * | {@link MAX_PROGRESS_VERSIONS_PER_MEMBER} (tracker) | 32 | `FORBIDDEN` reply to `progress` |
+ * | {@link MAX_PARTIAL_HOLDERS} (tracker) | 20,000 | `BUSY` reply to `progress` |
+ * | {@link MAX_PARTIAL_HOLDERS_PER_VERSION} (tracker) | 500 | the oldest partial holders of the version are not listed |
+ * | {@link PROGRESS_MIN_INTERVAL_MS} (tracker) | 1 s | a closer `progress` is accepted, not stored |
+ * | {@link MAX_COUNTED_PER_PAIR} (tracker) | 4 per (downloader, source, kind) in {@link REPORT_WINDOW_MS} (a day) | the outcome is accepted, not counted |
+ * | {@link REMOVED_NAME_HOLD_MS} (tracker) | 7 days | `USER_EXISTS` reply to `register` with the removed name |
  *
  * A failed accept (for example `Too many open files`) never ends an accept loop: it pauses (5 ms,
  * doubling to 1 s) and goes on. Frames up to 64 KiB use each connection's standing buffer; a
@@ -215,3 +227,59 @@ export const MAX_INVITE_USES = 10_000;
 
 /** The longest an invitation code can be made to work (`admin invite --expires`): a year. */
 export const MAX_INVITE_EXPIRY_MS = 365 * 24 * 3600_000;
+
+/** Failures allowed for one user name from one address before attempts are slowed. */
+export const LOGIN_FREE_FAILURES = 5;
+
+/** Failures allowed from one address, across all names, before attempts from it are slowed. */
+export const LOGIN_FREE_FAILURES_PER_ADDRESS = 20;
+
+/** How long a failure counts; older ones are forgotten. */
+export const LOGIN_FAILURE_WINDOW_MS = 60 * 60_000;
+
+/** The longest wait imposed. */
+export const LOGIN_MAX_DELAY_MS = 5 * 60_000;
+
+/** Registrations one address may make in a burst (a class behind one NAT fits). */
+export const REGISTRATIONS_PER_ADDRESS = 60;
+
+/** After the burst, one more registration per address per this many ms. */
+export const REGISTRATION_REFILL_MS = 60_000;
+
+/**
+ * At most this many scrypt hashes run at once (each takes 16 MiB and a core for ≈ 50 ms); the
+ * rest wait their turn, so a burst of logins cannot exhaust the tracker's memory or starve its
+ * other requests.
+ */
+export const MAX_CONCURRENT_HASHES = 2;
+
+/**
+ * At most this many hashes wait for their turn (≈ 0.4 s of work at 2 at once); one more is refused
+ * at once with `BUSY`, so a flood of `register` or `login` requests gets quick
+ * `BUSY` replies instead of making every honest login wait behind it.
+ */
+export const MAX_WAITING_HASHES = 16;
+
+/** Most partial holders listed per version (the newest updates win). */
+export const MAX_PARTIAL_HOLDERS_PER_VERSION = 500;
+
+/** Most versions one member may be a partial holder of at once; more get `FORBIDDEN`. */
+export const MAX_PROGRESS_VERSIONS_PER_MEMBER = 32;
+
+/** Most partial holders kept in all (every version, every member); more get `BUSY`. */
+export const MAX_PARTIAL_HOLDERS = 20_000;
+
+/** Updates of one (user, version) closer together than this are accepted but not stored. */
+export const PROGRESS_MIN_INTERVAL_MS = 1_000;
+
+/**
+ * Most outcomes of one kind (downloads, failures) counted per (downloader, source) in a
+ * {@link REPORT_WINDOW_MS}, over all versions: made-up versions cannot inflate a count.
+ */
+export const MAX_COUNTED_PER_PAIR = 4;
+
+/** How long one (downloader, source, version) outcome blocks another from counting. */
+export const REPORT_WINDOW_MS = 24 * 3600_000;
+
+/** A removed account's name cannot be registered again for this long. */
+export const REMOVED_NAME_HOLD_MS = 7 * 24 * 3600_000;

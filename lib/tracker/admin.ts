@@ -9,14 +9,11 @@
  *
  * @module
  */
-import { type AdminAction, MAX_INVITE_USES } from "../protocol/mod.ts";
+import { type AdminAction, MAX_INVITE_USES, REMOVED_NAME_HOLD_MS } from "../protocol/mod.ts";
 import type { Accounts } from "./accounts.ts";
 import type { AccountStore, UserRecord } from "./account_store.ts";
 import { hashToken } from "./token.ts";
 import { type Reply, TrackerError } from "./tracker_error.ts";
-
-/** A removed account's name cannot be registered again for this long. */
-export const REMOVED_NAME_HOLD_MS = 7 * 24 * 3600_000;
 
 /** Admin actions are kept this many days by default (`p2pfs-tracker --audit-days`). */
 export const DEFAULT_AUDIT_DAYS = 90;

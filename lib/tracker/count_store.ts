@@ -12,6 +12,7 @@
  * @module
  */
 import { type KvPlumbing, RETRY, retrying } from "./kv_plumbing.ts";
+import { MAX_COUNTED_PER_PAIR, REPORT_WINDOW_MS } from "../protocol/mod.ts";
 
 /** A user's transfer counts. */
 export interface PeerStats {
@@ -65,15 +66,6 @@ export interface StoredTransfer {
   /** `ok`, or the code the tracker refused the report with. */
   outcome: string;
 }
-
-/** How long one (downloader, source, version) outcome blocks another from counting. */
-export const REPORT_WINDOW_MS = 24 * 3600_000;
-
-/**
- * Most outcomes of one kind (downloads, failures) counted per (downloader, source) in a
- * {@link REPORT_WINDOW_MS}, over all versions: made-up versions cannot inflate a count.
- */
-export const MAX_COUNTED_PER_PAIR = 4;
 
 /**
  * A count as KV sums it: a `Deno.KvU64` of thousandths (fractions count to a thousandth; a

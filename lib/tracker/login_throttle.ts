@@ -22,7 +22,13 @@
  * @module
  */
 import { BoundedMap } from "../common/mod.ts";
-import { addressGroup } from "../protocol/mod.ts";
+import {
+  addressGroup,
+  LOGIN_FAILURE_WINDOW_MS,
+  LOGIN_FREE_FAILURES,
+  LOGIN_FREE_FAILURES_PER_ADDRESS,
+  LOGIN_MAX_DELAY_MS,
+} from "../protocol/mod.ts";
 import type { ThrottleStore } from "./throttle_store.ts";
 
 /** Where failure times are kept, by back-off key. */
@@ -61,18 +67,6 @@ export function kvFailureStore(store: ThrottleStore): FailureStore {
     update: (key, update, ttlMs) => store.updateLoginFailures(key, update, ttlMs),
   };
 }
-
-/** Failures allowed for one user name from one address before attempts are slowed. */
-export const LOGIN_FREE_FAILURES = 5;
-
-/** Failures allowed from one address, across all names, before attempts from it are slowed. */
-export const LOGIN_FREE_FAILURES_PER_ADDRESS = 20;
-
-/** How long a failure counts; older ones are forgotten. */
-export const LOGIN_FAILURE_WINDOW_MS = 60 * 60_000;
-
-/** The longest wait imposed. */
-export const LOGIN_MAX_DELAY_MS = 5 * 60_000;
 
 /** Most keys remembered; the oldest are forgotten beyond this, so memory stays bounded. */
 const MAX_KEYS = 100_000;

@@ -25,21 +25,15 @@ import { BoundedMap } from "../common/mod.ts";
 import type { HolderInfo } from "../protocol/mod.ts";
 import type { IndexStore } from "./index_store.ts";
 import { TrackerError } from "./tracker_error.ts";
+import {
+  MAX_PARTIAL_HOLDERS,
+  MAX_PARTIAL_HOLDERS_PER_VERSION,
+  MAX_PROGRESS_VERSIONS_PER_MEMBER,
+  PROGRESS_MIN_INTERVAL_MS,
+} from "../protocol/mod.ts";
 
 /** A partial holder stops being listed after this long without a `progress` update. */
 export const PARTIAL_HOLDER_TTL_MS = 15_000;
-
-/** Updates of one (user, version) closer together than this are accepted but not stored. */
-export const PROGRESS_MIN_INTERVAL_MS = 1_000;
-
-/** Most partial holders listed per version (the newest updates win). */
-export const MAX_PARTIAL_HOLDERS_PER_VERSION = 500;
-
-/** Most versions one member may be a partial holder of at once; more get `FORBIDDEN`. */
-export const MAX_PROGRESS_VERSIONS_PER_MEMBER = 32;
-
-/** Most partial holders kept in all (every version, every member); more get `BUSY`. */
-export const MAX_PARTIAL_HOLDERS = 20_000;
 
 /** How often a started tracker removes partial holders silent for {@link PARTIAL_HOLDER_TTL_MS}. */
 export const PARTIAL_HOLDER_SWEEP_MS = 5_000;

@@ -7,6 +7,7 @@
  */
 import { randomBytes, scrypt, timingSafeEqual } from "node:crypto";
 import { CodedError } from "../common/mod.ts";
+import { MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES } from "../protocol/mod.ts";
 
 /** What is stored for one password. */
 export interface PasswordHash {
@@ -24,20 +25,6 @@ export interface PasswordHash {
 
 /** scrypt parameters used for new passwords. */
 export const SCRYPT_PARAMS = { N: 16384, r: 8, p: 1, keyBytes: 32 } as const;
-
-/**
- * At most this many scrypt hashes run at once (each takes 16 MiB and a core for ≈ 50 ms); the
- * rest wait their turn, so a burst of logins cannot exhaust the tracker's memory or starve its
- * other requests.
- */
-export const MAX_CONCURRENT_HASHES = 2;
-
-/**
- * At most this many hashes wait for their turn (≈ 0.4 s of work at 2 at once); one more is refused
- * at once with {@link HashBusyError}, so a flood of `register` or `login` requests gets quick
- * `BUSY` replies instead of making every honest login wait behind it.
- */
-export const MAX_WAITING_HASHES = 16;
 
 /**
  * Thrown when the queue of waiting hashes is full; the tracker answers `BUSY`.

@@ -9,15 +9,13 @@
  * @module
  */
 import { BoundedMap } from "../common/mod.ts";
-import { addressGroup } from "../protocol/mod.ts";
+import {
+  addressGroup,
+  REGISTRATION_REFILL_MS,
+  REGISTRATIONS_PER_ADDRESS,
+} from "../protocol/mod.ts";
 import { type BucketState, takeToken } from "./token_bucket.ts";
 import type { ThrottleStore } from "./throttle_store.ts";
-
-/** Registrations one address may make in a burst (a class behind one NAT fits). */
-export const REGISTRATIONS_PER_ADDRESS = 60;
-
-/** After the burst, one more registration per address per this many ms. */
-export const REGISTRATION_REFILL_MS = 60_000;
 
 /** Most addresses remembered; the least recently seen are forgotten beyond this. */
 const MAX_KEYS = 100_000;

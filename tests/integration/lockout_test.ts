@@ -14,11 +14,12 @@ import {
   Channel,
   type Duplex,
   helloReply,
+  MAX_CONCURRENT_HASHES,
+  MAX_WAITING_HASHES,
   type OutgoingMessage,
   PROTOCOL_VERSION,
   RemoteError,
 } from "../../lib/protocol/mod.ts";
-import { MAX_CONCURRENT_HASHES, MAX_WAITING_HASHES } from "../../lib/tracker/mod.ts";
 import { PASSWORD, registerUsers, runAs, startTracker } from "./_harness.ts";
 
 /** A tracker connection whose source address is `local`, past `hello`. */

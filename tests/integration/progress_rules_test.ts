@@ -10,8 +10,12 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { type FileManifest, manifestId, RemoteError } from "../../lib/protocol/mod.ts";
-import { MAX_COUNTED_PER_PAIR } from "../../lib/tracker/mod.ts";
+import {
+  type FileManifest,
+  manifestId,
+  MAX_COUNTED_PER_PAIR,
+  RemoteError,
+} from "../../lib/protocol/mod.ts";
 import { rssMb } from "./_fuzz.ts";
 import { loggedIn, registerUsers, startTracker, withTimeout } from "./_harness.ts";
 

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
+import { LoginThrottle } from "../../lib/tracker/mod.ts";
 import {
   LOGIN_FAILURE_WINDOW_MS,
   LOGIN_FREE_FAILURES,
   LOGIN_FREE_FAILURES_PER_ADDRESS,
   LOGIN_MAX_DELAY_MS,
-  LoginThrottle,
-} from "../../lib/tracker/mod.ts";
+} from "../../lib/protocol/mod.ts";
 
 const GUESSER = "127.0.0.2";
 const OWNER = "127.0.0.1";

@@ -5,13 +5,13 @@ import {
   detailsReply,
   type FileManifest,
   manifestId,
+  MAX_PARTIAL_HOLDERS,
+  MAX_PROGRESS_VERSIONS_PER_MEMBER,
   okReply,
   sessionReply,
 } from "../../lib/protocol/mod.ts";
 import {
   KvTrackerStore,
-  MAX_PARTIAL_HOLDERS,
-  MAX_PROGRESS_VERSIONS_PER_MEMBER,
   PARTIAL_HOLDER_TTL_MS,
   PartialHolders,
   PROGRESS_GRANT_TTL_MS,

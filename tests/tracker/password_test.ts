@@ -2,11 +2,11 @@ import assert from "node:assert/strict";
 import {
   HashBusyError,
   hashPassword,
-  MAX_CONCURRENT_HASHES,
   SCRYPT_PARAMS,
   ScryptHasher,
   verifyPassword,
 } from "../../lib/tracker/mod.ts";
+import { MAX_CONCURRENT_HASHES } from "../../lib/protocol/mod.ts";
 
 Deno.test("verifyPassword() accepts the password that was hashed", async () => {
   const stored = await hashPassword("correct horse battery");

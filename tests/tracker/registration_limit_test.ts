@@ -1,9 +1,6 @@
 import assert from "node:assert/strict";
-import {
-  REGISTRATION_REFILL_MS,
-  RegistrationLimit,
-  REGISTRATIONS_PER_ADDRESS,
-} from "../../lib/tracker/mod.ts";
+import { RegistrationLimit } from "../../lib/tracker/mod.ts";
+import { REGISTRATION_REFILL_MS, REGISTRATIONS_PER_ADDRESS } from "../../lib/protocol/mod.ts";
 
 Deno.test("RegistrationLimit allows REGISTRATIONS_PER_ADDRESS at once, then one per REGISTRATION_REFILL_MS", async () => {
   let now = 0;

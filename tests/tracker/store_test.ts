@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { type FileManifest, manifestId } from "../../lib/protocol/mod.ts";
+import {
+  type FileManifest,
+  manifestId,
+  MAX_COUNTED_PER_PAIR,
+  REPORT_WINDOW_MS,
+} from "../../lib/protocol/mod.ts";
 import {
   type HolderRow,
   KvTrackerStore,
-  MAX_COUNTED_PER_PAIR,
-  REPORT_WINDOW_MS,
   TicketIssuer,
   type TrackerStore,
   type UserRecord,

@@ -6,11 +6,10 @@ import fc from "fast-check";
 import {
   kvFailureStore,
   KvTrackerStore,
-  LOGIN_FREE_FAILURES,
-  LOGIN_FREE_FAILURES_PER_ADDRESS,
   LoginThrottle,
   RegistrationLimit,
 } from "../../lib/tracker/mod.ts";
+import { LOGIN_FREE_FAILURES, LOGIN_FREE_FAILURES_PER_ADDRESS } from "../../lib/protocol/mod.ts";
 
 const GUESSER = "192.0.2.66";
 
