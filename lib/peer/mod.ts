@@ -34,3 +34,5 @@ export * from "./source_pool.ts";
 export * from "./clock.ts";
 export * from "./part_file.ts";
 export * from "./ticket_renewal.ts";
+export * from "./share_reader.ts";
+export * from "./have_replies.ts";
