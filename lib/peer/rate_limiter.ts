@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../common/mod.ts";
 
 /**
  * Parses a rate such as `20MB/s`, `512KiB/s`, `1.5GB` or `1000000` (bytes per second).
@@ -80,7 +81,7 @@ export class RateLimiter {
     const turn = this.#queue.then(async () => {
       for (let wait = this.delayFor(bytes); wait > 0; wait = this.delayFor(bytes)) {
         signal?.throwIfAborted();
-        await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+        await sleep(Math.ceil(wait));
       }
       this.consume(bytes);
     });
