@@ -71,6 +71,7 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "kv",
     "heartbeat-ms",
     "session-ttl",
+    "ticket-ttl-ms",
     "max-connections",
     "max-per-address",
     "max-unauthenticated",
@@ -107,6 +108,8 @@ Options:
   --kv PATH            Deno KV file, :memory:, or a remote KV URL (default ./data/tracker.kv)
   --heartbeat-ms MS    heartbeat interval peers must keep (default 10000)
   --session-ttl S      session lifetime in seconds (default 86400)
+  --ticket-ttl-ms MS   how long a read ticket from 'details' opens new peer connections
+                       (default 600000; downloads renew theirs as it runs out)
   --max-connections N  most connections at once (default 1024)
   --max-per-address N  most connections at once from one address (an IPv6 /64 counts as
                        one), on each port (default 64; 32 on the dashboard)
@@ -179,6 +182,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     kv: text("kv", "./data/tracker.kv"),
     "heartbeat-ms": text("heartbeat-ms", "10000"),
     "session-ttl": text("session-ttl", "86400"),
+    "ticket-ttl-ms": optional("ticket-ttl-ms"),
     "tls-cert": optional("tls-cert"),
     "tls-key": optional("tls-key"),
     "no-sandbox": flags["no-sandbox"] === true,
@@ -245,6 +249,17 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   }
   if (!(heartbeatMs > 0) || !(sessionTtlS > 0)) {
     console.error("error: --heartbeat-ms and --session-ttl must be positive numbers");
+    return 2;
+  }
+  const ticketTtlMs = values["ticket-ttl-ms"] === undefined
+    ? undefined
+    : Number(values["ticket-ttl-ms"]);
+  if (ticketTtlMs !== undefined && !(Number.isInteger(ticketTtlMs) && ticketTtlMs > 0)) {
+    console.error(
+      `error: --ticket-ttl-ms must be a positive whole number of ms, got ${
+        values["ticket-ttl-ms"]
+      }`,
+    );
     return 2;
   }
   const workers = positive(values.workers, navigator.hardwareConcurrency || 1);
@@ -334,6 +349,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       kvPath,
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
+      ...(ticketTtlMs !== undefined ? { ticketTtlMs } : {}),
       registration: values.registration as RegistrationPolicy,
       ...(auditDays !== undefined ? { auditDays } : {}),
       trustAnnouncedHosts: values["trust-announced-hosts"],
