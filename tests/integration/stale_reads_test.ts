@@ -119,7 +119,7 @@ Deno.test("stale reads: a download from a source whose file changes midway blame
   await registerUsers(tracker.address, ["seeder", "alice"]);
   const chunks = 9;
   const old = await writeFile(share.path, "moving.bin", randomBytes(chunks * MiB - 7));
-  await using seeder = await startPeer("seeder", share.path, tracker.address);
+  await using _seeder = await startPeer("seeder", share.path, tracker.address);
   await using alice = await TrackerClient.connect(parseAddress(tracker.address));
   const token = (await alice.login("alice", PASSWORD)).token;
   const details = await alice.details(token, "moving.bin");
