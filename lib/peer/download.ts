@@ -29,7 +29,7 @@ import { DownloadLock, lockPath } from "./download_lock.ts";
 import type { DownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
 import { claimPart } from "./part_claim.ts";
-import { PartFile, PartFileError } from "./part_file.ts";
+import { diskFailure, PartFile } from "./part_file.ts";
 import { encodeBitmap, removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
 import { pingPeer } from "./peer_client.ts";
 import { type Candidate, type RankedCandidate, rankHolders } from "./ranking.ts";
@@ -245,22 +245,7 @@ export async function downloadFile(
       reusedBytes,
     };
   } catch (error) {
-    if (
-      isDiskFull(error instanceof PartFileError ? error.cause : error) ||
-      error instanceof PartFileError
-    ) {
-      const why = isDiskFull(error instanceof PartFileError ? error.cause : error)
-        ? "the disk is full"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      throw new PeerError(
-        "DISK",
-        `Cannot save ${details.name}: ${why}; verified chunks are kept in ${path}.part for the next run`,
-        { cause: error },
-      );
-    }
-    throw error;
+    throw diskFailure(error, details.name, partPath) ?? error;
   } finally {
     if (ownPool) pool[Symbol.dispose]();
   }
@@ -466,9 +451,4 @@ class Transfer implements AsyncDisposable {
 
 function bytesOfChunks(details: FileDetails, indexes: number[]): number {
   return indexes.reduce((sum, i) => sum + chunkRange(i, details).length, 0);
-}
-
-function isDiskFull(error: unknown): boolean {
-  return (error as { code?: string })?.code === "ENOSPC" ||
-    (error instanceof Error && /no space left/i.test(error.message));
 }

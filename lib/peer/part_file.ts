@@ -5,8 +5,9 @@
  * out. Every source writes through the one handle kept here.
  *
  * A failure of the file system on this path is a {@link PartFileError}: no other source can help
- * with it, so it ends the download (`source_pool.ts` treats it as fatal) and `download.ts` turns
- * it into a `DISK` {@link PeerError} that names the file.
+ * with it, so it ends the download (`source_pool.ts` treats it as fatal), and {@link diskFailure}
+ * turns it (or a full disk met anywhere on the way) into the `DISK` {@link PeerError} that names
+ * the file and says that the verified chunks are kept.
  *
  * File-system calls here are synchronous where they take microseconds (open, seek, write into the
  * page cache, rename): the async versions wait for Deno's blocking-task pool, measured here at
@@ -145,4 +146,38 @@ export class PartFile implements Disposable {
   [Symbol.dispose](): void {
     this.#file.close();
   }
+}
+
+/**
+ * The `DISK` {@link PeerError} a download of `name` ends with when `error` is the disk's doing: a
+ * {@link PartFileError}, or a full disk met anywhere (writing the state file, say); undefined for
+ * any other error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { diskFailure, PartFileError } from "./part_file.ts";
+ * const full = new PartFileError(new Error("No space left on device (os error 28)"));
+ * assert.match(diskFailure(full, "a.bin", "out/a.bin.part")!.message, /the disk is full/);
+ * assert.equal(diskFailure(new Error("closed"), "a.bin", "out/a.bin.part"), undefined);
+ * ```
+ */
+export function diskFailure(error: unknown, name: string, partPath: string): PeerError | undefined {
+  const cause = error instanceof PartFileError ? error.cause : error;
+  if (!isDiskFull(cause) && !(error instanceof PartFileError)) return undefined;
+  const why = isDiskFull(cause)
+    ? "the disk is full"
+    : error instanceof Error
+    ? error.message
+    : String(error);
+  return new PeerError(
+    "DISK",
+    `Cannot save ${name}: ${why}; verified chunks are kept in ${partPath} for the next run`,
+    { cause: error },
+  );
+}
+
+function isDiskFull(error: unknown): boolean {
+  return (error as { code?: string })?.code === "ENOSPC" ||
+    (error instanceof Error && /no space left/i.test(error.message));
 }
