@@ -21,15 +21,11 @@ import {
   openFileLimit,
   readPem,
   REGISTRATIONS_PER_ADDRESS,
+  TICKET_TTL_MS,
   TRACKER_IDLE_TIMEOUT_MS,
 } from "../protocol/mod.ts";
 import { wholeNumber } from "./flag_values.ts";
 
-/** A flag's positive whole number, its default when absent, NaN when it is not one. */
-function positive(text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  return wholeNumber(text, 1) ?? NaN;
-}
 import { dirname, resolve as resolvePath } from "node:path";
 import {
   type AdminRequest,
@@ -63,6 +59,12 @@ import { userCwd, userPath } from "./paths.ts";
 import { versionLine } from "./version.ts";
 import { runTrackerWorkers } from "./tracker_workers.ts";
 
+/** A flag's positive whole number, its default when absent, NaN when it is not one. */
+function positive(text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  return wholeNumber(text, 1) ?? NaN;
+}
+
 /** How the tracker program is called in messages. */
 export const TRACKER_PROGRAM = "p2pfs-tracker";
 
@@ -75,6 +77,7 @@ const TRACKER_FLAGS: FlagSpecs = Object.fromEntries([
     "kv",
     "heartbeat-ms",
     "session-ttl",
+    "ticket-ttl-ms",
     "max-connections",
     "max-per-address",
     "max-unauthenticated",
@@ -111,6 +114,8 @@ Options:
   --kv PATH            Deno KV file, :memory:, or a remote KV URL (default ./data/tracker.kv)
   --heartbeat-ms MS    heartbeat interval peers must keep (default ${DEFAULT_HEARTBEAT_MS})
   --session-ttl S      session lifetime in seconds (default 86400)
+  --ticket-ttl-ms MS   how long a read ticket from 'details' opens new peer connections
+                       (default ${TICKET_TTL_MS}; downloads renew theirs as it runs out)
   --max-connections N  most connections at once (default ${MAX_CONNECTIONS})
   --max-per-address N  most connections at once from one address (an IPv6 /64 counts as
                        one), on each port (default ${MAX_CONNECTIONS_PER_ADDRESS}; ${MAX_HTTP_CONNECTIONS_PER_ADDRESS} on the dashboard)
@@ -183,6 +188,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
     kv: text("kv", "./data/tracker.kv"),
     "heartbeat-ms": text("heartbeat-ms", String(DEFAULT_HEARTBEAT_MS)),
     "session-ttl": text("session-ttl", "86400"),
+    "ticket-ttl-ms": optional("ticket-ttl-ms"),
     "tls-cert": optional("tls-cert"),
     "tls-key": optional("tls-key"),
     "no-sandbox": flags["no-sandbox"] === true,
@@ -251,6 +257,17 @@ export async function runTrackerCli(args: string[]): Promise<number> {
   }
   if (!(heartbeatMs > 0) || !(sessionTtlS > 0)) {
     console.error("error: --heartbeat-ms and --session-ttl must be positive numbers");
+    return 2;
+  }
+  const ticketTtlMs = values["ticket-ttl-ms"] === undefined
+    ? undefined
+    : positive(values["ticket-ttl-ms"], TICKET_TTL_MS);
+  if (Number.isNaN(ticketTtlMs)) {
+    console.error(
+      `error: --ticket-ttl-ms must be a positive whole number of ms, got ${
+        values["ticket-ttl-ms"]
+      }`,
+    );
     return 2;
   }
   const workers = positive(values.workers, navigator.hardwareConcurrency || 1);
@@ -340,6 +357,7 @@ export async function runTrackerCli(args: string[]): Promise<number> {
       kvPath,
       heartbeatMs,
       sessionTtlMs: sessionTtlS * 1000,
+      ...(ticketTtlMs !== undefined ? { ticketTtlMs } : {}),
       registration: values.registration as RegistrationPolicy,
       ...(auditDays !== undefined ? { auditDays } : {}),
       trustAnnouncedHosts: values["trust-announced-hosts"],

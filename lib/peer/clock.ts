@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { sleep } from "../common/mod.ts";
 
 /** The time source of the download engine. */
 export interface Clock {
@@ -31,18 +32,7 @@ export interface Clock {
  */
 export const systemClock: Clock = {
   now: () => performance.now(),
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener("abort", done, { once: true });
-    });
-  },
+  sleep,
   every(ms: number, fn: () => void): () => void {
     const timer = setInterval(fn, ms);
     return () => clearInterval(timer);

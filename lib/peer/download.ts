@@ -1,52 +1,43 @@
 /**
- * The transfer of one file: ping the online holders at once, rank them, and fetch from up to
- * `maxSources` of them in parallel, each through a source fetcher (`source_fetcher.ts`: pipelined,
- * stall-guarded, yields verified chunks) that asks the {@link ChunkScheduler} for more as its
- * answers arrive, so a faster source gets more chunks; at the end idle sources race chunks that
- * are overdue elsewhere (endgame). Holders found later (other downloaders serving what they have,
- * through `discover`) join while sources are free. A source that closes, stalls or sends a bad
- * chunk is dropped, its chunks go back to the others, and a spare holder takes its place. Each
- * source connection first shows the read ticket that came with `details` (renewed through
- * `renewTicket` when it is about to expire), since peers serve `read` only under a ticket. With
- * `swarm`, the `.part` is served meanwhile from its verified chunks. The fetch-a-file use case
- * (details, download, reports) is `fetch_file.ts`.
- * Verified chunks are recorded in `NAME.part.json`, so an interrupted download resumes. The whole
- * file's SHA-256 is checked (on a worker, following the verified prefix) before `NAME.part`
- * becomes `NAME`.
+ * The download of one file, orchestrated: check the details, take the download's lock and its
+ * `.part` (`download_lock.ts`, `part_claim.ts`), re-verify what an earlier run kept
+ * (`part_state.ts`), rank the online holders (`ranking.ts`), run the sources (`source_pool.ts`:
+ * slots, rotation, retries, discovery of holders found later, stalls; each source through
+ * `source_fetcher.ts`), write each verified chunk into the `.part` (`part_file.ts`), record it in
+ * `NAME.part.json` so an interrupted download resumes, and check the whole file's SHA-256 (on a
+ * worker, following the verified prefix: `whole_hasher.ts`) before `NAME.part` becomes `NAME`.
+ * Each source connection shows the read ticket that came with `details`, renewed when it is about
+ * to expire (`ticket_renewal.ts`). With `swarm`, the `.part` is served meanwhile from its verified
+ * chunks. Sources are reported to the tracker here: the blamed ones as they lie, the others once
+ * the whole file checks out (or fails to). The fetch-a-file use case (details, download, reports)
+ * is `fetch_file.ts`.
  *
  * Nothing is written through a link: the folders of the name, `NAME.part`, its state and lock and
  * the final `NAME` must not be symbolic links (see `download_folder.ts`), and `NAME.part.lock`
  * keeps a second download of the same file into the same folder out (see `download_lock.ts`).
  *
- * File-system calls on this path are synchronous where they take microseconds (open, seek, write
- * into the page cache, rename): the async versions wait for Deno's blocking-task pool, measured
- * here at milliseconds per call. Only `fsync` stays asynchronous.
- *
  * @module
  */
-import {
-  decodeTicket,
-  type FailureReason,
-  type FileDetails,
-  type HolderInfo,
-} from "../protocol/mod.ts";
+import type { FailureReason, FileDetails, HolderInfo } from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
 import { ChunkScheduler } from "./chunk_scheduler.ts";
+import { systemClock } from "./clock.ts";
 import { ConnectionPool } from "./connection_pool.ts";
 import { checkDetails } from "./details_check.ts";
-import { isStillAt, openNoFollow, prepareFolders, refuseNonFile } from "./download_folder.ts";
+import { entryExists, prepareFolders, refuseNonFile } from "./download_folder.ts";
 import { DownloadLock, lockPath } from "./download_lock.ts";
 import type { DownloaderKey } from "./downloader_key.ts";
 import { PeerError } from "./errors.ts";
-import { pingPeer } from "./peer_client.ts";
 import { claimPart } from "./part_claim.ts";
-import { removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
-import { type Candidate, type RankedCandidate, rankSources } from "./ranking.ts";
+import { diskFailure, PartFile } from "./part_file.ts";
+import { encodeBitmap, removePart, resumableChunks, statePath, StateSaver } from "./part_state.ts";
+import { pingPeer } from "./peer_client.ts";
+import { type Candidate, type RankedCandidate, rankHolders } from "./ranking.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
-import { systemClock } from "./clock.ts";
 import { fetchChunks } from "./source_fetcher.ts";
 import { SourcePool, type SourceResult } from "./source_pool.ts";
+import type { SwarmFile, SwarmFiles } from "./swarm_files.ts";
+import { TicketRenewal } from "./ticket_renewal.ts";
 import { WholeHasher } from "./whole_hasher.ts";
 
 /** How a transfer from one source went, for the tracker. */
@@ -173,7 +164,7 @@ export async function downloadFile(
     refuseNonFile(p, details.name);
   }
   using _lock = DownloadLock.acquire(partPath, details.name);
-  if (!options.force && exists(path)) {
+  if (!options.force && entryExists(path)) {
     throw new PeerError(
       "EXISTS",
       `Cannot save ${details.name}: ${path} exists (use --force to replace it)`,
@@ -199,7 +190,11 @@ export async function downloadFile(
     });
     const reusedBytes = bytesOfChunks(details, reused);
 
-    const ranked = scheduler.finished ? [] : await rankHolders(details, pool, options);
+    const ranked = scheduler.finished ? [] : await rankHolders(details, {
+      ping: (p) => pingOnce(p, pool, options),
+      ...(options.self ? { self: options.self } : {}),
+      ...(options.onRanked ? { onRanked: options.onRanked } : {}),
+    });
     await using transfer = await Transfer.open(
       partPath,
       details,
@@ -250,134 +245,78 @@ export async function downloadFile(
       reusedBytes,
     };
   } catch (error) {
-    if (
-      isDiskFull(error instanceof DiskError ? error.cause : error) || error instanceof DiskError
-    ) {
-      const why = isDiskFull(error instanceof DiskError ? error.cause : error)
-        ? "the disk is full"
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      throw new PeerError(
-        "DISK",
-        `Cannot save ${details.name}: ${why}; verified chunks are kept in ${path}.part for the next run`,
-        { cause: error },
-      );
-    }
-    throw error;
+    throw diskFailure(error, details.name, partPath) ?? error;
   } finally {
     if (ownPool) pool[Symbol.dispose]();
   }
 }
 
-/** Pings every online holder (reusing earlier pings) and ranks them. */
-async function rankHolders(
-  details: FileDetails,
+/** Pings a holder, or reuses the round trip an earlier file measured. */
+async function pingOnce(
+  p: HolderInfo,
   pool: ConnectionPool,
   options: DownloadOptions,
-): Promise<RankedCandidate[]> {
-  const holders = details.peers.filter((p) => p.online && p.user !== options.self);
-  if (holders.length === 0) {
-    throw new PeerError(
-      "NO_SOURCE",
-      `Cannot download ${details.name}: no other peer that has it is online`,
-    );
+): Promise<number | null> {
+  let rttMs = pool.pings.get(p.user);
+  if (rttMs === undefined) {
+    const tls = pool.tlsFor(p);
+    rttMs = (await pingPeer(p.host, p.port, {
+      timeoutMs: options.pingTimeoutMs ?? 3_000,
+      ...(tls ? { tls } : {}),
+    })).rttMs;
+    pool.pings.set(p.user, rttMs);
   }
-  const pinged: Candidate[] = await Promise.all(holders.map(async (p) => {
-    let rttMs = pool.pings.get(p.user);
-    if (rttMs === undefined) {
-      const tls = pool.tlsFor(p);
-      rttMs = (await pingPeer(p.host, p.port, {
-        timeoutMs: options.pingTimeoutMs ?? 3_000,
-        ...(tls ? { tls } : {}),
-      })).rttMs;
-      pool.pings.set(p.user, rttMs);
-    }
-    return {
-      user: p.user,
-      host: p.host,
-      port: p.port,
-      ...(p.tls ? { tls: true } : {}),
-      rttMs,
-      downloads: p.downloads,
-      failures: p.failures,
-      ...(p.complete === false ? { partial: true } : {}),
-    };
-  }));
-  const ranked = rankSources(pinged);
-  options.onRanked?.(ranked, pinged.filter((c) => c.rttMs === null));
-  if (ranked.length === 0) {
-    throw new PeerError(
-      "NO_SOURCE",
-      `Cannot download ${details.name}: no peer that has it answered a ping`,
-    );
-  }
-  return ranked;
+  return rttMs;
 }
 
-/** The state of one file's transfer: the part file, the scheduler, the sources at work. */
+/**
+ * One file's transfer in progress: the `.part` file, the scheduler and the sources at work (see
+ * `source_pool.ts`), the state file, the whole-file hash and, with `swarm`, the `.part` served
+ * meanwhile.
+ */
 class Transfer implements AsyncDisposable {
-  readonly #partPath: string;
   readonly #details: FileDetails;
   readonly #scheduler: ChunkScheduler;
   readonly #pool: ConnectionPool;
   readonly #options: DownloadOptions;
   readonly #saver: StateSaver;
   readonly #hasher: WholeHasher;
-  /** `NAME.part`, opened once without following links; every source writes through it. */
-  readonly #file: Deno.FsFile;
+  /** `NAME.part`; every source writes through it. */
+  readonly #part: PartFile;
+  readonly #ticket: TicketRenewal;
   #doneBytes: number;
   #completed = false;
   /** Files of one chunk have nothing to resume: no state file for them. */
   readonly #resumable: boolean;
   /** The `.part` as other peers see it while this download serves it (see `swarm_files.ts`). */
   #served: SwarmFile | undefined;
-  /** The read ticket shown on each new source connection, and its renewal if one is running. */
-  #ticket: string | undefined;
-  #renewal: Promise<string | undefined> | undefined;
 
   private constructor(
-    partPath: string,
-    file: Deno.FsFile,
+    part: PartFile,
     details: FileDetails,
     scheduler: ChunkScheduler,
     pool: ConnectionPool,
     options: DownloadOptions,
   ) {
-    this.#partPath = partPath;
-    this.#file = file;
+    this.#part = part;
     this.#details = details;
     this.#scheduler = scheduler;
     this.#pool = pool;
     this.#options = options;
     this.#doneBytes = bytesOfChunks(details, scheduler.verified());
-    this.#saver = new StateSaver(partPath, () => ({
+    this.#saver = new StateSaver(part.path, () => ({
       sha256: details.sha256,
       size: details.size,
       chunkSize: details.chunkSize,
-      verified: encodeVerified(scheduler),
+      verified: encodeBitmap(scheduler.verified(), scheduler.total),
     }));
-    this.#hasher = new WholeHasher(partPath, details.size);
+    this.#hasher = new WholeHasher(part.path, details.size);
     this.#resumable = details.chunkHashes.length > 1;
     this.#hasher.advance(chunkRange(scheduler.prefix, details).offset);
-    this.#ticket = details.ticket;
-  }
-
-  /** The ticket to show a new connection: renewed first when it expires within a minute. */
-  async #currentTicket(): Promise<string | undefined> {
-    const ticket = this.#ticket;
-    const renew = this.#options.renewTicket;
-    if (ticket === undefined || renew === undefined) return ticket;
-    const { version, expiresAt } = decodeTicket(ticket).payload;
-    if (expiresAt - Date.now() > TICKET_RENEW_MARGIN_MS) return ticket;
-    this.#renewal ??= renew().then((fresh) => {
-      // Only a ticket for the same version will do; otherwise keep the old one.
-      if (fresh !== undefined && decodeTicket(fresh).payload.version === version) {
-        this.#ticket = fresh;
-      }
-      return this.#ticket;
-    }, () => this.#ticket).finally(() => this.#renewal = undefined);
-    return await this.#renewal;
+    this.#ticket = new TicketRenewal(
+      details.ticket,
+      options.renewTicket ? { renew: options.renewTicket } : {},
+    );
   }
 
   /** Creates or reopens `NAME.part` at full length and records its state. */
@@ -389,22 +328,8 @@ class Transfer implements AsyncDisposable {
     pool: ConnectionPool,
     options: DownloadOptions,
   ): Promise<Transfer> {
-    let file: Deno.FsFile;
-    try {
-      // Never `truncate` at open: that would act before the handle is checked.
-      file = openNoFollow(partPath, { read: true, write: true, create: true });
-    } catch (cause) {
-      if (cause instanceof PeerError) throw cause;
-      throw new DiskError(cause);
-    }
-    try {
-      if (fresh) file.truncateSync(0);
-      file.truncateSync(details.size);
-    } catch (cause) {
-      file.close();
-      throw new DiskError(cause);
-    }
-    const transfer = new Transfer(partPath, file, details, scheduler, pool, options);
+    const part = PartFile.open(partPath, details.size, { fresh });
+    const transfer = new Transfer(part, details, scheduler, pool, options);
     if (transfer.#resumable) await transfer.#saver.flush();
     if (options.swarm) {
       transfer.#served = {
@@ -414,11 +339,7 @@ class Transfer implements AsyncDisposable {
         size: details.size,
         chunkSize: details.chunkSize,
         have: scheduler.doneMap,
-        readAt: (buffer, position) => {
-          // Seek and read in one synchronous step: sources write through the same handle.
-          file.seekSync(position, Deno.SeekMode.Start);
-          return file.readSync(buffer);
-        },
+        readAt: (buffer, position) => part.readAt(buffer, position),
       };
       options.swarm.add(transfer.#served);
     }
@@ -454,7 +375,7 @@ class Transfer implements AsyncDisposable {
         fetchChunks(source, picker, {
           details,
           pool: this.#pool,
-          ticket: () => this.#currentTicket(),
+          ticket: () => this.#ticket.current(),
           ...(options.downloaderKey ? { downloaderKey: options.downloaderKey } : {}),
           ...(options.pipelineDepth ? { pipelineDepth: options.pipelineDepth } : {}),
           stallMs: options.sourceStallMs ?? 8_000,
@@ -467,7 +388,7 @@ class Transfer implements AsyncDisposable {
           return false;
         }
         const range = chunkRange(chunk.index, details);
-        writeAt(this.#file, chunk.bytes, range.offset);
+        this.#part.writeAt(chunk.bytes, range.offset);
         scheduler.complete(chunk.index, source);
         options.swarm?.credit(source, range.length);
         this.#doneBytes += range.length;
@@ -504,33 +425,19 @@ class Transfer implements AsyncDisposable {
       this.#details.chunkHashes[0] === this.#details.sha256;
     const digest = oneChunk ? this.#details.sha256 : await this.#hasher.finish();
     if (digest !== this.#details.sha256) {
-      await removePart(this.#partPath);
+      await removePart(this.#part.path);
       throw new PeerError(
         "VERIFY_FAILED",
         `Cannot verify ${this.#details.name}: whole-file SHA-256 ${digest} does not match ${this.#details.sha256}`,
       );
     }
-    try {
-      await this.#file.syncData(); // may take a while: async, so other downloads go on meanwhile
-    } catch (cause) {
-      throw new DiskError(cause);
-    }
+    await this.#part.sync();
     // The folders, the target and the .part are checked again: nothing swapped in meanwhile.
     prepareFolders(this.#options.outDir, this.#details.name);
     refuseNonFile(path, this.#details.name);
-    if (!isStillAt(this.#file, this.#partPath)) {
-      throw new PeerError(
-        "PATH_ESCAPE",
-        `Cannot save ${this.#details.name}: ${this.#partPath} was replaced during the download`,
-      );
-    }
-    try {
-      Deno.renameSync(this.#partPath, path);
-    } catch (cause) {
-      throw new DiskError(cause);
-    }
+    this.#part.moveTo(path, this.#details.name);
     this.#completed = true;
-    await Deno.remove(statePath(this.#partPath)).catch(() => {});
+    await Deno.remove(statePath(this.#part.path)).catch(() => {});
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -538,59 +445,10 @@ class Transfer implements AsyncDisposable {
     this.#hasher[Symbol.dispose]();
     // Keep verified chunks for a resume.
     if (!this.#completed && this.#resumable) await this.#saver.flush();
-    this.#file.close();
+    this.#part[Symbol.dispose]();
   }
-}
-
-/** A ticket that expires within this long is renewed before it is shown to a new source. */
-const TICKET_RENEW_MARGIN_MS = 60_000;
-
-/**
- * Writes a verified chunk at its offset. Synchronous on purpose: a 1 MiB write into the page cache
- * takes ≈ 65 µs this way against ≈ 200 µs through the async op and its thread hop (measured here),
- * and the downloader is CPU-bound.
- */
-function writeAt(file: Deno.FsFile, bytes: Uint8Array, offset: number): void {
-  try {
-    file.seekSync(offset, Deno.SeekMode.Start);
-    let done = 0;
-    while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
-  } catch (cause) {
-    throw new DiskError(cause);
-  }
-}
-
-/** Writing the `.part` file failed: no other source can help, so the download stops. */
-class DiskError extends Error {
-  constructor(cause: unknown) {
-    super(`Cannot write: ${cause instanceof Error ? cause.message : cause}`, { cause });
-    this.name = "DiskError"; // what `source_pool.ts` recognizes as fatal
-  }
-}
-
-function encodeVerified(scheduler: ChunkScheduler): string {
-  const bits = new Uint8Array(Math.ceil(scheduler.total / 8));
-  for (let i = 0; i < scheduler.total; i++) {
-    if (scheduler.isDone(i)) bits[i >> 3]! |= 1 << (i & 7);
-  }
-  return bits.toBase64();
 }
 
 function bytesOfChunks(details: FileDetails, indexes: number[]): number {
   return indexes.reduce((sum, i) => sum + chunkRange(i, details).length, 0);
-}
-
-function isDiskFull(error: unknown): boolean {
-  return (error as { code?: string })?.code === "ENOSPC" ||
-    (error instanceof Error && /no space left/i.test(error.message));
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

@@ -227,6 +227,25 @@ function describeFsError(error: unknown, name: string, path: string): unknown {
   });
 }
 
+/**
+ * Whether anything is at `path`: a file, a folder or a link (never followed, so a dangling link
+ * counts too).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { entryExists } from "./download_folder.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.symlink(`${dir}/nowhere`, `${dir}/link`);
+ * assert.ok(entryExists(`${dir}/link`));
+ * assert.ok(!entryExists(`${dir}/nowhere`));
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export function entryExists(path: string): boolean {
+  return lstatOrNull(path) !== null;
+}
+
 function lstatOrNull(path: string): Deno.FileInfo | null {
   try {
     return Deno.lstatSync(path);

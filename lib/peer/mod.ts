@@ -33,3 +33,7 @@ export * from "./upload_slots.ts";
 export * from "./source_fetcher.ts";
 export * from "./source_pool.ts";
 export * from "./clock.ts";
+export * from "./part_file.ts";
+export * from "./ticket_renewal.ts";
+export * from "./share_reader.ts";
+export * from "./have_replies.ts";

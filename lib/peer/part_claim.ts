@@ -20,7 +20,7 @@
  */
 import { basename } from "node:path";
 import type { FileDetails } from "../protocol/mod.ts";
-import { writeNewFile } from "./download_folder.ts";
+import { entryExists, writeNewFile } from "./download_folder.ts";
 import { PeerError } from "./errors.ts";
 import { encodeBitmap, type PartState, readPartState, statePath } from "./part_state.ts";
 
@@ -36,7 +36,7 @@ import { encodeBitmap, type PartState, readPartState, statePath } from "./part_s
  * ```
  */
 export async function claimPart(partPath: string, details: FileDetails): Promise<void> {
-  if (exists(partPath)) {
+  if (entryExists(partPath)) {
     if (readPartState(partPath) === undefined) throw foreign(partPath, details.name);
     return;
   }
@@ -80,14 +80,4 @@ function foreign(partPath: string, name: string): PeerError {
       basename(statePath(partPath))
     } beside it; another program, a browser perhaps, may be writing it), and it is left untouched`,
   );
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }

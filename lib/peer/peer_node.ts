@@ -14,6 +14,7 @@ import {
   RemoteError,
   type ServerTls,
 } from "../protocol/mod.ts";
+import { type Backoff, backoffMs, sleep } from "../common/mod.ts";
 import { PeerError } from "./errors.ts";
 import { isPartialDownload } from "./part_state.ts";
 import { type PeerServer, startPeerServer } from "./peer_server.ts";
@@ -321,9 +322,12 @@ export class PeerNode implements AsyncDisposable {
 
   async #heartbeatLoop(): Promise<void> {
     const signal = this.#stop.signal;
-    let backoffMs = 500;
+    // The retry rule in use and how many retries under it failed so far.
+    let retry = { rule: RECONNECT, attempt: 0 };
     while (!signal.aborted) {
-      const waitMs = this.connected ? this.#session!.heartbeatMs : backoffMs;
+      const waitMs = this.connected
+        ? this.#session!.heartbeatMs
+        : backoffMs(retry.rule, retry.attempt, NO_JITTER);
       await sleep(waitMs, signal);
       if (signal.aborted) break;
       const wasConnected = this.connected;
@@ -331,7 +335,7 @@ export class PeerNode implements AsyncDisposable {
         if (!this.connected) {
           await this.#connect();
           this.#log("reconnected to the tracker");
-          backoffMs = 500;
+          retry = { rule: RECONNECT, attempt: 0 };
           continue;
         }
         const session = this.#session!;
@@ -372,9 +376,9 @@ export class PeerNode implements AsyncDisposable {
             // Another tracker of the cluster may answer: move on to it without waiting long
             // (a failed connect has tried them all, and backs off as usual).
             this.#trackerIndex = (this.#trackerIndex + 1) % trackers.length;
-            backoffMs = 100;
+            retry = { rule: FAILOVER, attempt: 0 };
           } else {
-            backoffMs = Math.min(backoffMs * 2, 30_000);
+            retry.attempt++;
           }
         }
         this.#client?.close();
@@ -410,15 +414,10 @@ export class PeerNode implements AsyncDisposable {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = Number.isFinite(ms) ? setTimeout(done, ms) : undefined;
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
+/** Reconnecting to the tracker: 500 ms, doubling up to 30 s, without jitter. */
+const RECONNECT: Backoff = { firstMs: 500, maxMs: 30_000 };
+
+/** After moving on to another tracker of the cluster: 100 ms, doubling the same way. */
+const FAILOVER: Backoff = { firstMs: 100, maxMs: 30_000 };
+
+const NO_JITTER = () => 1;

@@ -5,10 +5,10 @@
  * most `MAX_UNTICKETED_CONNECTIONS` such connections (`MAX_UNTICKETED_PER_ADDRESS` from one
  * address) get that long; the others are still served `hello` and `ping`, so a flood never makes
  * this peer look gone, but have `OVERFLOW_TICKET_WINDOW_MS` to show a ticket. Connections with a
- * ticket count per member (`MAX_PEER_CONNECTIONS_PER_MEMBER`). Only files in the
- * share index are served, by their relative name; before each read the path is resolved again and
- * must still lie inside the shared folder and match the indexed size and mtime, so a swapped
- * symlink or a file changed since indexing is refused rather than served.
+ * ticket count per member (`MAX_PEER_CONNECTIONS_PER_MEMBER`), and a `read` waits for one of the
+ * upload slots (`upload_slots.ts`). This module dispatches each request and sends the bytes; what
+ * a `read` is served from, and the checks that refuse a changed file with `STALE`, are
+ * `share_reader.ts`; the answers to `have` and super-seeding are `have_replies.ts`.
  *
  * @module
  */
@@ -17,11 +17,8 @@ import {
   Channel,
   type ConnectionLimits,
   type Duplex,
-  encodeHaveMap,
   HANDSHAKE_TIMEOUT_MS,
-  HAVE_WAIT_MS,
   listen,
-  type OutgoingMessage,
   OVERFLOW_TICKET_WINDOW_MS,
   parsePeerRequest,
   PEER_IDLE_TIMEOUT_MS,
@@ -33,37 +30,12 @@ import {
   TICKET_WINDOW_MS,
   TicketError,
 } from "../protocol/mod.ts";
+import { Refusal } from "./_refusal.ts";
+import { HaveReplies, SeedLedger } from "./have_replies.ts";
 import type { RateLimiter } from "./rate_limiter.ts";
-import { ConnectionTickets, MemberCap, UnticketedCap, versionOf } from "./read_grants.ts";
-import type { IndexedFile } from "./share_index.ts";
-import { isInside } from "./share_index.ts";
+import { ConnectionTickets, MemberCap, UnticketedCap } from "./read_grants.ts";
+import { ShareReader, type ShareView } from "./share_reader.ts";
 import { UploadSlots } from "./upload_slots.ts";
-import {
-  rangeVerified,
-  seedHave,
-  SeedLedger,
-  SeedView,
-  type SwarmFile,
-  type SwarmFiles,
-} from "./swarm_files.ts";
-
-/** What a peer server needs to know about its share. */
-export interface ShareView {
-  /** This peer's user name, told in `hello`. */
-  readonly user: string;
-  /** Real path of the shared folder. */
-  readonly root: string;
-  /** The indexed file of that name, if announced. */
-  lookup(name: string): IndexedFile | undefined;
-  /** Called when a file no longer matches its index entry. */
-  onStale?(name: string): void;
-  /** The tracker's ticket key, pinned at login; until there is one, no ticket is accepted. */
-  trackerKey?(): CryptoKey | undefined;
-  /** A file this peer is downloading (or just downloaded) and serves from what it has verified. */
-  partial?(name: string): SwarmFile | undefined;
-  /** Where those files live, to wait for more of their chunks (`have` with `wait`). */
-  readonly swarm?: SwarmFiles;
-}
 
 /** Options for {@link servePeerConnection}. */
 export interface PeerConnectionOptions {
@@ -92,12 +64,6 @@ export interface PeerConnectionOptions {
 }
 
 const SEND_BYTES = 1024 * 1024;
-
-class Refusal extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
 
 /**
  * Serves one connection from another peer until it closes.
@@ -137,9 +103,8 @@ export async function servePeerConnection(
   channel.closeAfter(options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS);
   if (options.signal) channel.closeOnAbort(options.signal);
   let reader = ""; // the account the last valid ticket was issued to
-  using open = new OpenFile();
-  const sentHere = new Map<string, SeedView>(); // per version: what super-seeding told this one
-  const told = new Map<string, number>(); // per version: chunks the last `have` reply counted
+  using shared = new ShareReader(share); // the read path (see share_reader.ts)
+  const haves = new HaveReplies(share, tickets, options.ledger); // see have_replies.ts
   let sendBuffer: Uint8Array | undefined; // made on the first read: idle connections hold none
   try {
     // The one request loop and error rule of every server (lib/protocol/serve_loop.ts).
@@ -187,12 +152,7 @@ export async function servePeerConnection(
           }
           return { type: "ok" };
         }
-        if (request.type === "have") {
-          if (request.wait) await waitForMore(share, request, told, options.signal);
-          const reply = answerHave(share, request, tickets, sentHere, options.ledger);
-          told.set(request.id, countHave(share, request));
-          return reply;
-        }
+        if (request.type === "have") return await haves.answer(request, options.signal);
         if (request.type === "hello") return null; // answered by the loop
         if (!tickets.any) {
           throw new Refusal(
@@ -200,7 +160,7 @@ export async function servePeerConnection(
             `Cannot read ${request.name}: show a ticket from the tracker's details first`,
           );
         }
-        const source = open.get(share, request, tickets);
+        const source = shared.source(request, tickets);
         if (options.slots && !options.slots.admit(reader)) {
           throw new Refusal(
             "BUSY",
@@ -210,7 +170,7 @@ export async function servePeerConnection(
         channel.closeAfter(null); // a long send is not idleness (SEND_STALL_MS guards it)
         const admitted = options.slots !== undefined;
         try {
-          noteSent(source, request, sentHere, options.ledger);
+          haves.noteSent(source, request);
           streaming(); // from here an error leaves the stream out of step: the loop hangs up
           await channel.send({ type: "data", offset: request.offset, length: request.length });
           sendBuffer ??= new Uint8Array(SEND_BYTES);
@@ -231,238 +191,7 @@ export async function servePeerConnection(
   }
 }
 
-/**
- * The file a connection last read, kept open between requests: a downloader asks for one chunk
- * after another of the same file. The path is resolved and checked when the file is opened; each
- * further request only re-checks size and mtime on the open handle. These are synchronous calls
- * on purpose: they take microseconds, while the async versions wait for Deno's blocking-task
- * pool, measured here at 2–6 ms per request and up to 90 ms for the first one.
- */
-class OpenFile implements Disposable {
-  #entry: IndexedFile | undefined;
-  #file: Deno.FsFile | undefined;
-
-  get(
-    share: ShareView,
-    request: { name: string; sha256: string; offset: number; length: number },
-    tickets: ConnectionTickets,
-  ): ReadSource {
-    const partial = share.partial?.(request.name);
-    const indexed = share.lookup(request.name);
-    if (partial && partial.sha256 === request.sha256 && indexed?.sha256 !== request.sha256) {
-      if (!tickets.allows(partial.id)) {
-        throw new Refusal(
-          "FORBIDDEN",
-          `Cannot read ${request.name}: no ticket for this version was shown on this connection`,
-        );
-      }
-      if (!rangeVerified(partial, request.offset, request.length)) {
-        throw new Refusal(
-          "NOT_FOUND",
-          `Cannot read ${request.name}: this peer has not verified that range yet`,
-        );
-      }
-      return {
-        id: partial.id,
-        chunkSize: partial.chunkSize,
-        size: partial.size,
-        readAt: partial.readAt,
-      };
-    }
-    const file = this.#indexed(share, request, tickets);
-    const entry = this.#entry!;
-    return {
-      id: versionOf(entry),
-      chunkSize: entry.chunkSize,
-      size: entry.size,
-      readAt: (buffer, position) => {
-        file.seekSync(position, Deno.SeekMode.Start);
-        return file.readSync(buffer);
-      },
-    };
-  }
-
-  #indexed(
-    share: ShareView,
-    request: { name: string; sha256: string; offset: number; length: number },
-    tickets: ConnectionTickets,
-  ): Deno.FsFile {
-    const entry = checkRequest(share, request);
-    if (!tickets.allows(versionOf(entry))) {
-      throw new Refusal(
-        "FORBIDDEN",
-        `Cannot read ${request.name}: no ticket for this version was shown on this connection`,
-      );
-    }
-    if (this.#file && this.#entry === entry) {
-      checkUnchanged(share, entry, this.#file);
-      return this.#file;
-    }
-    this[Symbol.dispose]();
-    this.#file = openForRead(share, entry);
-    this.#entry = entry;
-    return this.#file;
-  }
-
-  [Symbol.dispose](): void {
-    this.#file?.close();
-    this.#file = undefined;
-    this.#entry = undefined;
-  }
-}
-
-function checkRequest(
-  share: ShareView,
-  request: { name: string; sha256: string; offset: number; length: number },
-): IndexedFile {
-  const entry = share.lookup(request.name);
-  if (!entry) throw new Refusal("GONE", `Cannot read ${request.name}: not shared here`);
-  if (entry.sha256 !== request.sha256) {
-    throw new Refusal("STALE", `Cannot read ${request.name}: this peer shares another version`);
-  }
-  if (request.offset + request.length > entry.size) {
-    throw new Refusal(
-      "INVALID",
-      `Cannot read ${request.name}: range ends past ${entry.size} bytes`,
-    );
-  }
-  return entry;
-}
-
-function checkUnchanged(
-  share: ShareView,
-  entry: IndexedFile,
-  file: Deno.FsFile,
-): void {
-  const stat = file.statSync();
-  if (stat.size !== entry.size || (stat.mtime?.getTime() ?? 0) !== entry.mtimeMs) {
-    share.onStale?.(entry.name);
-    throw new Refusal("STALE", `Cannot read ${entry.name}: it changed since it was indexed`);
-  }
-}
-
-function openForRead(
-  share: ShareView,
-  entry: IndexedFile,
-): Deno.FsFile {
-  let real: string;
-  try {
-    real = Deno.realPathSync(entry.path);
-  } catch {
-    share.onStale?.(entry.name);
-    throw new Refusal("STALE", `Cannot read ${entry.name}: the file is gone`);
-  }
-  if (!isInside(share.root, real)) {
-    throw new Refusal("FORBIDDEN", `Cannot read ${entry.name}: it resolves outside the share`);
-  }
-  const file = Deno.openSync(real, { read: true });
-  try {
-    checkUnchanged(share, entry, file);
-  } catch (error) {
-    file.close();
-    throw error;
-  }
-  return file;
-}
-
-/** What a `read` is served from: an indexed file or one being downloaded. */
-interface ReadSource {
-  id: string;
-  chunkSize: number;
-  size: number;
-  readAt(buffer: Uint8Array, position: number): number | null;
-}
-
-/** Answers `have`: the verified chunks of a partial file, or a complete file's super-seeding map. */
-function answerHave(
-  share: ShareView,
-  request: { name: string; id: string },
-  tickets: ConnectionTickets,
-  sentHere: Map<string, SeedView>,
-  ledger: SeedLedger | undefined,
-): OutgoingMessage {
-  if (!tickets.allows(request.id)) {
-    throw new Refusal(
-      "FORBIDDEN",
-      `Cannot tell chunks of ${request.name}: no ticket for this version was shown on this connection`,
-    );
-  }
-  const partial = share.partial?.(request.name);
-  const entry = share.lookup(request.name);
-  if (entry && versionOf(entry) === request.id) {
-    const chunks = entry.chunkHashes.length;
-    if (!ledger) {
-      return {
-        type: "have",
-        id: request.id,
-        bits: encodeHaveMap(new Uint8Array(chunks).fill(1)),
-        complete: true,
-      };
-    }
-    const { have, complete } = seedHave(ledger, request.id, viewOf(sentHere, request.id, chunks));
-    return { type: "have", id: request.id, bits: encodeHaveMap(have), complete };
-  }
-  if (partial && partial.id === request.id) {
-    const complete = partial.have.every((b) => b === 1);
-    return { type: "have", id: request.id, bits: encodeHaveMap(partial.have), complete };
-  }
-  throw new Refusal("GONE", `Cannot tell chunks of ${request.name}: not shared here`);
-}
-
-/** The super-seeding view of version `id` on one connection (the last 16 versions kept). */
-function viewOf(views: Map<string, SeedView>, id: string, chunks: number): SeedView {
-  let view = views.get(id);
-  if (!view || view.sentHere.length !== chunks) {
-    if (views.size >= 16) views.delete(views.keys().next().value!);
-    views.set(id, view = new SeedView(chunks));
-  }
-  return view;
-}
-
-/** Chunks of a partial file verified so far (-1 for any other file). */
-function countHave(share: ShareView, request: { name: string; id: string }): number {
-  const partial = share.partial?.(request.name);
-  if (!partial || partial.id !== request.id) return -1;
-  let count = 0;
-  for (const b of partial.have) count += b;
-  return count;
-}
-
-/** Holds a `have` with `wait` until a partial file has more than last told, or `HAVE_WAIT_MS`. */
-async function waitForMore(
-  share: ShareView,
-  request: { name: string; id: string },
-  told: Map<string, number>,
-  signal: AbortSignal | undefined,
-): Promise<void> {
-  const before = told.get(request.id);
-  const files = share.swarm;
-  if (before === undefined || !files) return;
-  const deadline = Date.now() + HAVE_WAIT_MS;
-  while (countHave(share, request) === before && countHave(share, request) >= 0) {
-    const left = deadline - Date.now();
-    if (left <= 0 || signal?.aborted) return;
-    await files.waitForMore(request.name, left, signal);
-  }
-}
-
-/** Records the chunks a `read` sends, on this connection and in the seeding ledger. */
-function noteSent(
-  source: ReadSource,
-  range: { offset: number; length: number },
-  sentHere: Map<string, SeedView>,
-  ledger: SeedLedger | undefined,
-): void {
-  if (range.length === 0) return;
-  const chunks = Math.max(1, Math.ceil(source.size / source.chunkSize));
-  const view = viewOf(sentHere, source.id, chunks);
-  const first = Math.floor(range.offset / source.chunkSize);
-  const last = Math.floor((range.offset + range.length - 1) / source.chunkSize);
-  for (let i = first; i <= last && i < chunks; i++) {
-    if (view.sent(i)) ledger?.sent(source.id, chunks, i);
-  }
-}
-
+/** Sends `range` of a read source as raw bytes, paced by the limiter, guarded by SEND_STALL_MS. */
 async function sendRange(
   channel: Channel,
   readAt: (buffer: Uint8Array, position: number) => number | null,

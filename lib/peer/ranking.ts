@@ -1,11 +1,16 @@
 /**
- * Choosing sources: a pure function of what the tracker and a ping told us.
+ * Choosing sources: a pure function of what the tracker and a ping told us. The tracker's holder
+ * becomes a {@link Candidate} here alone ({@link candidateOf}), whether it came with `details` or
+ * was found later; {@link rankHolders} pings the online holders of a file (through the function it
+ * is given) and ranks them.
  *
  * score = max(rttMs, 0.05) × 0.75^downloads × 1.25^failures — lowest first. A fast peer with a
  * record of good uploads ranks first; each reported failure makes a peer look 25 % slower.
  *
  * @module
  */
+import type { FileDetails, HolderInfo } from "../protocol/mod.ts";
+import { PeerError } from "./errors.ts";
 
 /** A possible source for a download. */
 export interface Candidate {
@@ -25,6 +30,37 @@ export interface Candidate {
   failures: number;
   /** A download in progress that serves what it has (a partial holder). */
   partial?: boolean;
+}
+
+/**
+ * The candidate for a holder the tracker told of, with the round trip its ping took (null: it did
+ * not answer, or it was not pinged).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { candidateOf } from "./ranking.ts";
+ * const holder = {
+ *   user: "bob", host: "127.0.0.1", port: 4000, lastSeen: 0, online: true, downloads: 2,
+ *   failures: 0, complete: false,
+ * };
+ * assert.deepEqual(candidateOf(holder, 1.5), {
+ *   user: "bob", host: "127.0.0.1", port: 4000, rttMs: 1.5, downloads: 2, failures: 0,
+ *   partial: true,
+ * });
+ * ```
+ */
+export function candidateOf(holder: HolderInfo, rttMs: number | null): Candidate {
+  return {
+    user: holder.user,
+    host: holder.host,
+    port: holder.port,
+    ...(holder.tls ? { tls: true } : {}),
+    rttMs,
+    downloads: holder.downloads,
+    failures: holder.failures,
+    ...(holder.complete === false ? { partial: true } : {}),
+  };
 }
 
 /** A candidate with its score. */
@@ -70,6 +106,59 @@ export function rankSources(candidates: readonly Candidate[]): RankedCandidate[]
     .filter((c): c is Candidate & { rttMs: number } => c.rttMs !== null)
     .map((c) => ({ ...c, score: sourceScore(c) }))
     .sort((a, b) => a.score - b.score || a.user.localeCompare(b.user));
+}
+
+/** Options of {@link rankHolders}. */
+export interface RankHoldersOptions {
+  /** The round trip to `holder` in ms, or null when it does not answer. */
+  ping(holder: HolderInfo): Promise<number | null>;
+  /** This peer's user, never a source. */
+  self?: string;
+  /** Called with the ranking and the holders that did not answer. */
+  onRanked?: (ranked: RankedCandidate[], unreachable: Candidate[]) => void;
+}
+
+/**
+ * Pings every online holder of `details` but this peer (all at once) and ranks those that answer.
+ * Throws a `NO_SOURCE` {@link PeerError} when no other holder is online or none answers.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rankHolders } from "./ranking.ts";
+ * const holder = { host: "h", port: 1, lastSeen: 0, online: true, downloads: 0, failures: 0 };
+ * const details = {
+ *   name: "a.bin",
+ *   peers: [{ ...holder, user: "far" }, { ...holder, user: "near" }, { ...holder, user: "me" }],
+ * };
+ * const ranked = await rankHolders(details, {
+ *   self: "me",
+ *   ping: (h) => Promise.resolve(h.user === "near" ? 1 : 9),
+ * });
+ * assert.deepEqual(ranked.map((c) => c.user), ["near", "far"]);
+ * ```
+ */
+export async function rankHolders(
+  details: Pick<FileDetails, "name" | "peers">,
+  options: RankHoldersOptions,
+): Promise<RankedCandidate[]> {
+  const holders = details.peers.filter((p) => p.online && p.user !== options.self);
+  if (holders.length === 0) {
+    throw new PeerError(
+      "NO_SOURCE",
+      `Cannot download ${details.name}: no other peer that has it is online`,
+    );
+  }
+  const pinged = await Promise.all(holders.map(async (p) => candidateOf(p, await options.ping(p))));
+  const ranked = rankSources(pinged);
+  options.onRanked?.(ranked, pinged.filter((c) => c.rttMs === null));
+  if (ranked.length === 0) {
+    throw new PeerError(
+      "NO_SOURCE",
+      `Cannot download ${details.name}: no peer that has it answered a ping`,
+    );
+  }
+  return ranked;
 }
 
 /** What a source has actually delivered during a download. */

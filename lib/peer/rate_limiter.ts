@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { sleep } from "../common/mod.ts";
 
 /** How a typed rate (`20MB/s`) is read: the one rule, in `lib/common/units.ts`. */
 export { parseRate } from "../common/units.ts";
@@ -61,7 +62,7 @@ export class RateLimiter {
     const turn = this.#queue.then(async () => {
       for (let wait = this.delayFor(bytes); wait > 0; wait = this.delayFor(bytes)) {
         signal?.throwIfAborted();
-        await new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
+        await sleep(Math.ceil(wait));
       }
       this.consume(bytes);
     });

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 import {
   GroupCap,
   manifestId,
@@ -35,7 +36,8 @@ import type { IndexedFile } from "./share_index.ts";
 export class ConnectionTickets {
   /** The random challenge this connection's proofs must sign. */
   readonly challenge: string = newChallenge();
-  readonly #versions = new Set<string>();
+  /** Versions opened here; past the cap, the one opened longest ago is closed. */
+  readonly #versions = new BoundedMap<string, true>(MAX_TICKETS_PER_CONNECTION);
 
   /** Whether any valid ticket was shown. */
   get any(): boolean {
@@ -58,11 +60,7 @@ export class ConnectionTickets {
       proof,
       now,
     });
-    this.#versions.delete(payload.version);
-    this.#versions.add(payload.version);
-    while (this.#versions.size > MAX_TICKETS_PER_CONNECTION) {
-      this.#versions.delete(this.#versions.values().next().value!);
-    }
+    this.#versions.set(payload.version, true);
     return payload;
   }
 

@@ -37,10 +37,13 @@ import {
   ProtocolError,
   RemoteError,
 } from "../protocol/mod.ts";
+import { type Backoff, backoffMs } from "../common/mod.ts";
 import type { ChunkScheduler } from "./chunk_scheduler.ts";
 import type { Clock } from "./clock.ts";
 import { PeerError } from "./errors.ts";
+import { PartFileError } from "./part_file.ts";
 import {
+  candidateOf,
   freshStats,
   liveScore,
   observeChunk,
@@ -70,6 +73,14 @@ export const SOURCE_RETRY_MS = 2_000;
 
 /** ... up to this long. */
 export const SOURCE_RETRY_MAX_MS = 30_000;
+
+/**
+ * The retry rule: {@link SOURCE_RETRY_MS} after the first drop, doubling up to
+ * {@link SOURCE_RETRY_MAX_MS}, without jitter (the wait depends on the drops alone, so the swarm
+ * simulator replays it exactly).
+ */
+const SOURCE_RETRY: Backoff = { firstMs: SOURCE_RETRY_MS, maxMs: SOURCE_RETRY_MAX_MS };
+const NO_JITTER = () => 1;
 
 /** No chunk for this long, and nobody connected has the rest: the download is stalled. */
 export const STALL_NOTICE_MS = 3_000;
@@ -262,17 +273,8 @@ export class SourcePool {
 
   #found(p: HolderInfo): void {
     if (!p.online || p.user === this.#o.self) return;
-    const candidate: RankedCandidate = {
-      user: p.user,
-      host: p.host,
-      port: p.port,
-      ...(p.tls ? { tls: true } : {}),
-      rttMs: null,
-      downloads: p.downloads,
-      failures: p.failures,
-      ...(p.complete === false ? { partial: true } : {}),
-      score: Number.MAX_SAFE_INTEGER,
-    };
+    // Not pinged: it ranks after the holders that were.
+    const candidate: RankedCandidate = { ...candidateOf(p, null), score: Number.MAX_SAFE_INTEGER };
     const known = this.#sources.get(p.user);
     if (!known) {
       this.#add(candidate);
@@ -449,8 +451,7 @@ export class SourcePool {
     }
     s.phase = "spare";
     s.drops++;
-    s.retryAt = this.#clock.now() +
-      Math.min(SOURCE_RETRY_MAX_MS, SOURCE_RETRY_MS * 2 ** (s.drops - 1));
+    s.retryAt = this.#clock.now() + backoffMs(SOURCE_RETRY, s.drops - 1, NO_JITTER);
     if (s.candidate.partial && reason === "closed") {
       // Another downloader that finished or stopped: no fault of its own.
       this.#o.onEvent?.(`source ${user} left (a download that ended)`);
@@ -541,5 +542,5 @@ export function failureReasonOf(error: unknown): FailureReason {
 
 /** Errors that no other source can help with: they end the download. */
 function isFatal(error: unknown): boolean {
-  return error instanceof Error && error.name === "DiskError";
+  return error instanceof PartFileError;
 }

@@ -27,6 +27,22 @@ export const PROGRESS_INTERVAL_MS = 2_000;
 /** ... and at least this often, so it stays listed (the tracker drops it after 15 s of silence). */
 export const PROGRESS_KEEPALIVE_MS = 5_000;
 
+/** The version of a finished download that goes on being served (`serveFinished`). */
+export interface FinishedVersion {
+  /** Name as shared. */
+  name: string;
+  /** Version (manifest id). */
+  id: string;
+  /** Whole-file SHA-256. */
+  sha256: string;
+  /** Size in bytes. */
+  size: number;
+  /** Chunk size. */
+  chunkSize: number;
+  /** Number of chunks. */
+  chunks: number;
+}
+
 /**
  * What serves a download's verified chunks meanwhile: a `get`'s {@link SwarmSeat}, or a serving
  * peer (`serve`, `shell`) for what it downloads.
@@ -42,14 +58,7 @@ export interface SwarmHost {
   ): ProgressReporter;
   /** Serves a finished download until the host closes (a `get` with `--seed-for`). */
   serveFinished?(
-    version: {
-      name: string;
-      id: string;
-      sha256: string;
-      size: number;
-      chunkSize: number;
-      chunks: number;
-    },
+    version: FinishedVersion,
     path: string,
   ): void;
 }
@@ -175,14 +184,7 @@ export class SwarmSeat implements SwarmHost, AsyncDisposable {
    * is opened once, without following links.
    */
   serveFinished(
-    version: {
-      name: string;
-      id: string;
-      sha256: string;
-      size: number;
-      chunkSize: number;
-      chunks: number;
-    },
+    version: FinishedVersion,
     path: string,
   ): void {
     const file = openNoFollow(path, { read: true });

@@ -1,5 +1,13 @@
 import assert from "node:assert/strict";
-import { type Candidate, rankSources, sourceScore } from "../../lib/peer/mod.ts";
+import {
+  type Candidate,
+  candidateOf,
+  PeerError,
+  rankHolders,
+  rankSources,
+  sourceScore,
+} from "../../lib/peer/mod.ts";
+import type { HolderInfo } from "../../lib/protocol/mod.ts";
 
 const peer = (user: string, rttMs: number | null, downloads = 0, failures = 0): Candidate => ({
   user,
@@ -64,4 +72,85 @@ Deno.test("liveScore() prefers delivered throughput over the starting score, and
   assert.ok(liveScore(1000, clean) < liveScore(1, { ...clean, rate: 10e6 }));
   assert.ok(liveScore(1, { ...clean, stalls: 1 }) > liveScore(1, clean));
   assert.ok(liveScore(1, { ...clean, corrupt: 1 }) > liveScore(1, { ...clean, stalls: 1 }));
+});
+
+Deno.test("rankHolders() pings the online holders but this peer and ranks those that answer", async () => {
+  const holder = (user: string, online = true): HolderInfo => ({
+    user,
+    host: "127.0.0.1",
+    port: 1,
+    lastSeen: 0,
+    online,
+    downloads: 0,
+    failures: 0,
+  });
+  const pinged: string[] = [];
+  const unreachable: string[] = [];
+  const ranked = await rankHolders({
+    name: "a.bin",
+    peers: [holder("slow"), holder("me"), holder("off", false), holder("fast"), holder("mute")],
+  }, {
+    self: "me",
+    ping: (p) => {
+      pinged.push(p.user);
+      return Promise.resolve(({ slow: 9, fast: 1 } as Record<string, number>)[p.user] ?? null);
+    },
+    onRanked: (_, missing) => unreachable.push(...missing.map((c) => c.user)),
+  });
+  assert.deepEqual(ranked.map((c) => c.user), ["fast", "slow"]);
+  assert.deepEqual(pinged.sort(), ["fast", "mute", "slow"]);
+  assert.deepEqual(unreachable, ["mute"]);
+});
+
+Deno.test("rankHolders() throws NO_SOURCE when no other holder is online or none answers", async () => {
+  const holder: HolderInfo = {
+    user: "bob",
+    host: "127.0.0.1",
+    port: 1,
+    lastSeen: 0,
+    online: true,
+    downloads: 0,
+    failures: 0,
+  };
+  const noSource = (e: unknown) => e instanceof PeerError && e.code === "NO_SOURCE";
+  await assert.rejects(
+    rankHolders({ name: "a", peers: [{ ...holder, online: false }] }, {
+      ping: () => Promise.resolve(1),
+    }),
+    noSource,
+  );
+  await assert.rejects(
+    rankHolders({ name: "a", peers: [holder] }, { ping: () => Promise.resolve(null) }),
+    noSource,
+  );
+});
+
+Deno.test("candidateOf() marks a partial holder and keeps its TLS flag", () => {
+  const holder: HolderInfo = {
+    user: "bob",
+    host: "h",
+    port: 2,
+    lastSeen: 0,
+    online: true,
+    downloads: 1,
+    failures: 2,
+  };
+  assert.deepEqual(candidateOf({ ...holder, tls: true, complete: false }, 3), {
+    user: "bob",
+    host: "h",
+    port: 2,
+    tls: true,
+    rttMs: 3,
+    downloads: 1,
+    failures: 2,
+    partial: true,
+  });
+  assert.deepEqual(candidateOf({ ...holder, complete: true }, null), {
+    user: "bob",
+    host: "h",
+    port: 2,
+    rttMs: null,
+    downloads: 1,
+    failures: 2,
+  });
 });

@@ -34,13 +34,8 @@ import {
   type SourceLink,
 } from "../../lib/peer/source_fetcher.ts";
 import { SourcePool } from "../../lib/peer/source_pool.ts";
-import {
-  rangeVerified,
-  seedHave,
-  SeedLedger,
-  SeedView,
-  type SwarmFile,
-} from "../../lib/peer/swarm_files.ts";
+import { seedHave, SeedLedger, SeedView } from "../../lib/peer/have_replies.ts";
+import { rangeVerified, type SwarmFile } from "../../lib/peer/swarm_files.ts";
 import { UploadSlots } from "../../lib/peer/upload_slots.ts";
 import {
   type FileDetails,
