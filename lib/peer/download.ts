@@ -18,7 +18,12 @@
  *
  * @module
  */
-import type { FailureReason, FileDetails, HolderInfo } from "../protocol/mod.ts";
+import {
+  type FailureReason,
+  type FileDetails,
+  type HolderInfo,
+  PING_TIMEOUT_MS,
+} from "../protocol/mod.ts";
 import { chunkRange } from "./chunking.ts";
 import { ChunkScheduler } from "./chunk_scheduler.ts";
 import { systemClock } from "./clock.ts";
@@ -261,7 +266,7 @@ async function pingOnce(
   if (rttMs === undefined) {
     const tls = pool.tlsFor(p);
     rttMs = (await pingPeer(p.host, p.port, {
-      timeoutMs: options.pingTimeoutMs ?? 3_000,
+      timeoutMs: options.pingTimeoutMs ?? PING_TIMEOUT_MS,
       ...(tls ? { tls } : {}),
     })).rttMs;
     pool.pings.set(p.user, rttMs);

@@ -16,6 +16,7 @@ import {
   okReply,
   type PeerRequest,
   type PeerRequestOf,
+  PING_TIMEOUT_MS,
   pongReply,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -199,7 +200,7 @@ export async function pingPeer(
   port: number,
   options: { timeoutMs?: number; tls?: ClientTls } = {},
 ): Promise<PingResult> {
-  const signal = AbortSignal.timeout(options.timeoutMs ?? 3_000);
+  const signal = AbortSignal.timeout(options.timeoutMs ?? PING_TIMEOUT_MS);
   try {
     using peer = await PeerClient.connect(host, port, {
       signal,

@@ -12,6 +12,7 @@ import {
   type ClientTls,
   type Conn,
   connect,
+  DEFAULT_HEARTBEAT_MS,
   detailsReply,
   type FileDetails,
   type FileManifest,
@@ -32,6 +33,7 @@ import {
   type SessionInfo,
   sessionReply,
   sessionsReply,
+  TRACKER_CONNECT_TIMEOUT_MS,
   type TrackerRequest,
   type TrackerRequestOf,
 } from "../protocol/mod.ts";
@@ -204,7 +206,7 @@ export class TrackerClient implements AsyncDisposable {
     cluster: { pinKey: string; trackerIndex: number },
   ): Promise<TrackerClient> {
     const where = formatAddress(address.hostname, address.port);
-    const signal = AbortSignal.timeout(options.timeoutMs ?? 10_000);
+    const signal = AbortSignal.timeout(options.timeoutMs ?? TRACKER_CONNECT_TIMEOUT_MS);
     let conn: Conn;
     try {
       conn = await connect({
@@ -220,7 +222,10 @@ export class TrackerClient implements AsyncDisposable {
       );
     }
     const channel = new Channel(conn);
-    const timer = setTimeout(() => channel.close(), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => channel.close(),
+      options.timeoutMs ?? TRACKER_CONNECT_TIMEOUT_MS,
+    );
     try {
       const hello = await channel.request(
         {
@@ -236,7 +241,7 @@ export class TrackerClient implements AsyncDisposable {
       return new TrackerClient(
         channel,
         { address: where, ...cluster },
-        { heartbeatMs: hello.heartbeatMs ?? 10_000, worker: hello.worker },
+        { heartbeatMs: hello.heartbeatMs ?? DEFAULT_HEARTBEAT_MS, worker: hello.worker },
         conn.localAddr,
       );
     } catch (cause) {

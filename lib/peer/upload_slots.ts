@@ -15,9 +15,7 @@
  *
  * @module
  */
-
-/** Downloaders served at once by one peer. */
-export const MAX_UPLOAD_SLOTS = 4;
+import { MAX_UPLOAD_SLOTS } from "../protocol/mod.ts";
 
 /** A slot held this long is given up at the next read when others wait. */
 export const UPLOAD_ROTATE_MS = 5_000;

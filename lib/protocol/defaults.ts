@@ -33,5 +33,8 @@ export const DEFAULT_HEARTBEAT_MS = 10_000;
 /** How long a ping to a peer waits for its answer, in ms. */
 export const PING_TIMEOUT_MS = 3_000;
 
+/** How long a peer waits to connect to a tracker and hear its `hello`, in ms. */
+export const TRACKER_CONNECT_TIMEOUT_MS = 10_000;
+
 /** The folder, under the one a command was run from, where `get` saves by default. */
 export const DOWNLOADS_DIR = "downloads";

@@ -56,6 +56,7 @@
  * | {@link MAX_PARTIAL_HOLDERS_PER_VERSION} (tracker) | 500 | the oldest partial holders of the version are not listed |
  * | {@link PROGRESS_MIN_INTERVAL_MS} (tracker) | 1 s | a closer `progress` is accepted, not stored |
  * | {@link MAX_COUNTED_PER_PAIR} (tracker) | 4 per (downloader, source, kind) in {@link REPORT_WINDOW_MS} (a day) | the outcome is accepted, not counted |
+ * | {@link MAX_UPLOAD_SLOTS} (peer) | 4 downloaders sent to at once | `BUSY` reply to `read`; the downloader keeps its connection and asks again, served in rotation |
  * | {@link REMOVED_NAME_HOLD_MS} (tracker) | 7 days | `USER_EXISTS` reply to `register` with the removed name |
  *
  * A failed accept (for example `Too many open files`) never ends an accept loop: it pauses (5 ms,
@@ -283,3 +284,6 @@ export const REPORT_WINDOW_MS = 24 * 3600_000;
 
 /** A removed account's name cannot be registered again for this long. */
 export const REMOVED_NAME_HOLD_MS = 7 * 24 * 3600_000;
+
+/** Downloaders served at once by one peer. */
+export const MAX_UPLOAD_SLOTS = 4;
