@@ -22,7 +22,7 @@ import {
   writeFile,
 } from "./_harness.ts";
 
-const TICKET_TTL_MS = 5_000;
+const TICKET_TTL_MS = 2_000;
 
 Deno.test("ticket renewal: a download that outlives its read ticket renews it and finishes", async (t) => {
   await using tracker = await startTracker({ args: ["--ticket-ttl-ms", String(TICKET_TTL_MS)] });
