@@ -12,8 +12,8 @@
  *
  * Times are wall clock from spawning the `get` processes to their exit (process start, the
  * sandbox's second process, login and `details` included, the same for the lone run); "in get" is
- * the download's own time as `get --json` reports it. Writes its table between `<!-- swarm -->` markers in
- * `docs/benchmarks.md`.
+ * the download's own time as `get --json` reports it. Prints its tables; with `--write-docs` also
+ * writes them between `<!-- swarm -->` markers in `docs/benchmarks.md` (then formats that file).
  *
  * @module
  */
@@ -194,6 +194,10 @@ async function main(): Promise<void> {
     for (const p of running.reverse()) await p.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+  if (!Deno.args.includes("--write-docs")) {
+    log("not written to docs/benchmarks.md (add --write-docs)");
+    return;
+  }
   const section = [
     "<!-- swarm -->",
     `Measured with \`deno task bench:swarm\` on ${
@@ -212,6 +216,8 @@ async function main(): Promise<void> {
     path,
     marked.test(text) ? text.replace(marked, section) : `${text.trimEnd()}\n\n${section}\n`,
   );
+  await new Deno.Command(Deno.execPath(), { args: ["fmt", "docs/benchmarks.md"], cwd: ROOT })
+    .output();
 }
 
 if (import.meta.main) await main();
