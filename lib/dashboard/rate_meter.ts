@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { BoundedMap } from "../common/mod.ts";
 
 /** A rate is measured over the reports of at most this long ago. */
 export const RATE_WINDOW_MS = 10_000;
@@ -56,12 +57,11 @@ interface Track {
  */
 export class RateMeter {
   /** Tracks by key, least recently observed first. */
-  readonly #tracks = new Map<string, Track>();
-  readonly #max: number;
+  readonly #tracks: BoundedMap<string, Track>;
 
   /** A meter keeping at most `max` downloads. */
   constructor(max = MAX_RATE_METER_DOWNLOADS) {
-    this.#max = max;
+    this.#tracks = new BoundedMap(max);
   }
 
   /** How many downloads it keeps samples of. */
@@ -71,11 +71,11 @@ export class RateMeter {
 
   /** Takes in a report (`bytes` held at `at`; the same report again is ignored) and reads. */
   observe(key: string, sample: Sample): RateReading {
-    let track = this.#tracks.get(key);
-    this.#tracks.delete(key);
-    if (!track) track = { samples: [], movedAt: sample.at };
-    this.#tracks.set(key, track);
-    while (this.#tracks.size > this.#max) this.#tracks.delete(this.#tracks.keys().next().value!);
+    let track = this.#tracks.get(key); // a use: the least recently observed go first
+    if (!track) {
+      track = { samples: [], movedAt: sample.at };
+      this.#tracks.set(key, track);
+    }
     const last = track.samples.at(-1);
     if (!last || sample.at > last.at) {
       if (last && sample.bytes > last.bytes) track.movedAt = sample.at;
