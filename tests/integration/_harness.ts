@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { parseAddress, TrackerClient } from "../../lib/peer/mod.ts";
-import { manifestId } from "../../lib/protocol/mod.ts";
+import { manifestId, type VersionInfo } from "../../lib/protocol/mod.ts";
 
 /** The project root: where `tracker.ts`, `peer.ts` and `deno.json` live. */
 export const ROOT: string = resolve(import.meta.dirname!, "..", "..");
@@ -698,14 +698,7 @@ export interface DetailsJson {
     stalled: boolean;
   }[];
   /** Every version of the name. */
-  versions: {
-    id: string;
-    sha256: string;
-    size: number;
-    chunkSize: number;
-    holders: number;
-    online: number;
-  }[];
+  versions: Pick<VersionInfo, "id" | "sha256" | "size" | "chunkSize" | "holders" | "online">[];
 }
 
 /** `get --json` output. */

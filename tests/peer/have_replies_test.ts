@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   ConnectionTickets,
-  DownloaderKey,
   HaveReplies,
   type IndexedFile,
   SeedLedger,
@@ -9,20 +8,8 @@ import {
   type SwarmFile,
   versionOf,
 } from "../../lib/peer/mod.ts";
-import { decodeHaveMap, newSigningKeys, signTicket } from "../../lib/protocol/mod.ts";
-
-const tracker = await newSigningKeys();
-const key = await DownloaderKey.generate();
-
-async function ticketsFor(version: string): Promise<ConnectionTickets> {
-  const tickets = new ConnectionTickets();
-  const ticket = await signTicket(
-    { user: "ann", version, key: key.publicKey, expiresAt: Date.now() + 60_000 },
-    tracker.privateKey,
-  );
-  await tickets.show(ticket, await key.prove(ticket, tickets.challenge), tracker.publicKey);
-  return tickets;
-}
+import { decodeHaveMap } from "../../lib/protocol/mod.ts";
+import { ticketsFor } from "./_tickets.ts";
 
 /** An indexed file of four 10-byte chunks (its bytes are never read here). */
 const entry: IndexedFile = {

@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
 import {
   ConnectionTickets,
-  DownloaderKey,
   indexShare,
   ShareReader,
   type ShareView,
   versionOf,
 } from "../../lib/peer/mod.ts";
-import { newSigningKeys, signTicket } from "../../lib/protocol/mod.ts";
-
-const tracker = await newSigningKeys();
-const key = await DownloaderKey.generate();
-
-/** A connection's tickets with a valid one shown for `version`. */
-async function ticketsFor(version: string): Promise<ConnectionTickets> {
-  const tickets = new ConnectionTickets();
-  const ticket = await signTicket(
-    { user: "ann", version, key: key.publicKey, expiresAt: Date.now() + 60_000 },
-    tracker.privateKey,
-  );
-  await tickets.show(ticket, await key.prove(ticket, tickets.challenge), tracker.publicKey);
-  return tickets;
-}
+import { ticketsFor } from "./_tickets.ts";
 
 /** A shared folder holding `a.bin`, indexed, and the share view over it. */
 async function sharedFolder(bytes: Uint8Array) {
